@@ -1,0 +1,342 @@
+//! The kernel: one instance of the simulated system, and each thread's processor state.
+//!
+//! A [`Kernel`] owns what NT has once per machine: the cancel spin lock, the IRP pool,
+//! the verifier, the clock. Several kernels can live in one process (each test has its
+//! own). A thread works in one kernel at a time: [`Kernel::enter`] makes it the thread's
+//! current kernel, which the NT routines without an object argument
+//! (IoAcquireCancelSpinLock, IoAllocateIrp) use; routines with an IRP or device argument
+//! use that object's kernel.
+//!
+//! Each thread also carries its processor state: the current IRQL, the number of spin
+//! locks it holds, and which driver routine it is running (for the verifier's reports and
+//! the "drivers cancel only IRPs they created" rule).
+
+use core::cell::{Cell, RefCell};
+use core::ptr;
+
+use crate::clock::{Clock, RealClock};
+use crate::nt::irp::IrpPool;
+use crate::nt::types::{DriverObject, Irp, KIrql, KSpinLock, PASSIVE_LEVEL};
+use crate::sync::{thread, thread_local, Arc, Condvar, Mutex};
+use crate::verifier::{Location, Report, Rule, Verifier, VerifierMode};
+
+/// What kind of driver routine a thread is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoutineKind {
+    /// Not in a driver (the I/O manager, a requester, test code).
+    None,
+    /// DriverEntry.
+    DriverEntry,
+    /// A dispatch routine for a major function.
+    Dispatch(u8),
+    /// A cancel routine.
+    Cancel,
+    /// An IoCompletion routine.
+    Completion,
+    /// StartIo.
+    StartIo,
+    /// A DPC or timer routine.
+    Dpc,
+    /// Unload.
+    Unload,
+}
+
+/// The driver routine a thread is running.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RoutineCtx {
+    pub(crate) driver: *mut DriverObject,
+    pub(crate) kind: RoutineKind,
+    pub(crate) irp: *mut Irp,
+}
+
+impl RoutineCtx {
+    const NONE: RoutineCtx = RoutineCtx {
+        driver: ptr::null_mut(),
+        kind: RoutineKind::None,
+        irp: ptr::null_mut(),
+    };
+}
+
+/// One thread's processor state.
+pub(crate) struct ThreadCtx {
+    irql: Cell<KIrql>,
+    spin_locks_held: Cell<u32>,
+    routine: Cell<RoutineCtx>,
+    kernel: RefCell<Option<Arc<KernelShared>>>,
+}
+
+thread_local! {
+    static THREAD: ThreadCtx = ThreadCtx {
+        irql: Cell::new(PASSIVE_LEVEL),
+        spin_locks_held: Cell::new(0),
+        routine: Cell::new(RoutineCtx::NONE),
+        kernel: RefCell::new(None),
+    };
+}
+
+/// A token unique to the calling thread while it lives (never zero).
+pub(crate) fn thread_token() -> usize {
+    THREAD.with(|t| t as *const ThreadCtx as usize)
+}
+
+/// The calling thread's IRQL (`KeGetCurrentIrql`).
+pub fn current_irql() -> KIrql {
+    THREAD.with(|t| t.irql.get())
+}
+
+pub(crate) fn set_irql(irql: KIrql) {
+    THREAD.with(|t| t.irql.set(irql));
+}
+
+/// Number of spin locks (the cancel spin lock included) the calling thread holds.
+pub fn spin_locks_held() -> u32 {
+    THREAD.with(|t| t.spin_locks_held.get())
+}
+
+pub(crate) fn add_spin_locks_held(delta: i32) {
+    THREAD.with(|t| {
+        t.spin_locks_held
+            .set(t.spin_locks_held.get().saturating_add_signed(delta))
+    });
+}
+
+pub(crate) fn current_routine() -> RoutineCtx {
+    THREAD.with(|t| t.routine.get())
+}
+
+/// Runs `f` as driver routine `kind` of `driver` (restoring the previous routine after,
+/// also on unwind).
+pub(crate) fn in_routine<R>(
+    driver: *mut DriverObject,
+    kind: RoutineKind,
+    irp: *mut Irp,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Restore(RoutineCtx);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0;
+            THREAD.with(|t| t.routine.set(prev));
+        }
+    }
+    let prev = THREAD.with(|t| t.routine.replace(RoutineCtx { driver, kind, irp }));
+    let _restore = Restore(prev);
+    f()
+}
+
+/// Runs `f` with the calling thread's current kernel.
+///
+/// # Panics
+/// If the thread has not entered a kernel: that is a misuse of the API, and the message
+/// says how to fix it.
+pub(crate) fn with_current<R>(routine: &str, f: impl FnOnce(&Arc<KernelShared>) -> R) -> R {
+    THREAD.with(|t| {
+        let k = t.kernel.borrow();
+        match k.as_ref() {
+            Some(k) => f(k),
+            None => panic!(
+                "irpkit: {routine} was called on a thread that has not entered a kernel; \
+                 call Kernel::enter() on this thread first, or start it with Kernel::spawn"
+            ),
+        }
+    })
+}
+
+/// The state shared by everything in one kernel.
+pub(crate) struct KernelShared {
+    pub(crate) cancel_lock: KSpinLock,
+    pub(crate) verifier: Verifier,
+    pub(crate) pool: IrpPool,
+    pub(crate) clock: Box<dyn Clock>,
+    /// Waiters on dispatcher objects (KEVENT) sleep here; setting an object wakes them.
+    pub(crate) dispatcher_lock: Mutex<u64>,
+    pub(crate) dispatcher_cv: Condvar,
+    pub(crate) drivers: Mutex<Vec<crate::nt::device::DriverPtr>>,
+}
+
+impl core::fmt::Debug for KernelShared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KernelShared")
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KernelShared {
+    /// Files a report about `irp` (may be null), detected in NT routine `detected_in`.
+    pub(crate) fn report(
+        &self,
+        rule: Rule,
+        detected_in: &'static str,
+        irp: *mut Irp,
+        message: String,
+    ) {
+        let location = describe_location(current_routine());
+        // SAFETY: callers pass null or an IRP whose memory is still allocated (pool
+        // memory is never returned while the kernel lives).
+        let irp = unsafe { crate::nt::irp::snapshot(irp) };
+        self.verifier.file(Report {
+            rule,
+            detected_in,
+            message,
+            location,
+            irp,
+        });
+    }
+}
+
+fn describe_location(ctx: RoutineCtx) -> Location {
+    let driver = if ctx.driver.is_null() {
+        None
+    } else {
+        // SAFETY: a non-null driver in the routine context is a live driver object (the
+        // routine is running, so its driver is loaded).
+        Some(unsafe { crate::nt::device::driver_name(ctx.driver) })
+    };
+    let routine = match ctx.kind {
+        RoutineKind::None => "the I/O manager (no driver routine running)".to_string(),
+        RoutineKind::DriverEntry => "DriverEntry".to_string(),
+        RoutineKind::Dispatch(mj) => {
+            format!(
+                "dispatch routine for {}",
+                crate::nt::types::major_function_name(mj)
+            )
+        }
+        RoutineKind::Cancel => "cancel routine".to_string(),
+        RoutineKind::Completion => "IoCompletion routine".to_string(),
+        RoutineKind::StartIo => "StartIo routine".to_string(),
+        RoutineKind::Dpc => "DPC routine".to_string(),
+        RoutineKind::Unload => "Unload routine".to_string(),
+    };
+    let routine = if ctx.irp.is_null() {
+        routine
+    } else {
+        // SAFETY: the routine's IRP is live while the routine runs (or at least its pool
+        // memory is, which is all `irp_id` reads).
+        match unsafe { crate::nt::irp::irp_id(ctx.irp) } {
+            Some(id) => format!("{routine} (called for IRP #{id})"),
+            None => routine,
+        }
+    };
+    Location { driver, routine }
+}
+
+/// Configures a [`Kernel`].
+#[derive(Debug, Default)]
+pub struct KernelBuilder {
+    mode: VerifierMode,
+    clock: Option<Box<dyn Clock>>,
+}
+
+impl KernelBuilder {
+    /// The verifier's mode (default [`VerifierMode::Strict`]).
+    pub fn verifier_mode(mut self, mode: VerifierMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The clock (default: the real clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Builds the kernel.
+    pub fn build(self) -> Kernel {
+        Kernel {
+            shared: Arc::new(KernelShared {
+                cancel_lock: KSpinLock::new(),
+                verifier: Verifier::new(self.mode),
+                pool: IrpPool::new(),
+                clock: self.clock.unwrap_or_else(|| Box::new(RealClock::new())),
+                dispatcher_lock: Mutex::new(0),
+                dispatcher_cv: Condvar::new(),
+                drivers: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+}
+
+/// One simulated NT system: cancel spin lock, IRP pool, verifier, clock, drivers.
+///
+/// Cloning gives another handle to the same kernel.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    pub(crate) shared: Arc<KernelShared>,
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Kernel {
+    /// A kernel with a strict verifier and the real clock.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder to choose the verifier mode and the clock.
+    pub fn builder() -> KernelBuilder {
+        KernelBuilder::default()
+    }
+
+    /// Makes this kernel the calling thread's current kernel until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        let prev = THREAD.with(|t| t.kernel.replace(Some(self.shared.clone())));
+        EnterGuard {
+            prev: Some(prev),
+            _not_send: core::marker::PhantomData,
+        }
+    }
+
+    /// Starts a thread that has entered this kernel, at PASSIVE_LEVEL.
+    pub fn spawn<F, R>(&self, f: F) -> thread::JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let kernel = self.clone();
+        thread::spawn(move || {
+            let _entered = kernel.enter();
+            f()
+        })
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.shared.verifier
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.shared.clock
+    }
+
+    /// IRPs currently allocated from this kernel's pool (not yet freed).
+    pub fn irps_outstanding(&self) -> usize {
+        self.shared.pool.outstanding()
+    }
+
+    /// Whether `other` is a handle to the same kernel.
+    pub fn same_as(&self, other: &Kernel) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+/// Restores the thread's previous current kernel when dropped.
+#[must_use = "the kernel is current only while the guard lives"]
+#[derive(Debug)]
+pub struct EnterGuard {
+    prev: Option<Option<Arc<KernelShared>>>,
+    _not_send: core::marker::PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev.take() {
+            THREAD.with(|t| *t.kernel.borrow_mut() = prev);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! IoSetCancelRoutine and IoCancelIrp.
+//!
+//! # The single-winner protocol
+//! `Irp->CancelRoutine` is changed only by atomic exchange. A driver that parks an IRP
+//! sets a routine; to take the IRP back it exchanges the routine with null. IoCancelIrp
+//! also exchanges it with null. Exactly one of the two gets the non-null routine back:
+//! - the driver gets it → the driver owns the IRP again (it completes it);
+//! - IoCancelIrp gets it → the cancel routine owns the IRP; the driver, getting null,
+//!   must not touch the IRP again.
+//!
+//! # Lock order
+//! IoCancelIrp takes the system cancel spin lock before the exchange and calls the
+//! cancel routine holding it; the routine releases it (with `Irp->CancelIrql`) before it
+//! takes any queue lock of its own or completes the IRP. Nothing in irpkit acquires the
+//! cancel spin lock while holding a device-queue lock.
+
+use core::ptr;
+
+use super::irp::{self, io_get_current_irp_stack_location, with_irp_kernel};
+use super::spinlock::{
+    acquire_cancel_lock, check_irql_at_most, holds_cancel_lock, release_cancel_lock,
+};
+use super::types::*;
+use crate::kernel::{self, in_routine, KernelShared, RoutineKind};
+use crate::sync::atomic::Ordering;
+use crate::verifier::Rule;
+
+/// `IoSetCancelRoutine`: atomically exchanges `Irp->CancelRoutine` with `routine` and
+/// returns the previous value — none when no routine was set or IoCancelIrp already took
+/// it.
+///
+/// # Safety
+/// `irp` points to a live IRP.
+pub unsafe fn io_set_cancel_routine(
+    irp: *mut Irp,
+    routine: Option<DriverCancel>,
+) -> Option<DriverCancel> {
+    // SAFETY: live IRP; the slot is atomic.
+    unsafe { (*irp).cancel_routine.exchange(routine) }
+}
+
+/// `IoCancelIrp`: acquires the cancel spin lock, sets `Irp->Cancel`, exchanges the cancel
+/// routine with none; if there was one, stores the saved IRQL in `Irp->CancelIrql` and
+/// calls it (lock held) with the device of the current stack location and returns true;
+/// otherwise releases the lock and returns false.
+///
+/// True means only "a cancel routine was called": the IRP may still complete with
+/// success. Only the IRP's creator (or the I/O manager, i.e. no driver routine running)
+/// may call it; anything else is reported.
+///
+/// # Safety
+/// `irp` points to an IRP that is allocated or was allocated by a kernel that is alive
+/// (a freed irpkit IRP is reported, not undefined).
+pub unsafe fn io_cancel_irp(irp: *mut Irp) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { with_irp_kernel(irp, "IoCancelIrp", |k| cancel_in(k, irp)) }
+}
+
+/// # Safety
+/// As [`io_cancel_irp`].
+unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
+    const R: &str = "IoCancelIrp";
+    check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
+    // SAFETY: readable IRP memory.
+    if unsafe { irp::is_freed(irp) } {
+        // The memory keeps the IRP's last state: a routine still set means it was
+        // completed with its cancel state intact.
+        // SAFETY: pool memory stays IRP-shaped after the free.
+        if unsafe { (*irp).cancel_routine.load() }.is_some() {
+            k.report(
+                Rule::CancelAfterCompletion,
+                R,
+                irp,
+                "IoCancelIrp found a cancel routine on an IRP that was already completed"
+                    .to_string(),
+            );
+        } else {
+            k.report(
+                Rule::InvalidIrp,
+                R,
+                irp,
+                "IoCancelIrp on an IRP that was already completed and freed".to_string(),
+            );
+        }
+        return false;
+    }
+    let caller = kernel::current_routine().driver;
+    // SAFETY: readable IRP memory.
+    let creator = unsafe { irp::creator(irp) };
+    if !caller.is_null() && caller != creator {
+        k.report(
+            Rule::ForeignIrpCancel,
+            R,
+            irp,
+            "a driver called IoCancelIrp on an IRP it did not create".to_string(),
+        );
+    }
+    let irql = acquire_cancel_lock(k, R);
+    // SAFETY: live IRP; `Cancel` and `CancelRoutine` are atomics.
+    let r = unsafe { &*irp };
+    r.cancel.store(TRUE, Ordering::Release);
+    let Some(routine) = r.cancel_routine.exchange(None) else {
+        release_cancel_lock(k, irql, R);
+        return false;
+    };
+    if r.is_completed() {
+        k.report(
+            Rule::CancelAfterCompletion,
+            R,
+            irp,
+            "IoCancelIrp found a cancel routine on an IRP that was already completed".to_string(),
+        );
+        release_cancel_lock(k, irql, R);
+        return false;
+    }
+    // SAFETY: we won the exchange: the cancel routine (called next) owns the IRP, and
+    // nobody else writes `CancelIrql` meanwhile.
+    let device = unsafe {
+        (*irp).cancel_irql = irql;
+        if i32::from(r.current_location()) <= i32::from(r.stack_count) {
+            (*io_get_current_irp_stack_location(irp)).device_object
+        } else {
+            ptr::null_mut()
+        }
+    };
+    let driver = if device.is_null() {
+        creator
+    } else {
+        // SAFETY: a device in an IRP's stack location is live.
+        unsafe { (*device).driver_object }
+    };
+    // SAFETY: the driver's cancel routine, called as documented with the lock held.
+    in_routine(driver, RoutineKind::Cancel, irp, || unsafe {
+        routine(device, irp)
+    });
+    // The IRP may be gone now: do not touch it.
+    if holds_cancel_lock(k) {
+        in_routine(driver, RoutineKind::Cancel, ptr::null_mut(), || {
+            k.report(
+                Rule::ReturnedHoldingCancelLock,
+                R,
+                ptr::null_mut(),
+                "the cancel routine returned without releasing the cancel spin lock".to_string(),
+            )
+        });
+        release_cancel_lock(k, irql, R);
+    }
+    true
+}

@@ -1,0 +1,196 @@
+//! IoCompleteRequest: the completion walk and the final stage (delivery).
+//!
+//! 1. Preconditions (each a verifier report): IRQL <= DISPATCH_LEVEL, no spin lock held,
+//!    status is not `STATUS_PENDING`, no cancel routine set, not already completed (0x44).
+//! 2. The walk goes up one stack location at a time. Each location's pending bit becomes
+//!    `Irp->PendingReturned`. Its completion routine (the routine of the driver above)
+//!    runs if `NT_SUCCESS(status)` and invoke-on-success, or `!NT_SUCCESS(status)` and
+//!    invoke-on-error, or `Irp->Cancel` and invoke-on-cancel (warnings count as errors);
+//!    the location's control is cleared first. The routine gets its own level's device
+//!    object; the top-level routine (the creator's) gets none. A routine returning
+//!    `STATUS_MORE_PROCESSING_REQUIRED` stops the walk where it is. Where no routine
+//!    runs, a pending bit propagates to the next location up.
+//! 3. The final stage delivers to the requester — status block, event, delivery hook —
+//!    only if the status is not an error, or it is an error but the IRP returned pending
+//!    (and its file is not synchronous); then frees the IRP. An IRP whose thread was
+//!    disassociated is freed silently.
+
+use core::ptr;
+
+use super::event::set_event_in;
+use super::irp::{self, io_free_irp, with_irp_kernel};
+use super::spinlock::check_irql_at_most;
+use super::status::*;
+use super::types::*;
+use crate::kernel::{self, in_routine, KernelShared, RoutineKind};
+use crate::sync::atomic::Ordering;
+use crate::verifier::Rule;
+
+/// `IoCompleteRequest`: completes `irp` with the status already in `Irp->IoStatus`.
+///
+/// # Safety
+/// `irp` is an IRP the caller owns (a use after free of an irpkit IRP is reported while
+/// its kernel lives). The caller must not touch the IRP afterwards.
+pub unsafe fn io_complete_request(irp: *mut Irp, _priority_boost: i8) {
+    // SAFETY: forwarded contract.
+    unsafe { with_irp_kernel(irp, "IoCompleteRequest", |k| complete_in(k, irp)) }
+}
+
+/// # Safety
+/// As [`io_complete_request`].
+unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
+    const R: &str = "IoCompleteRequest";
+    // SAFETY: readable IRP memory by the contract.
+    if unsafe { irp::is_freed(irp) } {
+        k.report(
+            Rule::DoubleCompletion,
+            R,
+            irp,
+            "IoCompleteRequest on an IRP that was already completed (and freed)".to_string(),
+        );
+        return;
+    }
+    check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
+    let held = kernel::spin_locks_held();
+    if held > 0 {
+        k.report(
+            Rule::CompleteUnderSpinLock,
+            R,
+            irp,
+            format!("IoCompleteRequest was called while holding {held} spin lock(s)"),
+        );
+    }
+    // SAFETY: live IRP owned by the caller.
+    let r = unsafe { &mut *irp };
+    if r.is_completed() {
+        k.report(
+            Rule::DoubleCompletion,
+            R,
+            irp,
+            "IoCompleteRequest on an IRP that was already completed".to_string(),
+        );
+        return;
+    }
+    if r.io_status.status == STATUS_PENDING {
+        k.report(
+            Rule::CompleteWithPending,
+            R,
+            irp,
+            "IoCompleteRequest with Irp->IoStatus.Status == STATUS_PENDING".to_string(),
+        );
+    }
+    if r.cancel_routine.load().is_some() {
+        k.report(
+            Rule::CompleteWithCancelRoutine,
+            R,
+            irp,
+            "IoCompleteRequest while Irp->CancelRoutine is still set".to_string(),
+        );
+    }
+    // SAFETY: live IRP owned by the caller.
+    if unsafe { walk(irp) } {
+        // SAFETY: the walk finished: the IRP is at its final stage, still owned.
+        unsafe { final_stage(k, irp) };
+    }
+}
+
+/// The completion walk. Returns false if a completion routine stopped it.
+///
+/// # Safety
+/// `irp` is a live IRP owned by the caller.
+unsafe fn walk(irp: *mut Irp) -> bool {
+    // SAFETY: live IRP owned by the caller throughout; stack locations 1..=StackCount
+    // exist.
+    unsafe {
+        let top = i32::from((*irp).stack_count) + 1;
+        loop {
+            let cl = i32::from((*irp).current_location.load(Ordering::Relaxed));
+            let up = cl + 1;
+            (*irp).current_location.store(up as i8, Ordering::Release);
+            let slot = Irp::current_stack_slot(irp);
+            *slot = (*slot).add(1);
+            if up > top {
+                return true;
+            }
+            let sp = Irp::stack_location(irp, cl);
+            (*irp).pending_returned = (*sp).control & SL_PENDING_RETURNED;
+            let status = (*irp).io_status.status;
+            let control = (*sp).control;
+            let invoke = (nt_success(status) && control & SL_INVOKE_ON_SUCCESS != 0)
+                || (!nt_success(status) && control & SL_INVOKE_ON_ERROR != 0)
+                || ((*irp).is_cancelled() && control & SL_INVOKE_ON_CANCEL != 0);
+            let routine = (*sp).completion_routine;
+            let context = (*sp).context;
+            (*sp).control = 0;
+            (*sp).completion_routine = None;
+            (*sp).context = ptr::null_mut();
+            match routine {
+                Some(routine) if invoke => {
+                    let device = if up == top {
+                        ptr::null_mut()
+                    } else {
+                        (*Irp::stack_location(irp, up)).device_object
+                    };
+                    let driver = if device.is_null() {
+                        irp::creator(irp)
+                    } else {
+                        (*device).driver_object
+                    };
+                    let r = in_routine(driver, RoutineKind::Completion, irp, || {
+                        routine(device, irp, context)
+                    });
+                    if r == STATUS_MORE_PROCESSING_REQUIRED {
+                        return false;
+                    }
+                }
+                _ => {
+                    if (*irp).pending_returned != 0 && up < top {
+                        (*Irp::stack_location(irp, up)).control |= SL_PENDING_RETURNED;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Delivery to the requester, then the IRP is freed.
+///
+/// # Safety
+/// `irp` is a live IRP whose walk has finished, owned by the caller.
+unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
+    // SAFETY: live IRP whose walk has finished.
+    let (hook, disassociated) = unsafe { irp::take_delivery(irp) };
+    // SAFETY: live IRP owned by the caller.
+    let r = unsafe { &mut *irp };
+    if disassociated {
+        // SAFETY: an irpkit IRP (only those can be disassociated), freed exactly once.
+        unsafe { io_free_irp(irp) };
+        return;
+    }
+    let status = r.io_status.status;
+    // SAFETY: reading the tail overlay's file object, a plain pointer.
+    let file = unsafe { r.tail.overlay.original_file_object };
+    // SAFETY: a non-null original file object is live while its IRPs are.
+    let synchronous_file = !file.is_null() && unsafe { (*file).flags } & FO_SYNCHRONOUS_IO != 0;
+    let deliver = !nt_error(status) || (r.pending_returned != 0 && !synchronous_file);
+    if deliver {
+        if !r.user_iosb.is_null() {
+            // SAFETY: the requester's status block outlives its request.
+            unsafe { *r.user_iosb = r.io_status };
+        }
+        if !r.user_event.is_null() {
+            // SAFETY: the requester's event outlives its request.
+            set_event_in(k, unsafe { &*r.user_event });
+        }
+    }
+    if let Some(hook) = hook {
+        // SAFETY: the hook was registered for exactly this IRP, and runs once.
+        unsafe { (hook.routine)(hook.context, irp, deliver) };
+    }
+    // SAFETY: only irpkit IRPs are freed here; an IRP from elsewhere belongs to whoever
+    // initialised it.
+    if unsafe { irp::header(irp) }.is_some() {
+        // SAFETY: the walk is over and nothing else owns the IRP.
+        unsafe { io_free_irp(irp) };
+    }
+}

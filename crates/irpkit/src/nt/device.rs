@@ -1,0 +1,547 @@
+//! Driver objects, device objects, device stacks and IoCallDriver.
+//!
+//! Driver and device objects live in blocks `[header][object]` (`[header][object]
+//! [extension]` for devices) allocated once and kept until the kernel ends, so a stale
+//! pointer to a deleted device still points at device-shaped memory.
+
+use core::alloc::Layout;
+use core::ffi::c_void;
+use core::ptr;
+
+use super::irp::{self, io_get_current_irp_stack_location, io_set_next_irp_stack_location};
+use super::spinlock::{check_irql_at_most, holds_cancel_lock, release_cancel_lock};
+use super::status::*;
+use super::types::*;
+use crate::kernel::{self, in_routine, Kernel, KernelShared, RoutineKind};
+use crate::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use crate::sync::{lock, Arc};
+use crate::verifier::Rule;
+
+const DRIVER_MAGIC: u64 = 0x6972_706b_6974_4452; // "irpkitDR"
+const DEVICE_MAGIC: u64 = 0x6972_706b_6974_4456; // "irpkitDV"
+
+/// `PDRIVER_INITIALIZE`: a driver's DriverEntry.
+pub type DriverInitialize = unsafe extern "system-unwind" fn(
+    driver: *mut DriverObject,
+    registry_path: *mut UnicodeString,
+) -> NtStatus;
+
+/// A driver object pointer that may cross threads (the kernel's driver list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DriverPtr(pub(crate) *mut DriverObject);
+// SAFETY: driver objects are shared by design; all mutation follows NT's rules.
+unsafe impl Send for DriverPtr {}
+// SAFETY: as above.
+unsafe impl Sync for DriverPtr {}
+
+#[repr(C, align(16))]
+struct DriverHeader {
+    magic: u64,
+    kernel: *const KernelShared,
+    name: String,
+    name_utf16: Vec<u16>,
+    loaded: AtomicU8,
+    devices_ever: Vec<*mut DeviceObject>,
+}
+
+#[repr(C)]
+struct DriverBlock {
+    header: DriverHeader,
+    object: DriverObject,
+}
+
+#[repr(C, align(16))]
+struct DeviceHeader {
+    magic: u64,
+    kernel: *const KernelShared,
+    name: String,
+    layout: Layout,
+    deleted: AtomicU8,
+    /// Drops a typed extension (set by the safe layer).
+    extension_drop: Option<unsafe fn(*mut c_void)>,
+}
+
+const fn device_header_size() -> usize {
+    (core::mem::size_of::<DeviceHeader>() + 15) & !15
+}
+
+/// # Safety
+/// `driver` points to a driver object created by irpkit.
+unsafe fn driver_header(driver: *mut DriverObject) -> *mut DriverHeader {
+    let off = core::mem::offset_of!(DriverBlock, object);
+    // SAFETY: irpkit driver objects are the `object` field of a `DriverBlock`.
+    let h = unsafe { driver.byte_sub(off).cast::<DriverHeader>() };
+    // SAFETY: readable header.
+    assert_eq!(
+        unsafe { (*h).magic },
+        DRIVER_MAGIC,
+        "not an irpkit driver object: {driver:p}"
+    );
+    h
+}
+
+/// # Safety
+/// `device` points to a device object created by irpkit.
+unsafe fn device_header(device: *mut DeviceObject) -> *mut DeviceHeader {
+    // SAFETY: irpkit device objects follow their header.
+    let h = unsafe { device.byte_sub(device_header_size()).cast::<DeviceHeader>() };
+    // SAFETY: readable header.
+    assert_eq!(
+        unsafe { (*h).magic },
+        DEVICE_MAGIC,
+        "not an irpkit device object: {device:p}"
+    );
+    h
+}
+
+/// The name of a driver (`\Driver\Name`).
+///
+/// # Safety
+/// `driver` points to a driver object created by irpkit.
+pub(crate) unsafe fn driver_name(driver: *mut DriverObject) -> String {
+    // SAFETY: forwarded contract.
+    unsafe { (*driver_header(driver)).name.clone() }
+}
+
+/// The name of a device (`\Device\Name`, or a generated one for unnamed devices).
+///
+/// # Safety
+/// `device` points to a device object created by irpkit.
+pub(crate) unsafe fn device_name(device: *mut DeviceObject) -> String {
+    // SAFETY: forwarded contract.
+    unsafe { (*device_header(device)).name.clone() }
+}
+
+/// The kernel a device belongs to.
+///
+/// # Safety
+/// `device` points to a device object created by irpkit.
+pub(crate) unsafe fn device_kernel<'a>(device: *mut DeviceObject) -> &'a KernelShared {
+    // SAFETY: forwarded contract; the kernel outlives its device blocks.
+    unsafe { &*(*device_header(device)).kernel }
+}
+
+/// Sets the function that drops a typed device extension on IoDeleteDevice.
+///
+/// # Safety
+/// `device` is an irpkit device whose extension holds the value `drop` expects.
+pub(crate) unsafe fn set_extension_drop(device: *mut DeviceObject, drop: unsafe fn(*mut c_void)) {
+    // SAFETY: forwarded contract.
+    unsafe { (*device_header(device)).extension_drop = Some(drop) };
+}
+
+fn unicode(s: &[u16]) -> UnicodeString {
+    let bytes = (s.len() * 2) as u16;
+    UnicodeString {
+        length: bytes,
+        maximum_length: bytes,
+        buffer: s.as_ptr().cast_mut(),
+    }
+}
+
+impl Kernel {
+    /// Loads a driver: creates its driver object named `\Driver\{name}` and calls its
+    /// DriverEntry (in the calling thread, which must have entered this kernel).
+    ///
+    /// Returns the driver object, or DriverEntry's failure status (the object is then
+    /// discarded).
+    pub fn load_driver(
+        &self,
+        name: &str,
+        entry: DriverInitialize,
+    ) -> Result<*mut DriverObject, NtStatus> {
+        let full = if name.starts_with('\\') {
+            name.to_string()
+        } else {
+            format!("\\Driver\\{name}")
+        };
+        let name_utf16: Vec<u16> = full.encode_utf16().collect();
+        let block = Box::into_raw(Box::new(DriverBlock {
+            header: DriverHeader {
+                magic: DRIVER_MAGIC,
+                kernel: Arc::as_ptr(&self.shared),
+                name: full,
+                name_utf16,
+                loaded: AtomicU8::new(1),
+                devices_ever: Vec::new(),
+            },
+            object: DriverObject {
+                type_: IO_TYPE_DRIVER,
+                size: core::mem::size_of::<DriverObject>() as i16,
+                device_object: ptr::null_mut(),
+                flags: 0,
+                driver_start: ptr::null_mut(),
+                driver_size: 0,
+                driver_section: ptr::null_mut(),
+                driver_extension: ptr::null_mut(),
+                driver_name: UnicodeString {
+                    length: 0,
+                    maximum_length: 0,
+                    buffer: ptr::null_mut(),
+                },
+                hardware_database: ptr::null_mut(),
+                fast_io_dispatch: ptr::null_mut(),
+                driver_init: entry as *mut c_void,
+                driver_start_io: None,
+                driver_unload: None,
+                major_function: [None; IRP_MJ_COUNT],
+            },
+        }));
+        // SAFETY: `block` is a fresh, exclusively owned allocation.
+        let driver = unsafe {
+            (*block).object.driver_name = unicode(&(*block).header.name_utf16);
+            &raw mut (*block).object
+        };
+        let _entered = self.enter();
+        // SAFETY: DriverEntry gets its own, fully initialised driver object.
+        let status = in_routine(
+            driver,
+            RoutineKind::DriverEntry,
+            ptr::null_mut(),
+            || unsafe { entry(driver, ptr::null_mut()) },
+        );
+        if !nt_success(status) {
+            // SAFETY: DriverEntry failed; the driver object is ours again.
+            drop(unsafe { Box::from_raw(block) });
+            return Err(status);
+        }
+        lock(&self.shared.drivers).push(DriverPtr(driver));
+        Ok(driver)
+    }
+
+    /// Unloads a driver: calls its Unload routine, which deletes its devices. The driver
+    /// object stays allocated (inert) until the kernel ends.
+    ///
+    /// # Safety
+    /// `driver` was returned by [`Kernel::load_driver`] of this kernel, and nothing of it
+    /// (devices, routines) is in use any more.
+    pub unsafe fn unload_driver(&self, driver: *mut DriverObject) {
+        let _entered = self.enter();
+        // SAFETY: live driver object by the contract.
+        let (h, unload) = unsafe { (driver_header(driver), (*driver).driver_unload) };
+        // SAFETY: valid header.
+        if unsafe { (*h).loaded.swap(0, Ordering::AcqRel) } == 0 {
+            return;
+        }
+        if let Some(unload) = unload {
+            // SAFETY: the driver's own Unload routine with its own driver object.
+            in_routine(driver, RoutineKind::Unload, ptr::null_mut(), || unsafe {
+                unload(driver)
+            });
+        }
+    }
+}
+
+impl Drop for KernelShared {
+    fn drop(&mut self) {
+        let drivers = core::mem::take(&mut *lock(&self.drivers));
+        for DriverPtr(driver) in drivers {
+            // SAFETY: every entry is a live irpkit driver object of this kernel; the
+            // kernel is ending, so nothing uses it any more.
+            unsafe {
+                let h = driver_header(driver);
+                for &device in &(*h).devices_ever {
+                    free_device_block(device);
+                }
+                let off = core::mem::offset_of!(DriverBlock, object);
+                drop(Box::from_raw(driver.byte_sub(off).cast::<DriverBlock>()));
+            }
+        }
+    }
+}
+
+/// # Safety
+/// `device` is an irpkit device nobody uses any more.
+unsafe fn free_device_block(device: *mut DeviceObject) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let h = device_header(device);
+        if (*h).deleted.swap(1, Ordering::AcqRel) == 0 {
+            if let Some(drop_ext) = (*h).extension_drop {
+                drop_ext((*device).device_extension);
+            }
+        }
+        let layout = (*h).layout;
+        ptr::drop_in_place(h);
+        std::alloc::dealloc(h.cast::<u8>(), layout);
+    }
+}
+
+/// `IoCreateDevice`: creates a device object for `driver` with a zeroed extension of
+/// `extension_size` bytes (16-byte aligned), linked at the head of the driver's device
+/// list, with `StackSize` 1.
+///
+/// # Safety
+/// `driver` is a live irpkit driver object.
+pub unsafe fn io_create_device(
+    driver: *mut DriverObject,
+    extension_size: usize,
+    name: Option<&str>,
+    device_type: u32,
+    characteristics: u32,
+    _exclusive: bool,
+) -> Result<*mut DeviceObject, NtStatus> {
+    // SAFETY: live driver object.
+    let dh = unsafe { driver_header(driver) };
+    // SAFETY: valid header; the kernel outlives it.
+    let k = unsafe { &*(*dh).kernel };
+    check_irql_at_most(k, PASSIVE_LEVEL, "IoCreateDevice", ptr::null_mut());
+    let hs = device_header_size();
+    let obj = core::mem::size_of::<DeviceObject>();
+    let ext = (extension_size + 15) & !15;
+    let layout = Layout::from_size_align(hs + obj + ext.max(16), 16)
+        .map_err(|_| STATUS_INVALID_PARAMETER)?;
+    // SAFETY: non-zero size.
+    let base = unsafe { std::alloc::alloc_zeroed(layout) };
+    if base.is_null() {
+        return Err(STATUS_INSUFFICIENT_RESOURCES);
+    }
+    // SAFETY: `dh` is valid; `devices_ever` is only touched by create and kernel drop.
+    let ordinal = unsafe { (*dh).devices_ever.len() };
+    let name = match name {
+        Some(n) if n.starts_with('\\') => n.to_string(),
+        Some(n) => format!("\\Device\\{n}"),
+        // SAFETY: valid header.
+        None => format!("{} (unnamed device {ordinal})", unsafe { &(*dh).name }),
+    };
+    let h = base.cast::<DeviceHeader>();
+    // SAFETY: `base` is a fresh block of `layout`: header, then object, then extension.
+    let device = unsafe {
+        h.write(DeviceHeader {
+            magic: DEVICE_MAGIC,
+            kernel: k,
+            name,
+            layout,
+            deleted: AtomicU8::new(0),
+            extension_drop: None,
+        });
+        let device = base.add(hs).cast::<DeviceObject>();
+        let extension = base.add(hs + obj).cast::<c_void>();
+        device.write(DeviceObject {
+            type_: IO_TYPE_DEVICE,
+            size: (obj + extension_size) as u16,
+            reference_count: AtomicI32::new(0),
+            driver_object: driver,
+            next_device: (*driver).device_object,
+            attached_device: ptr::null_mut(),
+            current_irp: ptr::null_mut(),
+            timer: ptr::null_mut(),
+            flags: 0,
+            characteristics,
+            vpb: ptr::null_mut(),
+            device_extension: if extension_size == 0 {
+                ptr::null_mut()
+            } else {
+                extension
+            },
+            device_type,
+            stack_size: 1,
+            queue: WaitContextBlock { opaque: [0; 9] },
+            alignment_requirement: 0,
+            device_queue: super::devqueue::new_device_queue(),
+            dpc: KDpc {
+                type_: 0x13,
+                importance: 1,
+                number: 0,
+                dpc_list_entry: ptr::null_mut(),
+                processor_history: 0,
+                deferred_routine: None,
+                deferred_context: ptr::null_mut(),
+                system_argument1: ptr::null_mut(),
+                system_argument2: ptr::null_mut(),
+                dpc_data: ptr::null_mut(),
+            },
+            active_thread_count: 0,
+            security_descriptor: ptr::null_mut(),
+            device_lock: super::event::new_event(super::event::EventType::Synchronization, true),
+            sector_size: 0,
+            spare1: 0,
+            device_object_extension: ptr::null_mut(),
+            reserved: ptr::null_mut(),
+        });
+        super::devqueue::ke_initialize_device_queue(&raw mut (*device).device_queue);
+        (*driver).device_object = device;
+        (*dh).devices_ever.push(device);
+        device
+    };
+    Ok(device)
+}
+
+/// `IoDeleteDevice`: unlinks the device from its driver and drops its extension. The
+/// memory stays until the kernel ends.
+///
+/// # Safety
+/// `device` is a live irpkit device object whose driver no longer uses it.
+pub unsafe fn io_delete_device(device: *mut DeviceObject) {
+    // SAFETY: live device.
+    unsafe {
+        let h = device_header(device);
+        if (*h).deleted.swap(1, Ordering::AcqRel) != 0 {
+            return;
+        }
+        let driver = (*device).driver_object;
+        let mut link: *mut *mut DeviceObject = &raw mut (*driver).device_object;
+        while !(*link).is_null() {
+            if *link == device {
+                *link = (*device).next_device;
+                break;
+            }
+            link = &raw mut (**link).next_device;
+        }
+        if let Some(drop_ext) = (*h).extension_drop.take() {
+            drop_ext((*device).device_extension);
+        }
+    }
+}
+
+/// `IoGetAttachedDevice`: the highest device in the stack `device` belongs to.
+///
+/// # Safety
+/// `device` is a live device object.
+pub unsafe fn io_get_attached_device(device: *mut DeviceObject) -> *mut DeviceObject {
+    let mut top = device;
+    // SAFETY: attached devices of a live device are live.
+    unsafe {
+        while !(*top).attached_device.is_null() {
+            top = (*top).attached_device;
+        }
+    }
+    top
+}
+
+/// `IoAttachDeviceToDeviceStack`: attaches `source` on top of the stack that `target`
+/// belongs to; `source->StackSize` becomes the old top's plus one. Returns the device
+/// `source` was attached to (the one to pass IRPs down to).
+///
+/// # Safety
+/// Both are live irpkit device objects; `source` is not attached anywhere.
+pub unsafe fn io_attach_device_to_device_stack(
+    source: *mut DeviceObject,
+    target: *mut DeviceObject,
+) -> *mut DeviceObject {
+    // SAFETY: live devices by the contract.
+    unsafe {
+        let top = io_get_attached_device(target);
+        (*top).attached_device = source;
+        (*source).stack_size = (*top).stack_size + 1;
+        top
+    }
+}
+
+/// `IoDetachDevice`: detaches whatever is attached on top of `target`.
+///
+/// # Safety
+/// `target` is a live device object.
+pub unsafe fn io_detach_device(target: *mut DeviceObject) {
+    // SAFETY: live device.
+    unsafe { (*target).attached_device = ptr::null_mut() };
+}
+
+unsafe extern "system-unwind" fn invalid_device_request(
+    _device: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    // SAFETY: the dispatch contract: we own the IRP.
+    unsafe {
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_INVALID_DEVICE_REQUEST,
+            information: 0,
+        };
+        super::complete::io_complete_request(irp, 0);
+    }
+    STATUS_INVALID_DEVICE_REQUEST
+}
+
+/// `IoCallDriver`: moves the IRP to its next stack location, records `device` there and
+/// calls the driver's dispatch routine for the location's major function, returning what
+/// it returns. A missing dispatch routine completes the IRP with
+/// `STATUS_INVALID_DEVICE_REQUEST`.
+///
+/// # Safety
+/// `device` is a live irpkit device object; `irp` is a live IRP the caller owns, with its
+/// next stack location set up. After the call the caller no longer owns the IRP.
+pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: live device.
+    let k = unsafe { device_kernel(device) };
+    check_irql_at_most(k, DISPATCH_LEVEL, "IoCallDriver", irp);
+    // SAFETY: readable IRP memory.
+    if unsafe { irp::is_freed(irp) } {
+        k.report(
+            Rule::InvalidIrp,
+            "IoCallDriver",
+            irp,
+            "IoCallDriver on an IRP that was already freed".to_string(),
+        );
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: live IRP owned by the caller.
+    let irp_ref = unsafe { &*irp };
+    if irp_ref.cancel_routine.load().is_some() {
+        k.report(
+            Rule::CallDriverWithCancelRoutine,
+            "IoCallDriver",
+            irp,
+            "the IRP was passed to the next driver with its cancel routine still set".to_string(),
+        );
+    }
+    if irp_ref.current_location() <= 1 {
+        k.report(
+            Rule::NoMoreIrpStackLocations,
+            "IoCallDriver",
+            irp,
+            format!(
+                "IoCallDriver to {} but the IRP has no stack location left (StackCount {}, device StackSize {})",
+                // SAFETY: live device.
+                unsafe { device_name(device) },
+                irp_ref.stack_count,
+                // SAFETY: live device.
+                unsafe { (*device).stack_size }
+            ),
+        );
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: owned IRP with a next location.
+    let sp = unsafe {
+        io_set_next_irp_stack_location(irp);
+        let sp = io_get_current_irp_stack_location(irp);
+        (*sp).device_object = device;
+        sp
+    };
+    // SAFETY: live stack location and device.
+    let (major, driver) = unsafe { ((*sp).major_function, (*device).driver_object) };
+    // SAFETY: live driver object.
+    let dispatch = unsafe {
+        (*driver)
+            .major_function
+            .get(major as usize)
+            .copied()
+            .flatten()
+    }
+    .unwrap_or(invalid_device_request);
+    let held_before = holds_cancel_lock(k);
+    let irql_before = kernel::current_irql();
+    // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
+    let status = in_routine(driver, RoutineKind::Dispatch(major), irp, || unsafe {
+        dispatch(device, irp)
+    });
+    if !held_before && holds_cancel_lock(k) {
+        in_routine(
+            driver,
+            RoutineKind::Dispatch(major),
+            ptr::null_mut(),
+            || {
+                k.report(
+                    Rule::ReturnedHoldingCancelLock,
+                    "IoCallDriver",
+                    ptr::null_mut(),
+                    format!(
+                        "the dispatch routine for {} returned while holding the cancel spin lock",
+                        major_function_name(major)
+                    ),
+                )
+            },
+        );
+        release_cancel_lock(k, irql_before, "IoCallDriver");
+    }
+    status
+}

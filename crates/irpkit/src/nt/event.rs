@@ -1,0 +1,130 @@
+//! Kernel events (`KEVENT`): KeInitializeEvent, KeSetEvent, KeClearEvent, KeResetEvent,
+//! KeReadStateEvent and KeWaitForSingleObject.
+//!
+//! The signal state lives in the event's own `DISPATCHER_HEADER`; waiters sleep on their
+//! kernel's dispatcher condition variable, which every KeSetEvent notifies. Timeouts are
+//! measured on the kernel's [`Clock`](crate::clock::Clock), so they are virtual in tests.
+
+use core::time::Duration;
+
+use super::spinlock::check_irql_at_most;
+use super::status::{NtStatus, STATUS_SUCCESS, STATUS_TIMEOUT};
+use super::types::{DispatcherHeader, KEvent, ListEntry, APC_LEVEL, DISPATCH_LEVEL};
+use crate::kernel::{with_current, KernelShared};
+use crate::sync::atomic::{AtomicI32, Ordering};
+use crate::sync::lock;
+
+/// `EVENT_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// `NotificationEvent`: stays signalled until cleared; wakes every waiter.
+    Notification = 0,
+    /// `SynchronizationEvent`: a satisfied wait resets it; wakes one waiter.
+    Synchronization = 1,
+}
+
+pub(crate) fn new_event(kind: EventType, signalled: bool) -> KEvent {
+    KEvent {
+        header: DispatcherHeader {
+            type_: kind as u8,
+            signalling: 0,
+            size: (core::mem::size_of::<KEvent>() / 4) as u8,
+            reserved: 0,
+            signal_state: AtomicI32::new(i32::from(signalled)),
+            wait_list_head: ListEntry::null(),
+        },
+    }
+}
+
+impl KEvent {
+    /// `KeInitializeEvent` as a constructor.
+    pub fn new(kind: EventType, signalled: bool) -> Self {
+        new_event(kind, signalled)
+    }
+}
+
+/// `KeInitializeEvent`.
+pub fn ke_initialize_event(event: &mut KEvent, kind: EventType, signalled: bool) {
+    *event = new_event(kind, signalled);
+}
+
+/// `KeReadStateEvent`: non-zero when signalled.
+pub fn ke_read_state_event(event: &KEvent) -> i32 {
+    event.header.signal_state.load(Ordering::Acquire)
+}
+
+/// `KeClearEvent`.
+pub fn ke_clear_event(event: &KEvent) {
+    event.header.signal_state.store(0, Ordering::Release);
+}
+
+/// `KeResetEvent`: clears the event and returns its previous state.
+pub fn ke_reset_event(event: &KEvent) -> i32 {
+    event.header.signal_state.swap(0, Ordering::AcqRel)
+}
+
+/// `KeSetEvent`: signals the event, wakes waiters, returns the previous state.
+pub fn ke_set_event(event: &KEvent, _increment: i32, _wait: bool) -> i32 {
+    with_current("KeSetEvent", |k| set_event_in(k, event))
+}
+
+pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
+    check_irql_at_most(k, DISPATCH_LEVEL, "KeSetEvent", core::ptr::null_mut());
+    let prev = event.header.signal_state.swap(1, Ordering::AcqRel);
+    let mut generation = lock(&k.dispatcher_lock);
+    *generation = generation.wrapping_add(1);
+    drop(generation);
+    k.dispatcher_cv.notify_all();
+    prev
+}
+
+fn try_satisfy(event: &KEvent) -> bool {
+    let state = &event.header.signal_state;
+    if event.header.type_ == EventType::Synchronization as u8 {
+        state
+            .compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    } else {
+        state.load(Ordering::Acquire) != 0
+    }
+}
+
+/// `KeWaitForSingleObject` on an event: waits until it is signalled (satisfying the wait
+/// resets a synchronization event) or until `timeout` passes on the kernel's clock.
+/// Returns `STATUS_SUCCESS` or `STATUS_TIMEOUT`. Waiting with a non-zero timeout above
+/// APC_LEVEL is reported.
+pub fn ke_wait_for_single_object(event: &KEvent, timeout: Option<Duration>) -> NtStatus {
+    with_current("KeWaitForSingleObject", |k| {
+        if timeout != Some(Duration::ZERO) {
+            check_irql_at_most(k, APC_LEVEL, "KeWaitForSingleObject", core::ptr::null_mut());
+        }
+        let deadline = timeout.map(|t| k.clock.now().saturating_add(t));
+        let mut generation = lock(&k.dispatcher_lock);
+        loop {
+            if try_satisfy(event) {
+                return STATUS_SUCCESS;
+            }
+            if let Some(d) = deadline {
+                if k.clock.now() >= d {
+                    return STATUS_TIMEOUT;
+                }
+            }
+            // A virtual clock moves without notifying this condvar: poll it every
+            // millisecond of real time while a deadline is pending.
+            generation = if deadline.is_some() {
+                match k
+                    .dispatcher_cv
+                    .wait_timeout(generation, std::time::Duration::from_millis(1))
+                {
+                    Ok((g, _)) => g,
+                    Err(p) => p.into_inner().0,
+                }
+            } else {
+                match k.dispatcher_cv.wait(generation) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                }
+            };
+        }
+    })
+}

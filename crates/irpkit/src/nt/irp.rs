@@ -1,0 +1,661 @@
+//! IRP allocation (a pool with stable addresses), identity, and stack-location routines.
+//!
+//! # Memory
+//! Every IRP irpkit allocates lives in a block `[IrpHeader][IRP][IO_STACK_LOCATION; n]`.
+//! Blocks are never returned to the system while their kernel lives: a freed IRP goes
+//! back to its kernel's free list for its stack count, so steady-state requests do not
+//! touch the allocator, and a stale IRP pointer still points at IRP-shaped memory (the
+//! verifier reports its use instead of undefined behaviour).
+//!
+//! # Pins
+//! `IrpHeader::refs` counts one reference for "allocated" plus one per pin. A pin (held
+//! by a safe handle that may outlive the IRP's completion, e.g. the creator's cancel
+//! handle) keeps the block from being reused. IoFreeIrp drops the "allocated" reference;
+//! whoever drops the count to zero puts the block back on the free list: a single-winner
+//! protocol on one atomic counter.
+
+use core::alloc::Layout;
+use core::ffi::c_void;
+use core::ptr;
+
+use super::types::*;
+use crate::kernel::{self, KernelShared};
+use crate::sync::atomic::{
+    AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
+use crate::sync::{lock, Arc, Mutex};
+use crate::verifier::{IrpSnapshot, Rule, StackFrame};
+
+const HEADER_MAGIC: u64 = 0x6972_706b_6974_4952; // "irpkitIR"
+
+/// What the final stage of completion calls to hand the result to whoever waits for it
+/// (a safe-API creator, an async request, a requester thread).
+#[derive(Clone, Copy)]
+pub(crate) struct Delivery {
+    /// Called once, after the status block and event are written (when `delivered`),
+    /// before the IRP is freed. Runs on the completing thread; must not block.
+    pub(crate) routine: unsafe fn(context: *mut c_void, irp: *mut Irp, delivered: bool),
+    pub(crate) context: *mut c_void,
+}
+
+/// irpkit's bookkeeping in front of every IRP it allocates.
+#[repr(C, align(16))]
+pub(crate) struct IrpHeader {
+    magic: u64,
+    /// The kernel whose pool owns the block (valid while the block exists).
+    pub(crate) kernel: *const KernelShared,
+    /// Keeps the kernel alive while the IRP is allocated.
+    keepalive: Option<Arc<KernelShared>>,
+    /// Serial number of the current allocation (`IRP #n`).
+    pub(crate) id: AtomicU64,
+    /// One for "allocated" plus one per pin.
+    refs: AtomicU32,
+    /// Whether the IRP is allocated (not freed).
+    pub(crate) allocated: AtomicBool,
+    /// Stack locations the block has room for.
+    capacity: i8,
+    /// The driver that allocated the IRP (null: the I/O manager or a requester).
+    pub(crate) creator: *mut DriverObject,
+    /// The final-stage hook, if any.
+    pub(crate) delivery: Option<Delivery>,
+    /// Set when the IRP's requester thread was disassociated from it: the final stage
+    /// then frees it silently.
+    pub(crate) disassociated: AtomicBool,
+    /// Set by the final stage just before delivery (for the verifier and the safe API).
+    pub(crate) delivered: AtomicU8,
+    /// The safe API's creator protocol (`safe::SentRequest`): sent, completed, detached.
+    pub(crate) creator_state: AtomicU8,
+    /// Signalled when the creator's completion routine has run.
+    pub(crate) creator_done: KEvent,
+}
+
+const fn header_size() -> usize {
+    let s = core::mem::size_of::<IrpHeader>();
+    (s + 15) & !15
+}
+
+fn block_layout(stack: i8) -> Layout {
+    let size = header_size()
+        + core::mem::size_of::<Irp>()
+        + core::mem::size_of::<IoStackLocation>() * stack as usize;
+    Layout::from_size_align(size, 16).expect("IRP block layout")
+}
+
+/// `IoSizeOfIrp`: bytes of an IRP with `stack_size` stack locations.
+pub const fn io_size_of_irp(stack_size: i8) -> usize {
+    core::mem::size_of::<Irp>() + core::mem::size_of::<IoStackLocation>() * stack_size as usize
+}
+
+/// The irpkit header of `irp`, or `None` if `irp` is null or was not allocated by irpkit.
+///
+/// # Safety
+/// `irp` is null or points to IRP-sized readable memory.
+pub(crate) unsafe fn header(irp: *mut Irp) -> Option<*mut IrpHeader> {
+    if irp.is_null() {
+        return None;
+    }
+    // SAFETY: the caller guarantees `irp` points to readable IRP memory.
+    let flags = unsafe { ptr::read_volatile(&raw const (*irp).allocation_flags) };
+    if flags & IRP_ALLOCATED_BY_IRPKIT == 0 {
+        return None;
+    }
+    // SAFETY: irpkit-allocated IRPs have their header `header_size()` bytes before them.
+    let h = unsafe { irp.byte_sub(header_size()).cast::<IrpHeader>() };
+    // SAFETY: as above, the header is readable.
+    (unsafe { (*h).magic } == HEADER_MAGIC).then_some(h)
+}
+
+/// The IRP that follows a header.
+fn irp_of(h: *mut IrpHeader) -> *mut Irp {
+    // SAFETY: every header is followed by its IRP within the same block.
+    unsafe { h.byte_add(header_size()).cast::<Irp>() }
+}
+
+/// irpkit's serial number of `irp`, if irpkit allocated it.
+///
+/// # Safety
+/// `irp` is null or points to IRP-sized readable memory.
+pub(crate) unsafe fn irp_id(irp: *mut Irp) -> Option<u64> {
+    // SAFETY: forwarded contract.
+    unsafe { header(irp) }.map(|h| {
+        // SAFETY: `header` returned a valid header pointer.
+        unsafe { (*h).id.load(Ordering::Relaxed) }
+    })
+}
+
+/// The kernel that owns `irp`, falling back to the calling thread's current kernel for
+/// IRPs irpkit did not allocate.
+///
+/// # Safety
+/// `irp` points to IRP-sized readable memory whose kernel (if irpkit-allocated) is alive.
+pub(crate) unsafe fn with_irp_kernel<R>(
+    irp: *mut Irp,
+    routine: &'static str,
+    f: impl FnOnce(&KernelShared) -> R,
+) -> R {
+    // SAFETY: forwarded contract.
+    match unsafe { header(irp) } {
+        // SAFETY: the header's kernel outlives every block of its pool.
+        Some(h) => f(unsafe { &*(*h).kernel }),
+        None => kernel::with_current(routine, |k| f(k)),
+    }
+}
+
+/// Whether `irp` is an irpkit IRP that has been freed (a use after free).
+///
+/// # Safety
+/// `irp` points to IRP-sized readable memory.
+pub(crate) unsafe fn is_freed(irp: *mut Irp) -> bool {
+    // SAFETY: forwarded contract.
+    match unsafe { header(irp) } {
+        // SAFETY: valid header.
+        Some(h) => !unsafe { (*h).allocated.load(Ordering::Acquire) },
+        None => false,
+    }
+}
+
+/// A snapshot of `irp` for a verifier report.
+///
+/// # Safety
+/// `irp` is null or points to IRP-sized readable memory (possibly being changed by
+/// another thread: the fields are read with volatile reads, for diagnostics only).
+pub(crate) unsafe fn snapshot(irp: *mut Irp) -> Option<IrpSnapshot> {
+    if irp.is_null() {
+        return None;
+    }
+    // SAFETY: readable IRP memory by the contract.
+    let (stack_count, current_location, cancel) = unsafe {
+        (
+            ptr::read_volatile(&raw const (*irp).stack_count),
+            (*irp).current_location.load(Ordering::Relaxed),
+            (*irp).cancel.load(Ordering::Relaxed) != 0,
+        )
+    };
+    // SAFETY: as above.
+    let id = unsafe { irp_id(irp) }.unwrap_or(0);
+    let mut stack = Vec::new();
+    for index in 1..=i32::from(stack_count.max(0)) {
+        // SAFETY: the IRP has `stack_count` locations after it.
+        let sl = unsafe { Irp::stack_location(irp, index) };
+        // SAFETY: readable stack location.
+        let (major, device, completion) = unsafe {
+            (
+                ptr::read_volatile(&raw const (*sl).major_function),
+                ptr::read_volatile(&raw const (*sl).device_object),
+                ptr::read_volatile(&raw const (*sl).completion_routine).is_some(),
+            )
+        };
+        if device.is_null() && !completion && major == 0 {
+            continue;
+        }
+        stack.push(StackFrame {
+            index,
+            major: major_function_name(major),
+            // SAFETY: a device object referenced by a stack location outlives the IRP.
+            device: (!device.is_null()).then(|| unsafe { super::device::device_name(device) }),
+            has_completion_routine: completion,
+        });
+    }
+    Some(IrpSnapshot {
+        id,
+        address: irp as usize,
+        stack_count,
+        current_location,
+        cancel,
+        stack,
+    })
+}
+
+/// The free lists of one kernel, by stack count.
+pub(crate) struct IrpPool {
+    free: Mutex<Vec<Vec<*mut IrpHeader>>>,
+    blocks: Mutex<Vec<(*mut u8, Layout)>>,
+    next_id: AtomicU64,
+    outstanding: AtomicUsize,
+}
+
+// SAFETY: the raw pointers are blocks owned by the pool; they are handed out and taken
+// back under the pool's locks, never aliased mutably by the pool itself.
+unsafe impl Send for IrpPool {}
+// SAFETY: as above; all shared state is behind mutexes or atomics.
+unsafe impl Sync for IrpPool {}
+
+impl IrpPool {
+    pub(crate) fn new() -> Self {
+        IrpPool {
+            free: Mutex::new(Vec::new()),
+            blocks: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            outstanding: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn outstanding(&self) -> usize {
+        self.outstanding.load(Ordering::Acquire)
+    }
+
+    fn take(&self, stack: i8) -> Option<*mut IrpHeader> {
+        let mut free = lock(&self.free);
+        free.get_mut(stack as usize).and_then(|l| l.pop())
+    }
+
+    fn put(&self, h: *mut IrpHeader) {
+        // SAFETY: `h` is a block of this pool.
+        let cap = unsafe { (*h).capacity } as usize;
+        let mut free = lock(&self.free);
+        if free.len() <= cap {
+            free.resize_with(cap + 1, Vec::new);
+        }
+        free[cap].push(h);
+    }
+}
+
+impl Drop for IrpPool {
+    fn drop(&mut self) {
+        let blocks = core::mem::take(&mut *lock(&self.blocks));
+        for (p, layout) in blocks {
+            // SAFETY: every block was allocated with this layout by `io_allocate_irp`, and
+            // the kernel (this pool's owner) is gone, so no IRP of it is in use: each
+            // allocated IRP holds a reference that keeps the kernel alive.
+            unsafe { std::alloc::dealloc(p, layout) };
+        }
+    }
+}
+
+/// `IoAllocateIrp`: allocates an IRP with `stack_size` stack locations from the calling
+/// thread's kernel. The IRP's creator is the driver whose routine is running (none for
+/// the I/O manager or test code); only the creator may cancel it.
+///
+/// Returns null for a stack size outside 1..=127.
+pub fn io_allocate_irp(stack_size: i8, _charge_quota: bool) -> *mut Irp {
+    kernel::with_current("IoAllocateIrp", |k| allocate_in(k, stack_size))
+}
+
+pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
+    super::spinlock::check_irql_at_most(k, DISPATCH_LEVEL, "IoAllocateIrp", ptr::null_mut());
+    if stack_size < 1 {
+        return ptr::null_mut();
+    }
+    let pool = &k.pool;
+    let h = match pool.take(stack_size) {
+        Some(h) => h,
+        None => {
+            let layout = block_layout(stack_size);
+            // SAFETY: the layout has a non-zero size.
+            let p = unsafe { std::alloc::alloc(layout) };
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            lock(&pool.blocks).push((p, layout));
+            let h = p.cast::<IrpHeader>();
+            // SAFETY: fresh memory of the block's layout, header first.
+            unsafe {
+                h.write(IrpHeader {
+                    magic: HEADER_MAGIC,
+                    kernel: Arc::as_ptr(k),
+                    keepalive: None,
+                    id: AtomicU64::new(0),
+                    refs: AtomicU32::new(0),
+                    allocated: AtomicBool::new(false),
+                    capacity: stack_size,
+                    creator: ptr::null_mut(),
+                    delivery: None,
+                    disassociated: AtomicBool::new(false),
+                    delivered: AtomicU8::new(0),
+                    creator_state: AtomicU8::new(0),
+                    creator_done: super::event::new_event(
+                        super::event::EventType::Notification,
+                        false,
+                    ),
+                })
+            };
+            h
+        }
+    };
+    let id = pool.next_id.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: `h` is a free block of this pool: nobody else references it now.
+    unsafe {
+        (*h).keepalive = Some(k.clone());
+        (*h).id.store(id, Ordering::Relaxed);
+        (*h).refs.store(1, Ordering::Relaxed);
+        (*h).allocated.store(true, Ordering::Release);
+        (*h).creator = kernel::current_routine().driver;
+        (*h).delivery = None;
+        (*h).disassociated.store(false, Ordering::Relaxed);
+        (*h).delivered.store(0, Ordering::Relaxed);
+        (*h).creator_state.store(0, Ordering::Relaxed);
+        (*h).creator_done
+            .header
+            .signal_state
+            .store(0, Ordering::Relaxed);
+    }
+    pool.outstanding.fetch_add(1, Ordering::Relaxed);
+    let irp = irp_of(h);
+    // SAFETY: the block has room for an IRP with `stack_size` locations.
+    unsafe { initialize(irp, stack_size) };
+    // SAFETY: as above.
+    unsafe { (*irp).allocation_flags = IRP_ALLOCATED_BY_IRPKIT };
+    irp
+}
+
+/// `IoInitializeIrp`: (re)initialises the IRP at `irp` with `stack_size` locations.
+///
+/// # Safety
+/// `irp` points to writable memory of at least `io_size_of_irp(stack_size)` bytes that
+/// nobody else uses.
+unsafe fn initialize(irp: *mut Irp, stack_size: i8) {
+    let flags = IRP_ALLOCATED_BY_IRPKIT;
+    // SAFETY: writable IRP memory by the contract. Written field by field as a value so
+    // the atomics are constructed properly (also under loom).
+    unsafe {
+        irp.write(Irp {
+            type_: IO_TYPE_IRP,
+            size: io_size_of_irp(stack_size) as u16,
+            mdl_address: ptr::null_mut(),
+            flags: 0,
+            associated_irp: ptr::null_mut(),
+            thread_list_entry: ListEntry::null(),
+            io_status: IoStatusBlock::default(),
+            requestor_mode: 0,
+            pending_returned: FALSE,
+            stack_count: stack_size,
+            current_location: AtomicI8::new(stack_size + 1),
+            cancel: AtomicU8::new(FALSE),
+            cancel_irql: 0,
+            apc_environment: 0,
+            allocation_flags: flags,
+            user_iosb: ptr::null_mut(),
+            user_event: ptr::null_mut(),
+            overlay: IrpOverlay {
+                user_apc_routine: ptr::null_mut(),
+                user_apc_context: ptr::null_mut(),
+            },
+            cancel_routine: CancelRoutineSlot::empty(),
+            user_buffer: ptr::null_mut(),
+            tail: IrpTail { apc: [0; 11] },
+        });
+        let first = Irp::stack_location(irp, 1);
+        ptr::write_bytes(first, 0, stack_size as usize);
+        // CurrentStackLocation starts one past the last location.
+        *Irp::current_stack_slot(irp) = first.add(stack_size as usize);
+    }
+}
+
+/// `IoFreeIrp`: returns an IRP to its pool. The IRP must not be used afterwards.
+///
+/// # Safety
+/// `irp` was returned by [`io_allocate_irp`] (a double free is reported, not undefined,
+/// while the kernel lives).
+pub unsafe fn io_free_irp(irp: *mut Irp) {
+    // SAFETY: the caller passes an irpkit IRP pointer.
+    let Some(h) = (unsafe { header(irp) }) else {
+        kernel::with_current("IoFreeIrp", |k| {
+            k.report(
+                Rule::InvalidIrp,
+                "IoFreeIrp",
+                ptr::null_mut(),
+                format!("IoFreeIrp({irp:p}) on memory irpkit did not allocate as an IRP"),
+            )
+        });
+        return;
+    };
+    // SAFETY: valid header; the kernel outlives its blocks.
+    let k = unsafe { &*(*h).kernel };
+    // SAFETY: valid header.
+    if !unsafe { (*h).allocated.swap(false, Ordering::AcqRel) } {
+        k.report(
+            Rule::InvalidIrp,
+            "IoFreeIrp",
+            irp,
+            "IoFreeIrp on an IRP that was already freed".to_string(),
+        );
+        return;
+    }
+    k.pool.outstanding.fetch_sub(1, Ordering::Relaxed);
+    // SAFETY: valid header; we held the "allocated" reference.
+    unsafe { release_ref(h) };
+}
+
+/// Drops one reference; the last one recycles the block.
+///
+/// # Safety
+/// `h` is a valid header and the caller holds one of its references.
+unsafe fn release_ref(h: *mut IrpHeader) {
+    // SAFETY: valid header.
+    if unsafe { (*h).refs.fetch_sub(1, Ordering::AcqRel) } == 1 {
+        // SAFETY: we dropped the last reference: nobody else uses the block.
+        let keepalive = unsafe { (*h).keepalive.take() };
+        // SAFETY: valid header; the kernel is alive (held by `keepalive`).
+        unsafe { (*(*h).kernel).pool.put(h) };
+        // The block may be deallocated now if this was the kernel's last reference.
+        drop(keepalive);
+    }
+}
+
+/// Pins `irp`'s block so it is not reused until [`unpin`].
+///
+/// # Safety
+/// `irp` is an irpkit IRP and the caller owns it or holds a pin on it.
+pub(crate) unsafe fn pin(irp: *mut Irp) {
+    // SAFETY: forwarded contract.
+    let h = unsafe { header(irp) }.expect("pin: not an irpkit IRP");
+    // SAFETY: valid header.
+    unsafe { (*h).refs.fetch_add(1, Ordering::Relaxed) };
+}
+
+/// Releases a pin taken with [`pin`].
+///
+/// # Safety
+/// The caller holds a pin on `irp`.
+pub(crate) unsafe fn unpin(irp: *mut Irp) {
+    // SAFETY: forwarded contract.
+    let h = unsafe { header(irp) }.expect("unpin: not an irpkit IRP");
+    // SAFETY: we hold a reference.
+    unsafe { release_ref(h) };
+}
+
+/// Sets the final-stage hook of `irp`.
+///
+/// # Safety
+/// `irp` is an irpkit IRP owned by the caller, not yet sent.
+pub(crate) unsafe fn set_delivery(irp: *mut Irp, delivery: Option<Delivery>) {
+    // SAFETY: forwarded contract.
+    let h = unsafe { header(irp) }.expect("set_delivery: not an irpkit IRP");
+    // SAFETY: the caller owns the IRP.
+    unsafe { (*h).delivery = delivery };
+}
+
+/// The driver that created `irp` (null: the I/O manager).
+///
+/// # Safety
+/// `irp` points to readable IRP memory.
+pub(crate) unsafe fn creator(irp: *mut Irp) -> *mut DriverObject {
+    // SAFETY: forwarded contract.
+    match unsafe { header(irp) } {
+        // SAFETY: valid header.
+        Some(h) => unsafe { (*h).creator },
+        None => ptr::null_mut(),
+    }
+}
+
+/// `IoGetCurrentIrpStackLocation`.
+///
+/// # Safety
+/// `irp` points to a live IRP.
+pub unsafe fn io_get_current_irp_stack_location(irp: *mut Irp) -> *mut IoStackLocation {
+    // SAFETY: live IRP.
+    unsafe { *Irp::current_stack_slot(irp) }
+}
+
+/// `IoGetNextIrpStackLocation`: the location the next lower driver will see.
+///
+/// # Safety
+/// `irp` points to a live IRP that has a next location (`CurrentLocation > 1`).
+pub unsafe fn io_get_next_irp_stack_location(irp: *mut Irp) -> *mut IoStackLocation {
+    // SAFETY: live IRP; one location below the current exists by the contract.
+    unsafe { (*Irp::current_stack_slot(irp)).sub(1) }
+}
+
+/// `IoSetNextIrpStackLocation`: moves to the next location (as IoCallDriver does).
+///
+/// # Safety
+/// `irp` is a live IRP the caller owns, with a next location.
+pub unsafe fn io_set_next_irp_stack_location(irp: *mut Irp) {
+    // SAFETY: owned live IRP.
+    unsafe {
+        let cl = (*irp).current_location.load(Ordering::Relaxed);
+        (*irp).current_location.store(cl - 1, Ordering::Release);
+        let slot = Irp::current_stack_slot(irp);
+        *slot = (*slot).sub(1);
+    }
+}
+
+/// `IoSkipCurrentIrpStackLocation`: gives the next driver this driver's own location.
+///
+/// # Safety
+/// `irp` is a live IRP the caller owns.
+pub unsafe fn io_skip_current_irp_stack_location(irp: *mut Irp) {
+    // SAFETY: owned live IRP.
+    unsafe {
+        let cl = (*irp).current_location.load(Ordering::Relaxed);
+        (*irp).current_location.store(cl + 1, Ordering::Release);
+        let slot = Irp::current_stack_slot(irp);
+        *slot = (*slot).add(1);
+    }
+}
+
+/// `IoCopyCurrentIrpStackLocationToNext`: copies everything up to (not including) the
+/// completion routine, and clears the next location's `Control`.
+///
+/// # Safety
+/// `irp` is a live IRP the caller owns, with a next location.
+pub unsafe fn io_copy_current_irp_stack_location_to_next(irp: *mut Irp) {
+    // SAFETY: owned live IRP with both locations.
+    unsafe {
+        let cur = io_get_current_irp_stack_location(irp);
+        let next = cur.sub(1);
+        let n = core::mem::offset_of!(IoStackLocation, completion_routine);
+        ptr::copy_nonoverlapping(cur.cast::<u8>(), next.cast::<u8>(), n);
+        (*next).control = 0;
+    }
+}
+
+/// `IoMarkIrpPending`: sets `SL_PENDING_RETURNED` in the current stack location. A
+/// dispatch routine that returns `STATUS_PENDING` must call it first.
+///
+/// # Safety
+/// `irp` is a live IRP the caller owns.
+pub unsafe fn io_mark_irp_pending(irp: *mut Irp) {
+    // SAFETY: owned live IRP.
+    unsafe { (*io_get_current_irp_stack_location(irp)).control |= SL_PENDING_RETURNED };
+}
+
+/// `IoSetCompletionRoutine`: registers `routine` in the **next** stack location, to be
+/// called during completion when the IRP succeeded / failed / was cancelled as selected.
+///
+/// # Safety
+/// `irp` is a live IRP the caller owns, with a next location.
+pub unsafe fn io_set_completion_routine(
+    irp: *mut Irp,
+    routine: Option<IoCompletionRoutine>,
+    context: *mut c_void,
+    invoke_on_success: bool,
+    invoke_on_error: bool,
+    invoke_on_cancel: bool,
+) {
+    // SAFETY: owned live IRP with a next location.
+    unsafe {
+        let next = io_get_next_irp_stack_location(irp);
+        (*next).completion_routine = routine;
+        (*next).context = context;
+        (*next).control = 0;
+        if invoke_on_success {
+            (*next).control |= SL_INVOKE_ON_SUCCESS;
+        }
+        if invoke_on_error {
+            (*next).control |= SL_INVOKE_ON_ERROR;
+        }
+        if invoke_on_cancel {
+            (*next).control |= SL_INVOKE_ON_CANCEL;
+        }
+    }
+}
+
+struct CompletionEx {
+    routine: IoCompletionRoutine,
+    context: *mut c_void,
+    device: *mut DeviceObject,
+}
+
+unsafe extern "system-unwind" fn completion_ex_thunk(
+    device: *mut DeviceObject,
+    irp: *mut Irp,
+    context: *mut c_void,
+) -> super::NtStatus {
+    // SAFETY: `context` is the box leaked by `io_set_completion_routine_ex`, taken once:
+    // a completion routine runs at most once per registration (the walk clears it).
+    let ex = unsafe { Box::from_raw(context.cast::<CompletionEx>()) };
+    // SAFETY: the driver's routine with its own context, as registered.
+    let status = unsafe { (ex.routine)(device, irp, ex.context) };
+    // SAFETY: the device was referenced at registration and is still alive.
+    unsafe { (*ex.device).reference_count.fetch_sub(1, Ordering::AcqRel) };
+    status
+}
+
+/// `IoSetCompletionRoutineEx`: like [`io_set_completion_routine`], but keeps
+/// `device` (and so its driver) referenced until the routine has run.
+///
+/// Returns `STATUS_SUCCESS`. The reference is dropped when the routine runs; an IRP
+/// completed without invoking it (flags not matching) keeps its small context allocated
+/// until the kernel ends, as Windows would leak it.
+///
+/// # Safety
+/// As [`io_set_completion_routine`]; `device` is a live device object.
+pub unsafe fn io_set_completion_routine_ex(
+    device: *mut DeviceObject,
+    irp: *mut Irp,
+    routine: IoCompletionRoutine,
+    context: *mut c_void,
+    invoke_on_success: bool,
+    invoke_on_error: bool,
+    invoke_on_cancel: bool,
+) -> super::NtStatus {
+    // SAFETY: live device object.
+    unsafe { (*device).reference_count.fetch_add(1, Ordering::AcqRel) };
+    let ex = Box::into_raw(Box::new(CompletionEx {
+        routine,
+        context,
+        device,
+    }));
+    // SAFETY: forwarded contract.
+    unsafe {
+        io_set_completion_routine(
+            irp,
+            Some(completion_ex_thunk),
+            ex.cast(),
+            invoke_on_success,
+            invoke_on_error,
+            invoke_on_cancel,
+        )
+    };
+    super::status::STATUS_SUCCESS
+}
+
+/// Runs the delivery hook and frees an irpkit IRP at the end of completion.
+///
+/// # Safety
+/// `irp` is a live IRP whose completion walk has finished.
+pub(crate) unsafe fn take_delivery(irp: *mut Irp) -> (Option<Delivery>, bool) {
+    // SAFETY: forwarded contract.
+    match unsafe { header(irp) } {
+        // SAFETY: valid header, IRP owned by the completing thread.
+        Some(h) => unsafe {
+            (*h).delivered.store(1, Ordering::Release);
+            (
+                (*h).delivery.take(),
+                (*h).disassociated.load(Ordering::Acquire),
+            )
+        },
+        None => (None, false),
+    }
+}

@@ -1,0 +1,225 @@
+//! IRQL, spin locks and the system cancel spin lock.
+//!
+//! A spin lock word holds zero when free and the holder's thread token when held, so
+//! the verifier can tell "acquired twice by the same thread" (a deadlock on a real
+//! processor) from contention. Acquiring raises the thread to DISPATCH_LEVEL; releasing
+//! restores the IRQL the caller passes back.
+
+use core::ptr;
+
+use super::types::{KIrql, KSpinLock, DISPATCH_LEVEL};
+use crate::kernel::{self, with_current, KernelShared, RoutineKind};
+use crate::sync::atomic::Ordering;
+use crate::sync::spin_step;
+use crate::verifier::Rule;
+
+/// `KeGetCurrentIrql`.
+pub fn ke_get_current_irql() -> KIrql {
+    kernel::current_irql()
+}
+
+/// `KeRaiseIrql`: raises the calling thread's IRQL to `new` and returns the previous one.
+/// Raising to a lower level is reported as 0x9 IRQL_NOT_GREATER_OR_EQUAL.
+pub fn ke_raise_irql(new: KIrql) -> KIrql {
+    let old = kernel::current_irql();
+    if new < old {
+        with_current("KeRaiseIrql", |k| {
+            k.report(
+                Rule::IrqlNotGreaterOrEqual,
+                "KeRaiseIrql",
+                ptr::null_mut(),
+                format!("KeRaiseIrql({new}) was called at IRQL {old}, which is higher"),
+            )
+        });
+    }
+    kernel::set_irql(new);
+    old
+}
+
+/// `KeLowerIrql`: lowers the calling thread's IRQL to `new`. Lowering to a higher level
+/// is reported as 0x9 IRQL_NOT_GREATER_OR_EQUAL.
+pub fn ke_lower_irql(new: KIrql) {
+    let old = kernel::current_irql();
+    if new > old {
+        with_current("KeLowerIrql", |k| {
+            k.report(
+                Rule::IrqlNotGreaterOrEqual,
+                "KeLowerIrql",
+                ptr::null_mut(),
+                format!("KeLowerIrql({new}) was called at IRQL {old}, which is lower"),
+            )
+        });
+    }
+    kernel::set_irql(new);
+}
+
+/// Reports [`Rule::IrqlTooHigh`] if the calling thread runs above `max`.
+pub(crate) fn check_irql_at_most(
+    k: &KernelShared,
+    max: KIrql,
+    routine: &'static str,
+    irp: *mut super::types::Irp,
+) {
+    let irql = kernel::current_irql();
+    if irql > max {
+        k.report(
+            Rule::IrqlTooHigh,
+            routine,
+            irp,
+            format!("{routine} was called at IRQL {irql}; it must be called at IRQL <= {max}"),
+        );
+    }
+}
+
+/// Spins until `lock` is held by the calling thread. Returns false (without waiting)
+/// when the calling thread already holds it: on a real processor that is a deadlock.
+fn raw_acquire(lock: &KSpinLock, token: usize) -> bool {
+    let word = &lock.0;
+    if word.load(Ordering::Relaxed) == token {
+        return false;
+    }
+    let mut i = 0u32;
+    loop {
+        if word.load(Ordering::Relaxed) == 0
+            && word
+                .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            return true;
+        }
+        spin_step(i);
+        i = i.wrapping_add(1);
+    }
+}
+
+/// Releases `lock` if the calling thread holds it; false if it does not.
+fn raw_release(lock: &KSpinLock, token: usize) -> bool {
+    lock.0
+        .compare_exchange(token, 0, Ordering::Release, Ordering::Relaxed)
+        .is_ok()
+}
+
+/// `KeInitializeSpinLock`.
+pub fn ke_initialize_spin_lock(lock: &mut KSpinLock) {
+    *lock = KSpinLock::new();
+}
+
+/// `KeAcquireSpinLock`: raises to DISPATCH_LEVEL, acquires `lock`, returns the previous
+/// IRQL for [`ke_release_spin_lock`].
+pub fn ke_acquire_spin_lock(lock: &KSpinLock) -> KIrql {
+    with_current("KeAcquireSpinLock", |k| {
+        check_irql_at_most(k, DISPATCH_LEVEL, "KeAcquireSpinLock", ptr::null_mut())
+    });
+    let old = kernel::current_irql().max(0);
+    kernel::set_irql(DISPATCH_LEVEL.max(old));
+    acquire_at_dpc(lock, "KeAcquireSpinLock");
+    old
+}
+
+/// `KeAcquireSpinLockAtDpcLevel`: acquires `lock`; the caller is already at DISPATCH_LEVEL.
+pub fn ke_acquire_spin_lock_at_dpc_level(lock: &KSpinLock) {
+    acquire_at_dpc(lock, "KeAcquireSpinLockAtDpcLevel");
+}
+
+fn acquire_at_dpc(lock: &KSpinLock, routine: &'static str) {
+    if raw_acquire(lock, kernel::thread_token()) {
+        kernel::add_spin_locks_held(1);
+    } else {
+        with_current(routine, |k| {
+            k.report(
+                Rule::SpinLockDiscipline,
+                routine,
+                ptr::null_mut(),
+                format!("{routine} on a spin lock the calling thread already holds (a deadlock on a real processor); the second acquire is ignored"),
+            )
+        });
+    }
+}
+
+/// `KeReleaseSpinLock`: releases `lock` and lowers the IRQL to `new_irql`.
+pub fn ke_release_spin_lock(lock: &KSpinLock, new_irql: KIrql) {
+    ke_release_spin_lock_from_dpc_level(lock);
+    kernel::set_irql(new_irql);
+}
+
+/// `KeReleaseSpinLockFromDpcLevel`: releases `lock`, staying at DISPATCH_LEVEL.
+pub fn ke_release_spin_lock_from_dpc_level(lock: &KSpinLock) {
+    if raw_release(lock, kernel::thread_token()) {
+        kernel::add_spin_locks_held(-1);
+    } else {
+        with_current("KeReleaseSpinLock", |k| {
+            k.report(
+                Rule::SpinLockDiscipline,
+                "KeReleaseSpinLock",
+                ptr::null_mut(),
+                "KeReleaseSpinLock on a spin lock the calling thread does not hold".to_string(),
+            )
+        });
+    }
+}
+
+/// `IoAcquireCancelSpinLock`: acquires the system cancel spin lock of the calling
+/// thread's kernel, raising to DISPATCH_LEVEL; returns the previous IRQL.
+pub fn io_acquire_cancel_spin_lock() -> KIrql {
+    with_current("IoAcquireCancelSpinLock", |k| {
+        acquire_cancel_lock(k, "IoAcquireCancelSpinLock")
+    })
+}
+
+pub(crate) fn acquire_cancel_lock(k: &KernelShared, routine: &'static str) -> KIrql {
+    check_irql_at_most(k, DISPATCH_LEVEL, routine, ptr::null_mut());
+    let old = kernel::current_irql();
+    kernel::set_irql(DISPATCH_LEVEL.max(old));
+    if raw_acquire(&k.cancel_lock, kernel::thread_token()) {
+        kernel::add_spin_locks_held(1);
+    } else {
+        k.report(
+            Rule::CancelLockDiscipline,
+            routine,
+            kernel::current_routine().irp,
+            "the cancel spin lock was acquired by a thread that already holds it (a deadlock on a real processor); a cancel routine is entered holding it".to_string(),
+        );
+    }
+    old
+}
+
+/// `IoReleaseCancelSpinLock`: releases the system cancel spin lock and lowers the IRQL to
+/// `irql`. A cancel routine must pass `Irp->CancelIrql`.
+pub fn io_release_cancel_spin_lock(irql: KIrql) {
+    with_current("IoReleaseCancelSpinLock", |k| {
+        release_cancel_lock(k, irql, "IoReleaseCancelSpinLock")
+    })
+}
+
+pub(crate) fn release_cancel_lock(k: &KernelShared, irql: KIrql, routine: &'static str) {
+    let ctx = kernel::current_routine();
+    if ctx.kind == RoutineKind::Cancel && !ctx.irp.is_null() {
+        // SAFETY: the IRP a cancel routine was called for is live while the routine runs
+        // (it is completed by this very routine, after the release).
+        let expected = unsafe { (*ctx.irp).cancel_irql };
+        if expected != irql {
+            k.report(
+                Rule::CancelReleaseWrongIrql,
+                routine,
+                ctx.irp,
+                format!("the cancel routine released the cancel spin lock with IRQL {irql}, but Irp->CancelIrql is {expected}"),
+            );
+        }
+    }
+    if raw_release(&k.cancel_lock, kernel::thread_token()) {
+        kernel::add_spin_locks_held(-1);
+        kernel::set_irql(irql);
+    } else {
+        k.report(
+            Rule::CancelLockDiscipline,
+            routine,
+            ctx.irp,
+            "the cancel spin lock was released by a thread that does not hold it".to_string(),
+        );
+    }
+}
+
+/// Whether the calling thread holds the cancel spin lock of `k`.
+pub(crate) fn holds_cancel_lock(k: &KernelShared) -> bool {
+    k.cancel_lock.0.load(Ordering::Relaxed) == kernel::thread_token()
+}

@@ -1,0 +1,136 @@
+//! Cancel routines in safe Rust: the cancel spin lock as a guard that must be released.
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use super::device::DeviceRef;
+use super::irp::{Completed, Irp};
+use crate::nt::{self, NtStatus, STATUS_CANCELLED};
+
+/// Invariant lifetime marker: `'a` is the one cancel-routine call.
+type Brand<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
+
+/// A cancel routine. `cancel` is called by IoCancelIrp with the cancel spin lock held
+/// (at DISPATCH_LEVEL), after it won the IRP from the driver.
+///
+/// Contract (enforced by the types): the routine must return the
+/// [`CancelLockReleased`] proof, which only [`CancelLockGuard::release`] of the guard it
+/// was given produces; completing the cancelled IRP needs that proof, so it happens after
+/// the lock is released.
+///
+/// The routine must not block. If the IRP is not completed here, another path must own
+/// it (as for the `CurrentIrp` of a StartIo driver): dropping the [`CancelIrp`] says so.
+pub trait CancelRoutine: 'static {
+    /// Cancels `irp`.
+    fn cancel<'a>(
+        device: &DeviceRef,
+        irp: CancelIrp<'a>,
+        lock: CancelLockGuard<'a>,
+    ) -> CancelLockReleased<'a>;
+}
+
+/// The cancel spin lock, held on entry to a cancel routine. Releasing it (with
+/// `Irp->CancelIrql`, always the right IRQL) yields the proof the routine returns.
+/// Dropping it also releases it.
+#[derive(Debug)]
+pub struct CancelLockGuard<'a> {
+    irql: nt::KIrql,
+    released: bool,
+    _brand: Brand<'a>,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Proof that the cancel spin lock a cancel routine was given has been released.
+#[derive(Debug)]
+pub struct CancelLockReleased<'a> {
+    _brand: Brand<'a>,
+}
+
+impl<'a> CancelLockGuard<'a> {
+    /// `IoReleaseCancelSpinLock(Irp->CancelIrql)`.
+    pub fn release(mut self) -> CancelLockReleased<'a> {
+        self.released = true;
+        nt::io_release_cancel_spin_lock(self.irql);
+        CancelLockReleased {
+            _brand: PhantomData,
+        }
+    }
+}
+
+impl Drop for CancelLockGuard<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            nt::io_release_cancel_spin_lock(self.irql);
+        }
+    }
+}
+
+/// The IRP a cancel routine was called for. The cancel routine owns it: it may complete
+/// it (after releasing the lock) or hand it on as an [`Irp`]; dropping it means another
+/// path owns the IRP and will complete it.
+#[derive(Debug)]
+pub struct CancelIrp<'a> {
+    raw: NonNull<nt::Irp>,
+    _brand: Brand<'a>,
+}
+
+impl<'a> CancelIrp<'a> {
+    /// The raw IRP (for identity comparisons).
+    pub fn as_ptr(&self) -> *mut nt::Irp {
+        self.raw.as_ptr()
+    }
+
+    /// irpkit's serial number of the IRP.
+    pub fn id(&self) -> u64 {
+        // SAFETY: the cancel routine's IRP is live during the call.
+        unsafe { crate::nt::irp::irp_id(self.as_ptr()) }.unwrap_or(0)
+    }
+
+    /// Takes the IRP as an owned [`Irp`] (after the lock is released).
+    pub fn into_irp(self, _released: &CancelLockReleased<'a>) -> Irp {
+        // SAFETY: IoCancelIrp won the exchange for this routine: it owns the IRP.
+        unsafe { Irp::from_raw(self.raw.as_ptr()) }
+    }
+
+    /// Completes the IRP with `status` (after the lock is released).
+    pub fn complete(
+        self,
+        status: NtStatus,
+        information: usize,
+        released: &CancelLockReleased<'a>,
+    ) -> Completed {
+        self.into_irp(released).complete(status, information)
+    }
+
+    /// Completes the IRP with `STATUS_CANCELLED` / 0 (after the lock is released).
+    pub fn complete_cancelled(self, released: &CancelLockReleased<'a>) -> Completed {
+        self.complete(STATUS_CANCELLED, 0, released)
+    }
+}
+
+/// The NT cancel routine installed for `C`.
+pub(crate) unsafe extern "system-unwind" fn cancel_trampoline<C: CancelRoutine>(
+    device: *mut nt::DeviceObject,
+    irp: *mut nt::Irp,
+) {
+    // SAFETY: IoCancelIrp calls us with a live IRP it won, holding the cancel lock with
+    // `CancelIrql` saved.
+    let irql = unsafe { (*irp).cancel_irql };
+    let guard = CancelLockGuard {
+        irql,
+        released: false,
+        _brand: PhantomData,
+        _not_send: PhantomData,
+    };
+    let irp = CancelIrp {
+        raw: NonNull::new(irp).expect("IoCancelIrp passes an IRP"),
+        _brand: PhantomData,
+    };
+    assert!(
+        !device.is_null(),
+        "a safe cancel routine was called for an IRP that was never sent to a device"
+    );
+    // SAFETY: `device` is the live device of the IRP's current stack location.
+    let device = unsafe { DeviceRef::from_ptr(device) };
+    let _released: CancelLockReleased<'_> = C::cancel(device, irp, guard);
+}

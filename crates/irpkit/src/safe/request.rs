@@ -1,0 +1,212 @@
+//! Requests from their creator's side: build, send, cancel, wait.
+
+use core::ffi::c_void;
+use core::ptr::NonNull;
+use core::time::Duration;
+
+use super::device::DeviceRef;
+use crate::kernel::Kernel;
+use crate::nt::{self, IoStatusBlock, NtStatus, STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS};
+use crate::sync::atomic::Ordering;
+
+const SENT: u8 = 0;
+const COMPLETED: u8 = 1;
+const DETACHED: u8 = 2;
+
+/// A request being built by its creator: an IRP with the target's stack size whose next
+/// stack location describes the operation.
+#[derive(Debug)]
+pub struct Request {
+    raw: NonNull<nt::Irp>,
+    target: NonNull<nt::DeviceObject>,
+    kernel: Kernel,
+}
+
+// SAFETY: the creator owns the unsent IRP exclusively.
+unsafe impl Send for Request {}
+
+impl Request {
+    /// A request with major function `major` for `device`.
+    pub fn new(kernel: &Kernel, device: &DeviceRef, major: u8) -> Result<Self, NtStatus> {
+        let raw = crate::nt::irp::allocate_in(&kernel.shared, device.stack_size());
+        let raw = NonNull::new(raw).ok_or(nt::STATUS_INVALID_PARAMETER)?;
+        // SAFETY: a fresh IRP with at least one stack location, owned by us.
+        unsafe { (*nt::io_get_next_irp_stack_location(raw.as_ptr())).major_function = major };
+        Ok(Request {
+            raw,
+            target: NonNull::new(device.as_ptr()).expect("device"),
+            kernel: kernel.clone(),
+        })
+    }
+
+    /// An `IRP_MJ_READ` of `length` bytes at `offset`.
+    pub fn read(
+        kernel: &Kernel,
+        device: &DeviceRef,
+        length: u32,
+        offset: i64,
+    ) -> Result<Self, NtStatus> {
+        let r = Self::new(kernel, device, nt::IRP_MJ_READ)?;
+        // SAFETY: our IRP's next location, now a read.
+        unsafe {
+            let sl = nt::io_get_next_irp_stack_location(r.raw.as_ptr());
+            (*sl).parameters.read = nt::ReadWriteParameters {
+                length,
+                pad: 0,
+                key: 0,
+                flags: 0,
+                byte_offset: offset,
+            };
+        }
+        Ok(r)
+    }
+
+    /// The IRP's serial number.
+    pub fn id(&self) -> u64 {
+        // SAFETY: our live IRP.
+        unsafe { crate::nt::irp::irp_id(self.raw.as_ptr()) }.unwrap_or(0)
+    }
+
+    /// The raw IRP (still owned by the request), for setting further parameters.
+    pub fn as_ptr(&self) -> *mut nt::Irp {
+        self.raw.as_ptr()
+    }
+
+    /// Sends the request (`IoCallDriver`) with the creator's completion routine, which
+    /// takes the IRP back when it completes.
+    pub fn send(self) -> SentRequest {
+        let raw = self.raw.as_ptr();
+        let target = self.target.as_ptr();
+        let kernel = self.kernel.clone();
+        core::mem::forget(self);
+        let _entered = kernel.enter();
+        // SAFETY: our fresh IRP; the completion routine goes in the next location, which
+        // makes it the top-level (creator's) routine.
+        let status = unsafe {
+            nt::io_set_completion_routine(
+                raw,
+                Some(creator_completion),
+                core::ptr::null_mut(),
+                true,
+                true,
+                true,
+            );
+            nt::io_call_driver(target, raw)
+        };
+        SentRequest {
+            raw: NonNull::new(raw).expect("non-null"),
+            kernel,
+            dispatch_status: status,
+        }
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        // SAFETY: an unsent IRP we own.
+        unsafe { nt::io_free_irp(self.raw.as_ptr()) };
+    }
+}
+
+/// The creator's completion routine: records completion, and keeps the IRP for the
+/// [`SentRequest`] (`STATUS_MORE_PROCESSING_REQUIRED`) unless it was dropped, in which
+/// case the walk continues and the IRP is freed.
+unsafe extern "system-unwind" fn creator_completion(
+    _device: *mut nt::DeviceObject,
+    irp: *mut nt::Irp,
+    _context: *mut c_void,
+) -> NtStatus {
+    // SAFETY: a live irpkit IRP allocated by `Request::new`.
+    let h = unsafe { crate::nt::irp::header(irp) }.expect("irpkit IRP");
+    // SAFETY: valid header.
+    let state = unsafe { &(*h).creator_state };
+    if state
+        .compare_exchange(SENT, COMPLETED, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        // SAFETY: valid header and kernel.
+        unsafe { crate::nt::event::set_event_in(&*(*h).kernel, &(*h).creator_done) };
+        STATUS_MORE_PROCESSING_REQUIRED
+    } else {
+        STATUS_SUCCESS
+    }
+}
+
+/// A sent request, held by its creator: the only handle that can cancel it.
+#[derive(Debug)]
+pub struct SentRequest {
+    raw: NonNull<nt::Irp>,
+    kernel: Kernel,
+    dispatch_status: NtStatus,
+}
+
+// SAFETY: the handle uses only atomics and IoCancelIrp, which are thread-safe.
+unsafe impl Send for SentRequest {}
+// SAFETY: as above.
+unsafe impl Sync for SentRequest {}
+
+impl SentRequest {
+    fn header(&self) -> *mut crate::nt::irp::IrpHeader {
+        // SAFETY: our irpkit IRP, not freed while this handle lives.
+        unsafe { crate::nt::irp::header(self.raw.as_ptr()) }.expect("irpkit IRP")
+    }
+
+    /// The IRP's serial number.
+    pub fn id(&self) -> u64 {
+        // SAFETY: valid header.
+        unsafe { (*self.header()).id.load(Ordering::Relaxed) }
+    }
+
+    /// What the dispatch routine returned (`STATUS_PENDING` if the request pended).
+    pub fn dispatch_status(&self) -> NtStatus {
+        self.dispatch_status
+    }
+
+    /// `IoCancelIrp` on the request, as its creator. True means a cancel routine was
+    /// called — not that the request will end cancelled.
+    pub fn cancel(&self) -> bool {
+        let _entered = self.kernel.enter();
+        // SAFETY: the IRP is not freed while this handle lives (completion hands it back
+        // to us); cancelling a completed IRP that has no cancel routine is harmless.
+        unsafe { nt::io_cancel_irp(self.raw.as_ptr()) }
+    }
+
+    /// The final status if the request has completed.
+    pub fn try_result(&self) -> Option<IoStatusBlock> {
+        // SAFETY: valid header.
+        let done = unsafe { (*self.header()).creator_state.load(Ordering::Acquire) } == COMPLETED;
+        // SAFETY: after completion the IRP is ours again and nobody writes it.
+        done.then(|| unsafe { (*self.raw.as_ptr()).io_status })
+    }
+
+    /// Waits for completion and returns the final status.
+    pub fn wait(self) -> IoStatusBlock {
+        self.wait_timeout(None).unwrap_or_else(|s| s.wait())
+    }
+
+    /// Waits up to `timeout` (on the kernel's clock) for completion.
+    pub fn wait_timeout(self, timeout: Option<Duration>) -> Result<IoStatusBlock, SentRequest> {
+        let _entered = self.kernel.enter();
+        // SAFETY: valid header.
+        let done = unsafe { &(*self.header()).creator_done };
+        let _ = nt::ke_wait_for_single_object(done, timeout);
+        self.try_result().ok_or(self)
+    }
+}
+
+impl Drop for SentRequest {
+    fn drop(&mut self) {
+        // SAFETY: valid header.
+        let state = unsafe { &(*self.header()).creator_state };
+        if state
+            .compare_exchange(SENT, DETACHED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Completed: the IRP is ours again; free it.
+            let _entered = self.kernel.enter();
+            // SAFETY: the walk stopped at our routine; nobody else owns the IRP.
+            unsafe { nt::io_free_irp(self.raw.as_ptr()) };
+        }
+        // Detached: the completion walk will continue past our routine and free it.
+    }
+}

@@ -1,0 +1,244 @@
+//! The catalog of rules the verifier checks, each with its Windows code where one exists.
+
+use core::fmt;
+
+/// A Windows bug check (or Driver Verifier) code with its symbolic name and, for
+/// `DRIVER_VERIFIER_IOMANAGER_VIOLATION`, the subcode (parameter 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BugCheck {
+    /// The bug check code, e.g. `0x44`.
+    pub code: u32,
+    /// The symbolic name, e.g. `MULTIPLE_IRP_COMPLETE_REQUESTS`.
+    pub name: &'static str,
+    /// The subcode (first parameter) where the code has several meanings.
+    pub subcode: Option<u32>,
+}
+
+impl fmt::Display for BugCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.subcode {
+            Some(sub) => write!(f, "0x{:X}/0x{:02X} {}", self.code, sub, self.name),
+            None => write!(f, "0x{:X} {}", self.code, self.name),
+        }
+    }
+}
+
+const DEBUGGER: &str = "https://learn.microsoft.com/windows-hardware/drivers/debugger/";
+const DEVTEST: &str = "https://learn.microsoft.com/windows-hardware/drivers/devtest/";
+const KERNEL: &str = "https://learn.microsoft.com/windows-hardware/drivers/kernel/";
+
+macro_rules! rules {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident {
+            id: $id:literal,
+            code: $code:expr,
+            title: $title:literal,
+            doc: $docbase:ident + $docpath:literal,
+            fix: $fix:literal $(,)?
+        }
+    )*) => {
+        /// A documented rule of NT I/O cancellation that the verifier checks.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Rule {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Rule {
+            /// Every rule, in catalog order.
+            pub const ALL: &'static [Rule] = &[ $( Rule::$variant, )* ];
+
+            /// A short stable identifier, e.g. `double-completion`.
+            pub fn id(self) -> &'static str {
+                match self { $( Rule::$variant => $id, )* }
+            }
+
+            /// The Windows bug check this rule corresponds to, where Windows has one.
+            pub fn bugcheck(self) -> Option<BugCheck> {
+                match self { $( Rule::$variant => $code, )* }
+            }
+
+            /// One line saying what the rule is.
+            pub fn title(self) -> &'static str {
+                match self { $( Rule::$variant => $title, )* }
+            }
+
+            /// Where Microsoft documents the rule or its bug check.
+            pub fn doc_url(self) -> String {
+                match self { $( Rule::$variant => format!("{}{}", $docbase, $docpath), )* }
+            }
+
+            /// How to fix a driver that breaks the rule.
+            pub fn fix(self) -> &'static str {
+                match self { $( Rule::$variant => $fix, )* }
+            }
+        }
+    };
+}
+
+const fn bc(code: u32, name: &'static str) -> Option<BugCheck> {
+    Some(BugCheck {
+        code,
+        name,
+        subcode: None,
+    })
+}
+
+const fn iomgr(subcode: u32) -> Option<BugCheck> {
+    Some(BugCheck {
+        code: 0xC9,
+        name: "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        subcode: Some(subcode),
+    })
+}
+
+rules! {
+    /// IoCompleteRequest on an IRP that was already completed.
+    DoubleCompletion {
+        id: "double-completion",
+        code: bc(0x44, "MULTIPLE_IRP_COMPLETE_REQUESTS"),
+        title: "an IRP is completed exactly once",
+        doc: DEBUGGER + "bug-check-0x44--multiple-irp-complete-requests",
+        fix: "Decide ownership before completing: a path that clears the cancel routine and gets NULL back (IoSetCancelRoutine(Irp, NULL) == NULL) must leave the IRP to the cancel routine; after IoCompleteRequest the IRP must not be touched again.",
+    }
+    /// IoCancelIrp found a cancel routine on an IRP that was already completed.
+    CancelAfterCompletion {
+        id: "cancel-after-completion",
+        code: bc(0x48, "CANCEL_STATE_IN_COMPLETED_IRP"),
+        title: "a completed IRP has no cancel routine",
+        doc: DEBUGGER + "bug-check-0x48--cancel-state-in-completed-irp",
+        fix: "Clear the cancel routine (IoSetCancelRoutine(Irp, NULL)) before completing the IRP.",
+    }
+    /// A cancel routine or dispatch routine returned while holding the cancel spin lock.
+    ReturnedHoldingCancelLock {
+        id: "returned-holding-cancel-lock",
+        code: bc(0x11B, "DRIVER_RETURNED_HOLDING_CANCEL_LOCK"),
+        title: "driver routines release the cancel spin lock before returning",
+        doc: DEBUGGER + "bug-check-0x11b--driver-returned-holding-cancel-lock",
+        fix: "Call IoReleaseCancelSpinLock on every path before returning; a cancel routine releases it with Irp->CancelIrql.",
+    }
+    /// A cancel routine released the cancel spin lock with an IRQL other than `Irp->CancelIrql`.
+    CancelReleaseWrongIrql {
+        id: "cancel-release-wrong-irql",
+        code: None,
+        title: "a cancel routine releases the cancel spin lock with Irp->CancelIrql (CodeQL IrqlCancelRoutine)",
+        doc: KERNEL + "implementing-a-cancel-routine",
+        fix: "Release with IoReleaseCancelSpinLock(Irp->CancelIrql), the IRQL IoCancelIrp saved for you.",
+    }
+    /// The cancel spin lock was acquired twice by one thread, or released without being held.
+    CancelLockDiscipline {
+        id: "cancel-lock-discipline",
+        code: None,
+        title: "the cancel spin lock is acquired once and released once (SDV CancelSpinLock)",
+        doc: DEVTEST + "wdm-cancelspinlock",
+        fix: "Pair every IoAcquireCancelSpinLock with exactly one IoReleaseCancelSpinLock; a cancel routine is entered holding the lock and must not acquire it again.",
+    }
+    /// IoCompleteRequest while `Irp->CancelRoutine` is still set.
+    CompleteWithCancelRoutine {
+        id: "complete-with-cancel-routine",
+        code: iomgr(0x07),
+        title: "an IRP is completed with its cancel routine cleared",
+        doc: DEBUGGER + "bug-check-0xc9--driver-verifier-iomanager-violation",
+        fix: "Call IoSetCancelRoutine(Irp, NULL) and check its result before IoCompleteRequest; if it returns NULL the cancel routine owns the IRP.",
+    }
+    /// IoCompleteRequest with `STATUS_PENDING` as the final status.
+    CompleteWithPending {
+        id: "complete-with-pending",
+        code: iomgr(0x06),
+        title: "an IRP is never completed with STATUS_PENDING",
+        doc: DEBUGGER + "bug-check-0xc9--driver-verifier-iomanager-violation",
+        fix: "Set Irp->IoStatus.Status to the real final status before IoCompleteRequest; STATUS_PENDING is only a dispatch routine's return value.",
+    }
+    /// IoCallDriver passed an IRP down while its cancel routine was set.
+    CallDriverWithCancelRoutine {
+        id: "call-driver-with-cancel-routine",
+        code: iomgr(0x203),
+        title: "an IRP passed to IoCallDriver has no cancel routine",
+        doc: DEBUGGER + "bug-check-0xc9--driver-verifier-iomanager-violation",
+        fix: "Clear the cancel routine (and win the exchange) before passing the IRP to the next driver.",
+    }
+    /// KeRemoveDeviceQueue on a device queue that is not busy.
+    DeviceQueueNotBusy {
+        id: "device-queue-not-busy",
+        code: bc(0x2, "DEVICE_QUEUE_NOT_BUSY"),
+        title: "KeRemoveDeviceQueue is called only on a busy device queue",
+        doc: DEBUGGER + "bug-check-0x2--device-queue-not-busy",
+        fix: "Only the owner of a busy queue removes entries; use KeRemoveByKeyDeviceQueueIfBusy where the queue may be idle.",
+    }
+    /// A driver called IoCancelIrp on an IRP it did not create.
+    ForeignIrpCancel {
+        id: "foreign-irp-cancel",
+        code: None,
+        title: "drivers cancel only IRPs they created",
+        doc: KERNEL + "canceling-irps",
+        fix: "Cancel only IRPs your driver allocated (IoAllocateIrp, IoBuildDeviceIoControlRequest, IoBuildAsynchronousFsdRequest); requester IRPs are cancelled by the I/O manager.",
+    }
+    /// IoCompleteRequest while the caller holds a spin lock.
+    CompleteUnderSpinLock {
+        id: "complete-under-spin-lock",
+        code: None,
+        title: "never complete an IRP while holding a spin lock",
+        doc: KERNEL + "completing-irps",
+        fix: "Release every spin lock (including the cancel spin lock) before calling IoCompleteRequest; collect IRPs to complete in a local list under the lock and complete them after.",
+    }
+    /// A routine was called above the highest IRQL it allows.
+    IrqlTooHigh {
+        id: "irql-too-high",
+        code: bc(0xA, "IRQL_NOT_LESS_OR_EQUAL"),
+        title: "routines are called at or below their documented IRQL",
+        doc: DEBUGGER + "bug-check-0xa--irql-not-less-or-equal",
+        fix: "Call the routine at the IRQL its documentation allows; release spin locks or lower the IRQL first.",
+    }
+    /// KeRaiseIrql to a lower level, KeLowerIrql to a higher one, or a spin lock released
+    /// below DISPATCH_LEVEL.
+    IrqlNotGreaterOrEqual {
+        id: "irql-not-greater-or-equal",
+        code: bc(0x9, "IRQL_NOT_GREATER_OR_EQUAL"),
+        title: "IRQL is raised only upward and lowered only downward",
+        doc: DEBUGGER + "bug-check-0x9--irql-not-greater-or-equal",
+        fix: "Restore exactly the IRQL returned by the matching raise or acquire.",
+    }
+    /// IoCallDriver with no stack location left.
+    NoMoreIrpStackLocations {
+        id: "no-more-irp-stack-locations",
+        code: bc(0x35, "NO_MORE_IRP_STACK_LOCATIONS"),
+        title: "an IRP has a stack location for every driver it is passed to",
+        doc: DEBUGGER + "bug-check-0x35--no-more-irp-stack-locations",
+        fix: "Allocate IRPs with DeviceObject->StackSize locations (plus one if you need your own) and set the StackSize of a filter to the lower device's plus one.",
+    }
+    /// A routine was given a pointer that is not a live IRP (freed, or not an IRP).
+    InvalidIrp {
+        id: "invalid-irp",
+        code: iomgr(0x02),
+        title: "routines are given live IRPs",
+        doc: DEBUGGER + "bug-check-0xc9--driver-verifier-iomanager-violation",
+        fix: "Do not use an IRP after it was completed and freed; keep your own reference only while you own it.",
+    }
+    /// An IRP was dropped (lost) without being completed or handed on.
+    IrpLeaked {
+        id: "irp-leaked",
+        code: None,
+        title: "every IRP is completed exactly once or handed on (DevFund I/O cancellation test)",
+        doc: KERNEL + "canceling-irps",
+        fix: "Complete every IRP you own, queue it, or pass it down; cleanup, thread exit and unload must find nothing left behind.",
+    }
+    /// A spin lock was acquired twice by one thread, or released by a thread that does
+    /// not hold it.
+    SpinLockDiscipline {
+        id: "spin-lock-discipline",
+        code: None,
+        title: "a spin lock is acquired once and released only by its holder",
+        doc: KERNEL + "spin-locks",
+        fix: "Acquire a spin lock once (a second acquire on the same processor deadlocks) and release it on the thread that acquired it, exactly once.",
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.bugcheck() {
+            Some(bc) => write!(f, "{bc} [{}]", self.id()),
+            None => write!(f, "[{}]", self.id()),
+        }
+    }
+}

@@ -1,0 +1,569 @@
+//! One test per verifier report, each triggered by a deliberately wrong driver routine,
+//! plus proof that correct drivers trigger none.
+#![cfg(not(any(loom, shuttle)))]
+
+mod common;
+
+use std::ptr;
+use std::sync::atomic::Ordering;
+
+use common::*;
+use irpkit::nt::*;
+use irpkit::verifier::{Report, VerifierMode};
+
+fn only_report(f: &Fixture) -> Report {
+    let mut reports = f.kernel.verifier().take_reports();
+    assert_eq!(
+        reports.len(),
+        1,
+        "expected exactly one report, got {reports:#?}"
+    );
+    let r = reports.remove(0);
+    // Every report says what, where, how to fix, and links the documentation.
+    let text = r.to_string();
+    for part in [
+        "what:",
+        "where:",
+        "fix:",
+        "docs:  https://learn.microsoft.com/",
+    ] {
+        assert!(text.contains(part), "report lacks {part:?}:\n{text}");
+    }
+    r
+}
+
+fn code(r: &Report) -> (u32, Option<u32>) {
+    let bc = r.bugcheck().expect("a Windows code");
+    (bc.code, bc.subcode)
+}
+
+/// 0x48: a completed IRP still had its cancel routine when IoCancelIrp ran.
+#[test]
+fn verifier_0x48_cancel_state_in_completed_irp() {
+    let f = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs); // the creator keeps the IRP after completion
+        io_call_driver(f.device, irp);
+        (*irp).io_status.status = STATUS_SUCCESS;
+        io_complete_request(irp, 0); // bug: cancel routine still set (0xC9/0x07)
+        io_complete_request(irp, 0); // the creator finishes; the IRP is completed now
+        let earlier: Vec<_> = f
+            .kernel
+            .verifier()
+            .take_reports()
+            .iter()
+            .map(|r| r.rule.id())
+            .collect();
+        assert_eq!(
+            earlier,
+            [
+                "complete-with-cancel-routine",
+                "complete-with-cancel-routine"
+            ]
+        );
+        assert!(
+            io_cancel_irp(irp) == false,
+            "the routine is not called on a completed IRP"
+        );
+    }
+    let r = only_report(&f);
+    assert_eq!(code(&r), (0x48, None));
+    assert_eq!(
+        r.rule.bugcheck().unwrap().name,
+        "CANCEL_STATE_IN_COMPLETED_IRP"
+    );
+    assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), 0);
+}
+
+unsafe extern "system-unwind" fn cancel_keeps_lock(_d: *mut DeviceObject, irp: *mut Irp) {
+    // Bug: completes without releasing the cancel spin lock.
+    unsafe {
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_CANCELLED,
+            information: 0,
+        };
+    }
+}
+
+unsafe extern "system-unwind" fn pend_with_bad_cancel(
+    _d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_set_cancel_routine(irp, Some(cancel_keeps_lock));
+    }
+    STATUS_PENDING
+}
+
+/// 0x11B: a cancel routine returns holding the cancel spin lock.
+#[test]
+fn verifier_0x11b_cancel_routine_returns_holding_lock() {
+    let f = Fixture::with_mode(VerifierMode::Record, pend_with_bad_cancel);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        assert!(io_cancel_irp(irp));
+        assert_eq!(
+            irpkit::spin_locks_held(),
+            0,
+            "the verifier released it to continue"
+        );
+        assert_eq!(ke_get_current_irql(), PASSIVE_LEVEL);
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(code(&r), (0x11B, None));
+    assert!(
+        r.location.routine.contains("cancel routine"),
+        "{}",
+        r.location
+    );
+    assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
+}
+
+unsafe extern "system-unwind" fn dispatch_keeps_cancel_lock(
+    _d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        let _irql = io_acquire_cancel_spin_lock();
+        // Bug: returns without IoReleaseCancelSpinLock.
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_SUCCESS,
+            information: 0,
+        };
+    }
+    STATUS_SUCCESS
+}
+
+/// 0x11B from a dispatch routine (the SDV sample's bug).
+#[test]
+fn verifier_0x11b_dispatch_returns_holding_lock() {
+    let f = Fixture::with_mode(VerifierMode::Record, dispatch_keeps_cancel_lock);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        assert_eq!(irpkit::spin_locks_held(), 0);
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(code(&r), (0x11B, None));
+    assert!(
+        r.location
+            .routine
+            .contains("dispatch routine for IRP_MJ_READ"),
+        "{}",
+        r.location
+    );
+}
+
+unsafe extern "system-unwind" fn complete_pending_status(
+    _d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_PENDING,
+            information: 0,
+        };
+        io_complete_request(irp, 0);
+    }
+    STATUS_SUCCESS
+}
+
+/// 0xC9/0x06: completing with STATUS_PENDING.
+#[test]
+fn verifier_0xc9_06_complete_with_pending() {
+    let f = Fixture::with_mode(VerifierMode::Record, complete_pending_status);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        io_free_irp(irp);
+    }
+    assert_eq!(code(&only_report(&f)), (0xC9, Some(0x06)));
+}
+
+unsafe extern "system-unwind" fn remove_from_idle_queue(
+    d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        // Bug: the device queue is not busy (nothing was ever started).
+        let e = ke_remove_device_queue(&raw mut (*d).device_queue);
+        assert!(e.is_null());
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_SUCCESS,
+            information: 0,
+        };
+        io_complete_request(irp, 0);
+    }
+    STATUS_SUCCESS
+}
+
+/// 0x2: KeRemoveDeviceQueue on a queue that is not busy.
+#[test]
+fn verifier_0x2_device_queue_not_busy() {
+    let f = Fixture::with_mode(VerifierMode::Record, remove_from_idle_queue);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(code(&r), (0x2, None));
+    assert_eq!(r.rule.bugcheck().unwrap().name, "DEVICE_QUEUE_NOT_BUSY");
+}
+
+unsafe extern "system-unwind" fn complete_at_high_irql(
+    _d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        let old = ke_raise_irql(DISPATCH_LEVEL + 1); // a device IRQL
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_SUCCESS,
+            information: 0,
+        };
+        io_complete_request(irp, 0); // bug: above DISPATCH_LEVEL
+        ke_lower_irql(old);
+    }
+    STATUS_SUCCESS
+}
+
+/// 0xA: IoCompleteRequest above DISPATCH_LEVEL.
+#[test]
+fn verifier_0xa_irql_too_high() {
+    let f = Fixture::with_mode(VerifierMode::Record, complete_at_high_irql);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(code(&r), (0xA, None));
+    assert!(r.message.contains("IRQL 3"), "{}", r.message);
+}
+
+/// 0x9: lowering the IRQL to a higher level.
+#[test]
+fn verifier_0x9_irql_not_greater_or_equal() {
+    let f = Fixture::with_mode(VerifierMode::Record, complete_now);
+    ke_lower_irql(DISPATCH_LEVEL); // bug: at PASSIVE_LEVEL
+    ke_lower_irql(PASSIVE_LEVEL);
+    assert_eq!(code(&only_report(&f)), (0x9, None));
+}
+
+unsafe extern "system-unwind" fn complete_under_lock(
+    d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        let lock = &(*d).device_queue.lock;
+        let irql = ke_acquire_spin_lock(lock);
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_SUCCESS,
+            information: 0,
+        };
+        io_complete_request(irp, 0); // bug: under a spin lock
+        ke_release_spin_lock(lock, irql);
+    }
+    STATUS_SUCCESS
+}
+
+/// Completing while holding a spin lock.
+#[test]
+fn verifier_complete_under_spin_lock() {
+    let f = Fixture::with_mode(VerifierMode::Record, complete_under_lock);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(r.rule.id(), "complete-under-spin-lock");
+    assert!(r.bugcheck().is_none());
+}
+
+unsafe extern "system-unwind" fn cancels_what_it_received(
+    _d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_cancel_irp(irp); // bug: the IRP came from above
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_CANCELLED,
+            information: 0,
+        };
+        io_complete_request(irp, 0);
+    }
+    STATUS_PENDING
+}
+
+/// Cancelling an IRP the driver did not create (R6 at the driver level).
+#[test]
+fn verifier_foreign_irp_cancel() {
+    let f = Fixture::with_mode(VerifierMode::Record, cancels_what_it_received);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(r.rule.id(), "foreign-irp-cancel");
+    assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
+}
+
+unsafe extern "system-unwind" fn allocates_and_cancels_own(
+    d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        // Correct: a driver may cancel an IRP it allocated itself.
+        let own = io_allocate_irp(1, false);
+        let _ = d;
+        assert!(!io_cancel_irp(own));
+        io_free_irp(own);
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_SUCCESS,
+            information: 0,
+        };
+        io_complete_request(irp, 0);
+    }
+    STATUS_SUCCESS
+}
+
+/// The counterpart: cancelling its own IRP is allowed.
+#[test]
+fn verifier_own_irp_cancel_is_fine() {
+    let f = Fixture::with_mode(VerifierMode::Record, allocates_and_cancels_own);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        io_free_irp(irp);
+    }
+    assert!(f.rules().is_empty(), "{:?}", f.rules());
+}
+
+unsafe extern "system-unwind" fn cancel_wrong_irql(_d: *mut DeviceObject, irp: *mut Irp) {
+    unsafe {
+        io_release_cancel_spin_lock(PASSIVE_LEVEL); // bug: not Irp->CancelIrql
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_CANCELLED,
+            information: 0,
+        };
+        io_complete_request(irp, 0);
+    }
+}
+
+unsafe extern "system-unwind" fn pend_wrong_irql(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_set_cancel_routine(irp, Some(cancel_wrong_irql));
+    }
+    STATUS_PENDING
+}
+
+/// The cancel routine releases the lock with an IRQL other than `CancelIrql`.
+#[test]
+fn verifier_cancel_release_wrong_irql() {
+    let f = Fixture::with_mode(VerifierMode::Record, pend_wrong_irql);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        let old = ke_raise_irql(DISPATCH_LEVEL); // CancelIrql will be DISPATCH_LEVEL
+        assert!(io_cancel_irp(irp));
+        ke_lower_irql(old);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(r.rule.id(), "cancel-release-wrong-irql");
+    assert!(r.message.contains("CancelIrql is 2"), "{}", r.message);
+}
+
+unsafe extern "system-unwind" fn cancel_acquires_again(_d: *mut DeviceObject, irp: *mut Irp) {
+    unsafe {
+        let _ = io_acquire_cancel_spin_lock(); // bug: entered holding it
+        io_release_cancel_spin_lock((*irp).cancel_irql);
+        (*irp).io_status = IoStatusBlock {
+            status: STATUS_CANCELLED,
+            information: 0,
+        };
+        io_complete_request(irp, 0);
+    }
+}
+
+unsafe extern "system-unwind" fn pend_acquires_again(
+    _d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_set_cancel_routine(irp, Some(cancel_acquires_again));
+    }
+    STATUS_PENDING
+}
+
+/// Cancel lock discipline: acquiring it twice, and releasing it without holding it.
+#[test]
+fn verifier_cancel_lock_discipline() {
+    let f = Fixture::with_mode(VerifierMode::Record, pend_acquires_again);
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        assert!(io_cancel_irp(irp));
+        io_free_irp(irp);
+    }
+    assert_eq!(only_report(&f).rule.id(), "cancel-lock-discipline");
+    io_release_cancel_spin_lock(PASSIVE_LEVEL); // release without acquire
+    assert_eq!(only_report(&f).rule.id(), "cancel-lock-discipline");
+}
+
+unsafe extern "system-unwind" fn passes_down_with_routine(
+    _d: *mut DeviceObject,
+    irp: *mut Irp,
+) -> NtStatus {
+    unsafe {
+        io_set_cancel_routine(irp, Some(cancel_complete));
+        io_copy_current_irp_stack_location_to_next(irp);
+        // Bug: the cancel routine is still set.
+        io_call_driver(LOWER.with(|l| l.get()), irp)
+    }
+}
+
+thread_local! {
+    static LOWER: std::cell::Cell<*mut DeviceObject> = const { std::cell::Cell::new(ptr::null_mut()) };
+}
+
+/// IoCallDriver with the cancel routine still set (0xC9 family, verifier 0x203).
+#[test]
+fn verifier_call_driver_with_cancel_routine() {
+    let f = Fixture::with_mode(VerifierMode::Record, passes_down_with_routine);
+    let (_, bottom) = f.add("Bottom", pend_plain);
+    unsafe { io_attach_device_to_device_stack(f.device, bottom) };
+    LOWER.with(|l| l.set(bottom));
+    let obs = Obs::default();
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        io_call_driver(f.device, irp);
+        io_set_cancel_routine(irp, None);
+        (*irp).io_status.status = STATUS_SUCCESS;
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(code(&r), (0xC9, Some(0x203)));
+}
+
+/// IoCallDriver with no stack location left: 0x35.
+#[test]
+fn verifier_0x35_no_more_stack_locations() {
+    let f = Fixture::with_mode(VerifierMode::Record, complete_now);
+    unsafe {
+        let irp = io_allocate_irp(1, false);
+        (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+        assert_eq!(io_call_driver(f.device, irp), STATUS_SUCCESS);
+        let irp2 = io_allocate_irp(1, false);
+        io_set_next_irp_stack_location(irp2); // the creator used the only location itself
+        assert_eq!(io_call_driver(f.device, irp2), STATUS_INVALID_PARAMETER);
+        io_free_irp(irp2);
+    }
+    assert_eq!(code(&only_report(&f)), (0x35, None));
+}
+
+/// Spin lock discipline: acquiring a KSPIN_LOCK twice on one thread, releasing one that
+/// is not held.
+#[test]
+fn verifier_spin_lock_discipline() {
+    let f = Fixture::with_mode(VerifierMode::Record, complete_now);
+    let lock = KSpinLock::new();
+    let irql = ke_acquire_spin_lock(&lock);
+    let _ = ke_acquire_spin_lock(&lock); // deadlock on a real processor
+    assert_eq!(only_report(&f).rule.id(), "spin-lock-discipline");
+    ke_release_spin_lock(&lock, irql);
+    assert!(f.rules().is_empty());
+    ke_release_spin_lock(&lock, irql);
+    assert_eq!(only_report(&f).rule.id(), "spin-lock-discipline");
+    assert_eq!(ke_get_current_irql(), PASSIVE_LEVEL);
+}
+
+/// A strict-mode report is a panic whose message is the full report.
+#[test]
+fn verifier_strict_mode_message_is_actionable() {
+    let f = Fixture::new(complete_under_lock);
+    let obs = Obs::default();
+    let device = f.device;
+    let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+        let irp = new_read(device, &obs);
+        io_call_driver(device, irp);
+    }))
+    .expect_err("strict mode panics");
+    let msg = msg.downcast_ref::<String>().expect("a formatted report");
+    assert!(msg.contains("[complete-under-spin-lock]"), "{msg}");
+    assert!(
+        msg.contains(
+            "where: dispatch routine for IRP_MJ_READ (called for IRP #1) of \\Driver\\Test"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("fix:   Release every spin lock"), "{msg}");
+}
+
+/// Correct drivers trigger nothing: the documented patterns, run in record mode.
+#[test]
+fn verifier_correct_drivers_report_nothing() {
+    let f = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
+    let (_, quick) = f.add("Quick", complete_now);
+    let (_, plain) = f.add("Plain", pend_plain);
+    for i in 0..200 {
+        let obs = Obs::default();
+        unsafe {
+            // cancelled while parked
+            let a = new_read(f.device, &obs);
+            io_call_driver(f.device, a);
+            if i % 2 == 0 {
+                assert!(io_cancel_irp(a));
+                assert!(!driver_finish(a, STATUS_SUCCESS, 1));
+            } else {
+                assert!(driver_finish(a, STATUS_SUCCESS, 1));
+                assert!(!io_cancel_irp(a));
+            }
+            io_free_irp(a);
+            // completed synchronously, delivered, freed
+            let mut iosb = IoStatusBlock::default();
+            let b = new_read_with(quick, &obs, None, false, false, false);
+            (*b).user_iosb = &mut iosb;
+            assert_eq!(io_call_driver(quick, b), STATUS_SUCCESS);
+            assert_eq!(
+                iosb,
+                IoStatusBlock {
+                    status: STATUS_SUCCESS,
+                    information: 16
+                }
+            );
+            // pended without a routine, cancel returns FALSE, completed later
+            let c = new_read(plain, &obs);
+            io_call_driver(plain, c);
+            assert!(!io_cancel_irp(c));
+            (*c).io_status.status = STATUS_SUCCESS;
+            io_complete_request(c, 0);
+            io_free_irp(c);
+        }
+    }
+    assert!(f.rules().is_empty(), "{:#?}", f.kernel.verifier().reports());
+    assert_eq!(f.kernel.irps_outstanding(), 0);
+}
