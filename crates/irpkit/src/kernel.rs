@@ -59,6 +59,7 @@ impl RoutineCtx {
 
 /// One thread's processor state.
 pub(crate) struct ThreadCtx {
+    token: usize,
     irql: Cell<KIrql>,
     spin_locks_held: Cell<u32>,
     routine: Cell<RoutineCtx>,
@@ -67,6 +68,7 @@ pub(crate) struct ThreadCtx {
 
 thread_local! {
     static THREAD: ThreadCtx = ThreadCtx {
+        token: next_thread_token(),
         irql: Cell::new(PASSIVE_LEVEL),
         spin_locks_held: Cell::new(0),
         routine: Cell::new(RoutineCtx::NONE),
@@ -74,9 +76,17 @@ thread_local! {
     };
 }
 
-/// A token unique to the calling thread while it lives (never zero).
+/// Hands out thread tokens. This counter deliberately bypasses the `sync` seam: it
+/// allocates identities, it does not synchronise anything, and loom runs its threads on
+/// one OS thread (where a thread-local's address is not a stable identity).
+fn next_thread_token() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A token unique to the calling thread (never zero), stored in spin lock words.
 pub(crate) fn thread_token() -> usize {
-    THREAD.with(|t| t as *const ThreadCtx as usize)
+    THREAD.with(|t| t.token)
 }
 
 /// The calling thread's IRQL (`KeGetCurrentIrql`).
