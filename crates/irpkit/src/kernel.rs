@@ -33,10 +33,6 @@ pub(crate) enum RoutineKind {
     Cancel,
     /// An IoCompletion routine.
     Completion,
-    /// StartIo.
-    StartIo,
-    /// A DPC or timer routine.
-    Dpc,
     /// Unload.
     Unload,
 }
@@ -214,8 +210,6 @@ fn describe_location(ctx: RoutineCtx) -> Location {
         }
         RoutineKind::Cancel => "cancel routine".to_string(),
         RoutineKind::Completion => "IoCompletion routine".to_string(),
-        RoutineKind::StartIo => "StartIo routine".to_string(),
-        RoutineKind::Dpc => "DPC routine".to_string(),
         RoutineKind::Unload => "Unload routine".to_string(),
     };
     let routine = if ctx.irp.is_null() {

@@ -28,7 +28,11 @@ fn layout_irp() {
         current_stack_location => 0x40, original_file_object => 0x48,
     });
     assert_eq!(size_of::<IrpTail>(), 0x58, "Tail is as large as a KAPC");
-    assert_eq!(size_of::<DeviceQueueEntryOrContext>(), 0x20, "DriverContext[4]");
+    assert_eq!(
+        size_of::<DeviceQueueEntryOrContext>(),
+        0x20,
+        "DriverContext[4]"
+    );
 }
 
 #[test]
@@ -111,7 +115,10 @@ fn layout_stack_locations_follow_the_irp() {
         let base = irp as usize + size_of::<Irp>();
         let current = (*irp).tail.overlay.current_stack_location as usize;
         assert_eq!(current, base + 3 * size_of::<IoStackLocation>());
-        assert_eq!(io_get_next_irp_stack_location(irp) as usize, base + 2 * size_of::<IoStackLocation>());
+        assert_eq!(
+            io_get_next_irp_stack_location(irp) as usize,
+            base + 2 * size_of::<IoStackLocation>()
+        );
         assert_eq!((*irp).size as usize, io_size_of_irp(3));
         assert_eq!((*irp).type_, IO_TYPE_IRP);
         io_free_irp(irp);

@@ -39,11 +39,19 @@ fn loom_cancel_vs_driver_completion() {
             let driver_won = driver_finish(irp, STATUS_SUCCESS, 16);
             let routine_called = canceller.join().unwrap();
             let cancel_runs = obs.cancel_calls.load(Ordering::SeqCst);
-            assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
+            assert_eq!(
+                obs.creator_calls.load(Ordering::SeqCst),
+                1,
+                "completed exactly once"
+            );
             assert!(cancel_runs <= 1, "cancel routine at most once");
             assert_eq!(driver_won, cancel_runs == 0, "exactly one owner");
             assert_eq!(routine_called, cancel_runs == 1);
-            let expect = if driver_won { STATUS_SUCCESS } else { STATUS_CANCELLED };
+            let expect = if driver_won {
+                STATUS_SUCCESS
+            } else {
+                STATUS_CANCELLED
+            };
             assert_eq!(obs.creator_status.load(Ordering::SeqCst), expect);
             io_free_irp(irp);
         }
@@ -63,10 +71,16 @@ fn loom_cancel_vs_set_cancel_routine() {
             let irp = new_read(f.device, obs);
             let addr = irp as usize;
             let device = f.device as usize;
-            let sender = f.kernel.spawn(move || io_call_driver(device as *mut DeviceObject, addr as *mut Irp));
+            let sender = f
+                .kernel
+                .spawn(move || io_call_driver(device as *mut DeviceObject, addr as *mut Irp));
             io_cancel_irp(irp);
             assert_eq!(sender.join().unwrap(), STATUS_PENDING);
-            assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
+            assert_eq!(
+                obs.creator_calls.load(Ordering::SeqCst),
+                1,
+                "completed exactly once"
+            );
             assert!(obs.cancel_calls.load(Ordering::SeqCst) <= 1);
             assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_CANCELLED);
             io_free_irp(irp);
@@ -91,7 +105,11 @@ fn loom_two_cancellers_and_driver() {
             let runs = obs.cancel_calls.load(Ordering::SeqCst);
             assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1);
             assert!(runs <= 1);
-            assert_eq!(u32::from(ra) + u32::from(rb), runs, "TRUE only for the call that ran the routine");
+            assert_eq!(
+                u32::from(ra) + u32::from(rb),
+                runs,
+                "TRUE only for the call that ran the routine"
+            );
             assert_eq!(driver_won, runs == 0);
             io_free_irp(irp);
         }

@@ -24,7 +24,11 @@ fn scenario() {
         let driver_won = driver_finish(irp, STATUS_SUCCESS, 16);
         let (ra, rb) = (a.join().unwrap(), b.join().unwrap());
         let runs = obs.cancel_calls.load(Ordering::SeqCst);
-        assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
+        assert_eq!(
+            obs.creator_calls.load(Ordering::SeqCst),
+            1,
+            "completed exactly once"
+        );
         assert!(runs <= 1);
         assert_eq!(u32::from(ra) + u32::from(rb), runs);
         assert_eq!(driver_won, runs == 0);

@@ -10,7 +10,7 @@
 //!    object; the top-level routine (the creator's) gets none. A routine returning
 //!    `STATUS_MORE_PROCESSING_REQUIRED` stops the walk where it is. Where no routine
 //!    runs, a pending bit propagates to the next location up.
-//! 3. The final stage delivers to the requester — status block, event, delivery hook —
+//! 3. The final stage delivers to the requester — status block and event —
 //!    only if the status is not an error, or it is an error but the IRP returned pending
 //!    (and its file is not synchronous); then frees the IRP. An IRP whose thread was
 //!    disassociated is freed silently.
@@ -159,7 +159,7 @@ unsafe fn walk(irp: *mut Irp) -> bool {
 /// `irp` is a live IRP whose walk has finished, owned by the caller.
 unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
     // SAFETY: live IRP whose walk has finished.
-    let (hook, disassociated) = unsafe { irp::take_delivery(irp) };
+    let disassociated = unsafe { irp::finish(irp) };
     // SAFETY: live IRP owned by the caller.
     let r = unsafe { &mut *irp };
     if disassociated {
@@ -182,10 +182,6 @@ unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
             // SAFETY: the requester's event outlives its request.
             set_event_in(k, unsafe { &*r.user_event });
         }
-    }
-    if let Some(hook) = hook {
-        // SAFETY: the hook was registered for exactly this IRP, and runs once.
-        unsafe { (hook.routine)(hook.context, irp, deliver) };
     }
     // SAFETY: only irpkit IRPs are freed here; an IRP from elsewhere belongs to whoever
     // initialised it.

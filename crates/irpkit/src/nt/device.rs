@@ -59,6 +59,8 @@ struct DeviceHeader {
     deleted: AtomicU8,
     /// Drops a typed extension (set by the safe layer).
     extension_drop: Option<unsafe fn(*mut c_void)>,
+    /// The type of a typed extension (set by the safe layer).
+    extension_type: Option<core::any::TypeId>,
 }
 
 const fn device_header_size() -> usize {
@@ -121,13 +123,38 @@ pub(crate) unsafe fn device_kernel<'a>(device: *mut DeviceObject) -> &'a KernelS
     unsafe { &*(*device_header(device)).kernel }
 }
 
-/// Sets the function that drops a typed device extension on IoDeleteDevice.
+/// Records that the device extension holds a value of type `ty`, dropped by `drop` on
+/// IoDeleteDevice or when the kernel ends.
 ///
 /// # Safety
-/// `device` is an irpkit device whose extension holds the value `drop` expects.
-pub(crate) unsafe fn set_extension_drop(device: *mut DeviceObject, drop: unsafe fn(*mut c_void)) {
+/// `device` is an irpkit device whose extension holds a value of type `ty`.
+pub(crate) unsafe fn set_typed_extension(
+    device: *mut DeviceObject,
+    ty: core::any::TypeId,
+    drop: unsafe fn(*mut c_void),
+) {
     // SAFETY: forwarded contract.
-    unsafe { (*device_header(device)).extension_drop = Some(drop) };
+    unsafe {
+        let h = device_header(device);
+        (*h).extension_drop = Some(drop);
+        (*h).extension_type = Some(ty);
+    }
+}
+
+/// The type recorded for the device extension, if it is typed and not yet dropped.
+///
+/// # Safety
+/// `device` is an irpkit device.
+pub(crate) unsafe fn extension_type(device: *mut DeviceObject) -> Option<core::any::TypeId> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let h = device_header(device);
+        if (*h).deleted.load(Ordering::Acquire) != 0 {
+            None
+        } else {
+            (*h).extension_type
+        }
+    }
 }
 
 fn unicode(s: &[u16]) -> UnicodeString {
@@ -314,6 +341,7 @@ pub unsafe fn io_create_device(
             layout,
             deleted: AtomicU8::new(0),
             extension_drop: None,
+            extension_type: None,
         });
         let device = base.add(hs).cast::<DeviceObject>();
         let extension = base.add(hs + obj).cast::<c_void>();

@@ -28,16 +28,6 @@ use crate::verifier::{IrpSnapshot, Rule, StackFrame};
 
 const HEADER_MAGIC: u64 = 0x6972_706b_6974_4952; // "irpkitIR"
 
-/// What the final stage of completion calls to hand the result to whoever waits for it
-/// (a safe-API creator, an async request, a requester thread).
-#[derive(Clone, Copy)]
-pub(crate) struct Delivery {
-    /// Called once, after the status block and event are written (when `delivered`),
-    /// before the IRP is freed. Runs on the completing thread; must not block.
-    pub(crate) routine: unsafe fn(context: *mut c_void, irp: *mut Irp, delivered: bool),
-    pub(crate) context: *mut c_void,
-}
-
 /// irpkit's bookkeeping in front of every IRP it allocates.
 #[repr(C, align(16))]
 pub(crate) struct IrpHeader {
@@ -56,8 +46,6 @@ pub(crate) struct IrpHeader {
     capacity: i8,
     /// The driver that allocated the IRP (null: the I/O manager or a requester).
     pub(crate) creator: *mut DriverObject,
-    /// The final-stage hook, if any.
-    pub(crate) delivery: Option<Delivery>,
     /// Set when the IRP's requester thread was disassociated from it: the final stage
     /// then frees it silently.
     pub(crate) disassociated: AtomicBool,
@@ -299,7 +287,6 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     allocated: AtomicBool::new(false),
                     capacity: stack_size,
                     creator: ptr::null_mut(),
-                    delivery: None,
                     disassociated: AtomicBool::new(false),
                     delivered: AtomicU8::new(0),
                     creator_state: AtomicU8::new(0),
@@ -320,7 +307,6 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).refs.store(1, Ordering::Relaxed);
         (*h).allocated.store(true, Ordering::Release);
         (*h).creator = kernel::current_routine().driver;
-        (*h).delivery = None;
         (*h).disassociated.store(false, Ordering::Relaxed);
         (*h).delivered.store(0, Ordering::Relaxed);
         (*h).creator_state.store(0, Ordering::Relaxed);
@@ -452,17 +438,6 @@ pub(crate) unsafe fn unpin(irp: *mut Irp) {
     let h = unsafe { header(irp) }.expect("unpin: not an irpkit IRP");
     // SAFETY: we hold a reference.
     unsafe { release_ref(h) };
-}
-
-/// Sets the final-stage hook of `irp`.
-///
-/// # Safety
-/// `irp` is an irpkit IRP owned by the caller, not yet sent.
-pub(crate) unsafe fn set_delivery(irp: *mut Irp, delivery: Option<Delivery>) {
-    // SAFETY: forwarded contract.
-    let h = unsafe { header(irp) }.expect("set_delivery: not an irpkit IRP");
-    // SAFETY: the caller owns the IRP.
-    unsafe { (*h).delivery = delivery };
 }
 
 /// The driver that created `irp` (null: the I/O manager).
@@ -641,21 +616,19 @@ pub unsafe fn io_set_completion_routine_ex(
     super::status::STATUS_SUCCESS
 }
 
-/// Runs the delivery hook and frees an irpkit IRP at the end of completion.
+/// Marks the end of completion and says whether the IRP's requester thread was
+/// disassociated from it (it is then freed silently).
 ///
 /// # Safety
 /// `irp` is a live IRP whose completion walk has finished.
-pub(crate) unsafe fn take_delivery(irp: *mut Irp) -> (Option<Delivery>, bool) {
+pub(crate) unsafe fn finish(irp: *mut Irp) -> bool {
     // SAFETY: forwarded contract.
     match unsafe { header(irp) } {
         // SAFETY: valid header, IRP owned by the completing thread.
         Some(h) => unsafe {
             (*h).delivered.store(1, Ordering::Release);
-            (
-                (*h).delivery.take(),
-                (*h).disassociated.load(Ordering::Acquire),
-            )
+            (*h).disassociated.load(Ordering::Acquire)
         },
-        None => (None, false),
+        None => false,
     }
 }

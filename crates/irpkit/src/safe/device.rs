@@ -30,6 +30,17 @@ impl DeviceRef {
         unsafe { crate::nt::device::device_name(self.as_ptr()) }
     }
 
+    /// The driver state of a device created by [`create_device::<D>`](create_device), or
+    /// `None` if the device's state is of another type (or it has none).
+    pub fn state<D: Driver>(&self) -> Option<&D> {
+        // SAFETY: a live irpkit device.
+        let ty = unsafe { crate::nt::device::extension_type(self.as_ptr()) }?;
+        // SAFETY: the recorded type says the extension holds a `D`, alive while the
+        // device is (for the borrow of `self`).
+        (ty == core::any::TypeId::of::<D>())
+            .then(|| unsafe { &*self.0.device_extension.cast::<D>() })
+    }
+
     /// `StackSize`: the stack locations an IRP needs for this device.
     pub fn stack_size(&self) -> i8 {
         self.0.stack_size
@@ -168,7 +179,11 @@ pub fn create_device<D: Driver>(
     // SAFETY: the extension is at least `size_of::<D>()` bytes, 16-byte aligned, unused.
     unsafe {
         (*raw).device_extension.cast::<D>().write(state);
-        crate::nt::device::set_extension_drop(raw, drop_extension::<D>);
+        crate::nt::device::set_typed_extension(
+            raw,
+            core::any::TypeId::of::<D>(),
+            drop_extension::<D>,
+        );
     }
     Ok(Device {
         raw,

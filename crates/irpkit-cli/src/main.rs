@@ -1,0 +1,47 @@
+//! The `irpkit` command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+
+/// irpkit: the Windows NT I/O cancellation machinery, runnable anywhere.
+#[derive(Debug, Parser)]
+#[command(name = "irpkit", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the bundled scenario on the sample drivers and shows what happened to every
+    /// request: completed, cancelled while queued, cancelled too late.
+    Demo,
+    /// Lists the rules the verifier checks, with their Windows codes.
+    Rules,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo => demo::run(&mut std::io::stdout()),
+        Command::Rules => {
+            print_rules(&mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn print_rules(out: &mut impl std::io::Write) {
+    use irpkit::verifier::Rule;
+    let _ = writeln!(out, "{:<32} {:<48} rule", "id", "Windows code");
+    for rule in Rule::ALL {
+        let code = rule
+            .bugcheck()
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "-".to_string());
+        let _ = writeln!(out, "{:<32} {:<48} {}", rule.id(), code, rule.title());
+    }
+}

@@ -1,0 +1,117 @@
+//! A device whose reads wait in the driver's own queue until the "hardware" finishes
+//! them — the situation the "Canceling IRPs" page is about: a request that may stay
+//! queued for an indefinite time needs a cancel routine.
+//!
+//! - Dispatch (`IRP_MJ_READ`): mark pending, set the cancel routine, check `Cancel`
+//!   (a request cancelled before the routine was set is completed here), queue.
+//! - Cancel routine: release the cancel spin lock, unlink the request from the queue,
+//!   complete it `STATUS_CANCELLED` / 0.
+//! - Hardware path ([`PendingRead::complete_next`]): take the oldest request, clear its
+//!   cancel routine; only if that wins does the device complete it — otherwise the cancel
+//!   routine owns it.
+//!
+//! Lock order: the cancel spin lock is released before the queue lock is taken; nothing
+//! takes the cancel spin lock while holding the queue lock.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use irpkit::nt::{self, NtStatus};
+use irpkit::safe::{
+    CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, CancelableIrp, DeviceRef,
+    Dispatched, Driver, Irp,
+};
+
+/// The pending-read device's state.
+#[derive(Debug, Default)]
+pub struct PendingRead {
+    queue: Mutex<VecDeque<CancelableIrp>>,
+}
+
+impl PendingRead {
+    /// A device with an empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests waiting for the hardware.
+    pub fn queued(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<CancelableIrp>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The hardware finishes the oldest waiting read with up to `bytes` bytes. Returns
+    /// the IRP's serial number, or `None` if no read was waiting.
+    pub fn complete_next(&self, bytes: u32) -> Option<u64> {
+        self.finish_next(|irp| {
+            let n = irp.read_length().unwrap_or(0).min(bytes);
+            (nt::STATUS_SUCCESS, n as usize)
+        })
+    }
+
+    /// The hardware fails the oldest waiting read with `status`.
+    pub fn fail_next(&self, status: NtStatus) -> Option<u64> {
+        self.finish_next(|_| (status, 0))
+    }
+
+    fn finish_next(&self, result: impl Fn(&Irp) -> (NtStatus, usize)) -> Option<u64> {
+        loop {
+            let token = self.lock().pop_front()?;
+            // Only the winner of the exchange with IoCancelIrp gets the IRP back.
+            if let Some(irp) = token.clear_cancel_routine() {
+                let id = irp.id();
+                let (status, information) = result(&irp);
+                irp.complete(status, information);
+                return Some(id);
+            }
+            // The cancel routine owns that one; it completes it. Try the next.
+        }
+    }
+}
+
+impl Driver for PendingRead {
+    fn dispatch(&self, _device: &DeviceRef, mut irp: Irp) -> Dispatched {
+        match irp.major_function() {
+            nt::IRP_MJ_READ => {
+                let pending = irp.mark_pending();
+                let mut queue = self.lock();
+                match irp.set_cancel_routine::<CancelQueuedRead>() {
+                    Ok(token) => queue.push_back(token),
+                    Err(cancelled) => {
+                        drop(queue);
+                        cancelled.complete_cancelled();
+                    }
+                }
+                pending.into()
+            }
+            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => {
+                irp.complete(nt::STATUS_SUCCESS, 0).into()
+            }
+            _ => irp.complete(nt::STATUS_INVALID_DEVICE_REQUEST, 0).into(),
+        }
+    }
+}
+
+/// The cancel routine of a queued read.
+#[derive(Debug)]
+pub struct CancelQueuedRead;
+
+impl CancelRoutine for CancelQueuedRead {
+    fn cancel<'a>(
+        device: &DeviceRef,
+        irp: CancelIrp<'a>,
+        lock: CancelLockGuard<'a>,
+    ) -> CancelLockReleased<'a> {
+        let released = lock.release();
+        if let Some(state) = device.state::<PendingRead>() {
+            // Unlink our token; if the hardware path already popped it, it will find the
+            // routine gone and leave the IRP to us.
+            state.lock().retain(|token| token.as_ptr() != irp.as_ptr());
+        }
+        irp.complete_cancelled(&released);
+        released
+    }
+}
