@@ -41,12 +41,9 @@ pub(crate) fn run(out: &mut impl Write) -> ExitCode {
 }
 
 fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
-    let kernel = Kernel::builder()
-        .verifier_mode(VerifierMode::Record)
-        .build();
+    let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).build();
     let _entered = kernel.enter();
-    let device = create_device(&kernel, "PendingRead", PendingRead::new())
-        .map_err(|s| describe_status(s))?;
+    let device = create_device(&kernel, "PendingRead", PendingRead::new()).map_err(describe_status)?;
 
     writeln!(
         out,
@@ -57,8 +54,7 @@ fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
 
     let mut sent: Vec<(String, SentRequest)> = Vec::new();
     for i in 0..5i64 {
-        let r = Request::read(&kernel, device.device_ref(), 512, i * 512)
-            .map_err(|s| describe_status(s))?;
+        let r = Request::read(&kernel, device.device_ref(), 512, i * 512).map_err(describe_status)?;
         let op = format!("read 512 @ {}", i * 512);
         let s = r.send();
         writeln!(
@@ -81,19 +77,8 @@ fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
     for idx in [1usize, 3] {
         let (_, s) = &sent[idx];
         let called = s.cancel();
-        writeln!(
-            out,
-            "  IoCancelIrp(IRP #{}) returned {}",
-            s.id(),
-            upper(called)
-        )?;
-        stories.insert(
-            s.id(),
-            format!(
-                "cancelled while queued (IoCancelIrp returned {})",
-                upper(called)
-            ),
-        );
+        writeln!(out, "  IoCancelIrp(IRP #{}) returned {}", s.id(), upper(called))?;
+        stories.insert(s.id(), format!("cancelled while queued (IoCancelIrp returned {})", upper(called)));
     }
     // The hardware finishes the next waiting read (the cancelled ones are gone).
     if let Some(id) = device.complete_next(256) {
@@ -103,18 +88,10 @@ fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
     // A cancel that comes too late: the request has already completed.
     let (_, first) = &sent[0];
     let called = first.cancel();
-    writeln!(
-        out,
-        "  IoCancelIrp(IRP #{}) after completion returned {}",
-        first.id(),
-        upper(called)
-    )?;
-    stories.entry(first.id()).and_modify(|s| {
-        s.push_str(&format!(
-            "; a later cancel returned {} and changed nothing",
-            upper(called)
-        ))
-    });
+    writeln!(out, "  IoCancelIrp(IRP #{}) after completion returned {}", first.id(), upper(called))?;
+    stories
+        .entry(first.id())
+        .and_modify(|s| s.push_str(&format!("; a later cancel returned {} and changed nothing", upper(called))));
     // The last read is finished too.
     if let Some(id) = device.complete_next(512) {
         stories.insert(id, "finished by the device".into());
@@ -126,12 +103,7 @@ fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
     for (operation, s) in sent {
         let id = s.id();
         match s.wait_timeout(Some(std::time::Duration::from_secs(5))) {
-            Ok(result) => rows.push(Row {
-                id,
-                operation,
-                story: stories.remove(&id).unwrap_or_default(),
-                result,
-            }),
+            Ok(result) => rows.push(Row { id, operation, story: stories.remove(&id).unwrap_or_default(), result }),
             Err(_) => unaccounted += 1,
         }
     }
@@ -188,9 +160,6 @@ mod tests {
         assert!(text.contains("summary: 5 requests: 2 STATUS_CANCELLED (0xC0000120), 3 STATUS_SUCCESS (0x00000000); unaccounted: 0; IRPs outstanding: 0; verifier reports: 0"), "{text}");
         assert!(text.contains("IoCancelIrp(IRP #2) returned TRUE"), "{text}");
         assert!(text.contains("after completion returned FALSE"), "{text}");
-        assert!(
-            text.contains("256  finished by the device (short read)"),
-            "{text}"
-        );
+        assert!(text.contains("256  finished by the device (short read)"), "{text}");
     }
 }

@@ -38,10 +38,7 @@ fn print_rules(out: &mut impl std::io::Write) {
     use irpkit::verifier::Rule;
     let _ = writeln!(out, "{:<32} {:<48} rule", "id", "Windows code");
     for rule in Rule::ALL {
-        let code = rule
-            .bugcheck()
-            .map(|b| b.to_string())
-            .unwrap_or_else(|| "-".to_string());
+        let code = rule.bugcheck().map(|b| b.to_string()).unwrap_or_else(|| "-".to_string());
         let _ = writeln!(out, "{:<32} {:<48} {}", rule.id(), code, rule.title());
     }
 }

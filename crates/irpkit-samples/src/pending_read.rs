@@ -18,8 +18,7 @@ use std::sync::Mutex;
 
 use irpkit::nt::{self, NtStatus};
 use irpkit::safe::{
-    CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, CancelableIrp, DeviceRef,
-    Dispatched, Driver, Irp,
+    CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, CancelableIrp, DeviceRef, Dispatched, Driver, Irp,
 };
 
 /// The pending-read device's state.
@@ -87,9 +86,7 @@ impl Driver for PendingRead {
                 }
                 pending.into()
             }
-            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => {
-                irp.complete(nt::STATUS_SUCCESS, 0).into()
-            }
+            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => irp.complete(nt::STATUS_SUCCESS, 0).into(),
             _ => irp.complete(nt::STATUS_INVALID_DEVICE_REQUEST, 0).into(),
         }
     }
@@ -100,11 +97,7 @@ impl Driver for PendingRead {
 pub struct CancelQueuedRead;
 
 impl CancelRoutine for CancelQueuedRead {
-    fn cancel<'a>(
-        device: &DeviceRef,
-        irp: CancelIrp<'a>,
-        lock: CancelLockGuard<'a>,
-    ) -> CancelLockReleased<'a> {
+    fn cancel<'a>(device: &DeviceRef, irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
         let released = lock.release();
         if let Some(state) = device.state::<PendingRead>() {
             // Unlink our token; if the hardware path already popped it, it will find the

@@ -13,9 +13,7 @@ use irpkit::Kernel;
 use irpkit_samples::pending_read::PendingRead;
 
 fn kernel() -> Kernel {
-    Kernel::builder()
-        .verifier_mode(VerifierMode::Record)
-        .build()
+    Kernel::builder().verifier_mode(VerifierMode::Record).build()
 }
 
 #[test]
@@ -60,6 +58,7 @@ fn cancelled_before_the_routine_is_set() {
     let req = Request::read(&k, dev.device_ref(), 10, 0).unwrap();
     // The creator cancels before sending: no routine yet, IoCancelIrp returns FALSE and
     // only sets Cancel. The dispatch routine must see it after setting its routine.
+    // SAFETY: the request's IRP is live and owned by its creator, this test.
     assert!(!unsafe { nt::io_cancel_irp(req.as_ptr()) });
     let s = req.send();
     assert_eq!(s.dispatch_status(), STATUS_PENDING);
@@ -112,21 +111,12 @@ fn a_dropped_irp_is_reported_and_still_completed() {
     let dev = create_device(&k, "Forgets", Forgets).unwrap();
     let s = Request::read(&k, dev.device_ref(), 10, 0).unwrap().send();
     assert_eq!(s.dispatch_status(), STATUS_PENDING);
-    let r = s
-        .wait_timeout(Some(Duration::from_secs(5)))
-        .expect("the request is not lost");
+    let r = s.wait_timeout(Some(Duration::from_secs(5))).expect("the request is not lost");
     assert_eq!(r.status, STATUS_CANCELLED);
     let reports = k.verifier().take_reports();
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].rule.id(), "irp-leaked");
-    assert!(
-        reports[0]
-            .location
-            .routine
-            .contains("dispatch routine for IRP_MJ_READ"),
-        "{}",
-        reports[0]
-    );
+    assert!(reports[0].location.routine.contains("dispatch routine for IRP_MJ_READ"), "{}", reports[0]);
     assert_eq!(k.irps_outstanding(), 0);
 }
 
@@ -175,9 +165,7 @@ fn stress_requesters_hardware_and_canceller() {
                         }
                         cancel_true += usize::from(s.cancel());
                     }
-                    let r = s
-                        .wait_timeout(Some(Duration::from_secs(20)))
-                        .expect("every request completes");
+                    let r = s.wait_timeout(Some(Duration::from_secs(20))).expect("every request completes");
                     match r.status {
                         STATUS_CANCELLED => {
                             assert!(wants_cancel, "only requests we cancelled end cancelled");
@@ -208,25 +196,10 @@ fn stress_requesters_hardware_and_canceller() {
     }
     stop.store(true, Ordering::Release);
     let by_hardware = hardware.join().unwrap();
-    assert_eq!(
-        cancelled + completed,
-        THREADS * PER_THREAD,
-        "every request accounted for"
-    );
-    assert_eq!(
-        by_hardware as usize, completed,
-        "the hardware completed exactly the successful ones"
-    );
-    assert!(
-        cancelled > 0 && completed > 0,
-        "both paths exercised: {cancelled} cancelled, {completed} completed"
-    );
+    assert_eq!(cancelled + completed, THREADS * PER_THREAD, "every request accounted for");
+    assert_eq!(by_hardware as usize, completed, "the hardware completed exactly the successful ones");
+    assert!(cancelled > 0 && completed > 0, "both paths exercised: {cancelled} cancelled, {completed} completed");
     assert_eq!(dev.queued(), 0);
     assert_eq!(k.irps_outstanding(), 0);
-    assert_eq!(
-        k.verifier().report_count(),
-        0,
-        "{:#?}",
-        k.verifier().reports()
-    );
+    assert_eq!(k.verifier().report_count(), 0, "{:#?}", k.verifier().reports());
 }

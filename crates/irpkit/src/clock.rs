@@ -33,9 +33,7 @@ pub struct RealClock {
 impl RealClock {
     /// A clock whose origin is now.
     pub fn new() -> Self {
-        RealClock {
-            origin: std::time::Instant::now(),
-        }
+        RealClock { origin: std::time::Instant::now() }
     }
 }
 
@@ -80,11 +78,7 @@ pub struct VirtualClock {
 impl VirtualClock {
     /// A virtual clock at time zero.
     pub fn new() -> Self {
-        VirtualClock {
-            now_ns: AtomicU64::new(0),
-            tick: Mutex::new(0),
-            advanced: Condvar::new(),
-        }
+        VirtualClock { now_ns: AtomicU64::new(0), tick: Mutex::new(0), advanced: Condvar::new() }
     }
 
     /// Moves time forward by `by` and wakes every waiter to re-check its deadline.
@@ -127,10 +121,7 @@ impl Clock for VirtualClock {
             }
             // Conditions other than time (an event being set) poke the clock, but a
             // waker may also not know about this clock: re-check every millisecond.
-            tick = match self
-                .advanced
-                .wait_timeout(tick, std::time::Duration::from_millis(1))
-            {
+            tick = match self.advanced.wait_timeout(tick, std::time::Duration::from_millis(1)) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
             };
@@ -152,10 +143,7 @@ mod tests {
         assert_eq!(c.now(), Duration::ZERO);
         c.advance(Duration::from_secs(300));
         assert_eq!(c.now(), Duration::from_secs(300));
-        assert!(
-            !c.wait_until(Duration::from_secs(1), &|| false),
-            "deadline already passed"
-        );
+        assert!(!c.wait_until(Duration::from_secs(1), &|| false), "deadline already passed");
         assert!(c.wait_until(Duration::from_secs(400), &|| true));
     }
 }

@@ -46,11 +46,7 @@ pub(crate) struct RoutineCtx {
 }
 
 impl RoutineCtx {
-    const NONE: RoutineCtx = RoutineCtx {
-        driver: ptr::null_mut(),
-        kind: RoutineKind::None,
-        irp: ptr::null_mut(),
-    };
+    const NONE: RoutineCtx = RoutineCtx { driver: ptr::null_mut(), kind: RoutineKind::None, irp: ptr::null_mut() };
 }
 
 /// One thread's processor state.
@@ -100,10 +96,7 @@ pub fn spin_locks_held() -> u32 {
 }
 
 pub(crate) fn add_spin_locks_held(delta: i32) {
-    THREAD.with(|t| {
-        t.spin_locks_held
-            .set(t.spin_locks_held.get().saturating_add_signed(delta))
-    });
+    THREAD.with(|t| t.spin_locks_held.set(t.spin_locks_held.get().saturating_add_signed(delta)));
 }
 
 pub(crate) fn current_routine() -> RoutineCtx {
@@ -112,12 +105,7 @@ pub(crate) fn current_routine() -> RoutineCtx {
 
 /// Runs `f` as driver routine `kind` of `driver` (restoring the previous routine after,
 /// also on unwind).
-pub(crate) fn in_routine<R>(
-    driver: *mut DriverObject,
-    kind: RoutineKind,
-    irp: *mut Irp,
-    f: impl FnOnce() -> R,
-) -> R {
+pub(crate) fn in_routine<R>(driver: *mut DriverObject, kind: RoutineKind, irp: *mut Irp, f: impl FnOnce() -> R) -> R {
     struct Restore(RoutineCtx);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -162,32 +150,18 @@ pub(crate) struct KernelShared {
 
 impl core::fmt::Debug for KernelShared {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("KernelShared")
-            .field("verifier", &self.verifier)
-            .finish_non_exhaustive()
+        f.debug_struct("KernelShared").field("verifier", &self.verifier).finish_non_exhaustive()
     }
 }
 
 impl KernelShared {
     /// Files a report about `irp` (may be null), detected in NT routine `detected_in`.
-    pub(crate) fn report(
-        &self,
-        rule: Rule,
-        detected_in: &'static str,
-        irp: *mut Irp,
-        message: String,
-    ) {
+    pub(crate) fn report(&self, rule: Rule, detected_in: &'static str, irp: *mut Irp, message: String) {
         let location = describe_location(current_routine());
         // SAFETY: callers pass null or an IRP whose memory is still allocated (pool
         // memory is never returned while the kernel lives).
         let irp = unsafe { crate::nt::irp::snapshot(irp) };
-        self.verifier.file(Report {
-            rule,
-            detected_in,
-            message,
-            location,
-            irp,
-        });
+        self.verifier.file(Report { rule, detected_in, message, location, irp });
     }
 }
 
@@ -203,10 +177,7 @@ fn describe_location(ctx: RoutineCtx) -> Location {
         RoutineKind::None => "the I/O manager (no driver routine running)".to_string(),
         RoutineKind::DriverEntry => "DriverEntry".to_string(),
         RoutineKind::Dispatch(mj) => {
-            format!(
-                "dispatch routine for {}",
-                crate::nt::types::major_function_name(mj)
-            )
+            format!("dispatch routine for {}", crate::nt::types::major_function_name(mj))
         }
         RoutineKind::Cancel => "cancel routine".to_string(),
         RoutineKind::Completion => "IoCompletion routine".to_string(),
@@ -289,10 +260,7 @@ impl Kernel {
     /// Makes this kernel the calling thread's current kernel until the guard drops.
     pub fn enter(&self) -> EnterGuard {
         let prev = THREAD.with(|t| t.kernel.replace(Some(self.shared.clone())));
-        EnterGuard {
-            prev: Some(prev),
-            _not_send: core::marker::PhantomData,
-        }
+        EnterGuard { prev: Some(prev), _not_send: core::marker::PhantomData }
     }
 
     /// Starts a thread that has entered this kernel, at PASSIVE_LEVEL.

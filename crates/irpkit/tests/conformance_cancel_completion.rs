@@ -18,27 +18,18 @@ use irpkit::verifier::VerifierMode;
 fn cancel_irp_c1_no_routine_returns_false_and_sets_cancel() {
     let f = Fixture::new(pend_plain);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
         assert!(!(*irp).is_cancelled());
         assert!(!io_cancel_irp(irp), "no routine: FALSE");
-        assert!(
-            (*irp).is_cancelled(),
-            "Cancel is set even without a routine"
-        );
+        assert!((*irp).is_cancelled(), "Cancel is set even without a routine");
         assert!(!io_cancel_irp(irp), "second call: FALSE again");
         assert!((*irp).is_cancelled());
-        assert_eq!(
-            obs.creator_calls.load(Ordering::SeqCst),
-            0,
-            "cancel did not complete it"
-        );
+        assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 0, "cancel did not complete it");
         // The driver finishes it normally.
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 16,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 16 };
         io_complete_request(irp, 0);
         assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1);
         assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_SUCCESS);
@@ -54,22 +45,15 @@ fn cancel_irp_c1_no_routine_returns_false_and_sets_cancel() {
 fn cancel_irp_c2_routine_runs_once() {
     let f = Fixture::new(pend_cancelable);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
         assert!((*irp).cancel_routine.load().is_some());
         assert!(io_cancel_irp(irp), "a routine was called: TRUE");
         assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), 1);
-        assert_eq!(
-            obs.cancel_saw_flag.load(Ordering::SeqCst),
-            TRUE,
-            "Cancel is TRUE inside the routine"
-        );
-        assert_eq!(
-            obs.cancel_saw_routine_none.load(Ordering::SeqCst),
-            1,
-            "CancelRoutine is none inside it"
-        );
+        assert_eq!(obs.cancel_saw_flag.load(Ordering::SeqCst), TRUE, "Cancel is TRUE inside the routine");
+        assert_eq!(obs.cancel_saw_routine_none.load(Ordering::SeqCst), 1, "CancelRoutine is none inside it");
         assert!(!io_cancel_irp(irp), "second call: FALSE");
         assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), 1, "not run again");
         assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1);
@@ -92,10 +76,8 @@ fn cancel_irp_c3_completion_routine_invoke_flags() {
     ];
     for (name, s, e, c, expect_run) in cases {
         let obs = Obs::default();
-        let mut iosb = IoStatusBlock {
-            status: 0x1234,
-            information: 99,
-        };
+        let mut iosb = IoStatusBlock { status: 0x1234, information: 99 };
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             let irp = new_read_with(f.device, &obs, Some(creator_continue), s, e, c);
             (*irp).user_iosb = &mut iosb;
@@ -108,26 +90,11 @@ fn cancel_irp_c3_completion_routine_invoke_flags() {
         let ran = obs.creator_calls.load(Ordering::SeqCst) == 1;
         assert_eq!(ran, expect_run, "{name}: completion routine ran = {ran}");
         if expect_run {
-            assert_eq!(
-                obs.events(),
-                vec!["cancel routine", "creator completion"],
-                "{name}: order"
-            );
-            assert_eq!(
-                obs.creator_status.load(Ordering::SeqCst),
-                STATUS_CANCELLED,
-                "{name}"
-            );
+            assert_eq!(obs.events(), vec!["cancel routine", "creator completion"], "{name}: order");
+            assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_CANCELLED, "{name}");
         }
         // STATUS_CANCELLED is an error, but the IRP returned pending: it is delivered.
-        assert_eq!(
-            iosb,
-            IoStatusBlock {
-                status: STATUS_CANCELLED,
-                information: 0
-            },
-            "{name}"
-        );
+        assert_eq!(iosb, IoStatusBlock { status: STATUS_CANCELLED, information: 0 }, "{name}");
     }
     assert_eq!(f.kernel.irps_outstanding(), 0);
 }
@@ -139,29 +106,18 @@ fn cancel_irp_c4_release_with_cancel_irql() {
     let f = Fixture::new(pend_cancelable);
     for caller_irql in [PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL] {
         let obs = Obs::default();
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             let irp = new_read(f.device, &obs);
             assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
             let old = ke_raise_irql(caller_irql);
             assert!(io_cancel_irp(irp));
-            assert_eq!(
-                ke_get_current_irql(),
-                caller_irql,
-                "IoCancelIrp returns at the caller's IRQL"
-            );
+            assert_eq!(ke_get_current_irql(), caller_irql, "IoCancelIrp returns at the caller's IRQL");
             ke_lower_irql(old);
             io_free_irp(irp);
         }
-        assert_eq!(
-            obs.cancel_irql_field.load(Ordering::SeqCst),
-            caller_irql,
-            "CancelIrql saved"
-        );
-        assert_eq!(
-            obs.irql_after_release.load(Ordering::SeqCst),
-            caller_irql,
-            "IRQL after release"
-        );
+        assert_eq!(obs.cancel_irql_field.load(Ordering::SeqCst), caller_irql, "CancelIrql saved");
+        assert_eq!(obs.irql_after_release.load(Ordering::SeqCst), caller_irql, "IRQL after release");
     }
 }
 
@@ -171,25 +127,15 @@ fn cancel_irp_c4_release_with_cancel_irql() {
 fn cancel_irp_c5_loser_leaves_irp_alone() {
     let f = Fixture::new(pend_cancelable);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
         assert!(io_cancel_irp(irp));
         // The driver's normal path comes late: it loses the exchange.
-        assert!(
-            !driver_finish(irp, STATUS_SUCCESS, 16),
-            "clearing returned none: hands off"
-        );
-        assert_eq!(
-            obs.creator_calls.load(Ordering::SeqCst),
-            1,
-            "completed exactly once"
-        );
-        assert_eq!(
-            obs.creator_status.load(Ordering::SeqCst),
-            STATUS_CANCELLED,
-            "by the cancel routine"
-        );
+        assert!(!driver_finish(irp, STATUS_SUCCESS, 16), "clearing returned none: hands off");
+        assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
+        assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_CANCELLED, "by the cancel routine");
         io_free_irp(irp);
     }
 }
@@ -202,6 +148,7 @@ fn cancel_irp_c5_race_exactly_once() {
     let mut cancelled = 0;
     for _ in 0..2000 {
         let obs = Box::new(Obs::default());
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             let irp = new_read(f.device, &obs);
             assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
@@ -212,21 +159,10 @@ fn cancel_irp_c5_race_exactly_once() {
             assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "exactly once");
             let cancel_ran = obs.cancel_calls.load(Ordering::SeqCst);
             assert!(cancel_ran <= 1);
-            assert_eq!(
-                driver_won,
-                cancel_ran == 0,
-                "exactly one side owned the IRP"
-            );
+            assert_eq!(driver_won, cancel_ran == 0, "exactly one side owned the IRP");
             assert_eq!(routine_called, cancel_ran == 1);
             let status = obs.creator_status.load(Ordering::SeqCst);
-            assert_eq!(
-                status,
-                if driver_won {
-                    STATUS_SUCCESS
-                } else {
-                    STATUS_CANCELLED
-                }
-            );
+            assert_eq!(status, if driver_won { STATUS_SUCCESS } else { STATUS_CANCELLED });
             cancelled += usize::from(!driver_won);
             io_free_irp(irp);
         }
@@ -240,16 +176,14 @@ fn cancel_irp_c5_race_exactly_once() {
 #[test]
 fn completion_p1_fresh_irp_current_location() {
     let f = Fixture::new(complete_now);
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = io_allocate_irp(1, false);
         assert_eq!((*irp).stack_count, 1);
         assert_eq!((*irp).current_location(), 2);
         assert!(!(*irp).is_completed());
         let next = io_get_next_irp_stack_location(irp);
-        assert_eq!(
-            next,
-            (irp as *mut u8).add(std::mem::size_of::<Irp>()) as *mut IoStackLocation
-        );
+        assert_eq!(next, (irp as *mut u8).add(std::mem::size_of::<Irp>()) as *mut IoStackLocation);
         let four = io_allocate_irp(4, false);
         assert_eq!((*four).current_location(), 5);
         io_free_irp(irp);
@@ -260,11 +194,8 @@ fn completion_p1_fresh_irp_current_location() {
 
 // --- P2: three drivers, A on B on C ------------------------------------------------------
 
-unsafe extern "system-unwind" fn p2_routine_remarks(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-    _c: *mut c_void,
-) -> NtStatus {
+unsafe extern "system-unwind" fn p2_routine_remarks(_d: *mut DeviceObject, irp: *mut Irp, _c: *mut c_void) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         if (*irp).pending_returned != 0 {
             io_mark_irp_pending(irp);
@@ -289,25 +220,12 @@ thread_local! {
 /// A: copies its location down, registers a routine per `P2_MODE` (0 re-marks, 1 forgets,
 /// 2 none), calls the device below.
 unsafe extern "system-unwind" fn p2_top(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_copy_current_irp_stack_location_to_next(irp);
         match P2_MODE.with(|m| m.get()) {
-            0 => io_set_completion_routine(
-                irp,
-                Some(p2_routine_remarks),
-                ptr::null_mut(),
-                true,
-                true,
-                true,
-            ),
-            1 => io_set_completion_routine(
-                irp,
-                Some(p2_routine_forgets),
-                ptr::null_mut(),
-                true,
-                true,
-                true,
-            ),
+            0 => io_set_completion_routine(irp, Some(p2_routine_remarks), ptr::null_mut(), true, true, true),
+            1 => io_set_completion_routine(irp, Some(p2_routine_forgets), ptr::null_mut(), true, true, true),
             _ => {}
         }
         let status = io_call_driver(LOWER.with(|l| l.get()), irp);
@@ -326,6 +244,7 @@ unsafe extern "system-unwind" fn p2_top(_d: *mut DeviceObject, irp: *mut Irp) ->
 fn completion_p2_pending_propagation() {
     let f = Fixture::new(p2_top);
     let (_, bottom) = f.add("Bottom", pend_plain);
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         io_attach_device_to_device_stack(f.device, bottom);
         assert_eq!((*f.device).stack_size, 2);
@@ -334,13 +253,11 @@ fn completion_p2_pending_propagation() {
     for (mode, expect) in [(0u8, 1u8), (1, 0), (2, 1)] {
         P2_MODE.with(|m| m.set(mode));
         let obs = Obs::default();
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             let irp = new_read(f.device, &obs);
             assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
-            (*irp).io_status = IoStatusBlock {
-                status: STATUS_SUCCESS,
-                information: 1,
-            };
+            (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 1 };
             io_complete_request(irp, 0); // the bottom driver completes
             assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1);
             assert_eq!(
@@ -355,30 +272,20 @@ fn completion_p2_pending_propagation() {
 
 // --- P3 ----------------------------------------------------------------------------------
 
-unsafe extern "system-unwind" fn p3_stop(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-    c: *mut c_void,
-) -> NtStatus {
+unsafe extern "system-unwind" fn p3_stop(_d: *mut DeviceObject, irp: *mut Irp, c: *mut c_void) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     let obs = unsafe { &*(c as *const Obs) };
-    obs.log(format!("A stops the walk at CurrentLocation {}", unsafe {
-        (*irp).current_location()
-    }));
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
+    obs.log(format!("A stops the walk at CurrentLocation {}", unsafe { (*irp).current_location() }));
     STATUS_MORE_PROCESSING_REQUIRED
 }
 
 unsafe extern "system-unwind" fn p3_top(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let obs = obs_of(irp);
         io_copy_current_irp_stack_location_to_next(irp);
-        io_set_completion_routine(
-            irp,
-            Some(p3_stop),
-            obs as *const Obs as *mut c_void,
-            true,
-            true,
-            true,
-        );
+        io_set_completion_routine(irp, Some(p3_stop), obs as *const Obs as *mut c_void, true, true, true);
         io_call_driver(LOWER.with(|l| l.get()), irp)
     }
 }
@@ -389,23 +296,17 @@ unsafe extern "system-unwind" fn p3_top(_d: *mut DeviceObject, irp: *mut Irp) ->
 fn completion_p3_more_processing_required() {
     let f = Fixture::new(p3_top);
     let (_, bottom) = f.add("Bottom", complete_now);
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe { io_attach_device_to_device_stack(f.device, bottom) };
     LOWER.with(|l| l.set(bottom));
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
         assert_eq!(obs.events(), vec!["A stops the walk at CurrentLocation 2"]);
-        assert_eq!(
-            obs.creator_calls.load(Ordering::SeqCst),
-            0,
-            "walk stopped below the creator"
-        );
-        assert_eq!(
-            (*irp).current_location(),
-            2,
-            "CurrentLocation stays at A's location"
-        );
+        assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 0, "walk stopped below the creator");
+        assert_eq!((*irp).current_location(), 2, "CurrentLocation stays at A's location");
         assert!(!(*irp).is_completed());
         // A finishes its work and completes again: the walk resumes above A.
         io_complete_request(irp, 0);
@@ -422,17 +323,15 @@ thread_local! {
     static DEVICES: std::cell::RefCell<Vec<*mut DeviceObject>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-unsafe extern "system-unwind" fn p4_record(
-    d: *mut DeviceObject,
-    _irp: *mut Irp,
-    c: *mut c_void,
-) -> NtStatus {
+unsafe extern "system-unwind" fn p4_record(d: *mut DeviceObject, _irp: *mut Irp, c: *mut c_void) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     let obs = unsafe { &*(c as *const Obs) };
     obs.log(format!("routine got {:p}", d));
     STATUS_SUCCESS
 }
 
 unsafe extern "system-unwind" fn p4_pass_down(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let obs = obs_of(irp);
         let lower = DEVICES.with(|v| {
@@ -441,14 +340,7 @@ unsafe extern "system-unwind" fn p4_pass_down(d: *mut DeviceObject, irp: *mut Ir
             v[i + 1]
         });
         io_copy_current_irp_stack_location_to_next(irp);
-        io_set_completion_routine(
-            irp,
-            Some(p4_record),
-            obs as *const Obs as *mut c_void,
-            true,
-            true,
-            true,
-        );
+        io_set_completion_routine(irp, Some(p4_record), obs as *const Obs as *mut c_void, true, true, true);
         io_call_driver(lower, irp)
     }
 }
@@ -460,6 +352,7 @@ fn completion_p4_device_object_per_level() {
     let f = Fixture::new(p4_pass_down);
     let (_, mid) = f.add("Mid", p4_pass_down);
     let (_, bottom) = f.add("Bottom", complete_now);
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         io_attach_device_to_device_stack(mid, bottom);
         io_attach_device_to_device_stack(f.device, mid);
@@ -468,6 +361,7 @@ fn completion_p4_device_object_per_level() {
     }
     DEVICES.with(|v| *v.borrow_mut() = vec![f.device, mid, bottom]);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         assert_eq!(io_call_driver(f.device, irp), STATUS_SUCCESS);
@@ -475,16 +369,9 @@ fn completion_p4_device_object_per_level() {
     }
     assert_eq!(
         obs.events(),
-        vec![
-            format!("routine got {:p}", mid),
-            format!("routine got {:p}", f.device),
-            "creator completion".to_string()
-        ]
+        vec![format!("routine got {:p}", mid), format!("routine got {:p}", f.device), "creator completion".to_string()]
     );
-    assert!(
-        obs.creator_device.load(Ordering::SeqCst).is_null(),
-        "the top-level routine gets no device"
-    );
+    assert!(obs.creator_device.load(Ordering::SeqCst).is_null(), "the top-level routine gets no device");
 }
 
 /// P5: completing twice is reported as 0x44 MULTIPLE_IRP_COMPLETE_REQUESTS — here the
@@ -494,6 +381,7 @@ fn completion_p4_device_object_per_level() {
 fn completion_p5_double_completion_is_0x44() {
     let f = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read_with(f.device, &obs, Some(creator_continue), true, true, true);
         io_call_driver(f.device, irp);
@@ -502,11 +390,7 @@ fn completion_p5_double_completion_is_0x44() {
         io_set_cancel_routine(irp, None);
         io_complete_request(irp, 0);
     }
-    assert_eq!(
-        obs.creator_calls.load(Ordering::SeqCst),
-        1,
-        "the requester saw one completion"
-    );
+    assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "the requester saw one completion");
     let reports = f.kernel.verifier().take_reports();
     assert_eq!(reports.len(), 1, "{reports:#?}");
     let bc = reports[0].bugcheck().unwrap();
@@ -520,6 +404,7 @@ fn completion_p5_double_completion_is_0x44() {
 fn completion_p5_double_completion_after_free_is_0x44() {
     let f = Fixture::with_mode(VerifierMode::Record, complete_now);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read_with(f.device, &obs, None, false, false, false);
         assert_eq!(io_call_driver(f.device, irp), STATUS_SUCCESS); // completed, delivered, freed
@@ -534,6 +419,7 @@ fn completion_p5_double_completion_after_free_is_0x44() {
 fn completion_p5_strict_mode_panics() {
     let f = Fixture::new(complete_now);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -547,22 +433,17 @@ fn completion_p5_strict_mode_panics() {
 fn completion_p6_complete_with_cancel_routine_is_0xc9_07() {
     let f = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
         // Bug: complete without clearing the cancel routine.
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
         io_complete_request(irp, 0);
         io_free_irp(irp);
     }
     let reports = f.kernel.verifier().take_reports();
     assert_eq!(reports.len(), 1, "{reports:#?}");
     let bc = reports[0].bugcheck().unwrap();
-    assert_eq!(
-        (bc.code, bc.subcode, bc.name),
-        (0xC9, Some(0x07), "DRIVER_VERIFIER_IOMANAGER_VIOLATION")
-    );
+    assert_eq!((bc.code, bc.subcode, bc.name), (0xC9, Some(0x07), "DRIVER_VERIFIER_IOMANAGER_VIOLATION"));
 }

@@ -28,11 +28,7 @@ fn layout_irp() {
         current_stack_location => 0x40, original_file_object => 0x48,
     });
     assert_eq!(size_of::<IrpTail>(), 0x58, "Tail is as large as a KAPC");
-    assert_eq!(
-        size_of::<DeviceQueueEntryOrContext>(),
-        0x20,
-        "DriverContext[4]"
-    );
+    assert_eq!(size_of::<DeviceQueueEntryOrContext>(), 0x20, "DriverContext[4]");
 }
 
 #[test]
@@ -109,16 +105,14 @@ fn layout_file_object() {
 fn layout_stack_locations_follow_the_irp() {
     let kernel = irpkit::Kernel::new();
     let _e = kernel.enter();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = io_allocate_irp(3, false);
         assert_eq!(irp as usize % 8, 0);
         let base = irp as usize + size_of::<Irp>();
         let current = (*irp).tail.overlay.current_stack_location as usize;
         assert_eq!(current, base + 3 * size_of::<IoStackLocation>());
-        assert_eq!(
-            io_get_next_irp_stack_location(irp) as usize,
-            base + 2 * size_of::<IoStackLocation>()
-        );
+        assert_eq!(io_get_next_irp_stack_location(irp) as usize, base + 2 * size_of::<IoStackLocation>());
         assert_eq!((*irp).size as usize, io_size_of_irp(3));
         assert_eq!((*irp).type_, IO_TYPE_IRP);
         io_free_irp(irp);

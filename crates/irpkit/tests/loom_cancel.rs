@@ -31,6 +31,7 @@ fn loom_cancel_vs_driver_completion() {
     model(|| {
         let f = Fixture::new(pend_cancelable);
         let obs = Box::leak(Box::new(Obs::default()));
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             let irp = new_read(f.device, obs);
             assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
@@ -39,19 +40,11 @@ fn loom_cancel_vs_driver_completion() {
             let driver_won = driver_finish(irp, STATUS_SUCCESS, 16);
             let routine_called = canceller.join().unwrap();
             let cancel_runs = obs.cancel_calls.load(Ordering::SeqCst);
-            assert_eq!(
-                obs.creator_calls.load(Ordering::SeqCst),
-                1,
-                "completed exactly once"
-            );
+            assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
             assert!(cancel_runs <= 1, "cancel routine at most once");
             assert_eq!(driver_won, cancel_runs == 0, "exactly one owner");
             assert_eq!(routine_called, cancel_runs == 1);
-            let expect = if driver_won {
-                STATUS_SUCCESS
-            } else {
-                STATUS_CANCELLED
-            };
+            let expect = if driver_won { STATUS_SUCCESS } else { STATUS_CANCELLED };
             assert_eq!(obs.creator_status.load(Ordering::SeqCst), expect);
             io_free_irp(irp);
         }
@@ -67,20 +60,15 @@ fn loom_cancel_vs_set_cancel_routine() {
     model(|| {
         let f = Fixture::new(pend_cancelable);
         let obs = Box::leak(Box::new(Obs::default()));
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             let irp = new_read(f.device, obs);
             let addr = irp as usize;
             let device = f.device as usize;
-            let sender = f
-                .kernel
-                .spawn(move || io_call_driver(device as *mut DeviceObject, addr as *mut Irp));
+            let sender = f.kernel.spawn(move || io_call_driver(device as *mut DeviceObject, addr as *mut Irp));
             io_cancel_irp(irp);
             assert_eq!(sender.join().unwrap(), STATUS_PENDING);
-            assert_eq!(
-                obs.creator_calls.load(Ordering::SeqCst),
-                1,
-                "completed exactly once"
-            );
+            assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
             assert!(obs.cancel_calls.load(Ordering::SeqCst) <= 1);
             assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_CANCELLED);
             io_free_irp(irp);
@@ -94,6 +82,7 @@ fn loom_two_cancellers_and_driver() {
     model(|| {
         let f = Fixture::new(pend_cancelable);
         let obs = Box::leak(Box::new(Obs::default()));
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             let irp = new_read(f.device, obs);
             io_call_driver(f.device, irp);
@@ -105,11 +94,7 @@ fn loom_two_cancellers_and_driver() {
             let runs = obs.cancel_calls.load(Ordering::SeqCst);
             assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1);
             assert!(runs <= 1);
-            assert_eq!(
-                u32::from(ra) + u32::from(rb),
-                runs,
-                "TRUE only for the call that ran the routine"
-            );
+            assert_eq!(u32::from(ra) + u32::from(rb), runs, "TRUE only for the call that ran the routine");
             assert_eq!(driver_won, runs == 0);
             io_free_irp(irp);
         }

@@ -15,6 +15,7 @@ use irpkit::nt::*;
 fn scenario() {
     let f = Fixture::new(pend_cancelable);
     let obs = Box::leak(Box::new(Obs::default()));
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, obs);
         assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
@@ -24,11 +25,7 @@ fn scenario() {
         let driver_won = driver_finish(irp, STATUS_SUCCESS, 16);
         let (ra, rb) = (a.join().unwrap(), b.join().unwrap());
         let runs = obs.cancel_calls.load(Ordering::SeqCst);
-        assert_eq!(
-            obs.creator_calls.load(Ordering::SeqCst),
-            1,
-            "completed exactly once"
-        );
+        assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
         assert!(runs <= 1);
         assert_eq!(u32::from(ra) + u32::from(rb), runs);
         assert_eq!(driver_won, runs == 0);

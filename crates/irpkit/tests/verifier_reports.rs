@@ -13,20 +13,11 @@ use irpkit::verifier::{Report, VerifierMode};
 
 fn only_report(f: &Fixture) -> Report {
     let mut reports = f.kernel.verifier().take_reports();
-    assert_eq!(
-        reports.len(),
-        1,
-        "expected exactly one report, got {reports:#?}"
-    );
+    assert_eq!(reports.len(), 1, "expected exactly one report, got {reports:#?}");
     let r = reports.remove(0);
     // Every report says what, where, how to fix, and links the documentation.
     let text = r.to_string();
-    for part in [
-        "what:",
-        "where:",
-        "fix:",
-        "docs:  https://learn.microsoft.com/",
-    ] {
+    for part in ["what:", "where:", "fix:", "docs:  https://learn.microsoft.com/"] {
         assert!(text.contains(part), "report lacks {part:?}:\n{text}");
     }
     r
@@ -42,54 +33,33 @@ fn code(r: &Report) -> (u32, Option<u32>) {
 fn verifier_0x48_cancel_state_in_completed_irp() {
     let f = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs); // the creator keeps the IRP after completion
         io_call_driver(f.device, irp);
         (*irp).io_status.status = STATUS_SUCCESS;
         io_complete_request(irp, 0); // bug: cancel routine still set (0xC9/0x07)
         io_complete_request(irp, 0); // the creator finishes; the IRP is completed now
-        let earlier: Vec<_> = f
-            .kernel
-            .verifier()
-            .take_reports()
-            .iter()
-            .map(|r| r.rule.id())
-            .collect();
-        assert_eq!(
-            earlier,
-            [
-                "complete-with-cancel-routine",
-                "complete-with-cancel-routine"
-            ]
-        );
-        assert!(
-            io_cancel_irp(irp) == false,
-            "the routine is not called on a completed IRP"
-        );
+        let earlier: Vec<_> = f.kernel.verifier().take_reports().iter().map(|r| r.rule.id()).collect();
+        assert_eq!(earlier, ["complete-with-cancel-routine", "complete-with-cancel-routine"]);
+        assert!(!io_cancel_irp(irp), "the routine is not called on a completed IRP");
     }
     let r = only_report(&f);
     assert_eq!(code(&r), (0x48, None));
-    assert_eq!(
-        r.rule.bugcheck().unwrap().name,
-        "CANCEL_STATE_IN_COMPLETED_IRP"
-    );
+    assert_eq!(r.rule.bugcheck().unwrap().name, "CANCEL_STATE_IN_COMPLETED_IRP");
     assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), 0);
 }
 
 unsafe extern "system-unwind" fn cancel_keeps_lock(_d: *mut DeviceObject, irp: *mut Irp) {
     // Bug: completes without releasing the cancel spin lock.
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_CANCELLED,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
     }
 }
 
-unsafe extern "system-unwind" fn pend_with_bad_cancel(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn pend_with_bad_cancel(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_mark_irp_pending(irp);
         io_set_cancel_routine(irp, Some(cancel_keeps_lock));
@@ -102,40 +72,28 @@ unsafe extern "system-unwind" fn pend_with_bad_cancel(
 fn verifier_0x11b_cancel_routine_returns_holding_lock() {
     let f = Fixture::with_mode(VerifierMode::Record, pend_with_bad_cancel);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
         assert!(io_cancel_irp(irp));
-        assert_eq!(
-            irpkit::spin_locks_held(),
-            0,
-            "the verifier released it to continue"
-        );
+        assert_eq!(irpkit::spin_locks_held(), 0, "the verifier released it to continue");
         assert_eq!(ke_get_current_irql(), PASSIVE_LEVEL);
         io_complete_request(irp, 0);
         io_free_irp(irp);
     }
     let r = only_report(&f);
     assert_eq!(code(&r), (0x11B, None));
-    assert!(
-        r.location.routine.contains("cancel routine"),
-        "{}",
-        r.location
-    );
+    assert!(r.location.routine.contains("cancel routine"), "{}", r.location);
     assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
 }
 
-unsafe extern "system-unwind" fn dispatch_keeps_cancel_lock(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn dispatch_keeps_cancel_lock(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let _irql = io_acquire_cancel_spin_lock();
         // Bug: returns without IoReleaseCancelSpinLock.
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
     }
     STATUS_SUCCESS
 }
@@ -145,6 +103,7 @@ unsafe extern "system-unwind" fn dispatch_keeps_cancel_lock(
 fn verifier_0x11b_dispatch_returns_holding_lock() {
     let f = Fixture::with_mode(VerifierMode::Record, dispatch_keeps_cancel_lock);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -154,24 +113,13 @@ fn verifier_0x11b_dispatch_returns_holding_lock() {
     }
     let r = only_report(&f);
     assert_eq!(code(&r), (0x11B, None));
-    assert!(
-        r.location
-            .routine
-            .contains("dispatch routine for IRP_MJ_READ"),
-        "{}",
-        r.location
-    );
+    assert!(r.location.routine.contains("dispatch routine for IRP_MJ_READ"), "{}", r.location);
 }
 
-unsafe extern "system-unwind" fn complete_pending_status(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn complete_pending_status(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_PENDING,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_PENDING, information: 0 };
         io_complete_request(irp, 0);
     }
     STATUS_SUCCESS
@@ -182,6 +130,7 @@ unsafe extern "system-unwind" fn complete_pending_status(
 fn verifier_0xc9_06_complete_with_pending() {
     let f = Fixture::with_mode(VerifierMode::Record, complete_pending_status);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -190,18 +139,13 @@ fn verifier_0xc9_06_complete_with_pending() {
     assert_eq!(code(&only_report(&f)), (0xC9, Some(0x06)));
 }
 
-unsafe extern "system-unwind" fn remove_from_idle_queue(
-    d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn remove_from_idle_queue(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         // Bug: the device queue is not busy (nothing was ever started).
         let e = ke_remove_device_queue(&raw mut (*d).device_queue);
         assert!(e.is_null());
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
         io_complete_request(irp, 0);
     }
     STATUS_SUCCESS
@@ -212,6 +156,7 @@ unsafe extern "system-unwind" fn remove_from_idle_queue(
 fn verifier_0x2_device_queue_not_busy() {
     let f = Fixture::with_mode(VerifierMode::Record, remove_from_idle_queue);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -222,16 +167,11 @@ fn verifier_0x2_device_queue_not_busy() {
     assert_eq!(r.rule.bugcheck().unwrap().name, "DEVICE_QUEUE_NOT_BUSY");
 }
 
-unsafe extern "system-unwind" fn complete_at_high_irql(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn complete_at_high_irql(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let old = ke_raise_irql(DISPATCH_LEVEL + 1); // a device IRQL
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
         io_complete_request(irp, 0); // bug: above DISPATCH_LEVEL
         ke_lower_irql(old);
     }
@@ -243,6 +183,7 @@ unsafe extern "system-unwind" fn complete_at_high_irql(
 fn verifier_0xa_irql_too_high() {
     let f = Fixture::with_mode(VerifierMode::Record, complete_at_high_irql);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -262,17 +203,12 @@ fn verifier_0x9_irql_not_greater_or_equal() {
     assert_eq!(code(&only_report(&f)), (0x9, None));
 }
 
-unsafe extern "system-unwind" fn complete_under_lock(
-    d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn complete_under_lock(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let lock = &(*d).device_queue.lock;
         let irql = ke_acquire_spin_lock(lock);
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
         io_complete_request(irp, 0); // bug: under a spin lock
         ke_release_spin_lock(lock, irql);
     }
@@ -284,6 +220,7 @@ unsafe extern "system-unwind" fn complete_under_lock(
 fn verifier_complete_under_spin_lock() {
     let f = Fixture::with_mode(VerifierMode::Record, complete_under_lock);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -294,17 +231,12 @@ fn verifier_complete_under_spin_lock() {
     assert!(r.bugcheck().is_none());
 }
 
-unsafe extern "system-unwind" fn cancels_what_it_received(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn cancels_what_it_received(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_mark_irp_pending(irp);
         io_cancel_irp(irp); // bug: the IRP came from above
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_CANCELLED,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
         io_complete_request(irp, 0);
     }
     STATUS_PENDING
@@ -315,6 +247,7 @@ unsafe extern "system-unwind" fn cancels_what_it_received(
 fn verifier_foreign_irp_cancel() {
     let f = Fixture::with_mode(VerifierMode::Record, cancels_what_it_received);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -325,20 +258,15 @@ fn verifier_foreign_irp_cancel() {
     assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
 }
 
-unsafe extern "system-unwind" fn allocates_and_cancels_own(
-    d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn allocates_and_cancels_own(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         // Correct: a driver may cancel an IRP it allocated itself.
         let own = io_allocate_irp(1, false);
         let _ = d;
         assert!(!io_cancel_irp(own));
         io_free_irp(own);
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
         io_complete_request(irp, 0);
     }
     STATUS_SUCCESS
@@ -349,6 +277,7 @@ unsafe extern "system-unwind" fn allocates_and_cancels_own(
 fn verifier_own_irp_cancel_is_fine() {
     let f = Fixture::with_mode(VerifierMode::Record, allocates_and_cancels_own);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -358,17 +287,16 @@ fn verifier_own_irp_cancel_is_fine() {
 }
 
 unsafe extern "system-unwind" fn cancel_wrong_irql(_d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_release_cancel_spin_lock(PASSIVE_LEVEL); // bug: not Irp->CancelIrql
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_CANCELLED,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
         io_complete_request(irp, 0);
     }
 }
 
 unsafe extern "system-unwind" fn pend_wrong_irql(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_mark_irp_pending(irp);
         io_set_cancel_routine(irp, Some(cancel_wrong_irql));
@@ -381,6 +309,7 @@ unsafe extern "system-unwind" fn pend_wrong_irql(_d: *mut DeviceObject, irp: *mu
 fn verifier_cancel_release_wrong_irql() {
     let f = Fixture::with_mode(VerifierMode::Record, pend_wrong_irql);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -395,21 +324,17 @@ fn verifier_cancel_release_wrong_irql() {
 }
 
 unsafe extern "system-unwind" fn cancel_acquires_again(_d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let _ = io_acquire_cancel_spin_lock(); // bug: entered holding it
         io_release_cancel_spin_lock((*irp).cancel_irql);
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_CANCELLED,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
         io_complete_request(irp, 0);
     }
 }
 
-unsafe extern "system-unwind" fn pend_acquires_again(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn pend_acquires_again(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_mark_irp_pending(irp);
         io_set_cancel_routine(irp, Some(cancel_acquires_again));
@@ -422,6 +347,7 @@ unsafe extern "system-unwind" fn pend_acquires_again(
 fn verifier_cancel_lock_discipline() {
     let f = Fixture::with_mode(VerifierMode::Record, pend_acquires_again);
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -433,10 +359,8 @@ fn verifier_cancel_lock_discipline() {
     assert_eq!(only_report(&f).rule.id(), "cancel-lock-discipline");
 }
 
-unsafe extern "system-unwind" fn passes_down_with_routine(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn passes_down_with_routine(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_set_cancel_routine(irp, Some(cancel_complete));
         io_copy_current_irp_stack_location_to_next(irp);
@@ -454,9 +378,11 @@ thread_local! {
 fn verifier_call_driver_with_cancel_routine() {
     let f = Fixture::with_mode(VerifierMode::Record, passes_down_with_routine);
     let (_, bottom) = f.add("Bottom", pend_plain);
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe { io_attach_device_to_device_stack(f.device, bottom) };
     LOWER.with(|l| l.set(bottom));
     let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = new_read(f.device, &obs);
         io_call_driver(f.device, irp);
@@ -473,6 +399,7 @@ fn verifier_call_driver_with_cancel_routine() {
 #[test]
 fn verifier_0x35_no_more_stack_locations() {
     let f = Fixture::with_mode(VerifierMode::Record, complete_now);
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = io_allocate_irp(1, false);
         (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
@@ -507,6 +434,7 @@ fn verifier_strict_mode_message_is_actionable() {
     let f = Fixture::new(complete_under_lock);
     let obs = Obs::default();
     let device = f.device;
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
         let irp = new_read(device, &obs);
         io_call_driver(device, irp);
@@ -514,12 +442,7 @@ fn verifier_strict_mode_message_is_actionable() {
     .expect_err("strict mode panics");
     let msg = msg.downcast_ref::<String>().expect("a formatted report");
     assert!(msg.contains("[complete-under-spin-lock]"), "{msg}");
-    assert!(
-        msg.contains(
-            "where: dispatch routine for IRP_MJ_READ (called for IRP #1) of \\Driver\\Test"
-        ),
-        "{msg}"
-    );
+    assert!(msg.contains("where: dispatch routine for IRP_MJ_READ (called for IRP #1) of \\Driver\\Test"), "{msg}");
     assert!(msg.contains("fix:   Release every spin lock"), "{msg}");
 }
 
@@ -531,6 +454,7 @@ fn verifier_correct_drivers_report_nothing() {
     let (_, plain) = f.add("Plain", pend_plain);
     for i in 0..200 {
         let obs = Obs::default();
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
         unsafe {
             // cancelled while parked
             let a = new_read(f.device, &obs);
@@ -548,13 +472,7 @@ fn verifier_correct_drivers_report_nothing() {
             let b = new_read_with(quick, &obs, None, false, false, false);
             (*b).user_iosb = &mut iosb;
             assert_eq!(io_call_driver(quick, b), STATUS_SUCCESS);
-            assert_eq!(
-                iosb,
-                IoStatusBlock {
-                    status: STATUS_SUCCESS,
-                    information: 16
-                }
-            );
+            assert_eq!(iosb, IoStatusBlock { status: STATUS_SUCCESS, information: 16 });
             // pended without a routine, cancel returns FALSE, completed later
             let c = new_read(plain, &obs);
             io_call_driver(plain, c);

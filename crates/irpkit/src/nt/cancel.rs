@@ -17,9 +17,7 @@
 use core::ptr;
 
 use super::irp::{self, io_get_current_irp_stack_location, with_irp_kernel};
-use super::spinlock::{
-    acquire_cancel_lock, check_irql_at_most, holds_cancel_lock, release_cancel_lock,
-};
+use super::spinlock::{acquire_cancel_lock, check_irql_at_most, holds_cancel_lock, release_cancel_lock};
 use super::types::*;
 use crate::kernel::{self, in_routine, KernelShared, RoutineKind};
 use crate::sync::atomic::Ordering;
@@ -31,10 +29,7 @@ use crate::verifier::Rule;
 ///
 /// # Safety
 /// `irp` points to a live IRP.
-pub unsafe fn io_set_cancel_routine(
-    irp: *mut Irp,
-    routine: Option<DriverCancel>,
-) -> Option<DriverCancel> {
+pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>) -> Option<DriverCancel> {
     // SAFETY: live IRP; the slot is atomic.
     unsafe { (*irp).cancel_routine.exchange(routine) }
 }
@@ -71,8 +66,7 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
                 Rule::CancelAfterCompletion,
                 R,
                 irp,
-                "IoCancelIrp found a cancel routine on an IRP that was already completed"
-                    .to_string(),
+                "IoCancelIrp found a cancel routine on an IRP that was already completed".to_string(),
             );
         } else {
             k.report(
@@ -88,12 +82,7 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
     // SAFETY: readable IRP memory.
     let creator = unsafe { irp::creator(irp) };
     if !caller.is_null() && caller != creator {
-        k.report(
-            Rule::ForeignIrpCancel,
-            R,
-            irp,
-            "a driver called IoCancelIrp on an IRP it did not create".to_string(),
-        );
+        k.report(Rule::ForeignIrpCancel, R, irp, "a driver called IoCancelIrp on an IRP it did not create".to_string());
     }
     let irql = acquire_cancel_lock(k, R);
     // SAFETY: live IRP; `Cancel` and `CancelRoutine` are atomics.
@@ -130,9 +119,7 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
         unsafe { (*device).driver_object }
     };
     // SAFETY: the driver's cancel routine, called as documented with the lock held.
-    in_routine(driver, RoutineKind::Cancel, irp, || unsafe {
-        routine(device, irp)
-    });
+    in_routine(driver, RoutineKind::Cancel, irp, || unsafe { routine(device, irp) });
     // The IRP may be gone now: do not touch it.
     if holds_cancel_lock(k) {
         in_routine(driver, RoutineKind::Cancel, ptr::null_mut(), || {

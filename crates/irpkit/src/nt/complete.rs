@@ -63,12 +63,7 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
     // SAFETY: live IRP owned by the caller.
     let r = unsafe { &mut *irp };
     if r.is_completed() {
-        k.report(
-            Rule::DoubleCompletion,
-            R,
-            irp,
-            "IoCompleteRequest on an IRP that was already completed".to_string(),
-        );
+        k.report(Rule::DoubleCompletion, R, irp, "IoCompleteRequest on an IRP that was already completed".to_string());
         return;
     }
     if r.io_status.status == STATUS_PENDING {
@@ -126,19 +121,10 @@ unsafe fn walk(irp: *mut Irp) -> bool {
             (*sp).context = ptr::null_mut();
             match routine {
                 Some(routine) if invoke => {
-                    let device = if up == top {
-                        ptr::null_mut()
-                    } else {
-                        (*Irp::stack_location(irp, up)).device_object
-                    };
-                    let driver = if device.is_null() {
-                        irp::creator(irp)
-                    } else {
-                        (*device).driver_object
-                    };
-                    let r = in_routine(driver, RoutineKind::Completion, irp, || {
-                        routine(device, irp, context)
-                    });
+                    let device =
+                        if up == top { ptr::null_mut() } else { (*Irp::stack_location(irp, up)).device_object };
+                    let driver = if device.is_null() { irp::creator(irp) } else { (*device).driver_object };
+                    let r = in_routine(driver, RoutineKind::Completion, irp, || routine(device, irp, context));
                     if r == STATUS_MORE_PROCESSING_REQUIRED {
                         return false;
                     }

@@ -21,10 +21,8 @@ const DRIVER_MAGIC: u64 = 0x6972_706b_6974_4452; // "irpkitDR"
 const DEVICE_MAGIC: u64 = 0x6972_706b_6974_4456; // "irpkitDV"
 
 /// `PDRIVER_INITIALIZE`: a driver's DriverEntry.
-pub type DriverInitialize = unsafe extern "system-unwind" fn(
-    driver: *mut DriverObject,
-    registry_path: *mut UnicodeString,
-) -> NtStatus;
+pub type DriverInitialize =
+    unsafe extern "system-unwind" fn(driver: *mut DriverObject, registry_path: *mut UnicodeString) -> NtStatus;
 
 /// A driver object pointer that may cross threads (the kernel's driver list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +72,8 @@ unsafe fn driver_header(driver: *mut DriverObject) -> *mut DriverHeader {
     // SAFETY: irpkit driver objects are the `object` field of a `DriverBlock`.
     let h = unsafe { driver.byte_sub(off).cast::<DriverHeader>() };
     // SAFETY: readable header.
-    assert_eq!(
-        unsafe { (*h).magic },
-        DRIVER_MAGIC,
-        "not an irpkit driver object: {driver:p}"
-    );
+    let magic = unsafe { (*h).magic };
+    assert_eq!(magic, DRIVER_MAGIC, "not an irpkit driver object: {driver:p}");
     h
 }
 
@@ -88,11 +83,8 @@ unsafe fn device_header(device: *mut DeviceObject) -> *mut DeviceHeader {
     // SAFETY: irpkit device objects follow their header.
     let h = unsafe { device.byte_sub(device_header_size()).cast::<DeviceHeader>() };
     // SAFETY: readable header.
-    assert_eq!(
-        unsafe { (*h).magic },
-        DEVICE_MAGIC,
-        "not an irpkit device object: {device:p}"
-    );
+    let magic = unsafe { (*h).magic };
+    assert_eq!(magic, DEVICE_MAGIC, "not an irpkit device object: {device:p}");
     h
 }
 
@@ -159,11 +151,7 @@ pub(crate) unsafe fn extension_type(device: *mut DeviceObject) -> Option<core::a
 
 fn unicode(s: &[u16]) -> UnicodeString {
     let bytes = (s.len() * 2) as u16;
-    UnicodeString {
-        length: bytes,
-        maximum_length: bytes,
-        buffer: s.as_ptr().cast_mut(),
-    }
+    UnicodeString { length: bytes, maximum_length: bytes, buffer: s.as_ptr().cast_mut() }
 }
 
 impl Kernel {
@@ -172,16 +160,8 @@ impl Kernel {
     ///
     /// Returns the driver object, or DriverEntry's failure status (the object is then
     /// discarded).
-    pub fn load_driver(
-        &self,
-        name: &str,
-        entry: DriverInitialize,
-    ) -> Result<*mut DriverObject, NtStatus> {
-        let full = if name.starts_with('\\') {
-            name.to_string()
-        } else {
-            format!("\\Driver\\{name}")
-        };
+    pub fn load_driver(&self, name: &str, entry: DriverInitialize) -> Result<*mut DriverObject, NtStatus> {
+        let full = if name.starts_with('\\') { name.to_string() } else { format!("\\Driver\\{name}") };
         let name_utf16: Vec<u16> = full.encode_utf16().collect();
         let block = Box::into_raw(Box::new(DriverBlock {
             header: DriverHeader {
@@ -201,11 +181,7 @@ impl Kernel {
                 driver_size: 0,
                 driver_section: ptr::null_mut(),
                 driver_extension: ptr::null_mut(),
-                driver_name: UnicodeString {
-                    length: 0,
-                    maximum_length: 0,
-                    buffer: ptr::null_mut(),
-                },
+                driver_name: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
                 hardware_database: ptr::null_mut(),
                 fast_io_dispatch: ptr::null_mut(),
                 driver_init: entry as *mut c_void,
@@ -221,12 +197,8 @@ impl Kernel {
         };
         let _entered = self.enter();
         // SAFETY: DriverEntry gets its own, fully initialised driver object.
-        let status = in_routine(
-            driver,
-            RoutineKind::DriverEntry,
-            ptr::null_mut(),
-            || unsafe { entry(driver, ptr::null_mut()) },
-        );
+        let status =
+            in_routine(driver, RoutineKind::DriverEntry, ptr::null_mut(), || unsafe { entry(driver, ptr::null_mut()) });
         if !nt_success(status) {
             // SAFETY: DriverEntry failed; the driver object is ours again.
             drop(unsafe { Box::from_raw(block) });
@@ -252,9 +224,7 @@ impl Kernel {
         }
         if let Some(unload) = unload {
             // SAFETY: the driver's own Unload routine with its own driver object.
-            in_routine(driver, RoutineKind::Unload, ptr::null_mut(), || unsafe {
-                unload(driver)
-            });
+            in_routine(driver, RoutineKind::Unload, ptr::null_mut(), || unsafe { unload(driver) });
         }
     }
 }
@@ -316,8 +286,7 @@ pub unsafe fn io_create_device(
     let hs = device_header_size();
     let obj = core::mem::size_of::<DeviceObject>();
     let ext = (extension_size + 15) & !15;
-    let layout = Layout::from_size_align(hs + obj + ext.max(16), 16)
-        .map_err(|_| STATUS_INVALID_PARAMETER)?;
+    let layout = Layout::from_size_align(hs + obj + ext.max(16), 16).map_err(|_| STATUS_INVALID_PARAMETER)?;
     // SAFETY: non-zero size.
     let base = unsafe { std::alloc::alloc_zeroed(layout) };
     if base.is_null() {
@@ -357,11 +326,7 @@ pub unsafe fn io_create_device(
             flags: 0,
             characteristics,
             vpb: ptr::null_mut(),
-            device_extension: if extension_size == 0 {
-                ptr::null_mut()
-            } else {
-                extension
-            },
+            device_extension: if extension_size == 0 { ptr::null_mut() } else { extension },
             device_type,
             stack_size: 1,
             queue: WaitContextBlock { opaque: [0; 9] },
@@ -465,16 +430,10 @@ pub unsafe fn io_detach_device(target: *mut DeviceObject) {
     unsafe { (*target).attached_device = ptr::null_mut() };
 }
 
-unsafe extern "system-unwind" fn invalid_device_request(
-    _device: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+unsafe extern "system-unwind" fn invalid_device_request(_device: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the dispatch contract: we own the IRP.
     unsafe {
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_INVALID_DEVICE_REQUEST,
-            information: 0,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_INVALID_DEVICE_REQUEST, information: 0 };
         super::complete::io_complete_request(irp, 0);
     }
     STATUS_INVALID_DEVICE_REQUEST
@@ -494,12 +453,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     check_irql_at_most(k, DISPATCH_LEVEL, "IoCallDriver", irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {
-        k.report(
-            Rule::InvalidIrp,
-            "IoCallDriver",
-            irp,
-            "IoCallDriver on an IRP that was already freed".to_string(),
-        );
+        k.report(Rule::InvalidIrp, "IoCallDriver", irp, "IoCallDriver on an IRP that was already freed".to_string());
         return STATUS_INVALID_PARAMETER;
     }
     // SAFETY: live IRP owned by the caller.
@@ -538,37 +492,24 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     // SAFETY: live stack location and device.
     let (major, driver) = unsafe { ((*sp).major_function, (*device).driver_object) };
     // SAFETY: live driver object.
-    let dispatch = unsafe {
-        (*driver)
-            .major_function
-            .get(major as usize)
-            .copied()
-            .flatten()
-    }
-    .unwrap_or(invalid_device_request);
+    let dispatch =
+        unsafe { (*driver).major_function.get(major as usize).copied().flatten() }.unwrap_or(invalid_device_request);
     let held_before = holds_cancel_lock(k);
     let irql_before = kernel::current_irql();
     // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
-    let status = in_routine(driver, RoutineKind::Dispatch(major), irp, || unsafe {
-        dispatch(device, irp)
-    });
+    let status = in_routine(driver, RoutineKind::Dispatch(major), irp, || unsafe { dispatch(device, irp) });
     if !held_before && holds_cancel_lock(k) {
-        in_routine(
-            driver,
-            RoutineKind::Dispatch(major),
-            ptr::null_mut(),
-            || {
-                k.report(
-                    Rule::ReturnedHoldingCancelLock,
-                    "IoCallDriver",
-                    ptr::null_mut(),
-                    format!(
-                        "the dispatch routine for {} returned while holding the cancel spin lock",
-                        major_function_name(major)
-                    ),
-                )
-            },
-        );
+        in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {
+            k.report(
+                Rule::ReturnedHoldingCancelLock,
+                "IoCallDriver",
+                ptr::null_mut(),
+                format!(
+                    "the dispatch routine for {} returned while holding the cancel spin lock",
+                    major_function_name(major)
+                ),
+            )
+        });
         release_cancel_lock(k, irql_before, "IoCallDriver");
     }
     status

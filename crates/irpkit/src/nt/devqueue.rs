@@ -91,10 +91,7 @@ fn entry_of(link: *mut ListEntry) -> *mut KDeviceQueueEntry {
 ///
 /// # Safety
 /// `queue` is an initialised device queue; `entry` is not in any queue.
-pub unsafe fn ke_insert_device_queue(
-    queue: *mut KDeviceQueue,
-    entry: *mut KDeviceQueueEntry,
-) -> bool {
+pub unsafe fn ke_insert_device_queue(queue: *mut KDeviceQueue, entry: *mut KDeviceQueueEntry) -> bool {
     // SAFETY: valid queue and entry; list changes happen under the queue lock.
     unsafe {
         locked(queue, || {
@@ -103,10 +100,7 @@ pub unsafe fn ke_insert_device_queue(
                 (*entry).inserted = FALSE;
                 false
             } else {
-                link_before(
-                    &raw mut (*queue).device_list_head,
-                    &raw mut (*entry).device_list_entry,
-                );
+                link_before(&raw mut (*queue).device_list_head, &raw mut (*entry).device_list_entry);
                 (*entry).inserted = TRUE;
                 true
             }
@@ -222,10 +216,7 @@ unsafe fn by_key(head: *mut ListEntry, sort_key: u32) -> *mut ListEntry {
 ///
 /// # Safety
 /// `queue` is an initialised device queue.
-pub unsafe fn ke_remove_by_key_device_queue(
-    queue: *mut KDeviceQueue,
-    sort_key: u32,
-) -> *mut KDeviceQueueEntry {
+pub unsafe fn ke_remove_by_key_device_queue(queue: *mut KDeviceQueue, sort_key: u32) -> *mut KDeviceQueueEntry {
     // SAFETY: valid queue; list changes happen under the queue lock.
     let r = unsafe {
         locked(queue, || {
@@ -246,10 +237,7 @@ pub unsafe fn ke_remove_by_key_device_queue(
 ///
 /// # Safety
 /// `queue` is an initialised device queue.
-pub unsafe fn ke_remove_by_key_device_queue_if_busy(
-    queue: *mut KDeviceQueue,
-    sort_key: u32,
-) -> *mut KDeviceQueueEntry {
+pub unsafe fn ke_remove_by_key_device_queue_if_busy(queue: *mut KDeviceQueue, sort_key: u32) -> *mut KDeviceQueueEntry {
     // SAFETY: valid queue; list changes happen under the queue lock.
     unsafe {
         locked(queue, || {
@@ -266,10 +254,7 @@ pub unsafe fn ke_remove_by_key_device_queue_if_busy(
 ///
 /// # Safety
 /// `queue` is an initialised device queue; `entry` is in it or in no queue.
-pub unsafe fn ke_remove_entry_device_queue(
-    queue: *mut KDeviceQueue,
-    entry: *mut KDeviceQueueEntry,
-) -> bool {
+pub unsafe fn ke_remove_entry_device_queue(queue: *mut KDeviceQueue, entry: *mut KDeviceQueueEntry) -> bool {
     // SAFETY: valid queue and entry; list changes happen under the queue lock.
     unsafe {
         locked(queue, || {

@@ -81,9 +81,7 @@ pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
 fn try_satisfy(event: &KEvent) -> bool {
     let state = &event.header.signal_state;
     if event.header.type_ == EventType::Synchronization as u8 {
-        state
-            .compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        state.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
     } else {
         state.load(Ordering::Acquire) != 0
     }
@@ -112,10 +110,7 @@ pub fn ke_wait_for_single_object(event: &KEvent, timeout: Option<Duration>) -> N
             // A virtual clock moves without notifying this condvar: poll it every
             // millisecond of real time while a deadline is pending.
             generation = if deadline.is_some() {
-                match k
-                    .dispatcher_cv
-                    .wait_timeout(generation, std::time::Duration::from_millis(1))
-                {
+                match k.dispatcher_cv.wait_timeout(generation, std::time::Duration::from_millis(1)) {
                     Ok((g, _)) => g,
                     Err(p) => p.into_inner().0,
                 }

@@ -20,9 +20,7 @@ use core::ptr;
 
 use super::types::*;
 use crate::kernel::{self, KernelShared};
-use crate::sync::atomic::{
-    AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{lock, Arc, Mutex};
 use crate::verifier::{IrpSnapshot, Rule, StackFrame};
 
@@ -63,9 +61,7 @@ const fn header_size() -> usize {
 }
 
 fn block_layout(stack: i8) -> Layout {
-    let size = header_size()
-        + core::mem::size_of::<Irp>()
-        + core::mem::size_of::<IoStackLocation>() * stack as usize;
+    let size = header_size() + core::mem::size_of::<Irp>() + core::mem::size_of::<IoStackLocation>() * stack as usize;
     Layout::from_size_align(size, 16).expect("IRP block layout")
 }
 
@@ -116,11 +112,7 @@ pub(crate) unsafe fn irp_id(irp: *mut Irp) -> Option<u64> {
 ///
 /// # Safety
 /// `irp` points to IRP-sized readable memory whose kernel (if irpkit-allocated) is alive.
-pub(crate) unsafe fn with_irp_kernel<R>(
-    irp: *mut Irp,
-    routine: &'static str,
-    f: impl FnOnce(&KernelShared) -> R,
-) -> R {
+pub(crate) unsafe fn with_irp_kernel<R>(irp: *mut Irp, routine: &'static str, f: impl FnOnce(&KernelShared) -> R) -> R {
     // SAFETY: forwarded contract.
     match unsafe { header(irp) } {
         // SAFETY: the header's kernel outlives every block of its pool.
@@ -184,14 +176,7 @@ pub(crate) unsafe fn snapshot(irp: *mut Irp) -> Option<IrpSnapshot> {
             has_completion_routine: completion,
         });
     }
-    Some(IrpSnapshot {
-        id,
-        address: irp as usize,
-        stack_count,
-        current_location,
-        cancel,
-        stack,
-    })
+    Some(IrpSnapshot { id, address: irp as usize, stack_count, current_location, cancel, stack })
 }
 
 /// The free lists of one kernel, by stack count.
@@ -290,10 +275,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     disassociated: AtomicBool::new(false),
                     delivered: AtomicU8::new(0),
                     creator_state: AtomicU8::new(0),
-                    creator_done: super::event::new_event(
-                        super::event::EventType::Notification,
-                        false,
-                    ),
+                    creator_done: super::event::new_event(super::event::EventType::Notification, false),
                 })
             };
             h
@@ -310,10 +292,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).disassociated.store(false, Ordering::Relaxed);
         (*h).delivered.store(0, Ordering::Relaxed);
         (*h).creator_state.store(0, Ordering::Relaxed);
-        (*h).creator_done
-            .header
-            .signal_state
-            .store(0, Ordering::Relaxed);
+        (*h).creator_done.header.signal_state.store(0, Ordering::Relaxed);
     }
     pool.outstanding.fetch_add(1, Ordering::Relaxed);
     let irp = irp_of(h);
@@ -352,10 +331,7 @@ unsafe fn initialize(irp: *mut Irp, stack_size: i8) {
             allocation_flags: flags,
             user_iosb: ptr::null_mut(),
             user_event: ptr::null_mut(),
-            overlay: IrpOverlay {
-                user_apc_routine: ptr::null_mut(),
-                user_apc_context: ptr::null_mut(),
-            },
+            overlay: IrpOverlay { user_apc_routine: ptr::null_mut(), user_apc_context: ptr::null_mut() },
             cancel_routine: CancelRoutineSlot::empty(),
             user_buffer: ptr::null_mut(),
             tail: IrpTail { apc: [0; 11] },
@@ -389,12 +365,7 @@ pub unsafe fn io_free_irp(irp: *mut Irp) {
     let k = unsafe { &*(*h).kernel };
     // SAFETY: valid header.
     if !unsafe { (*h).allocated.swap(false, Ordering::AcqRel) } {
-        k.report(
-            Rule::InvalidIrp,
-            "IoFreeIrp",
-            irp,
-            "IoFreeIrp on an IRP that was already freed".to_string(),
-        );
+        k.report(Rule::InvalidIrp, "IoFreeIrp", irp, "IoFreeIrp on an IRP that was already freed".to_string());
         return;
     }
     k.pool.outstanding.fetch_sub(1, Ordering::Relaxed);
@@ -597,11 +568,7 @@ pub unsafe fn io_set_completion_routine_ex(
 ) -> super::NtStatus {
     // SAFETY: live device object.
     unsafe { (*device).reference_count.fetch_add(1, Ordering::AcqRel) };
-    let ex = Box::into_raw(Box::new(CompletionEx {
-        routine,
-        context,
-        device,
-    }));
+    let ex = Box::into_raw(Box::new(CompletionEx { routine, context, device }));
     // SAFETY: forwarded contract.
     unsafe {
         io_set_completion_routine(

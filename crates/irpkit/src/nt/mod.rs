@@ -21,28 +21,26 @@ pub mod types;
 pub use cancel::{io_cancel_irp, io_set_cancel_routine};
 pub use complete::io_complete_request;
 pub use device::{
-    io_attach_device_to_device_stack, io_call_driver, io_create_device, io_delete_device,
-    io_detach_device, io_get_attached_device, DriverInitialize,
+    io_attach_device_to_device_stack, io_call_driver, io_create_device, io_delete_device, io_detach_device,
+    io_get_attached_device, DriverInitialize,
 };
 pub use devqueue::{
-    ke_initialize_device_queue, ke_insert_by_key_device_queue, ke_insert_device_queue,
-    ke_remove_by_key_device_queue, ke_remove_by_key_device_queue_if_busy, ke_remove_device_queue,
-    ke_remove_entry_device_queue,
+    ke_initialize_device_queue, ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue,
+    ke_remove_by_key_device_queue_if_busy, ke_remove_device_queue, ke_remove_entry_device_queue,
 };
 pub use event::{
-    ke_clear_event, ke_initialize_event, ke_read_state_event, ke_reset_event, ke_set_event,
-    ke_wait_for_single_object, EventType,
+    ke_clear_event, ke_initialize_event, ke_read_state_event, ke_reset_event, ke_set_event, ke_wait_for_single_object,
+    EventType,
 };
 pub use irp::{
-    io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp,
-    io_get_current_irp_stack_location, io_get_next_irp_stack_location, io_mark_irp_pending,
-    io_set_completion_routine, io_set_completion_routine_ex, io_set_next_irp_stack_location,
-    io_size_of_irp, io_skip_current_irp_stack_location,
+    io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
+    io_get_next_irp_stack_location, io_mark_irp_pending, io_set_completion_routine, io_set_completion_routine_ex,
+    io_set_next_irp_stack_location, io_size_of_irp, io_skip_current_irp_stack_location,
 };
 pub use spinlock::{
-    io_acquire_cancel_spin_lock, io_release_cancel_spin_lock, ke_acquire_spin_lock,
-    ke_acquire_spin_lock_at_dpc_level, ke_get_current_irql, ke_initialize_spin_lock, ke_lower_irql,
-    ke_raise_irql, ke_release_spin_lock, ke_release_spin_lock_from_dpc_level,
+    io_acquire_cancel_spin_lock, io_release_cancel_spin_lock, ke_acquire_spin_lock, ke_acquire_spin_lock_at_dpc_level,
+    ke_get_current_irql, ke_initialize_spin_lock, ke_lower_irql, ke_raise_irql, ke_release_spin_lock,
+    ke_release_spin_lock_from_dpc_level,
 };
 pub use status::*;
 pub use types::*;

@@ -54,12 +54,7 @@ pub fn ke_lower_irql(new: KIrql) {
 }
 
 /// Reports [`Rule::IrqlTooHigh`] if the calling thread runs above `max`.
-pub(crate) fn check_irql_at_most(
-    k: &KernelShared,
-    max: KIrql,
-    routine: &'static str,
-    irp: *mut super::types::Irp,
-) {
+pub(crate) fn check_irql_at_most(k: &KernelShared, max: KIrql, routine: &'static str, irp: *mut super::types::Irp) {
     let irql = kernel::current_irql();
     if irql > max {
         k.report(
@@ -81,9 +76,7 @@ fn raw_acquire(lock: &KSpinLock, token: usize) -> bool {
     let mut i = 0u32;
     loop {
         if word.load(Ordering::Relaxed) == 0
-            && word
-                .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
+            && word.compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed).is_ok()
         {
             return true;
         }
@@ -94,9 +87,7 @@ fn raw_acquire(lock: &KSpinLock, token: usize) -> bool {
 
 /// Releases `lock` if the calling thread holds it; false if it does not.
 fn raw_release(lock: &KSpinLock, token: usize) -> bool {
-    lock.0
-        .compare_exchange(token, 0, Ordering::Release, Ordering::Relaxed)
-        .is_ok()
+    lock.0.compare_exchange(token, 0, Ordering::Release, Ordering::Relaxed).is_ok()
 }
 
 /// `KeInitializeSpinLock`.
@@ -107,10 +98,8 @@ pub fn ke_initialize_spin_lock(lock: &mut KSpinLock) {
 /// `KeAcquireSpinLock`: raises to DISPATCH_LEVEL, acquires `lock`, returns the previous
 /// IRQL for [`ke_release_spin_lock`].
 pub fn ke_acquire_spin_lock(lock: &KSpinLock) -> KIrql {
-    with_current("KeAcquireSpinLock", |k| {
-        check_irql_at_most(k, DISPATCH_LEVEL, "KeAcquireSpinLock", ptr::null_mut())
-    });
-    let old = kernel::current_irql().max(0);
+    with_current("KeAcquireSpinLock", |k| check_irql_at_most(k, DISPATCH_LEVEL, "KeAcquireSpinLock", ptr::null_mut()));
+    let old = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old));
     acquire_at_dpc(lock, "KeAcquireSpinLock");
     old
@@ -161,9 +150,7 @@ pub fn ke_release_spin_lock_from_dpc_level(lock: &KSpinLock) {
 /// `IoAcquireCancelSpinLock`: acquires the system cancel spin lock of the calling
 /// thread's kernel, raising to DISPATCH_LEVEL; returns the previous IRQL.
 pub fn io_acquire_cancel_spin_lock() -> KIrql {
-    with_current("IoAcquireCancelSpinLock", |k| {
-        acquire_cancel_lock(k, "IoAcquireCancelSpinLock")
-    })
+    with_current("IoAcquireCancelSpinLock", |k| acquire_cancel_lock(k, "IoAcquireCancelSpinLock"))
 }
 
 pub(crate) fn acquire_cancel_lock(k: &KernelShared, routine: &'static str) -> KIrql {
@@ -186,9 +173,7 @@ pub(crate) fn acquire_cancel_lock(k: &KernelShared, routine: &'static str) -> KI
 /// `IoReleaseCancelSpinLock`: releases the system cancel spin lock and lowers the IRQL to
 /// `irql`. A cancel routine must pass `Irp->CancelIrql`.
 pub fn io_release_cancel_spin_lock(irql: KIrql) {
-    with_current("IoReleaseCancelSpinLock", |k| {
-        release_cancel_lock(k, irql, "IoReleaseCancelSpinLock")
-    })
+    with_current("IoReleaseCancelSpinLock", |k| release_cancel_lock(k, irql, "IoReleaseCancelSpinLock"))
 }
 
 pub(crate) fn release_cancel_lock(k: &KernelShared, irql: KIrql, routine: &'static str) {

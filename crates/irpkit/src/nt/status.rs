@@ -97,10 +97,7 @@ mod tests {
         assert!(nt_error(STATUS_CANCELLED) && !nt_success(STATUS_CANCELLED));
         assert!(!nt_error(STATUS_BUFFER_OVERFLOW));
         assert_eq!(status_name(STATUS_CANCELLED), Some("STATUS_CANCELLED"));
-        assert_eq!(
-            describe_status(STATUS_NOT_FOUND),
-            "STATUS_NOT_FOUND (0xC0000225)"
-        );
+        assert_eq!(describe_status(STATUS_NOT_FOUND), "STATUS_NOT_FOUND (0xC0000225)");
         assert_eq!(describe_status(0x1234), "0x00001234");
     }
 }

@@ -92,10 +92,7 @@ pub fn major_function_name(major: u8) -> &'static str {
         "IRP_MJ_SET_QUOTA",
         "IRP_MJ_PNP",
     ];
-    NAMES
-        .get(major as usize)
-        .copied()
-        .unwrap_or("IRP_MJ_(invalid)")
+    NAMES.get(major as usize).copied().unwrap_or("IRP_MJ_(invalid)")
 }
 
 /// `SL_PENDING_RETURNED`: set in a stack location's `control` by IoMarkIrpPending.
@@ -117,8 +114,7 @@ pub const IRP_ALLOCATED_BY_IRPKIT: u8 = 0x80;
 /// release the lock with `IoReleaseCancelSpinLock(Irp->CancelIrql)`.
 pub type DriverCancel = unsafe extern "system-unwind" fn(device: *mut DeviceObject, irp: *mut Irp);
 /// `PDRIVER_DISPATCH`: a dispatch routine for one major function.
-pub type DriverDispatch =
-    unsafe extern "system-unwind" fn(device: *mut DeviceObject, irp: *mut Irp) -> NtStatus;
+pub type DriverDispatch = unsafe extern "system-unwind" fn(device: *mut DeviceObject, irp: *mut Irp) -> NtStatus;
 /// `PDRIVER_STARTIO`: a StartIo routine, called at DISPATCH_LEVEL.
 pub type DriverStartIo = unsafe extern "system-unwind" fn(device: *mut DeviceObject, irp: *mut Irp);
 /// `PDRIVER_UNLOAD`: a driver's Unload routine.
@@ -126,11 +122,8 @@ pub type DriverUnload = unsafe extern "system-unwind" fn(driver: *mut DriverObje
 /// `PIO_COMPLETION_ROUTINE`: an IoCompletion routine. Returns `STATUS_MORE_PROCESSING_REQUIRED`
 /// to stop the completion walk, anything else (by convention `STATUS_CONTINUE_COMPLETION`,
 /// i.e. `STATUS_SUCCESS`) to let it continue.
-pub type IoCompletionRoutine = unsafe extern "system-unwind" fn(
-    device: *mut DeviceObject,
-    irp: *mut Irp,
-    context: *mut c_void,
-) -> NtStatus;
+pub type IoCompletionRoutine =
+    unsafe extern "system-unwind" fn(device: *mut DeviceObject, irp: *mut Irp, context: *mut c_void) -> NtStatus;
 /// `PKDEFERRED_ROUTINE`: a DPC or timer routine.
 pub type KDeferredRoutine = unsafe extern "system-unwind" fn(
     dpc: *mut KDpc,
@@ -152,10 +145,7 @@ pub struct ListEntry {
 impl ListEntry {
     /// An unlinked entry (both links null).
     pub const fn null() -> Self {
-        ListEntry {
-            flink: core::ptr::null_mut(),
-            blink: core::ptr::null_mut(),
-        }
+        ListEntry { flink: core::ptr::null_mut(), blink: core::ptr::null_mut() }
     }
 }
 
@@ -516,9 +506,7 @@ impl core::fmt::Debug for Parameters {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // SAFETY: every bit pattern of `OtherParameters` (four raw pointers) is valid.
         let others = unsafe { self.others };
-        f.debug_struct("Parameters")
-            .field("others", &others.argument)
-            .finish()
+        f.debug_struct("Parameters").field("others", &others.argument).finish()
     }
 }
 
@@ -738,8 +726,7 @@ impl Irp {
     /// # Safety
     /// `entry` points to the `list_entry` field of a live IRP.
     pub unsafe fn from_list_entry(entry: *mut ListEntry) -> *mut Irp {
-        let offset =
-            core::mem::offset_of!(Irp, tail) + core::mem::offset_of!(IrpTailOverlay, list_entry);
+        let offset = core::mem::offset_of!(Irp, tail) + core::mem::offset_of!(IrpTailOverlay, list_entry);
         // SAFETY: by the contract, `entry` lies `offset` bytes into an IRP.
         unsafe { entry.byte_sub(offset).cast::<Irp>() }
     }
@@ -781,10 +768,7 @@ impl core::fmt::Debug for Irp {
             .field("stack_count", &self.stack_count)
             .field("current_location", &self.current_location())
             .field("cancel", &self.is_cancelled())
-            .field(
-                "cancel_routine",
-                &self.cancel_routine.load().map(|r| r as *const ()),
-            )
+            .field("cancel_routine", &self.cancel_routine.load().map(|r| r as *const ()))
             .field("pending_returned", &self.pending_returned)
             .finish_non_exhaustive()
     }

@@ -22,11 +22,7 @@ type Brand<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 /// it (as for the `CurrentIrp` of a StartIo driver): dropping the [`CancelIrp`] says so.
 pub trait CancelRoutine: 'static {
     /// Cancels `irp`.
-    fn cancel<'a>(
-        device: &DeviceRef,
-        irp: CancelIrp<'a>,
-        lock: CancelLockGuard<'a>,
-    ) -> CancelLockReleased<'a>;
+    fn cancel<'a>(device: &DeviceRef, irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a>;
 }
 
 /// The cancel spin lock, held on entry to a cancel routine. Releasing it (with
@@ -51,9 +47,7 @@ impl<'a> CancelLockGuard<'a> {
     pub fn release(mut self) -> CancelLockReleased<'a> {
         self.released = true;
         nt::io_release_cancel_spin_lock(self.irql);
-        CancelLockReleased {
-            _brand: PhantomData,
-        }
+        CancelLockReleased { _brand: PhantomData }
     }
 }
 
@@ -93,12 +87,7 @@ impl<'a> CancelIrp<'a> {
     }
 
     /// Completes the IRP with `status` (after the lock is released).
-    pub fn complete(
-        self,
-        status: NtStatus,
-        information: usize,
-        released: &CancelLockReleased<'a>,
-    ) -> Completed {
+    pub fn complete(self, status: NtStatus, information: usize, released: &CancelLockReleased<'a>) -> Completed {
         self.into_irp(released).complete(status, information)
     }
 
@@ -116,20 +105,9 @@ pub(crate) unsafe extern "system-unwind" fn cancel_trampoline<C: CancelRoutine>(
     // SAFETY: IoCancelIrp calls us with a live IRP it won, holding the cancel lock with
     // `CancelIrql` saved.
     let irql = unsafe { (*irp).cancel_irql };
-    let guard = CancelLockGuard {
-        irql,
-        released: false,
-        _brand: PhantomData,
-        _not_send: PhantomData,
-    };
-    let irp = CancelIrp {
-        raw: NonNull::new(irp).expect("IoCancelIrp passes an IRP"),
-        _brand: PhantomData,
-    };
-    assert!(
-        !device.is_null(),
-        "a safe cancel routine was called for an IRP that was never sent to a device"
-    );
+    let guard = CancelLockGuard { irql, released: false, _brand: PhantomData, _not_send: PhantomData };
+    let irp = CancelIrp { raw: NonNull::new(irp).expect("IoCancelIrp passes an IRP"), _brand: PhantomData };
+    assert!(!device.is_null(), "a safe cancel routine was called for an IRP that was never sent to a device");
     // SAFETY: `device` is the live device of the IRP's current stack location.
     let device = unsafe { DeviceRef::from_ptr(device) };
     let _released: CancelLockReleased<'_> = C::cancel(device, irp, guard);

@@ -37,8 +37,7 @@ impl DeviceRef {
         let ty = unsafe { crate::nt::device::extension_type(self.as_ptr()) }?;
         // SAFETY: the recorded type says the extension holds a `D`, alive while the
         // device is (for the borrow of `self`).
-        (ty == core::any::TypeId::of::<D>())
-            .then(|| unsafe { &*self.0.device_extension.cast::<D>() })
+        (ty == core::any::TypeId::of::<D>()).then(|| unsafe { &*self.0.device_extension.cast::<D>() })
     }
 
     /// `StackSize`: the stack locations an IRP needs for this device.
@@ -69,9 +68,7 @@ unsafe extern "system-unwind" fn dispatch_trampoline<D: Driver>(
     // IoCallDriver gives the dispatch routine a live device and ownership of the IRP.
     unsafe {
         let state = &*(*device).device_extension.cast::<D>();
-        state
-            .dispatch(DeviceRef::from_ptr(device), Irp::from_raw(irp))
-            .status()
+        state.dispatch(DeviceRef::from_ptr(device), Irp::from_raw(irp)).status()
     }
 }
 
@@ -122,12 +119,7 @@ impl<D: Driver> Device<D> {
     /// (`IoAttachDeviceToDeviceStack`), returning the device it now sits on.
     pub fn attach_to(&self, lower: &DeviceRef) -> &DeviceRef {
         // SAFETY: both devices are live irpkit devices of kernels kept alive by `self`.
-        unsafe {
-            DeviceRef::from_ptr(nt::io_attach_device_to_device_stack(
-                self.raw,
-                lower.as_ptr(),
-            ))
-        }
+        unsafe { DeviceRef::from_ptr(nt::io_attach_device_to_device_stack(self.raw, lower.as_ptr())) }
     }
 }
 
@@ -148,11 +140,7 @@ impl<D: Driver> core::fmt::Debug for Device<D> {
 
 /// Loads a driver `\Driver\{name}` whose every major function dispatches to `D`, and
 /// creates its device `\Device\{name}` with `state` as the device extension.
-pub fn create_device<D: Driver>(
-    kernel: &Kernel,
-    name: &str,
-    state: D,
-) -> Result<Device<D>, NtStatus> {
+pub fn create_device<D: Driver>(kernel: &Kernel, name: &str, state: D) -> Result<Device<D>, NtStatus> {
     let _entered = kernel.enter();
     let driver = kernel.load_driver(name, driver_entry)?;
     // SAFETY: the driver object was just created and is not yet used by anyone else.
@@ -161,33 +149,13 @@ pub fn create_device<D: Driver>(
             *slot = Some(dispatch_trampoline::<D>);
         }
     }
-    assert!(
-        core::mem::align_of::<D>() <= 16,
-        "device state alignment above 16 is not supported"
-    );
+    assert!(core::mem::align_of::<D>() <= 16, "device state alignment above 16 is not supported");
     // SAFETY: a live driver object of this kernel.
-    let raw = unsafe {
-        nt::io_create_device(
-            driver,
-            core::mem::size_of::<D>().max(1),
-            Some(name),
-            0x22,
-            0,
-            false,
-        )?
-    };
+    let raw = unsafe { nt::io_create_device(driver, core::mem::size_of::<D>().max(1), Some(name), 0x22, 0, false)? };
     // SAFETY: the extension is at least `size_of::<D>()` bytes, 16-byte aligned, unused.
     unsafe {
         (*raw).device_extension.cast::<D>().write(state);
-        crate::nt::device::set_typed_extension(
-            raw,
-            core::any::TypeId::of::<D>(),
-            drop_extension::<D>,
-        );
+        crate::nt::device::set_typed_extension(raw, core::any::TypeId::of::<D>(), drop_extension::<D>);
     }
-    Ok(Device {
-        raw,
-        kernel: kernel.clone(),
-        _state: core::marker::PhantomData,
-    })
+    Ok(Device { raw, kernel: kernel.clone(), _state: core::marker::PhantomData })
 }

@@ -61,9 +61,7 @@ impl From<Completed> for Dispatched {
 
 impl From<Pending> for Dispatched {
     fn from(_: Pending) -> Self {
-        Dispatched {
-            status: STATUS_PENDING,
-        }
+        Dispatched { status: STATUS_PENDING }
     }
 }
 
@@ -74,9 +72,7 @@ impl Irp {
     /// The caller owns `raw` (it was given to a dispatch routine, or won the cancel
     /// routine exchange) and hands that ownership to the returned value.
     pub unsafe fn from_raw(raw: *mut nt::Irp) -> Self {
-        Irp {
-            raw: NonNull::new(raw).expect("Irp::from_raw: null IRP"),
-        }
+        Irp { raw: NonNull::new(raw).expect("Irp::from_raw: null IRP") }
     }
 
     /// Gives up ownership, returning the raw IRP.
@@ -143,10 +139,7 @@ impl Irp {
         // SAFETY: we owned the IRP; its cancel routine is clear (an `Irp` exists only
         // while no cancel routine is set), and ownership ends here.
         unsafe {
-            (*raw).io_status = nt::IoStatusBlock {
-                status,
-                information,
-            };
+            (*raw).io_status = nt::IoStatusBlock { status, information };
             nt::io_complete_request(raw, 0);
         }
         Completed { status }
@@ -195,9 +188,7 @@ impl Irp {
         // token lives, whoever completes the IRP meanwhile.
         unsafe { crate::nt::irp::pin(raw) };
         core::mem::forget(self);
-        Ok(CancelableIrp {
-            raw: NonNull::new(raw).expect("non-null"),
-        })
+        Ok(CancelableIrp { raw: NonNull::new(raw).expect("non-null") })
     }
 }
 
@@ -219,10 +210,7 @@ impl Drop for Irp {
         }
         // SAFETY: we own the IRP; completing it keeps the request from being lost.
         unsafe {
-            (*raw).io_status = nt::IoStatusBlock {
-                status: STATUS_CANCELLED,
-                information: 0,
-            };
+            (*raw).io_status = nt::IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
             nt::io_complete_request(raw, 0);
         }
     }

@@ -32,31 +32,16 @@ impl Request {
         let raw = NonNull::new(raw).ok_or(nt::STATUS_INVALID_PARAMETER)?;
         // SAFETY: a fresh IRP with at least one stack location, owned by us.
         unsafe { (*nt::io_get_next_irp_stack_location(raw.as_ptr())).major_function = major };
-        Ok(Request {
-            raw,
-            target: NonNull::new(device.as_ptr()).expect("device"),
-            kernel: kernel.clone(),
-        })
+        Ok(Request { raw, target: NonNull::new(device.as_ptr()).expect("device"), kernel: kernel.clone() })
     }
 
     /// An `IRP_MJ_READ` of `length` bytes at `offset`.
-    pub fn read(
-        kernel: &Kernel,
-        device: &DeviceRef,
-        length: u32,
-        offset: i64,
-    ) -> Result<Self, NtStatus> {
+    pub fn read(kernel: &Kernel, device: &DeviceRef, length: u32, offset: i64) -> Result<Self, NtStatus> {
         let r = Self::new(kernel, device, nt::IRP_MJ_READ)?;
         // SAFETY: our IRP's next location, now a read.
         unsafe {
             let sl = nt::io_get_next_irp_stack_location(r.raw.as_ptr());
-            (*sl).parameters.read = nt::ReadWriteParameters {
-                length,
-                pad: 0,
-                key: 0,
-                flags: 0,
-                byte_offset: offset,
-            };
+            (*sl).parameters.read = nt::ReadWriteParameters { length, pad: 0, key: 0, flags: 0, byte_offset: offset };
         }
         Ok(r)
     }
@@ -83,21 +68,10 @@ impl Request {
         // SAFETY: our fresh IRP; the completion routine goes in the next location, which
         // makes it the top-level (creator's) routine.
         let status = unsafe {
-            nt::io_set_completion_routine(
-                raw,
-                Some(creator_completion),
-                core::ptr::null_mut(),
-                true,
-                true,
-                true,
-            );
+            nt::io_set_completion_routine(raw, Some(creator_completion), core::ptr::null_mut(), true, true, true);
             nt::io_call_driver(target, raw)
         };
-        SentRequest {
-            raw: NonNull::new(raw).expect("non-null"),
-            kernel,
-            dispatch_status: status,
-        }
+        SentRequest { raw: NonNull::new(raw).expect("non-null"), kernel, dispatch_status: status }
     }
 }
 
@@ -120,10 +94,7 @@ unsafe extern "system-unwind" fn creator_completion(
     let h = unsafe { crate::nt::irp::header(irp) }.expect("irpkit IRP");
     // SAFETY: valid header.
     let state = unsafe { &(*h).creator_state };
-    if state
-        .compare_exchange(SENT, COMPLETED, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok()
-    {
+    if state.compare_exchange(SENT, COMPLETED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
         // SAFETY: valid header and kernel.
         unsafe { crate::nt::event::set_event_in(&*(*h).kernel, &(*h).creator_done) };
         STATUS_MORE_PROCESSING_REQUIRED
@@ -198,10 +169,7 @@ impl Drop for SentRequest {
     fn drop(&mut self) {
         // SAFETY: valid header.
         let state = unsafe { &(*self.header()).creator_state };
-        if state
-            .compare_exchange(SENT, DETACHED, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        if state.compare_exchange(SENT, DETACHED, Ordering::AcqRel, Ordering::Acquire).is_err() {
             // Completed: the IRP is ours again; free it.
             let _entered = self.kernel.enter();
             // SAFETY: the walk stopped at our routine; nobody else owns the IRP.

@@ -117,11 +117,7 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "irpkit verifier: {} — {}", self.rule, self.rule.title())?;
-        writeln!(
-            f,
-            "  what:  {} (detected in {})",
-            self.message, self.detected_in
-        )?;
+        writeln!(f, "  what:  {} (detected in {})", self.message, self.detected_in)?;
         writeln!(f, "  where: {}", self.location)?;
         if let Some(irp) = &self.irp {
             writeln!(f, "  irp:   {irp}")?;
@@ -140,10 +136,7 @@ pub struct Verifier {
 
 impl Verifier {
     pub(crate) fn new(mode: VerifierMode) -> Self {
-        Verifier {
-            mode: Mutex::new(mode),
-            reports: Mutex::new(Vec::new()),
-        }
+        Verifier { mode: Mutex::new(mode), reports: Mutex::new(Vec::new()) }
     }
 
     /// The current mode.

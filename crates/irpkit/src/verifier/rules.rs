@@ -78,19 +78,11 @@ macro_rules! rules {
 }
 
 const fn bc(code: u32, name: &'static str) -> Option<BugCheck> {
-    Some(BugCheck {
-        code,
-        name,
-        subcode: None,
-    })
+    Some(BugCheck { code, name, subcode: None })
 }
 
 const fn iomgr(subcode: u32) -> Option<BugCheck> {
-    Some(BugCheck {
-        code: 0xC9,
-        name: "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
-        subcode: Some(subcode),
-    })
+    Some(BugCheck { code: 0xC9, name: "DRIVER_VERIFIER_IOMANAGER_VIOLATION", subcode: Some(subcode) })
 }
 
 rules! {

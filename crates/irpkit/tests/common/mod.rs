@@ -33,47 +33,28 @@ impl Fixture {
         let kernel = Kernel::builder().verifier_mode(mode).build();
         let entered = kernel.enter();
         let (driver, device) = add_driver(&kernel, "Test", dispatch);
-        Fixture {
-            kernel,
-            driver,
-            device,
-            _entered: entered,
-        }
+        Fixture { kernel, driver, device, _entered: entered }
     }
 
     /// Adds another driver and device to the same kernel.
-    pub fn add(
-        &self,
-        name: &str,
-        dispatch: DriverDispatch,
-    ) -> (*mut DriverObject, *mut DeviceObject) {
+    pub fn add(&self, name: &str, dispatch: DriverDispatch) -> (*mut DriverObject, *mut DeviceObject) {
         add_driver(&self.kernel, name, dispatch)
     }
 
     /// Rule ids recorded so far (record mode).
     pub fn rules(&self) -> Vec<&'static str> {
-        self.kernel
-            .verifier()
-            .reports()
-            .iter()
-            .map(|r| r.rule.id())
-            .collect()
+        self.kernel.verifier().reports().iter().map(|r| r.rule.id()).collect()
     }
 }
 
-pub fn add_driver(
-    kernel: &Kernel,
-    name: &str,
-    dispatch: DriverDispatch,
-) -> (*mut DriverObject, *mut DeviceObject) {
+pub fn add_driver(kernel: &Kernel, name: &str, dispatch: DriverDispatch) -> (*mut DriverObject, *mut DeviceObject) {
     let driver = kernel.load_driver(name, entry).expect("DriverEntry");
     // SAFETY: test code owns the fresh driver object.
     unsafe {
         for slot in (*driver).major_function.iter_mut() {
             *slot = Some(dispatch);
         }
-        let device =
-            io_create_device(driver, 0, Some(name), 0x22, 0, false).expect("IoCreateDevice");
+        let device = io_create_device(driver, 0, Some(name), 0x22, 0, false).expect("IoCreateDevice");
         (driver, device)
     }
 }
@@ -109,6 +90,7 @@ impl Obs {
 /// # Safety
 /// `device` is live; `obs` outlives the IRP.
 pub unsafe fn new_read(device: *mut DeviceObject, obs: &Obs) -> *mut Irp {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe { new_read_with(device, obs, Some(creator_keep), true, true, true) }
 }
 
@@ -124,27 +106,15 @@ pub unsafe fn new_read_with(
     on_error: bool,
     on_cancel: bool,
 ) -> *mut Irp {
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         let irp = io_allocate_irp((*device).stack_size, false);
         assert!(!irp.is_null());
         let sl = io_get_next_irp_stack_location(irp);
         (*sl).major_function = IRP_MJ_READ;
-        (*sl).parameters.read = ReadWriteParameters {
-            length: 16,
-            pad: 0,
-            key: 0,
-            flags: 0,
-            byte_offset: 0,
-        };
+        (*sl).parameters.read = ReadWriteParameters { length: 16, pad: 0, key: 0, flags: 0, byte_offset: 0 };
         set_obs(irp, obs);
-        io_set_completion_routine(
-            irp,
-            routine,
-            obs as *const Obs as *mut c_void,
-            on_success,
-            on_error,
-            on_cancel,
-        );
+        io_set_completion_routine(irp, routine, obs as *const Obs as *mut c_void, on_success, on_error, on_cancel);
         irp
     }
 }
@@ -152,12 +122,14 @@ pub unsafe fn new_read_with(
 /// # Safety
 /// `irp` is live and owned by the caller.
 pub unsafe fn set_obs(irp: *mut Irp, obs: &Obs) {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe { (*Irp::driver_context(irp))[0] = obs as *const Obs as *mut c_void };
 }
 
 /// # Safety
 /// `irp` was set up with [`set_obs`] and its `Obs` is alive.
 pub unsafe fn obs_of<'a>(irp: *mut Irp) -> &'a Obs {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe { &*((*Irp::driver_context(irp))[0] as *const Obs) }
 }
 
@@ -167,7 +139,9 @@ pub unsafe extern "system-unwind" fn creator_keep(
     irp: *mut Irp,
     ctx: *mut c_void,
 ) -> NtStatus {
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     let obs = unsafe { &*(ctx as *const Obs) };
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe { record_creator(obs, device, irp) };
     STATUS_MORE_PROCESSING_REQUIRED
 }
@@ -179,18 +153,19 @@ pub unsafe extern "system-unwind" fn creator_continue(
     irp: *mut Irp,
     ctx: *mut c_void,
 ) -> NtStatus {
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     let obs = unsafe { &*(ctx as *const Obs) };
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe { record_creator(obs, device, irp) };
     STATUS_SUCCESS
 }
 
 unsafe fn record_creator(obs: &Obs, device: *mut DeviceObject, irp: *mut Irp) {
     obs.creator_calls.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
-        obs.creator_status
-            .store((*irp).io_status.status, Ordering::SeqCst);
-        obs.creator_pending
-            .store((*irp).pending_returned, Ordering::SeqCst);
+        obs.creator_status.store((*irp).io_status.status, Ordering::SeqCst);
+        obs.creator_pending.store((*irp).pending_returned, Ordering::SeqCst);
     }
     obs.creator_device.store(device, Ordering::SeqCst);
     obs.log("creator completion");
@@ -198,24 +173,20 @@ unsafe fn record_creator(obs: &Obs, device: *mut DeviceObject, irp: *mut Irp) {
 
 /// Dispatch: mark pending, return `STATUS_PENDING`, set no cancel routine.
 pub unsafe extern "system-unwind" fn pend_plain(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe { io_mark_irp_pending(irp) };
     STATUS_PENDING
 }
 
 /// Dispatch: mark pending, set [`cancel_complete`], check `Cancel` after (documented
 /// pattern), return `STATUS_PENDING`.
-pub unsafe extern "system-unwind" fn pend_cancelable(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+pub unsafe extern "system-unwind" fn pend_cancelable(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         io_mark_irp_pending(irp);
         io_set_cancel_routine(irp, Some(cancel_complete));
         if (*irp).is_cancelled() && io_set_cancel_routine(irp, None).is_some() {
-            (*irp).io_status = IoStatusBlock {
-                status: STATUS_CANCELLED,
-                information: 0,
-            };
+            (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
             io_complete_request(irp, 0);
         }
     }
@@ -223,15 +194,10 @@ pub unsafe extern "system-unwind" fn pend_cancelable(
 }
 
 /// Dispatch: complete at once with success (16 bytes).
-pub unsafe extern "system-unwind" fn complete_now(
-    _d: *mut DeviceObject,
-    irp: *mut Irp,
-) -> NtStatus {
+pub unsafe extern "system-unwind" fn complete_now(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_SUCCESS,
-            information: 16,
-        };
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 16 };
         io_complete_request(irp, 0);
     }
     STATUS_SUCCESS
@@ -240,25 +206,17 @@ pub unsafe extern "system-unwind" fn complete_now(
 /// A correct cancel routine for a driver without its own queue: records what it saw,
 /// releases the lock with `CancelIrql`, completes `STATUS_CANCELLED` / 0.
 pub unsafe extern "system-unwind" fn cancel_complete(_d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let obs = obs_of(irp);
         obs.cancel_calls.fetch_add(1, Ordering::SeqCst);
-        obs.cancel_saw_flag
-            .store((*irp).cancel.load(Ordering::SeqCst), Ordering::SeqCst);
-        obs.cancel_saw_routine_none.store(
-            (*irp).cancel_routine.load().is_none() as u8,
-            Ordering::SeqCst,
-        );
-        obs.cancel_irql_field
-            .store((*irp).cancel_irql, Ordering::SeqCst);
+        obs.cancel_saw_flag.store((*irp).cancel.load(Ordering::SeqCst), Ordering::SeqCst);
+        obs.cancel_saw_routine_none.store((*irp).cancel_routine.load().is_none() as u8, Ordering::SeqCst);
+        obs.cancel_irql_field.store((*irp).cancel_irql, Ordering::SeqCst);
         obs.log("cancel routine");
         io_release_cancel_spin_lock((*irp).cancel_irql);
-        obs.irql_after_release
-            .store(ke_get_current_irql(), Ordering::SeqCst);
-        (*irp).io_status = IoStatusBlock {
-            status: STATUS_CANCELLED,
-            information: 0,
-        };
+        obs.irql_after_release.store(ke_get_current_irql(), Ordering::SeqCst);
+        (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
         io_complete_request(irp, 0);
     }
 }
@@ -269,12 +227,10 @@ pub unsafe extern "system-unwind" fn cancel_complete(_d: *mut DeviceObject, irp:
 /// # Safety
 /// `irp` is parked by [`pend_cancelable`] (or already cancelled).
 pub unsafe fn driver_finish(irp: *mut Irp, status: NtStatus, information: usize) -> bool {
+    // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         if io_set_cancel_routine(irp, None).is_some() {
-            (*irp).io_status = IoStatusBlock {
-                status,
-                information,
-            };
+            (*irp).io_status = IoStatusBlock { status, information };
             io_complete_request(irp, 0);
             true
         } else {
