@@ -22,6 +22,11 @@ pub trait Clock: Send + Sync + core::fmt::Debug {
 
     /// Whether this clock is virtual (moves only when advanced).
     fn is_virtual(&self) -> bool;
+
+    /// This clock as a [`VirtualClock`], if it is one.
+    fn as_virtual(&self) -> Option<&VirtualClock> {
+        None
+    }
 }
 
 /// The machine's monotonic clock.
@@ -130,6 +135,10 @@ impl Clock for VirtualClock {
 
     fn is_virtual(&self) -> bool {
         true
+    }
+
+    fn as_virtual(&self) -> Option<&VirtualClock> {
+        Some(self)
     }
 }
 

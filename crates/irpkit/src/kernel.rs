@@ -14,7 +14,7 @@
 use core::cell::{Cell, RefCell};
 use core::ptr;
 
-use crate::clock::{Clock, RealClock};
+use crate::clock::{Clock, RealClock, VirtualClock};
 use crate::nt::irp::IrpPool;
 use crate::nt::types::{DriverObject, Irp, KIrql, KSpinLock, PASSIVE_LEVEL};
 use crate::sync::{thread, thread_local, Arc, Condvar, Mutex};
@@ -284,6 +284,11 @@ impl Kernel {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         &*self.shared.clock
+    }
+
+    /// The kernel's clock if it is virtual (to [`advance`](VirtualClock::advance) it).
+    pub fn virtual_clock(&self) -> Option<&VirtualClock> {
+        self.shared.clock.as_virtual()
     }
 
     /// IRPs currently allocated from this kernel's pool (not yet freed).

@@ -30,6 +30,12 @@ use crate::verifier::Rule;
 /// # Safety
 /// `irp` points to a live IRP.
 pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>) -> Option<DriverCancel> {
+    if irp.is_null() {
+        crate::kernel::with_current("IoSetCancelRoutine", |k| {
+            k.report(Rule::InvalidIrp, "IoSetCancelRoutine", irp, "IoSetCancelRoutine(NULL, ...)".to_string())
+        });
+        return None;
+    }
     // SAFETY: live IRP; the slot is atomic.
     unsafe { (*irp).cancel_routine.exchange(routine) }
 }
@@ -55,6 +61,10 @@ pub unsafe fn io_cancel_irp(irp: *mut Irp) -> bool {
 /// As [`io_cancel_irp`].
 unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
     const R: &str = "IoCancelIrp";
+    if irp.is_null() {
+        k.report(Rule::InvalidIrp, R, irp, "IoCancelIrp(NULL)".to_string());
+        return false;
+    }
     check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {

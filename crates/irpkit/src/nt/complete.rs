@@ -40,6 +40,10 @@ pub unsafe fn io_complete_request(irp: *mut Irp, _priority_boost: i8) {
 /// As [`io_complete_request`].
 unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
     const R: &str = "IoCompleteRequest";
+    if irp.is_null() {
+        k.report(Rule::InvalidIrp, R, irp, "IoCompleteRequest(NULL)".to_string());
+        return;
+    }
     // SAFETY: readable IRP memory by the contract.
     if unsafe { irp::is_freed(irp) } {
         k.report(

@@ -448,6 +448,17 @@ unsafe extern "system-unwind" fn invalid_device_request(_device: *mut DeviceObje
 /// `device` is a live irpkit device object; `irp` is a live IRP the caller owns, with its
 /// next stack location set up. After the call the caller no longer owns the IRP.
 pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    if device.is_null() || irp.is_null() {
+        kernel::with_current("IoCallDriver", |k| {
+            k.report(
+                Rule::InvalidIrp,
+                "IoCallDriver",
+                ptr::null_mut(),
+                format!("IoCallDriver({device:p}, {irp:p}): the device and the IRP must not be NULL"),
+            )
+        });
+        return STATUS_INVALID_PARAMETER;
+    }
     // SAFETY: live device.
     let k = unsafe { device_kernel(device) };
     check_irql_at_most(k, DISPATCH_LEVEL, "IoCallDriver", irp);

@@ -216,6 +216,12 @@ pub struct KEvent {
     pub header: DispatcherHeader,
 }
 
+// SAFETY: an event's state is its atomic `SignalState`; irpkit never follows the wait
+// list links (waiters sleep on their kernel's dispatcher), so sharing one is sound.
+unsafe impl Send for KEvent {}
+// SAFETY: as above.
+unsafe impl Sync for KEvent {}
+
 /// `KDPC`: a deferred procedure call object.
 #[repr(C)]
 #[derive(Debug)]

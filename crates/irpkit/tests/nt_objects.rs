@@ -1,0 +1,152 @@
+//! Device objects, IoSetCompletionRoutineEx, events on the virtual clock, and bad
+//! pointers handed to NT routines.
+#![cfg(not(any(loom, shuttle)))]
+
+mod common;
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use irpkit::clock::VirtualClock;
+use irpkit::nt::*;
+use irpkit::safe::{create_device, DeviceRef, Dispatched, Driver, Irp as SafeIrp};
+use irpkit::verifier::VerifierMode;
+use irpkit::Kernel;
+
+unsafe extern "system-unwind" fn ex_routine(d: *mut DeviceObject, _irp: *mut Irp, c: *mut c_void) -> NtStatus {
+    let obs = c as *const Obs;
+    // SAFETY: the context is the test's `Obs`; the device is referenced by the Ex call.
+    unsafe {
+        (*obs).log(format!("ex routine, device refs while running: {}", (*d).reference_count.load(Ordering::SeqCst)));
+    }
+    STATUS_SUCCESS
+}
+
+unsafe extern "system-unwind" fn filter_ex(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: dispatch contract; LOWER is the device below.
+    unsafe {
+        let obs = (*Irp::driver_context(irp))[0];
+        io_copy_current_irp_stack_location_to_next(irp);
+        assert_eq!(io_set_completion_routine_ex(d, irp, ex_routine, obs, true, true, true), STATUS_SUCCESS);
+        assert_eq!((*d).reference_count.load(Ordering::SeqCst), 1, "referenced until the routine runs");
+        io_call_driver(LOWER.with(|l| l.get()), irp)
+    }
+}
+
+thread_local! {
+    static LOWER: std::cell::Cell<*mut DeviceObject> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// IoSetCompletionRoutineEx keeps the device referenced until its routine has run.
+#[test]
+fn completion_routine_ex_references_the_device() {
+    let f = Fixture::new(filter_ex);
+    let (_, bottom) = f.add("Bottom", complete_now);
+    // SAFETY: live devices of the fixture's kernel.
+    unsafe { io_attach_device_to_device_stack(f.device, bottom) };
+    LOWER.with(|l| l.set(bottom));
+    let obs = Obs::default();
+    // SAFETY: test-owned IRP, live devices.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_SUCCESS);
+        io_free_irp(irp);
+        assert_eq!((*f.device).reference_count.load(Ordering::SeqCst), 0, "released after the routine");
+    }
+    assert_eq!(obs.events(), vec!["ex routine, device refs while running: 1", "creator completion"]);
+}
+
+struct Counted(Arc<AtomicUsize>);
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+impl Driver for Counted {
+    fn dispatch(&self, _d: &DeviceRef, irp: SafeIrp) -> Dispatched {
+        irp.complete(STATUS_SUCCESS, 0).into()
+    }
+}
+
+/// IoDeleteDevice unlinks the device from its driver and drops a safe device's state
+/// once; the kernel's end drops the state of devices never deleted.
+#[test]
+fn delete_device_unlinks_and_drops_state() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let k = Kernel::new();
+    let _e = k.enter();
+    let a = create_device(&k, "A", Counted(drops.clone())).unwrap();
+    let b = create_device(&k, "B", Counted(drops.clone())).unwrap();
+    assert_eq!(a.device_ref().state::<Counted>().map(|c| c.0.load(Ordering::SeqCst)), Some(0));
+    // SAFETY: no request uses device A; the kernel keeps its memory.
+    unsafe {
+        let driver = (*a.as_ptr()).driver_object;
+        assert_eq!((*driver).device_object, a.as_ptr());
+        io_delete_device(a.as_ptr());
+        assert!((*driver).device_object.is_null(), "unlinked from its driver");
+        io_delete_device(a.as_ptr()); // a second delete is a no-op
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert!(a.device_ref().state::<Counted>().is_none(), "no state after deletion");
+    drop((a, b, _e, k));
+    assert_eq!(drops.load(Ordering::SeqCst), 2, "the kernel's end dropped B's state");
+}
+
+/// Events: a notification event wakes every waiter and stays set; a synchronization
+/// event satisfies one wait and resets; a timeout runs on the kernel's virtual clock.
+#[test]
+fn events_notification_synchronization_and_virtual_timeout() {
+    let k = Kernel::builder().clock(VirtualClock::new()).build();
+    let _e = k.enter();
+    let n = Arc::new(KEvent::new(EventType::Notification, false));
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let n = n.clone();
+            k.spawn(move || ke_wait_for_single_object(&n, None))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(ke_set_event(&n, 0, false), 0);
+    for w in waiters {
+        assert_eq!(w.join().unwrap(), STATUS_SUCCESS);
+    }
+    assert_eq!(ke_read_state_event(&n), 1, "a notification event stays signalled");
+
+    let s = KEvent::new(EventType::Synchronization, true);
+    assert_eq!(ke_wait_for_single_object(&s, Some(Duration::ZERO)), STATUS_SUCCESS);
+    assert_eq!(ke_read_state_event(&s), 0, "a satisfied wait resets a synchronization event");
+    assert_eq!(ke_wait_for_single_object(&s, Some(Duration::ZERO)), STATUS_TIMEOUT);
+
+    // Five virtual minutes pass in no real time at all.
+    let s = Arc::new(s);
+    let waiter = {
+        let s = s.clone();
+        k.spawn(move || ke_wait_for_single_object(&s, Some(Duration::from_secs(300))))
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(!waiter.is_finished(), "virtual time has not moved");
+    assert!(k.clock().is_virtual());
+    k.virtual_clock().expect("virtual").advance(Duration::from_secs(301));
+    assert_eq!(waiter.join().unwrap(), STATUS_TIMEOUT);
+    assert_eq!(ke_reset_event(&n), 1);
+    ke_clear_event(&n);
+}
+
+/// NULL handed to NT routines is reported, not undefined behaviour.
+#[test]
+fn null_pointers_are_reported() {
+    let f = Fixture::with_mode(VerifierMode::Record, complete_now);
+    // SAFETY: each routine checks for NULL before touching anything.
+    unsafe {
+        io_complete_request(std::ptr::null_mut(), 0);
+        assert!(!io_cancel_irp(std::ptr::null_mut()));
+        assert!(io_set_cancel_routine(std::ptr::null_mut(), None).is_none());
+        assert_eq!(io_call_driver(f.device, std::ptr::null_mut()), STATUS_INVALID_PARAMETER);
+        assert_eq!(io_call_driver(std::ptr::null_mut(), std::ptr::null_mut()), STATUS_INVALID_PARAMETER);
+        io_free_irp(std::ptr::null_mut());
+    }
+    assert_eq!(f.rules(), vec!["invalid-irp"; 6]);
+}
