@@ -33,6 +33,10 @@ pub(crate) enum RoutineKind {
     Cancel,
     /// An IoCompletion routine.
     Completion,
+    /// StartIo.
+    StartIo,
+    /// A DPC or timer routine.
+    Dpc,
     /// Unload.
     Unload,
 }
@@ -146,6 +150,7 @@ pub(crate) struct KernelShared {
     pub(crate) dispatcher_lock: Mutex<u64>,
     pub(crate) dispatcher_cv: Condvar,
     pub(crate) drivers: Mutex<Vec<crate::nt::device::DriverPtr>>,
+    pub(crate) dpc: crate::nt::dpc::DpcEngine,
 }
 
 impl core::fmt::Debug for KernelShared {
@@ -181,6 +186,8 @@ fn describe_location(ctx: RoutineCtx) -> Location {
         }
         RoutineKind::Cancel => "cancel routine".to_string(),
         RoutineKind::Completion => "IoCompletion routine".to_string(),
+        RoutineKind::StartIo => "StartIo routine".to_string(),
+        RoutineKind::Dpc => "DPC routine".to_string(),
         RoutineKind::Unload => "Unload routine".to_string(),
     };
     let routine = if ctx.irp.is_null() {
@@ -227,6 +234,7 @@ impl KernelBuilder {
                 dispatcher_lock: Mutex::new(0),
                 dispatcher_cv: Condvar::new(),
                 drivers: Mutex::new(Vec::new()),
+                dpc: crate::nt::dpc::DpcEngine::new(),
             }),
         }
     }

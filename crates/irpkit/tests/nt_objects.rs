@@ -105,7 +105,7 @@ fn events_notification_synchronization_and_virtual_timeout() {
     let waiters: Vec<_> = (0..3)
         .map(|_| {
             let n = n.clone();
-            k.spawn(move || ke_wait_for_single_object(&n, None))
+            k.spawn(move || ke_wait_for_single_object(&*n, None))
         })
         .collect();
     std::thread::sleep(Duration::from_millis(20));
@@ -124,7 +124,7 @@ fn events_notification_synchronization_and_virtual_timeout() {
     let s = Arc::new(s);
     let waiter = {
         let s = s.clone();
-        k.spawn(move || ke_wait_for_single_object(&s, Some(Duration::from_secs(300))))
+        k.spawn(move || ke_wait_for_single_object(&*s, Some(Duration::from_secs(300))))
     };
     std::thread::sleep(Duration::from_millis(20));
     assert!(!waiter.is_finished(), "virtual time has not moved");

@@ -112,10 +112,30 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
         release_cancel_lock(k, irql, R);
         return false;
     }
-    // SAFETY: we won the exchange: the cancel routine (called next) owns the IRP, and
-    // nobody else writes `CancelIrql` meanwhile.
+    // SAFETY: we won the exchange: the cancel routine (called next) owns the IRP.
+    unsafe { invoke_cancel_routine(k, routine, irp, irql, R) };
+    true
+}
+
+/// Calls cancel routine `routine` for `irp` — which the caller took out of the IRP with
+/// the cancel spin lock held — the documented way: `CancelIrql = irql`, the device of the
+/// current stack location, the lock still held; then checks the routine released it
+/// (0x11B, released on its behalf to continue).
+///
+/// # Safety
+/// `irp` is live, its routine was just taken by the caller under the cancel spin lock,
+/// which the calling thread holds.
+pub(crate) unsafe fn invoke_cancel_routine(
+    k: &KernelShared,
+    routine: DriverCancel,
+    irp: *mut Irp,
+    irql: KIrql,
+    detected_in: &'static str,
+) {
+    // SAFETY: the caller won the exchange: nobody else writes `CancelIrql` meanwhile.
     let device = unsafe {
         (*irp).cancel_irql = irql;
+        let r = &*irp;
         if i32::from(r.current_location()) <= i32::from(r.stack_count) {
             (*io_get_current_irp_stack_location(irp)).device_object
         } else {
@@ -123,7 +143,8 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
         }
     };
     let driver = if device.is_null() {
-        creator
+        // SAFETY: readable IRP memory.
+        unsafe { irp::creator(irp) }
     } else {
         // SAFETY: a device in an IRP's stack location is live.
         unsafe { (*device).driver_object }
@@ -135,12 +156,11 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
         in_routine(driver, RoutineKind::Cancel, ptr::null_mut(), || {
             k.report(
                 Rule::ReturnedHoldingCancelLock,
-                R,
+                detected_in,
                 ptr::null_mut(),
                 "the cancel routine returned without releasing the cancel spin lock".to_string(),
             )
         });
-        release_cancel_lock(k, irql, R);
+        release_cancel_lock(k, irql, detected_in);
     }
-    true
 }

@@ -59,6 +59,8 @@ struct DeviceHeader {
     extension_drop: Option<unsafe fn(*mut c_void)>,
     /// The type of a typed extension (set by the safe layer).
     extension_type: Option<core::any::TypeId>,
+    /// StartIo attributes and the deferred-start bookkeeping.
+    start_io: super::startio::StartIoState,
 }
 
 const fn device_header_size() -> usize {
@@ -104,6 +106,15 @@ pub(crate) unsafe fn driver_name(driver: *mut DriverObject) -> String {
 pub(crate) unsafe fn device_name(device: *mut DeviceObject) -> String {
     // SAFETY: forwarded contract.
     unsafe { (*device_header(device)).name.clone() }
+}
+
+/// The StartIo bookkeeping of a device.
+///
+/// # Safety
+/// `device` points to a device object created by irpkit.
+pub(crate) unsafe fn start_io_state<'a>(device: *mut DeviceObject) -> &'a super::startio::StartIoState {
+    // SAFETY: forwarded contract; the header lives as long as the device block.
+    unsafe { &(*device_header(device)).start_io }
 }
 
 /// The kernel a device belongs to.
@@ -311,6 +322,7 @@ pub unsafe fn io_create_device(
             deleted: AtomicU8::new(0),
             extension_drop: None,
             extension_type: None,
+            start_io: super::startio::StartIoState::new(),
         });
         let device = base.add(hs).cast::<DeviceObject>();
         let extension = base.add(hs + obj).cast::<c_void>();

@@ -71,27 +71,53 @@ pub fn ke_set_event(event: &KEvent, _increment: i32, _wait: bool) -> i32 {
 pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
     check_irql_at_most(k, DISPATCH_LEVEL, "KeSetEvent", core::ptr::null_mut());
     let prev = event.header.signal_state.swap(1, Ordering::AcqRel);
+    notify_waiters(k);
+    prev
+}
+
+/// Wakes every thread waiting on a dispatcher object of `k` to re-check its object.
+pub(crate) fn notify_waiters(k: &KernelShared) {
     let mut generation = lock(&k.dispatcher_lock);
     *generation = generation.wrapping_add(1);
     drop(generation);
     k.dispatcher_cv.notify_all();
-    prev
 }
 
-fn try_satisfy(event: &KEvent) -> bool {
-    let state = &event.header.signal_state;
-    if event.header.type_ == EventType::Synchronization as u8 {
+/// A waitable kernel object (it starts with a `DISPATCHER_HEADER`).
+pub trait DispatcherObject {
+    /// The object's header.
+    fn dispatcher_header(&self) -> &DispatcherHeader;
+}
+
+impl DispatcherObject for KEvent {
+    fn dispatcher_header(&self) -> &DispatcherHeader {
+        &self.header
+    }
+}
+
+impl DispatcherObject for super::types::KTimer {
+    fn dispatcher_header(&self) -> &DispatcherHeader {
+        &self.header
+    }
+}
+
+/// Synchronization events (1) and synchronization timers (9) reset when a wait is
+/// satisfied; notification objects stay signalled.
+fn try_satisfy(header: &DispatcherHeader) -> bool {
+    let state = &header.signal_state;
+    if header.type_ == EventType::Synchronization as u8 || header.type_ == 9 {
         state.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
     } else {
         state.load(Ordering::Acquire) != 0
     }
 }
 
-/// `KeWaitForSingleObject` on an event: waits until it is signalled (satisfying the wait
-/// resets a synchronization event) or until `timeout` passes on the kernel's clock.
-/// Returns `STATUS_SUCCESS` or `STATUS_TIMEOUT`. Waiting with a non-zero timeout above
-/// APC_LEVEL is reported.
-pub fn ke_wait_for_single_object(event: &KEvent, timeout: Option<Duration>) -> NtStatus {
+/// `KeWaitForSingleObject` on an event or timer: waits until it is signalled (satisfying
+/// the wait resets a synchronization object) or until `timeout` passes on the kernel's
+/// clock. Returns `STATUS_SUCCESS` or `STATUS_TIMEOUT`. Waiting with a non-zero timeout
+/// above APC_LEVEL is reported.
+pub fn ke_wait_for_single_object(object: &impl DispatcherObject, timeout: Option<Duration>) -> NtStatus {
+    let header = object.dispatcher_header();
     with_current("KeWaitForSingleObject", |k| {
         if timeout != Some(Duration::ZERO) {
             check_irql_at_most(k, APC_LEVEL, "KeWaitForSingleObject", core::ptr::null_mut());
@@ -99,7 +125,7 @@ pub fn ke_wait_for_single_object(event: &KEvent, timeout: Option<Duration>) -> N
         let deadline = timeout.map(|t| k.clock.now().saturating_add(t));
         let mut generation = lock(&k.dispatcher_lock);
         loop {
-            if try_satisfy(event) {
+            if try_satisfy(header) {
                 return STATUS_SUCCESS;
             }
             if let Some(d) = deadline {

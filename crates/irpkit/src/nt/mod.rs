@@ -12,9 +12,11 @@ pub mod cancel;
 pub mod complete;
 pub mod device;
 pub mod devqueue;
+pub mod dpc;
 pub mod event;
 pub mod irp;
 pub mod spinlock;
+pub mod startio;
 pub mod status;
 pub mod types;
 
@@ -28,9 +30,13 @@ pub use devqueue::{
     ke_initialize_device_queue, ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue,
     ke_remove_by_key_device_queue_if_busy, ke_remove_device_queue, ke_remove_entry_device_queue,
 };
+pub use dpc::{
+    ke_cancel_timer, ke_initialize_dpc, ke_initialize_timer, ke_initialize_timer_ex, ke_insert_queue_dpc,
+    ke_read_state_timer, ke_remove_queue_dpc, ke_set_timer, ke_set_timer_ex, DpcThread, TimerType,
+};
 pub use event::{
     ke_clear_event, ke_initialize_event, ke_read_state_event, ke_reset_event, ke_set_event, ke_wait_for_single_object,
-    EventType,
+    DispatcherObject, EventType,
 };
 pub use irp::{
     io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
@@ -42,5 +48,6 @@ pub use spinlock::{
     ke_get_current_irql, ke_initialize_spin_lock, ke_lower_irql, ke_raise_irql, ke_release_spin_lock,
     ke_release_spin_lock_from_dpc_level,
 };
+pub use startio::{io_set_start_io_attributes, io_start_next_packet, io_start_next_packet_by_key, io_start_packet};
 pub use status::*;
 pub use types::*;

@@ -248,6 +248,38 @@ pub struct KDpc {
     pub dpc_data: *mut c_void,
 }
 
+// SAFETY: irpkit touches a DPC's fields only under its kernel's DPC lock (queueing) or
+// on the one thread running it; the raw pointers are the driver's own context.
+unsafe impl Send for KDpc {}
+// SAFETY: as above.
+unsafe impl Sync for KDpc {}
+
+/// `KTIMER`: a timer, a dispatcher object that is signalled when it expires and may queue
+/// a DPC.
+#[repr(C)]
+#[derive(Debug)]
+pub struct KTimer {
+    /// `Header` (`Type` 8 notification timer, 9 synchronization timer).
+    pub header: DispatcherHeader,
+    /// `DueTime`: absolute expiry on the kernel's clock, in 100 ns units.
+    pub due_time: u64,
+    /// `TimerListEntry` (irpkit keeps timers in its own table; `flink` holds the timer's
+    /// current arming stamp).
+    pub timer_list_entry: ListEntry,
+    /// `Dpc`: queued at expiry, if any.
+    pub dpc: *mut KDpc,
+    /// `Processor`.
+    pub processor: u32,
+    /// `Period` in milliseconds (0: one-shot).
+    pub period: u32,
+}
+
+// SAFETY: a timer's fields are changed only under its kernel's DPC lock; the signal state
+// is atomic.
+unsafe impl Send for KTimer {}
+// SAFETY: as above.
+unsafe impl Sync for KTimer {}
+
 /// `KDEVICE_QUEUE_ENTRY`: the link an IRP uses while it sits in a device queue
 /// (`Irp->Tail.Overlay.DeviceQueueEntry`).
 #[repr(C)]

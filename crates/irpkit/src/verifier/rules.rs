@@ -207,6 +207,22 @@ rules! {
         doc: DEBUGGER + "bug-check-0xc9--driver-verifier-iomanager-violation",
         fix: "Do not use an IRP after it was completed and freed; keep your own reference only while you own it.",
     }
+    /// StartIo called IoStartNextPacket without the DeferredStartIo attribute.
+    StartIoRecursion {
+        id: "start-io-recursion",
+        code: None,
+        title: "StartIo does not recurse through IoStartNextPacket (SDV StartIoRecursion)",
+        doc: DEVTEST + "wdm-startiorecursion",
+        fix: "Call IoSetStartIoAttributes(DeviceObject, TRUE, ...) so that IoStartNextPacket from inside StartIo is deferred until StartIo returns, or start the next packet from the DPC instead.",
+    }
+    /// IoStartPacket or IoStartNextPacket on a device whose driver has no StartIo routine.
+    StartIoMissing {
+        id: "start-io-missing",
+        code: None,
+        title: "IoStartPacket is used only by drivers with a StartIo routine",
+        doc: KERNEL + "startio-routines",
+        fix: "Set DriverObject->DriverStartIo in DriverEntry before any IoStartPacket.",
+    }
     /// An IRP was dropped (lost) without being completed or handed on.
     IrpLeaked {
         id: "irp-leaked",

@@ -1,0 +1,459 @@
+//! DPCs and timers: KeInitializeDpc, KeInsertQueueDpc, KeRemoveQueueDpc,
+//! KeInitializeTimer(Ex), KeSetTimer(Ex), KeCancelTimer, KeReadStateTimer.
+//!
+//! Each kernel has one DPC queue and one timer table — its "processor". DPC routines run
+//! at DISPATCH_LEVEL on a DPC context, one at a time, in queue order. Who runs them:
+//! - the caller, deterministically: [`Kernel::run_dpcs`] runs what is queued and due, and
+//!   [`Kernel::advance`] moves a virtual clock forward expiry by expiry, running each
+//!   timer's DPC at its due time;
+//! - or a background DPC thread ([`Kernel::start_dpc_thread`]), which on a real clock
+//!   sleeps until the next expiry and on a virtual clock jumps to the next expiry as soon
+//!   as no DPC is left to run (discrete-event time).
+//!
+//! The timer table is a binary heap with lazy deletion: (re)arming a timer stamps it, and
+//! heap entries with an old stamp are skipped, so no operation allocates in steady state.
+
+use core::cmp::Reverse;
+use core::ffi::c_void;
+use core::ptr;
+use core::time::Duration;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::event::notify_waiters;
+use super::spinlock::holds_cancel_lock;
+use super::types::*;
+use crate::kernel::{self, in_routine, with_current, Kernel, KernelShared, RoutineKind};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{lock, thread, Condvar, Mutex};
+use crate::verifier::Rule;
+
+/// `TIMER_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerType {
+    /// `NotificationTimer`: stays signalled until re-armed.
+    Notification = 8,
+    /// `SynchronizationTimer`: a satisfied wait resets it.
+    Synchronization = 9,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct TimerPtr(*mut KTimer);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct DpcPtr(*mut KDpc);
+
+struct DpcState {
+    queue: VecDeque<DpcPtr>,
+    timers: BinaryHeap<Reverse<(u64, u64, TimerPtr)>>,
+    next_stamp: u64,
+}
+
+/// One kernel's DPC queue and timer table.
+pub(crate) struct DpcEngine {
+    state: Mutex<DpcState>,
+    work: Condvar,
+    stop: AtomicBool,
+}
+
+// SAFETY: the raw DPC and timer pointers are driver objects that outlive their queueing;
+// they are only touched under `state`'s lock or by the one thread running a DPC.
+unsafe impl Send for DpcEngine {}
+// SAFETY: as above.
+unsafe impl Sync for DpcEngine {}
+
+impl DpcEngine {
+    pub(crate) fn new() -> Self {
+        DpcEngine {
+            state: Mutex::new(DpcState { queue: VecDeque::new(), timers: BinaryHeap::new(), next_stamp: 1 }),
+            work: Condvar::new(),
+            stop: AtomicBool::new(false),
+        }
+    }
+}
+
+fn now_100ns(k: &KernelShared) -> u64 {
+    u64::try_from(k.clock.now().as_nanos() / 100).unwrap_or(u64::MAX)
+}
+
+/// `KeInitializeDpc`: sets the routine and context. The driver running now (if any) is
+/// recorded as the DPC's owner (irpkit keeps it in `DpcListEntry`, which its own queue
+/// does not use), so reports from the routine name the driver.
+///
+/// # Safety
+/// `dpc` points to writable memory that stays valid while the DPC may be queued.
+pub unsafe fn ke_initialize_dpc(dpc: *mut KDpc, routine: KDeferredRoutine, context: *mut c_void) {
+    let owner = kernel::current_routine().driver;
+    // SAFETY: writable DPC memory by the contract.
+    unsafe {
+        dpc.write(KDpc {
+            type_: 0x13,
+            importance: 1,
+            number: 0,
+            dpc_list_entry: owner.cast(),
+            processor_history: 0,
+            deferred_routine: Some(routine),
+            deferred_context: context,
+            system_argument1: ptr::null_mut(),
+            system_argument2: ptr::null_mut(),
+            dpc_data: ptr::null_mut(),
+        })
+    };
+}
+
+/// `KeInsertQueueDpc`: queues the DPC with two arguments; false if it is already queued.
+///
+/// # Safety
+/// `dpc` was initialised with [`ke_initialize_dpc`] and stays valid while queued.
+pub unsafe fn ke_insert_queue_dpc(dpc: *mut KDpc, argument1: *mut c_void, argument2: *mut c_void) -> bool {
+    with_current("KeInsertQueueDpc", |k| {
+        let mut state = lock(&k.dpc.state);
+        // SAFETY: the contract; queue membership changes only under this lock.
+        let inserted = unsafe { insert_locked(k, &mut state, dpc, argument1, argument2) };
+        drop(state);
+        k.dpc.work.notify_all();
+        inserted
+    })
+}
+
+/// # Safety
+/// As [`ke_insert_queue_dpc`]; the caller holds the engine lock (`state`).
+unsafe fn insert_locked(
+    k: &KernelShared,
+    state: &mut DpcState,
+    dpc: *mut KDpc,
+    argument1: *mut c_void,
+    argument2: *mut c_void,
+) -> bool {
+    // SAFETY: valid DPC; its queue fields change only under the engine lock.
+    unsafe {
+        if !(*dpc).dpc_data.is_null() {
+            return false;
+        }
+        (*dpc).system_argument1 = argument1;
+        (*dpc).system_argument2 = argument2;
+        (*dpc).dpc_data = (k as *const KernelShared).cast_mut().cast();
+    }
+    state.queue.push_back(DpcPtr(dpc));
+    true
+}
+
+/// `KeRemoveQueueDpc`: removes a queued DPC; false if it was not queued.
+///
+/// # Safety
+/// `dpc` was initialised with [`ke_initialize_dpc`].
+pub unsafe fn ke_remove_queue_dpc(dpc: *mut KDpc) -> bool {
+    with_current("KeRemoveQueueDpc", |k| {
+        let mut state = lock(&k.dpc.state);
+        // SAFETY: valid DPC; queue fields change only under the engine lock.
+        unsafe {
+            if (*dpc).dpc_data.is_null() {
+                return false;
+            }
+            (*dpc).dpc_data = ptr::null_mut();
+        }
+        state.queue.retain(|&d| d != DpcPtr(dpc));
+        true
+    })
+}
+
+/// `KeInitializeTimer`: a notification timer, not signalled, not armed.
+///
+/// # Safety
+/// `timer` points to writable memory that stays valid while the timer may be armed.
+pub unsafe fn ke_initialize_timer(timer: *mut KTimer) {
+    // SAFETY: forwarded contract.
+    unsafe { ke_initialize_timer_ex(timer, TimerType::Notification) };
+}
+
+/// `KeInitializeTimerEx`.
+///
+/// # Safety
+/// As [`ke_initialize_timer`].
+pub unsafe fn ke_initialize_timer_ex(timer: *mut KTimer, kind: TimerType) {
+    // SAFETY: writable timer memory by the contract.
+    unsafe {
+        timer.write(KTimer {
+            header: DispatcherHeader {
+                type_: kind as u8,
+                signalling: 0,
+                size: (core::mem::size_of::<KTimer>() / 4) as u8,
+                reserved: 0,
+                signal_state: crate::sync::atomic::AtomicI32::new(0),
+                wait_list_head: ListEntry::null(),
+            },
+            due_time: 0,
+            timer_list_entry: ListEntry::null(),
+            dpc: ptr::null_mut(),
+            processor: 0,
+            period: 0,
+        })
+    };
+}
+
+/// `KeSetTimer`: arms the timer to expire at `due_time` (100 ns units; negative: relative
+/// to now, positive: absolute on the kernel's clock) and queue `dpc` then. Returns whether
+/// it was already armed (it is re-armed).
+///
+/// # Safety
+/// `timer` was initialised; `dpc` is null or initialised; both stay valid while armed.
+pub unsafe fn ke_set_timer(timer: *mut KTimer, due_time: i64, dpc: *mut KDpc) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { ke_set_timer_ex(timer, due_time, 0, dpc) }
+}
+
+/// `KeSetTimerEx`: like [`ke_set_timer`], re-arming every `period_ms` milliseconds after
+/// the first expiry when `period_ms > 0`.
+///
+/// # Safety
+/// As [`ke_set_timer`].
+pub unsafe fn ke_set_timer_ex(timer: *mut KTimer, due_time: i64, period_ms: i32, dpc: *mut KDpc) -> bool {
+    with_current("KeSetTimer", |k| {
+        let now = now_100ns(k);
+        let due = if due_time < 0 { now.saturating_add(due_time.unsigned_abs()) } else { due_time as u64 };
+        let mut state = lock(&k.dpc.state);
+        // SAFETY: valid timer; its fields change only under the engine lock.
+        let was_armed = unsafe {
+            let was = (*timer).header.reserved != 0;
+            (*timer).header.signal_state.store(0, Ordering::Release);
+            (*timer).dpc = dpc;
+            (*timer).period = period_ms.max(0) as u32;
+            arm_locked(&mut state, timer, due);
+            was
+        };
+        drop(state);
+        k.dpc.work.notify_all();
+        was_armed
+    })
+}
+
+/// # Safety
+/// Valid timer; the caller holds the engine lock.
+unsafe fn arm_locked(state: &mut DpcState, timer: *mut KTimer, due: u64) {
+    let stamp = state.next_stamp;
+    state.next_stamp += 1;
+    // SAFETY: valid timer under the engine lock.
+    unsafe {
+        (*timer).due_time = due;
+        (*timer).timer_list_entry.flink = stamp as usize as *mut ListEntry;
+        (*timer).header.reserved = 1;
+    }
+    state.timers.push(Reverse((due, stamp, TimerPtr(timer))));
+}
+
+/// `KeCancelTimer`: disarms the timer; returns whether it was armed.
+///
+/// # Safety
+/// `timer` was initialised.
+pub unsafe fn ke_cancel_timer(timer: *mut KTimer) -> bool {
+    with_current("KeCancelTimer", |k| {
+        let _state = lock(&k.dpc.state);
+        // SAFETY: valid timer under the engine lock; clearing the stamp orphans its heap
+        // entries.
+        unsafe {
+            let was = (*timer).header.reserved != 0;
+            (*timer).header.reserved = 0;
+            (*timer).timer_list_entry.flink = ptr::null_mut();
+            was
+        }
+    })
+}
+
+/// `KeReadStateTimer`: whether the timer has expired (is signalled).
+pub fn ke_read_state_timer(timer: &KTimer) -> bool {
+    timer.header.signal_state.load(Ordering::Acquire) != 0
+}
+
+impl KernelShared {
+    /// Fires every armed timer due at or before the clock's now. Returns how many fired.
+    fn fire_due_timers(&self) -> usize {
+        let now = now_100ns(self);
+        let mut fired = 0;
+        let mut state = lock(&self.dpc.state);
+        while let Some(&Reverse((due, stamp, TimerPtr(timer)))) = state.timers.peek() {
+            if due > now {
+                break;
+            }
+            state.timers.pop();
+            // SAFETY: an armed timer stays valid (the driver's contract); under the lock.
+            unsafe {
+                if (*timer).header.reserved == 0 || (*timer).timer_list_entry.flink as usize as u64 != stamp {
+                    continue; // cancelled or re-armed since
+                }
+                (*timer).header.reserved = 0;
+                (*timer).header.signal_state.store(1, Ordering::Release);
+                if (*timer).period > 0 {
+                    let next = due.saturating_add(u64::from((*timer).period) * 10_000);
+                    arm_locked(&mut state, timer, next);
+                }
+                let dpc = (*timer).dpc;
+                if !dpc.is_null() {
+                    let (lo, hi) = (due as u32 as usize, (due >> 32) as usize);
+                    insert_locked(self, &mut state, dpc, lo as *mut c_void, hi as *mut c_void);
+                }
+            }
+            fired += 1;
+        }
+        drop(state);
+        if fired > 0 {
+            notify_waiters(self);
+        }
+        fired
+    }
+
+    /// The earliest expiry of an armed timer.
+    fn next_expiry(&self) -> Option<u64> {
+        let mut state = lock(&self.dpc.state);
+        while let Some(&Reverse((due, stamp, TimerPtr(timer)))) = state.timers.peek() {
+            // SAFETY: armed timers stay valid; under the lock.
+            let live =
+                unsafe { (*timer).header.reserved != 0 && (*timer).timer_list_entry.flink as usize as u64 == stamp };
+            if live {
+                return Some(due);
+            }
+            state.timers.pop();
+        }
+        None
+    }
+
+    /// Runs the DPC at the head of the queue, if any, at DISPATCH_LEVEL.
+    fn run_one_dpc(&self) -> bool {
+        let mut state = lock(&self.dpc.state);
+        let Some(DpcPtr(dpc)) = state.queue.pop_front() else {
+            return false;
+        };
+        // SAFETY: a queued DPC stays valid; dequeued under the lock, so it may be queued
+        // again (even by its own routine) from here on.
+        let (routine, context, a1, a2, owner) = unsafe {
+            (*dpc).dpc_data = ptr::null_mut();
+            (
+                (*dpc).deferred_routine,
+                (*dpc).deferred_context,
+                (*dpc).system_argument1,
+                (*dpc).system_argument2,
+                (*dpc).dpc_list_entry.cast::<DriverObject>(),
+            )
+        };
+        drop(state);
+        let Some(routine) = routine else { return true };
+        let old = kernel::current_irql();
+        kernel::set_irql(DISPATCH_LEVEL);
+        let held_before = holds_cancel_lock(self);
+        // SAFETY: the driver's DPC routine with its own DPC object and arguments.
+        in_routine(owner, RoutineKind::Dpc, ptr::null_mut(), || unsafe { routine(dpc, context, a1, a2) });
+        if !held_before && holds_cancel_lock(self) {
+            in_routine(owner, RoutineKind::Dpc, ptr::null_mut(), || {
+                self.report(
+                    Rule::ReturnedHoldingCancelLock,
+                    "KeInsertQueueDpc",
+                    ptr::null_mut(),
+                    "a DPC routine returned while holding the cancel spin lock".to_string(),
+                )
+            });
+            super::spinlock::release_cancel_lock(self, DISPATCH_LEVEL, "KeInsertQueueDpc");
+        }
+        kernel::set_irql(old);
+        true
+    }
+
+    /// Fires due timers and runs queued DPCs until neither is left.
+    pub(crate) fn drain_dpcs(&self) -> usize {
+        let mut ran = 0;
+        loop {
+            self.fire_due_timers();
+            if !self.run_one_dpc() {
+                return ran;
+            }
+            ran += 1;
+        }
+    }
+}
+
+/// Stops the kernel's background DPC thread when dropped.
+#[must_use = "the DPC thread stops when this guard drops"]
+#[derive(Debug)]
+pub struct DpcThread {
+    kernel: Kernel,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for DpcThread {
+    fn drop(&mut self) {
+        self.kernel.shared.dpc.stop.store(true, Ordering::Release);
+        self.kernel.shared.dpc.work.notify_all();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+        self.kernel.shared.dpc.stop.store(false, Ordering::Release);
+    }
+}
+
+impl Kernel {
+    /// Fires the timers that are due and runs every queued DPC, on the calling thread
+    /// (which enters this kernel for the duration). Returns the number of DPCs run.
+    pub fn run_dpcs(&self) -> usize {
+        let _entered = self.enter();
+        self.shared.drain_dpcs()
+    }
+
+    /// Moves a virtual clock forward by `by`, expiry by expiry: at each timer's due time
+    /// the timer fires and every queued DPC runs, on the calling thread. Returns the
+    /// number of DPCs run.
+    ///
+    /// # Panics
+    /// If the kernel's clock is not virtual.
+    pub fn advance(&self, by: Duration) -> usize {
+        let clock = self.virtual_clock().expect("Kernel::advance needs a virtual clock (KernelBuilder::clock)");
+        let _entered = self.enter();
+        let k = &self.shared;
+        let target = now_100ns(k).saturating_add(u64::try_from(by.as_nanos() / 100).unwrap_or(u64::MAX));
+        let mut ran = k.drain_dpcs();
+        while let Some(due) = k.next_expiry().filter(|&d| d <= target) {
+            let now = now_100ns(k);
+            if due > now {
+                clock.advance(Duration::from_nanos((due - now) * 100));
+            }
+            ran += k.drain_dpcs();
+        }
+        let now = now_100ns(k);
+        if target > now {
+            clock.advance(Duration::from_nanos((target - now) * 100));
+        }
+        ran + k.drain_dpcs()
+    }
+
+    /// Starts a background thread that runs this kernel's DPCs and fires its timers: on a
+    /// real clock at their due time; on a virtual clock it jumps to the next expiry as
+    /// soon as no DPC is queued. It stops when the returned guard drops.
+    pub fn start_dpc_thread(&self) -> DpcThread {
+        let kernel = self.clone();
+        let handle = self.spawn(move || {
+            let k = &kernel.shared;
+            loop {
+                if k.dpc.stop.load(Ordering::Acquire) {
+                    return;
+                }
+                if k.drain_dpcs() > 0 {
+                    continue;
+                }
+                let next = k.next_expiry();
+                let now = now_100ns(k);
+                if let (Some(clock), Some(due)) = (kernel.virtual_clock(), next) {
+                    if due > now {
+                        clock.advance(Duration::from_nanos((due - now) * 100));
+                    }
+                    continue;
+                }
+                let wait = match next {
+                    Some(due) => Duration::from_nanos(due.saturating_sub(now).saturating_mul(100)),
+                    None => Duration::from_millis(5),
+                }
+                .min(Duration::from_millis(5));
+                let state = lock(&k.dpc.state);
+                if state.queue.is_empty() && !k.dpc.stop.load(Ordering::Acquire) {
+                    let _ = k.dpc.work.wait_timeout(state, wait);
+                }
+            }
+        });
+        DpcThread { kernel: self.clone(), handle: Some(handle) }
+    }
+}
