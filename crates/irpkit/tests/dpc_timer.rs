@@ -72,16 +72,20 @@ fn dpc_queue_rules_and_dispatch_level() {
     let (mut a, mut b) = (dpc_for(&ca), dpc_for(&cb));
     // SAFETY: initialised, boxed DPCs.
     unsafe {
-        assert!(ke_insert_queue_dpc(&mut *a, 1 as *mut c_void, std::ptr::null_mut()));
-        assert!(!ke_insert_queue_dpc(&mut *a, 2 as *mut c_void, std::ptr::null_mut()), "already queued");
-        assert!(ke_insert_queue_dpc(&mut *b, 3 as *mut c_void, std::ptr::null_mut()));
+        assert!(ke_insert_queue_dpc(&mut *a, std::ptr::without_provenance_mut::<c_void>(1), std::ptr::null_mut()));
+        assert!(!ke_insert_queue_dpc(&mut *a, std::ptr::without_provenance_mut::<c_void>(2), std::ptr::null_mut()), "already queued");
+        assert!(ke_insert_queue_dpc(&mut *b, std::ptr::without_provenance_mut::<c_void>(3), std::ptr::null_mut()));
         assert!(ke_remove_queue_dpc(&mut *b));
         assert!(!ke_remove_queue_dpc(&mut *b), "no longer queued");
-        assert!(ke_insert_queue_dpc(&mut *b, 4 as *mut c_void, std::ptr::null_mut()));
+        assert!(ke_insert_queue_dpc(&mut *b, std::ptr::without_provenance_mut::<c_void>(4), std::ptr::null_mut()));
     }
     assert_eq!(k.run_dpcs(), 2);
     let runs = seen.runs.lock().unwrap().clone();
-    assert_eq!(runs.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), vec!["a:1", "b:4"], "queue order, first arguments");
+    assert_eq!(
+        runs.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        vec!["a:1", "b:4"],
+        "queue order, first arguments"
+    );
     assert!(runs.iter().all(|r| r.2 == DISPATCH_LEVEL), "DPCs run at DISPATCH_LEVEL");
     assert_eq!(ke_get_current_irql(), PASSIVE_LEVEL);
     assert_eq!(k.run_dpcs(), 0);

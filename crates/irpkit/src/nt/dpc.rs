@@ -142,18 +142,25 @@ unsafe fn insert_locked(
 /// # Safety
 /// `dpc` was initialised with [`ke_initialize_dpc`].
 pub unsafe fn ke_remove_queue_dpc(dpc: *mut KDpc) -> bool {
-    with_current("KeRemoveQueueDpc", |k| {
-        let mut state = lock(&k.dpc.state);
-        // SAFETY: valid DPC; queue fields change only under the engine lock.
-        unsafe {
-            if (*dpc).dpc_data.is_null() {
-                return false;
-            }
-            (*dpc).dpc_data = ptr::null_mut();
+    // SAFETY: forwarded contract.
+    with_current("KeRemoveQueueDpc", |k| unsafe { remove_queue_dpc_in(k, dpc) })
+}
+
+/// [`ke_remove_queue_dpc`] in kernel `k`.
+///
+/// # Safety
+/// As [`ke_remove_queue_dpc`].
+pub(crate) unsafe fn remove_queue_dpc_in(k: &KernelShared, dpc: *mut KDpc) -> bool {
+    let mut state = lock(&k.dpc.state);
+    // SAFETY: valid DPC; queue fields change only under the engine lock.
+    unsafe {
+        if (*dpc).dpc_data.is_null() {
+            return false;
         }
-        state.queue.retain(|&d| d != DpcPtr(dpc));
-        true
-    })
+        (*dpc).dpc_data = ptr::null_mut();
+    }
+    state.queue.retain(|&d| d != DpcPtr(dpc));
+    true
 }
 
 /// `KeInitializeTimer`: a notification timer, not signalled, not armed.
@@ -207,23 +214,36 @@ pub unsafe fn ke_set_timer(timer: *mut KTimer, due_time: i64, dpc: *mut KDpc) ->
 /// # Safety
 /// As [`ke_set_timer`].
 pub unsafe fn ke_set_timer_ex(timer: *mut KTimer, due_time: i64, period_ms: i32, dpc: *mut KDpc) -> bool {
-    with_current("KeSetTimer", |k| {
-        let now = now_100ns(k);
-        let due = if due_time < 0 { now.saturating_add(due_time.unsigned_abs()) } else { due_time as u64 };
-        let mut state = lock(&k.dpc.state);
-        // SAFETY: valid timer; its fields change only under the engine lock.
-        let was_armed = unsafe {
-            let was = (*timer).header.reserved != 0;
-            (*timer).header.signal_state.store(0, Ordering::Release);
-            (*timer).dpc = dpc;
-            (*timer).period = period_ms.max(0) as u32;
-            arm_locked(&mut state, timer, due);
-            was
-        };
-        drop(state);
-        k.dpc.work.notify_all();
-        was_armed
-    })
+    // SAFETY: forwarded contract.
+    with_current("KeSetTimer", |k| unsafe { set_timer_in(k, timer, due_time, period_ms, dpc) })
+}
+
+/// [`ke_set_timer_ex`] in kernel `k`.
+///
+/// # Safety
+/// As [`ke_set_timer_ex`].
+pub(crate) unsafe fn set_timer_in(
+    k: &KernelShared,
+    timer: *mut KTimer,
+    due_time: i64,
+    period_ms: i32,
+    dpc: *mut KDpc,
+) -> bool {
+    let now = now_100ns(k);
+    let due = if due_time < 0 { now.saturating_add(due_time.unsigned_abs()) } else { due_time as u64 };
+    let mut state = lock(&k.dpc.state);
+    // SAFETY: valid timer; its fields change only under the engine lock.
+    let was_armed = unsafe {
+        let was = (*timer).header.reserved != 0;
+        (*timer).header.signal_state.store(0, Ordering::Release);
+        (*timer).dpc = dpc;
+        (*timer).period = period_ms.max(0) as u32;
+        arm_locked(&mut state, timer, due);
+        was
+    };
+    drop(state);
+    k.dpc.work.notify_all();
+    was_armed
 }
 
 /// # Safety
@@ -245,17 +265,24 @@ unsafe fn arm_locked(state: &mut DpcState, timer: *mut KTimer, due: u64) {
 /// # Safety
 /// `timer` was initialised.
 pub unsafe fn ke_cancel_timer(timer: *mut KTimer) -> bool {
-    with_current("KeCancelTimer", |k| {
-        let _state = lock(&k.dpc.state);
-        // SAFETY: valid timer under the engine lock; clearing the stamp orphans its heap
-        // entries.
-        unsafe {
-            let was = (*timer).header.reserved != 0;
-            (*timer).header.reserved = 0;
-            (*timer).timer_list_entry.flink = ptr::null_mut();
-            was
-        }
-    })
+    // SAFETY: forwarded contract.
+    with_current("KeCancelTimer", |k| unsafe { cancel_timer_in(k, timer) })
+}
+
+/// [`ke_cancel_timer`] in kernel `k`.
+///
+/// # Safety
+/// As [`ke_cancel_timer`].
+pub(crate) unsafe fn cancel_timer_in(k: &KernelShared, timer: *mut KTimer) -> bool {
+    let _state = lock(&k.dpc.state);
+    // SAFETY: valid timer under the engine lock; clearing the stamp orphans its heap
+    // entries.
+    unsafe {
+        let was = (*timer).header.reserved != 0;
+        (*timer).header.reserved = 0;
+        (*timer).timer_list_entry.flink = ptr::null_mut();
+        was
+    }
 }
 
 /// `KeReadStateTimer`: whether the timer has expired (is signalled).

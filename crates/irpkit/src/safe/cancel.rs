@@ -43,6 +43,14 @@ pub struct CancelLockReleased<'a> {
 }
 
 impl<'a> CancelLockGuard<'a> {
+    /// The guard a cancel routine is given.
+    ///
+    /// # Safety
+    /// The calling thread holds the cancel spin lock, acquired at `irql` (`CancelIrql`).
+    pub(crate) unsafe fn new(irql: nt::KIrql) -> Self {
+        CancelLockGuard { irql, released: false, _brand: PhantomData, _not_send: PhantomData }
+    }
+
     /// `IoReleaseCancelSpinLock(Irp->CancelIrql)`.
     pub fn release(mut self) -> CancelLockReleased<'a> {
         self.released = true;
@@ -69,6 +77,13 @@ pub struct CancelIrp<'a> {
 }
 
 impl<'a> CancelIrp<'a> {
+    /// # Safety
+    /// The cancel routine owns `raw` (IoCancelIrp won its routine, and no other path will
+    /// complete it).
+    pub(crate) unsafe fn new(raw: *mut nt::Irp) -> Self {
+        CancelIrp { raw: NonNull::new(raw).expect("an IRP"), _brand: PhantomData }
+    }
+
     /// The raw IRP (for identity comparisons).
     pub fn as_ptr(&self) -> *mut nt::Irp {
         self.raw.as_ptr()

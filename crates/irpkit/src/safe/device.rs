@@ -40,6 +40,10 @@ impl DeviceRef {
         (ty == core::any::TypeId::of::<D>()).then(|| unsafe { &*self.0.device_extension.cast::<D>() })
     }
 
+    pub(crate) fn raw_object(&self) -> &nt::DeviceObject {
+        &self.0
+    }
+
     /// `StackSize`: the stack locations an IRP needs for this device.
     pub fn stack_size(&self) -> i8 {
         self.0.stack_size
@@ -141,6 +145,25 @@ impl<D: Driver> core::fmt::Debug for Device<D> {
 /// Loads a driver `\Driver\{name}` whose every major function dispatches to `D`, and
 /// creates its device `\Device\{name}` with `state` as the device extension.
 pub fn create_device<D: Driver>(kernel: &Kernel, name: &str, state: D) -> Result<Device<D>, NtStatus> {
+    create(kernel, name, state, None)
+}
+
+/// Like [`create_device`], for a driver with a StartIo routine
+/// ([`StartIoDriver::start_io`](super::StartIoDriver::start_io)).
+pub fn create_start_io_device<D: super::StartIoDriver>(
+    kernel: &Kernel,
+    name: &str,
+    state: D,
+) -> Result<Device<D>, NtStatus> {
+    create(kernel, name, state, Some(super::startio::start_io_trampoline::<D>))
+}
+
+fn create<D: Driver>(
+    kernel: &Kernel,
+    name: &str,
+    state: D,
+    start_io: Option<nt::DriverStartIo>,
+) -> Result<Device<D>, NtStatus> {
     let _entered = kernel.enter();
     let driver = kernel.load_driver(name, driver_entry)?;
     // SAFETY: the driver object was just created and is not yet used by anyone else.
@@ -148,6 +171,7 @@ pub fn create_device<D: Driver>(kernel: &Kernel, name: &str, state: D) -> Result
         for slot in (*driver).major_function.iter_mut() {
             *slot = Some(dispatch_trampoline::<D>);
         }
+        (*driver).driver_start_io = start_io;
     }
     assert!(core::mem::align_of::<D>() <= 16, "device state alignment above 16 is not supported");
     // SAFETY: a live driver object of this kernel.

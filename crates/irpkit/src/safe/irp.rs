@@ -114,6 +114,15 @@ impl Irp {
         })
     }
 
+    /// `Parameters.Read.ByteOffset` of a read (or `Parameters.Write.ByteOffset`).
+    pub fn byte_offset(&self) -> Option<i64> {
+        let sl = self.stack();
+        matches!(sl.major_function, nt::IRP_MJ_READ | nt::IRP_MJ_WRITE).then(|| {
+            // SAFETY: read and write share `ReadWriteParameters`.
+            unsafe { sl.parameters.read.byte_offset }
+        })
+    }
+
     /// The current stack location's file object (null if none).
     pub fn file_object(&self) -> *mut nt::FileObject {
         self.stack().file_object

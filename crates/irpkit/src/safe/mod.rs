@@ -69,8 +69,13 @@ mod cancel;
 mod device;
 mod irp;
 mod request;
+mod startio;
+mod timer;
 
 pub use cancel::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine};
+pub use device::create_start_io_device;
 pub use device::{create_device, Device, DeviceRef, Driver};
 pub use irp::{CancelableIrp, Completed, Dispatched, Irp, Pending};
 pub use request::{Request, SentRequest};
+pub use startio::{CancelSpinLockGuard, NotQueued, QueuedIrp, StartIoCancelRoutine, StartIoDriver, StartedIrp};
+pub use timer::DeviceTimer;
