@@ -87,9 +87,43 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         );
     }
     // SAFETY: live IRP owned by the caller.
+    if unsafe { still_in_device_queue(irp) } {
+        k.report(
+            Rule::CompletedWhileQueued,
+            R,
+            irp,
+            "IoCompleteRequest on an IRP that is still linked in its device's queue".to_string(),
+        );
+    }
+    // SAFETY: live IRP owned by the caller.
     if unsafe { walk(irp) } {
         // SAFETY: the walk finished: the IRP is at its final stage, still owned.
         unsafe { final_stage(k, irp) };
+    }
+}
+
+/// Whether the IRP's device-queue entry is linked in the queue of the device at its
+/// current stack location (only a queue that is busy and not empty is walked).
+///
+/// # Safety
+/// `irp` is a live IRP.
+unsafe fn still_in_device_queue(irp: *mut Irp) -> bool {
+    // SAFETY: live IRP; devices in stack locations are live irpkit devices.
+    unsafe {
+        let r = &*irp;
+        if i32::from(r.current_location()) > i32::from(r.stack_count) {
+            return false;
+        }
+        let device = (*super::irp::io_get_current_irp_stack_location(irp)).device_object;
+        if device.is_null() {
+            return false;
+        }
+        let queue = &raw mut (*device).device_queue;
+        let head = &raw mut (*queue).device_list_head;
+        if core::ptr::read_volatile(&raw const (*queue).busy) == 0 || core::ptr::read_volatile(&raw const (*head).flink) == head {
+            return false;
+        }
+        super::devqueue::contains(queue, Irp::device_queue_entry(irp))
     }
 }
 

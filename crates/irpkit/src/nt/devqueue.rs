@@ -267,3 +267,36 @@ pub unsafe fn ke_remove_entry_device_queue(queue: *mut KDeviceQueue, entry: *mut
         })
     }
 }
+
+/// Whether `entry` is linked in `queue` (a walk under the queue lock; for the verifier).
+///
+/// # Safety
+/// `queue` is an initialised device queue.
+pub(crate) unsafe fn contains(queue: *mut KDeviceQueue, entry: *mut KDeviceQueueEntry) -> bool {
+    // SAFETY: valid queue; the lock word is only touched atomically.
+    let lock = unsafe { &(*queue).lock };
+    let held_here = lock.0.load(crate::sync::atomic::Ordering::Relaxed) == crate::kernel::thread_token();
+    let walk = || {
+        // SAFETY: valid queue, walked under its lock (or by the thread holding it).
+        unsafe {
+            let head = &raw mut (*queue).device_list_head;
+            if (*head).flink.is_null() {
+                return false;
+            }
+            let mut at = (*head).flink;
+            while at != head {
+                if entry_of(at) == entry {
+                    return true;
+                }
+                at = (*at).flink;
+            }
+            false
+        }
+    };
+    if held_here {
+        walk()
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { locked(queue, walk) }
+    }
+}

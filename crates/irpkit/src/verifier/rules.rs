@@ -223,6 +223,14 @@ rules! {
         doc: KERNEL + "startio-routines",
         fix: "Set DriverObject->DriverStartIo in DriverEntry before any IoStartPacket.",
     }
+    /// An IRP was completed while still linked in a device queue (or cancel-safe queue).
+    CompletedWhileQueued {
+        id: "completed-while-queued",
+        code: None,
+        title: "an IRP is never completed while it is still linked in a queue",
+        doc: KERNEL + "cancel-routines-in-drivers-with-startio-routines",
+        fix: "Remove the IRP from its queue first (KeRemoveEntryDeviceQueue in a cancel routine, IoCsqRemoveIrp for a cancel-safe queue) and complete it only if the removal succeeded.",
+    }
     /// An IRP was dropped (lost) without being completed or handed on.
     IrpLeaked {
         id: "irp-leaked",
