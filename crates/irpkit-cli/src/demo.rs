@@ -1,34 +1,93 @@
-//! `irpkit demo`: the bundled scenario.
+//! `irpkit demo`: the bundled scenario, showing the mechanisms of both seed pages.
 //!
-//! A pending-read device (cancel routine + the driver's own queue) receives five reads
-//! from one creator:
-//! - two are finished by the device's "hardware";
-//! - two are cancelled while they wait in the queue (IoCancelIrp returns TRUE, the cancel
-//!   routine completes them `STATUS_CANCELLED` / 0);
-//! - one is cancelled after the device already finished it: IoCancelIrp returns FALSE and
-//!   the real result stands (cancellation is a request, not a guarantee).
+//! 1. A pending-read device (the driver's own queue + a cancel routine): five reads; the
+//!    hardware finishes some, two are cancelled while queued (IoCancelIrp returns TRUE,
+//!    the cancel routine completes them), and one cancel comes too late (FALSE: the real
+//!    result stands — cancellation is a request, not a guarantee).
+//! 2. A serial device with a StartIo routine and a device queue, its "hardware" a timer
+//!    and DPC, on a virtual clock: one cancel hits a queued IRP (the cancel routine removes
+//!    it with KeRemoveEntryDeviceQueue), one hits `CurrentIrp` (the cancel routine only
+//!    releases the lock; the StartIo path finishes it cancelled), the rest complete in
+//!    order.
 //!
-//! Every request is accounted for and the verifier (record mode) must report nothing.
+//! Every request must be accounted for, no IRP may be left, and the verifier (record mode)
+//! must report nothing; otherwise the command fails.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use irpkit::nt::{describe_status, IoStatusBlock};
-use irpkit::safe::{create_device, Request, SentRequest};
-use irpkit::verifier::VerifierMode;
+use irpkit::clock::VirtualClock;
+use irpkit::nt::{describe_status, IoStatusBlock, NtStatus};
+use irpkit::safe::{create_device, create_start_io_device, Request, SentRequest};
+use irpkit::verifier::{Report, VerifierMode};
 use irpkit::Kernel;
 use irpkit_samples::pending_read::PendingRead;
+use irpkit_samples::serial::{Serial, SerialConfig};
 
-struct Row {
-    id: u64,
-    operation: String,
-    story: String,
-    result: IoStatusBlock,
+/// Every request of the demo, with what happened to it.
+#[derive(Default)]
+struct Tracker {
+    sent: Vec<(String, String, SentRequest)>,
+    stories: BTreeMap<(String, u64), String>,
 }
 
-/// Runs the demo, writing to `out`. Fails if a request is unaccounted for or the verifier
-/// reported anything.
+impl Tracker {
+    fn send(
+        &mut self,
+        out: &mut impl Write,
+        device: &str,
+        req: Request,
+        op: String,
+        at: Option<Duration>,
+    ) -> std::io::Result<u64> {
+        let s = req.send();
+        let id = s.id();
+        writeln!(
+            out,
+            "  {}sent IRP #{id:<2} {op:<15} dispatch returned {}",
+            stamp(at),
+            describe_status(s.dispatch_status())
+        )?;
+        self.sent.push((device.to_string(), op, s));
+        Ok(id)
+    }
+    fn story(&mut self, device: &str, id: u64, text: impl Into<String>) {
+        let text = text.into();
+        self.stories.entry((device.to_string(), id)).and_modify(|s| *s = format!("{s}; {text}")).or_insert(text);
+    }
+    fn cancel(
+        &mut self,
+        out: &mut impl Write,
+        device: &str,
+        idx: usize,
+        at: Option<Duration>,
+        what: &str,
+    ) -> std::io::Result<bool> {
+        let (_, _, s) = &self.sent[idx];
+        let id = s.id();
+        let called = s.cancel();
+        writeln!(out, "  {}IoCancelIrp(IRP #{id}) returned {}  ({what})", stamp(at), upper(called))?;
+        self.story(device, id, format!("{what}: IoCancelIrp returned {}", upper(called)));
+        Ok(called)
+    }
+}
+
+fn stamp(at: Option<Duration>) -> String {
+    at.map(|t| format!("t={:>3} ms  ", t.as_millis())).unwrap_or_default()
+}
+
+fn upper(b: bool) -> &'static str {
+    if b {
+        "TRUE"
+    } else {
+        "FALSE"
+    }
+}
+
+/// Runs the demo, writing to `out`. Fails if a request is unaccounted for, an IRP is left
+/// or the verifier reported anything.
 pub(crate) fn run(out: &mut impl Write) -> ExitCode {
     match run_inner(out) {
         Ok(true) => ExitCode::SUCCESS,
@@ -40,113 +99,142 @@ pub(crate) fn run(out: &mut impl Write) -> ExitCode {
     }
 }
 
-fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
+fn pending_read_part(
+    out: &mut impl Write,
+    t: &mut Tracker,
+) -> Result<(Kernel, Vec<Report>), Box<dyn std::error::Error>> {
     let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).build();
     let _entered = kernel.enter();
     let device = create_device(&kernel, "PendingRead", PendingRead::new()).map_err(describe_status)?;
-
-    writeln!(
-        out,
-        "irpkit demo: a pending-read device (cancel routine + its own queue) on {}",
-        device.device_ref().name()
-    )?;
-    writeln!(out)?;
-
-    let mut sent: Vec<(String, SentRequest)> = Vec::new();
+    let name = device.device_ref().name();
+    writeln!(out, "1. {name}: reads wait in the driver's own queue with a cancel routine")?;
+    let first = t.sent.len();
     for i in 0..5i64 {
         let r = Request::read(&kernel, device.device_ref(), 512, i * 512).map_err(describe_status)?;
-        let op = format!("read 512 @ {}", i * 512);
-        let s = r.send();
-        writeln!(
-            out,
-            "  sent   IRP #{:<3} {op:<16} dispatch returned {}",
-            s.id(),
-            describe_status(s.dispatch_status())
-        )?;
-        sent.push((op, s));
+        t.send(out, &name, r, format!("read 512 @ {}", i * 512), None)?;
     }
-    writeln!(out, "  {} reads wait in the device queue", device.queued())?;
+    writeln!(out, "  {} reads wait in the queue", device.queued())?;
+    let mut finish = |out: &mut dyn Write, t: &mut Tracker, bytes: u32, what: &str| -> std::io::Result<()> {
+        if let Some(id) = device.complete_next(bytes) {
+            writeln!(out, "  the device finished IRP #{id}")?;
+            t.story(&name, id, what);
+        }
+        Ok(())
+    };
+    finish(out, t, 512, "finished by the device")?;
+    t.cancel(out, &name, first + 1, None, "cancelled while queued")?;
+    t.cancel(out, &name, first + 3, None, "cancelled while queued")?;
+    finish(out, t, 256, "finished by the device (short read)")?;
+    t.cancel(out, &name, first, None, "cancelled after it completed, too late")?;
+    finish(out, t, 512, "finished by the device")?;
+    let reports = kernel.verifier().take_reports();
+    Ok((kernel, reports))
+}
 
-    let mut stories: BTreeMap<u64, String> = BTreeMap::new();
-    // The hardware finishes the oldest read.
-    if let Some(id) = device.complete_next(512) {
-        stories.insert(id, "finished by the device".into());
-        writeln!(out, "  device finished IRP #{id}")?;
+fn serial_part(out: &mut impl Write, t: &mut Tracker) -> Result<(Kernel, Vec<Report>), Box<dyn std::error::Error>> {
+    let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
+    let _entered = kernel.enter();
+    let transfer = Duration::from_millis(10);
+    let device = create_start_io_device(
+        &kernel,
+        "Serial0",
+        Serial::new(SerialConfig { transfer_time: transfer, ..SerialConfig::default() }),
+    )
+    .map_err(describe_status)?;
+    device.configure(device.device_ref());
+    let name = device.device_ref().name();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "2. {name}: StartIo + device queue, a {} ms transfer per read (timer + DPC), virtual clock",
+        transfer.as_millis()
+    )?;
+    let now = || Some(kernel.clock().now());
+    let first = t.sent.len();
+    for _ in 0..5 {
+        let r = Request::read(&kernel, device.device_ref(), 64, 0).map_err(describe_status)?;
+        let id = t.send(out, &name, r, "read 64".to_string(), now())?;
+        let _ = id;
     }
-    // The requester cancels two waiting reads.
-    for idx in [1usize, 3] {
-        let (_, s) = &sent[idx];
-        let called = s.cancel();
-        writeln!(out, "  IoCancelIrp(IRP #{}) returned {}", s.id(), upper(called))?;
-        stories.insert(s.id(), format!("cancelled while queued (IoCancelIrp returned {})", upper(called)));
+    let current = t.sent[first].2.id();
+    writeln!(
+        out,
+        "  {}IRP #{current} is CurrentIrp (in StartIo's hands); the others wait in the device queue",
+        stamp(now())
+    )?;
+    t.cancel(out, &name, first + 2, now(), "cancelled while queued: removed with KeRemoveEntryDeviceQueue")?;
+    kernel.advance(Duration::from_millis(4));
+    t.cancel(
+        out,
+        &name,
+        first,
+        now(),
+        "cancelled as CurrentIrp: the cancel routine only released the lock, the StartIo path finished it",
+    )?;
+    kernel.run_dpcs();
+    writeln!(out, "  {}the DPC finished IRP #{current} (it saw Cancel) and started the next packet", stamp(now()))?;
+    for _ in 0..3 {
+        kernel.advance(transfer);
+        writeln!(out, "  {}a transfer ended: the DPC completed CurrentIrp and started the next packet", stamp(now()))?;
     }
-    // The hardware finishes the next waiting read (the cancelled ones are gone).
-    if let Some(id) = device.complete_next(256) {
-        stories.insert(id, "finished by the device (short read)".into());
-        writeln!(out, "  device finished IRP #{id}")?;
-    }
-    // A cancel that comes too late: the request has already completed.
-    let (_, first) = &sent[0];
-    let called = first.cancel();
-    writeln!(out, "  IoCancelIrp(IRP #{}) after completion returned {}", first.id(), upper(called))?;
-    stories
-        .entry(first.id())
-        .and_modify(|s| s.push_str(&format!("; a later cancel returned {} and changed nothing", upper(called))));
-    // The last read is finished too.
-    if let Some(id) = device.complete_next(512) {
-        stories.insert(id, "finished by the device".into());
-        writeln!(out, "  device finished IRP #{id}")?;
-    }
-
-    let mut rows = Vec::new();
-    let mut unaccounted = 0;
-    for (operation, s) in sent {
-        let id = s.id();
-        match s.wait_timeout(Some(std::time::Duration::from_secs(5))) {
-            Ok(result) => rows.push(Row { id, operation, story: stories.remove(&id).unwrap_or_default(), result }),
-            Err(_) => unaccounted += 1,
+    for (dev, _, s) in &t.sent[first..] {
+        if dev == &name && !t.stories.contains_key(&(name.clone(), s.id())) {
+            t.stories.insert((name.clone(), s.id()), "transferred by StartIo + DPC".into());
         }
     }
+    let busy = device.device_ref().is_busy();
+    writeln!(out, "  {}device queue busy: {busy}", stamp(now()))?;
+    let reports = kernel.verifier().take_reports();
+    Ok((kernel, reports))
+}
+
+fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
+    let mut t = Tracker::default();
+    writeln!(out, "irpkit demo: the NT cancellation machinery on two sample devices\n")?;
+    let (k1, mut reports) = pending_read_part(out, &mut t)?;
+    let (k2, r2) = serial_part(out, &mut t)?;
+    reports.extend(r2);
 
     writeln!(out)?;
     writeln!(
         out,
-        "  {:<8} {:<16} {:<30} {:>11}  what happened",
-        "request", "operation", "final status", "information"
+        "  {:<20} {:<9} {:<15} {:<30} {:>5}  what happened",
+        "device", "request", "operation", "final status", "bytes"
     )?;
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &rows {
-        let status = describe_status(r.result.status);
-        writeln!(
-            out,
-            "  IRP #{:<3} {:<16} {:<30} {:>11}  {}",
-            r.id, r.operation, status, r.result.information, r.story
-        )?;
-        *by_status.entry(status).or_default() += 1;
+    let mut unaccounted = 0;
+    let total = t.sent.len();
+    for (device, op, s) in std::mem::take(&mut t.sent) {
+        let id = s.id();
+        let story = t.stories.remove(&(device.clone(), id)).unwrap_or_default();
+        match s.try_result() {
+            Some(IoStatusBlock { status, information }) => {
+                writeln!(
+                    out,
+                    "  {device:<20} IRP #{id:<4} {op:<15} {:<30} {information:>5}  {story}",
+                    describe_status(status)
+                )?;
+                *by_status.entry(describe_status(status as NtStatus)).or_default() += 1;
+            }
+            None => {
+                writeln!(out, "  {device:<20} IRP #{id:<4} {op:<15} {:<30} {:>5}  NOT COMPLETED", "-", "-")?;
+                unaccounted += 1;
+            }
+        }
     }
-    let reports = kernel.verifier().take_reports();
     for r in &reports {
         writeln!(out, "\n{r}")?;
     }
-    let outstanding = kernel.irps_outstanding();
+    let outstanding = k1.irps_outstanding() + k2.irps_outstanding();
     writeln!(out)?;
     let statuses: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
     writeln!(
         out,
-        "summary: {} requests: {}; unaccounted: {unaccounted}; IRPs outstanding: {outstanding}; verifier reports: {}",
-        rows.len() + unaccounted,
+        "summary: {total} requests: {}; unaccounted: {unaccounted}; IRPs outstanding: {outstanding}; verifier reports: {}",
         statuses.join(", "),
         reports.len()
     )?;
     Ok(unaccounted == 0 && outstanding == 0 && reports.is_empty())
-}
-
-fn upper(b: bool) -> &'static str {
-    if b {
-        "TRUE"
-    } else {
-        "FALSE"
-    }
 }
 
 #[cfg(test)]
@@ -157,9 +245,13 @@ mod tests {
         let code = super::run(&mut out);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(code, std::process::ExitCode::SUCCESS, "{text}");
-        assert!(text.contains("summary: 5 requests: 2 STATUS_CANCELLED (0xC0000120), 3 STATUS_SUCCESS (0x00000000); unaccounted: 0; IRPs outstanding: 0; verifier reports: 0"), "{text}");
-        assert!(text.contains("IoCancelIrp(IRP #2) returned TRUE"), "{text}");
-        assert!(text.contains("after completion returned FALSE"), "{text}");
-        assert!(text.contains("256  finished by the device (short read)"), "{text}");
+        assert!(
+            text.contains("summary: 10 requests: 4 STATUS_CANCELLED (0xC0000120), 6 STATUS_SUCCESS (0x00000000); unaccounted: 0; IRPs outstanding: 0; verifier reports: 0"),
+            "{text}"
+        );
+        assert!(text.contains("IoCancelIrp(IRP #2) returned TRUE  (cancelled while queued)"), "{text}");
+        assert!(text.contains("returned FALSE  (cancelled after it completed, too late)"), "{text}");
+        assert!(text.contains("cancelled as CurrentIrp"), "{text}");
+        assert!(text.contains("device queue busy: false"), "{text}");
     }
 }

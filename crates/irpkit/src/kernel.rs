@@ -140,6 +140,11 @@ pub(crate) fn with_current<R>(routine: &str, f: impl FnOnce(&Arc<KernelShared>) 
     })
 }
 
+/// Runs `f` with the calling thread's current kernel, if it has entered one.
+pub(crate) fn try_with_current<R>(f: impl FnOnce(&Arc<KernelShared>) -> R) -> Option<R> {
+    THREAD.with(|t| t.kernel.borrow().as_ref().map(f))
+}
+
 /// The state shared by everything in one kernel.
 pub(crate) struct KernelShared {
     pub(crate) cancel_lock: KSpinLock,
@@ -151,6 +156,8 @@ pub(crate) struct KernelShared {
     pub(crate) dispatcher_cv: Condvar,
     pub(crate) drivers: Mutex<Vec<crate::nt::device::DriverPtr>>,
     pub(crate) dpc: crate::nt::dpc::DpcEngine,
+    /// Key indexes of device queues (see `nt::devqueue`), freed when the kernel ends.
+    pub(crate) queue_indexes: Mutex<Vec<Box<crate::nt::devqueue::KeyIndex>>>,
 }
 
 impl core::fmt::Debug for KernelShared {
@@ -235,6 +242,7 @@ impl KernelBuilder {
                 dispatcher_cv: Condvar::new(),
                 drivers: Mutex::new(Vec::new()),
                 dpc: crate::nt::dpc::DpcEngine::new(),
+                queue_indexes: Mutex::new(Vec::new()),
             }),
         }
     }

@@ -73,7 +73,10 @@ fn dpc_queue_rules_and_dispatch_level() {
     // SAFETY: initialised, boxed DPCs.
     unsafe {
         assert!(ke_insert_queue_dpc(&mut *a, std::ptr::without_provenance_mut::<c_void>(1), std::ptr::null_mut()));
-        assert!(!ke_insert_queue_dpc(&mut *a, std::ptr::without_provenance_mut::<c_void>(2), std::ptr::null_mut()), "already queued");
+        assert!(
+            !ke_insert_queue_dpc(&mut *a, std::ptr::without_provenance_mut::<c_void>(2), std::ptr::null_mut()),
+            "already queued"
+        );
         assert!(ke_insert_queue_dpc(&mut *b, std::ptr::without_provenance_mut::<c_void>(3), std::ptr::null_mut()));
         assert!(ke_remove_queue_dpc(&mut *b));
         assert!(!ke_remove_queue_dpc(&mut *b), "no longer queued");

@@ -485,3 +485,44 @@ fn verifier_correct_drivers_report_nothing() {
     assert!(f.rules().is_empty(), "{:#?}", f.kernel.verifier().reports());
     assert_eq!(f.kernel.irps_outstanding(), 0);
 }
+
+unsafe extern "system-unwind" fn start_io_noop(_d: *mut DeviceObject, _irp: *mut Irp) {}
+
+unsafe extern "system-unwind" fn start_packet_dispatch(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract.
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_start_packet(d, irp, None, Some(cancel_forgets_the_queue));
+    }
+    STATUS_PENDING
+}
+
+unsafe extern "system-unwind" fn cancel_forgets_the_queue(_d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: called with the cancel lock held.
+    unsafe {
+        io_release_cancel_spin_lock((*irp).cancel_irql);
+        // Bug: completes without KeRemoveEntryDeviceQueue; the IRP stays linked.
+        (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
+        io_complete_request(irp, 0);
+    }
+}
+
+/// Completing an IRP that is still linked in its device queue.
+#[test]
+fn verifier_completed_while_queued() {
+    let f = Fixture::with_mode(VerifierMode::Record, start_packet_dispatch);
+    // SAFETY: the fixture's fresh driver.
+    unsafe { (*f.driver).driver_start_io = Some(start_io_noop) };
+    let (o1, o2) = (Obs::default(), Obs::default());
+    // SAFETY: test-owned IRPs; the device is left as the bug leaves it.
+    unsafe {
+        let first = new_read(f.device, &o1);
+        io_call_driver(f.device, first); // current
+        let queued = new_read(f.device, &o2);
+        io_call_driver(f.device, queued); // in the device queue
+        assert!(io_cancel_irp(queued));
+    }
+    let r = only_report(&f);
+    assert_eq!(r.rule.id(), "completed-while-queued");
+    assert!(r.location.routine.contains("cancel routine"), "{}", r.location);
+}

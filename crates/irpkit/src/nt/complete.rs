@@ -120,7 +120,9 @@ unsafe fn still_in_device_queue(irp: *mut Irp) -> bool {
         }
         let queue = &raw mut (*device).device_queue;
         let head = &raw mut (*queue).device_list_head;
-        if core::ptr::read_volatile(&raw const (*queue).busy) == 0 || core::ptr::read_volatile(&raw const (*head).flink) == head {
+        if core::ptr::read_volatile(&raw const (*queue).busy) == 0
+            || core::ptr::read_volatile(&raw const (*head).flink) == head
+        {
             return false;
         }
         super::devqueue::contains(queue, Irp::device_queue_entry(irp))

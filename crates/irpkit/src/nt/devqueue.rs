@@ -4,6 +4,17 @@
 //! first insert into an idle queue only marks it busy (the caller starts the request
 //! itself); later inserts queue. Every operation runs under the queue's own spin lock.
 //! KeRemoveEntryDeviceQueue is the only removal a cancel routine may use.
+//!
+//! # The key index
+//! Windows keeps a by-key queue as a sorted linked list, so an insertion walks the list:
+//! O(n). irpkit keeps the same list (C code sees the documented structure) and adds an
+//! index beside it: a B-tree from each distinct key to the first and last entry with that
+//! key. Keyed inserts and by-key removals then cost O(log k) for k distinct keys. The
+//! index hangs off the queue's `Hint` bits (the 56 bits the `Busy` byte shares its word
+//! with), is created by the first keyed insertion into an empty queue, and is owned by the
+//! kernel (freed when it ends). A plain (unkeyed) insertion into a non-empty indexed queue
+//! may break the order, so the index is suspended — the routines fall back to walking the
+//! list, exactly as without it — until the queue is empty again.
 
 use core::ptr;
 
@@ -36,6 +47,7 @@ pub unsafe fn ke_initialize_device_queue(queue: *mut KDeviceQueue) {
         (*queue).size = core::mem::size_of::<KDeviceQueue>() as i16;
         (*queue).lock = KSpinLock::new();
         (*queue).busy = FALSE;
+        (*queue).hint = [0; 7];
         let head = &raw mut (*queue).device_list_head;
         (*head).flink = head;
         (*head).blink = head;
@@ -86,6 +98,114 @@ fn entry_of(link: *mut ListEntry) -> *mut KDeviceQueueEntry {
     link.cast::<KDeviceQueueEntry>()
 }
 
+/// One distinct key's run of entries in the sorted list.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    first: *mut ListEntry,
+    last: *mut ListEntry,
+    count: u32,
+}
+
+/// The key index of one device queue (see the module documentation).
+#[derive(Debug, Default)]
+pub(crate) struct KeyIndex {
+    /// False while an unkeyed insertion may have broken the order.
+    sorted: bool,
+    runs: std::collections::BTreeMap<u32, Run>,
+}
+
+// SAFETY: the index's raw pointers are list entries of its queue, used only under the
+// queue's spin lock.
+unsafe impl Send for KeyIndex {}
+
+/// The index of `queue`, if it has one.
+///
+/// # Safety
+/// Under the queue lock of an initialised queue.
+unsafe fn index_of<'a>(queue: *mut KDeviceQueue) -> Option<&'a mut KeyIndex> {
+    // SAFETY: the hint bytes are only written by `attach_index` under the queue lock.
+    let hint = unsafe { (*queue).hint };
+    let mut bytes = [0u8; 8];
+    bytes[..7].copy_from_slice(&hint);
+    let addr = usize::try_from(u64::from_le_bytes(bytes)).unwrap_or(0);
+    // SAFETY: a non-zero hint is a `KeyIndex` owned by the kernel, used only under this
+    // queue's lock.
+    (addr != 0).then(|| unsafe { &mut *(addr as *mut KeyIndex) })
+}
+
+/// Creates and attaches an index to an empty queue (when the pointer fits in the hint).
+///
+/// # Safety
+/// Under the queue lock of an initialised, empty queue without an index.
+unsafe fn attach_index<'a>(queue: *mut KDeviceQueue) -> Option<&'a mut KeyIndex> {
+    let index = crate::kernel::try_with_current(|k| {
+        let mut b = Box::new(KeyIndex { sorted: true, runs: Default::default() });
+        let p: *mut KeyIndex = &mut *b;
+        crate::sync::lock(&k.queue_indexes).push(b);
+        p
+    })?;
+    let addr = index as usize as u64;
+    if addr >> 56 != 0 {
+        return None; // does not fit in the hint: stay without an index
+    }
+    // SAFETY: under the queue lock.
+    unsafe { (*queue).hint.copy_from_slice(&addr.to_le_bytes()[..7]) };
+    // SAFETY: just created, owned by the kernel, used under this queue's lock.
+    Some(unsafe { &mut *index })
+}
+
+/// The usable (sorted) index of `queue`.
+///
+/// # Safety
+/// Under the queue lock.
+unsafe fn sorted_index<'a>(queue: *mut KDeviceQueue) -> Option<&'a mut KeyIndex> {
+    // SAFETY: forwarded contract.
+    unsafe { index_of(queue) }.filter(|i| i.sorted)
+}
+
+/// # Safety
+/// Under the queue lock; `link` is linked in `queue` and the index is sorted.
+unsafe fn index_remove(index: &mut KeyIndex, link: *mut ListEntry) {
+    // SAFETY: a linked entry of the queue.
+    let key = unsafe { (*entry_of(link)).sort_key };
+    let std::collections::btree_map::Entry::Occupied(mut run) = index.runs.entry(key) else {
+        debug_assert!(false, "indexed entry without a run");
+        return;
+    };
+    let r = run.get_mut();
+    if r.count <= 1 {
+        run.remove();
+        return;
+    }
+    r.count -= 1;
+    // SAFETY: `link` is still linked: its neighbours are valid.
+    unsafe {
+        if r.first == link {
+            r.first = (*link).flink;
+        }
+        if r.last == link {
+            r.last = (*link).blink;
+        }
+    }
+}
+
+/// Called after an entry left the list: an emptied queue gets its index back in order.
+///
+/// # Safety
+/// Under the queue lock.
+unsafe fn after_removal(queue: *mut KDeviceQueue) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let head = &raw mut (*queue).device_list_head;
+        if (*head).flink == head {
+            if let Some(index) = index_of(queue) {
+                index.sorted = true;
+                index.runs.clear();
+            }
+        }
+    }
+}
+
 /// `KeInsertDeviceQueue`: not busy → set busy, do not queue (`Inserted = FALSE`), return
 /// false; busy → append at the tail (`Inserted = TRUE`), return true.
 ///
@@ -100,6 +220,9 @@ pub unsafe fn ke_insert_device_queue(queue: *mut KDeviceQueue, entry: *mut KDevi
                 (*entry).inserted = FALSE;
                 false
             } else {
+                if let Some(index) = index_of(queue) {
+                    index.sorted = false; // unkeyed: the order is no longer known
+                }
                 link_before(&raw mut (*queue).device_list_head, &raw mut (*entry).device_list_entry);
                 (*entry).inserted = TRUE;
                 true
@@ -129,19 +252,59 @@ pub unsafe fn ke_insert_by_key_device_queue(
                 return false;
             }
             let head = &raw mut (*queue).device_list_head;
-            let mut at = (*head).flink;
-            while at != head && (*entry_of(at)).sort_key <= sort_key {
-                at = (*at).flink;
+            let link = &raw mut (*entry).device_list_entry;
+            let empty = (*head).flink == head;
+            let index = match index_of(queue) {
+                Some(i) => Some(i).filter(|i| i.sorted),
+                None if empty => attach_index(queue),
+                None => None,
+            };
+            match index {
+                Some(index) => {
+                    if let Some(run) = index.runs.get_mut(&sort_key) {
+                        link_before((*run.last).flink, link);
+                        run.last = link;
+                        run.count += 1;
+                    } else {
+                        let before = index.runs.range(sort_key..).next().map_or(head, |(_, r)| r.first);
+                        link_before(before, link);
+                        index.runs.insert(sort_key, Run { first: link, last: link, count: 1 });
+                    }
+                }
+                None => {
+                    let mut at = (*head).flink;
+                    while at != head && (*entry_of(at)).sort_key <= sort_key {
+                        at = (*at).flink;
+                    }
+                    link_before(at, link);
+                }
             }
-            link_before(at, &raw mut (*entry).device_list_entry);
             (*entry).inserted = TRUE;
             true
         })
     }
 }
 
+/// Removes `link` from the queue's list (and index), clearing its `Inserted`.
+///
 /// # Safety
-/// Called under the queue lock of a busy queue; `pick` returns a linked entry or the head.
+/// Under the queue lock; `link` is linked in `queue`.
+unsafe fn take(queue: *mut KDeviceQueue, link: *mut ListEntry) -> *mut KDeviceQueueEntry {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if let Some(index) = sorted_index(queue) {
+            index_remove(index, link);
+        }
+        unlink(link);
+        let entry = entry_of(link);
+        (*entry).inserted = FALSE;
+        after_removal(queue);
+        entry
+    }
+}
+
+/// # Safety
+/// Called under the queue lock of a busy queue; `pick` returns a linked entry.
 unsafe fn remove_where(
     queue: *mut KDeviceQueue,
     pick: impl FnOnce(*mut ListEntry) -> *mut ListEntry,
@@ -153,11 +316,7 @@ unsafe fn remove_where(
             (*queue).busy = FALSE;
             return ptr::null_mut();
         }
-        let link = pick(head);
-        unlink(link);
-        let entry = entry_of(link);
-        (*entry).inserted = FALSE;
-        entry
+        take(queue, pick(head))
     }
 }
 
@@ -194,11 +353,16 @@ pub unsafe fn ke_remove_device_queue(queue: *mut KDeviceQueue) -> *mut KDeviceQu
     })
 }
 
+/// The first entry whose key is `>= sort_key`, or the head.
+///
 /// # Safety
 /// Under the queue lock of a busy, non-empty queue.
-unsafe fn by_key(head: *mut ListEntry, sort_key: u32) -> *mut ListEntry {
+unsafe fn by_key(queue: *mut KDeviceQueue, head: *mut ListEntry, sort_key: u32) -> *mut ListEntry {
     // SAFETY: valid list under its lock.
     unsafe {
+        if let Some(index) = sorted_index(queue) {
+            return index.runs.range(sort_key..).next().map_or((*head).flink, |(_, r)| r.first);
+        }
         let mut at = (*head).flink;
         while at != head {
             if (*entry_of(at)).sort_key >= sort_key {
@@ -223,7 +387,7 @@ pub unsafe fn ke_remove_by_key_device_queue(queue: *mut KDeviceQueue, sort_key: 
             if (*queue).busy == FALSE {
                 return Err(());
             }
-            Ok(remove_where(queue, |head| by_key(head, sort_key)))
+            Ok(remove_where(queue, |head| by_key(queue, head, sort_key)))
         })
     };
     r.unwrap_or_else(|()| {
@@ -244,7 +408,7 @@ pub unsafe fn ke_remove_by_key_device_queue_if_busy(queue: *mut KDeviceQueue, so
             if (*queue).busy == FALSE {
                 return ptr::null_mut();
             }
-            remove_where(queue, |head| by_key(head, sort_key))
+            remove_where(queue, |head| by_key(queue, head, sort_key))
         })
     }
 }
@@ -261,13 +425,11 @@ pub unsafe fn ke_remove_entry_device_queue(queue: *mut KDeviceQueue, entry: *mut
             if (*entry).inserted == FALSE {
                 return false;
             }
-            unlink(&raw mut (*entry).device_list_entry);
-            (*entry).inserted = FALSE;
+            take(queue, &raw mut (*entry).device_list_entry);
             true
         })
     }
 }
-
 /// Whether `entry` is linked in `queue` (a walk under the queue lock; for the verifier).
 ///
 /// # Safety
