@@ -157,6 +157,8 @@ pub(crate) struct KernelShared {
     pub(crate) drivers: Mutex<Vec<crate::nt::device::DriverPtr>>,
     pub(crate) dpc: crate::nt::dpc::DpcEngine,
     /// Key indexes of device queues (see `nt::devqueue`), freed when the kernel ends.
+    /// Boxed: queues point at them, so they must not move when the vector grows.
+    #[allow(clippy::vec_box)]
     pub(crate) queue_indexes: Mutex<Vec<Box<crate::nt::devqueue::KeyIndex>>>,
 }
 
