@@ -114,7 +114,7 @@ fn pending_read_part(
         t.send(out, &name, r, format!("read 512 @ {}", i * 512), None)?;
     }
     writeln!(out, "  {} reads wait in the queue", device.queued())?;
-    let mut finish = |out: &mut dyn Write, t: &mut Tracker, bytes: u32, what: &str| -> std::io::Result<()> {
+    let finish = |out: &mut dyn Write, t: &mut Tracker, bytes: u32, what: &str| -> std::io::Result<()> {
         if let Some(id) = device.complete_next(bytes) {
             writeln!(out, "  the device finished IRP #{id}")?;
             t.story(&name, id, what);
