@@ -10,6 +10,7 @@
 
 pub mod cancel;
 pub mod complete;
+pub mod csq;
 pub mod device;
 pub mod devqueue;
 pub mod dpc;
@@ -22,6 +23,10 @@ pub mod types;
 
 pub use cancel::{io_cancel_irp, io_set_cancel_routine};
 pub use complete::io_complete_request;
+pub use csq::{
+    io_csq_initialize, io_csq_initialize_ex, io_csq_insert_irp, io_csq_insert_irp_ex, io_csq_remove_irp, io_csq_remove_next_irp,
+    IoCsq, IoCsqIrpContext, IO_TYPE_CSQ, IO_TYPE_CSQ_EX, IO_TYPE_CSQ_IRP_CONTEXT,
+};
 pub use device::{
     io_attach_device_to_device_stack, io_call_driver, io_create_device, io_delete_device, io_detach_device,
     io_get_attached_device, DriverInitialize,

@@ -11,6 +11,8 @@ use irpkit::nt::*;
 use irpkit::verifier::VerifierMode;
 use irpkit::{EnterGuard, Kernel};
 
+pub mod csq;
+
 unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
     STATUS_SUCCESS
 }

@@ -1,0 +1,395 @@
+//! Cancel-safe IRP queues: IoCsqInitialize(Ex), IoCsqInsertIrp(Ex), IoCsqRemoveIrp,
+//! IoCsqRemoveNextIrp and the library's cancel routine.
+//!
+//! The driver supplies the queue (storage and its lock) through callbacks; the library
+//! supplies the cancel routine and the single-winner protocol around
+//! `Irp->CancelRoutine`, so that an IRP leaves the queue exactly once — by removal or by
+//! cancellation — and is always removed before it is completed.
+//!
+//! `Irp->Tail.Overlay.DriverContext[3]` holds the queue, or the IRP's
+//! [`IoCsqIrpContext`] when the driver gave one; the two are told apart by their `Type`.
+//!
+//! Insertion follows Microsoft's flowchart **[docs, not ReactOS]**: the insert callback
+//! runs under the queue lock; only if it succeeds is the IRP marked pending and given the
+//! cancel routine; an IRP that was already cancelled is then removed again and — after
+//! the queue lock is released — handed to CompleteCanceledIrp.
+//!
+//! Lock order: the library cancel routine releases the system cancel spin lock before it
+//! takes the queue lock; no routine here takes the cancel spin lock under the queue lock.
+
+use core::ffi::c_void;
+use core::ptr;
+
+use super::cancel::io_set_cancel_routine;
+use super::irp::io_mark_irp_pending;
+use super::spinlock::io_release_cancel_spin_lock;
+use super::status::{nt_success, NtStatus, STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
+use super::types::*;
+
+/// `IO_TYPE_CSQ_IRP_CONTEXT`.
+pub const IO_TYPE_CSQ_IRP_CONTEXT: u32 = 1;
+/// `IO_TYPE_CSQ`: a queue initialised with IoCsqInitialize.
+pub const IO_TYPE_CSQ: u32 = 2;
+/// `IO_TYPE_CSQ_EX`: a queue initialised with IoCsqInitializeEx.
+pub const IO_TYPE_CSQ_EX: u32 = 3;
+
+/// `PIO_CSQ_INSERT_IRP`: links the IRP into the driver's queue (under the queue lock).
+pub type CsqInsertIrp = unsafe extern "system-unwind" fn(csq: *mut IoCsq, irp: *mut Irp);
+/// `PIO_CSQ_INSERT_IRP_EX`: like [`CsqInsertIrp`], and may refuse with a failure status.
+pub type CsqInsertIrpEx =
+    unsafe extern "system-unwind" fn(csq: *mut IoCsq, irp: *mut Irp, insert_context: *mut c_void) -> NtStatus;
+/// `PIO_CSQ_REMOVE_IRP`: unlinks the IRP from the driver's queue (under the queue lock).
+pub type CsqRemoveIrp = unsafe extern "system-unwind" fn(csq: *mut IoCsq, irp: *mut Irp);
+/// `PIO_CSQ_PEEK_NEXT_IRP`: the first IRP after `irp` (from the head if null) matching
+/// `peek_context` (any if null), or null (under the queue lock).
+pub type CsqPeekNextIrp =
+    unsafe extern "system-unwind" fn(csq: *mut IoCsq, irp: *mut Irp, peek_context: *mut c_void) -> *mut Irp;
+/// `PIO_CSQ_ACQUIRE_LOCK`: takes the queue lock, storing the IRQL to restore.
+pub type CsqAcquireLock = unsafe extern "system-unwind" fn(csq: *mut IoCsq, irql: *mut KIrql);
+/// `PIO_CSQ_RELEASE_LOCK`: releases the queue lock.
+pub type CsqReleaseLock = unsafe extern "system-unwind" fn(csq: *mut IoCsq, irql: KIrql);
+/// `PIO_CSQ_COMPLETE_CANCELED_IRP`: completes a cancelled IRP (after it was removed, with
+/// the queue lock released), normally `STATUS_CANCELLED` / 0.
+pub type CsqCompleteCanceledIrp = unsafe extern "system-unwind" fn(csq: *mut IoCsq, irp: *mut Irp);
+
+/// `IO_CSQ`: a cancel-safe queue's callback table. Embed it in the driver's queue object.
+#[repr(C)]
+#[derive(Debug)]
+pub struct IoCsq {
+    /// `Type`: [`IO_TYPE_CSQ`] or [`IO_TYPE_CSQ_EX`].
+    pub type_: u32,
+    /// `CsqInsertIrp`: a [`CsqInsertIrp`], or a [`CsqInsertIrpEx`] for `IO_TYPE_CSQ_EX`.
+    pub csq_insert_irp: *mut c_void,
+    /// `CsqRemoveIrp`.
+    pub csq_remove_irp: Option<CsqRemoveIrp>,
+    /// `CsqPeekNextIrp`.
+    pub csq_peek_next_irp: Option<CsqPeekNextIrp>,
+    /// `CsqAcquireLock`.
+    pub csq_acquire_lock: Option<CsqAcquireLock>,
+    /// `CsqReleaseLock`.
+    pub csq_release_lock: Option<CsqReleaseLock>,
+    /// `CsqCompleteCanceledIrp`.
+    pub csq_complete_canceled_irp: Option<CsqCompleteCanceledIrp>,
+    /// `ReservePointer`.
+    pub reserve_pointer: *mut c_void,
+}
+
+impl IoCsq {
+    /// An uninitialised queue (initialise it with [`io_csq_initialize`] in place).
+    pub const fn zeroed() -> Self {
+        IoCsq {
+            type_: 0,
+            csq_insert_irp: ptr::null_mut(),
+            csq_remove_irp: None,
+            csq_peek_next_irp: None,
+            csq_acquire_lock: None,
+            csq_release_lock: None,
+            csq_complete_canceled_irp: None,
+            reserve_pointer: ptr::null_mut(),
+        }
+    }
+}
+
+/// `IO_CSQ_IRP_CONTEXT`: lets the driver remove one specific IRP later
+/// ([`io_csq_remove_irp`]).
+#[repr(C)]
+#[derive(Debug)]
+pub struct IoCsqIrpContext {
+    /// `Type`: [`IO_TYPE_CSQ_IRP_CONTEXT`].
+    pub type_: u32,
+    /// `Irp`: the queued IRP, or null once it left the queue.
+    pub irp: *mut Irp,
+    /// `Csq`.
+    pub csq: *mut IoCsq,
+}
+
+impl IoCsqIrpContext {
+    /// An empty context.
+    pub const fn new() -> Self {
+        IoCsqIrpContext { type_: IO_TYPE_CSQ_IRP_CONTEXT, irp: ptr::null_mut(), csq: ptr::null_mut() }
+    }
+}
+
+impl Default for IoCsqIrpContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `IoCsqInitialize`: fills in the callback table.
+///
+/// # Safety
+/// `csq` points to writable memory that stays valid (and in place) while it queues IRPs.
+pub unsafe fn io_csq_initialize(
+    csq: *mut IoCsq,
+    insert: CsqInsertIrp,
+    remove: CsqRemoveIrp,
+    peek: CsqPeekNextIrp,
+    acquire: CsqAcquireLock,
+    release: CsqReleaseLock,
+    complete_canceled: CsqCompleteCanceledIrp,
+) -> NtStatus {
+    // SAFETY: writable queue memory by the contract.
+    unsafe { init(csq, IO_TYPE_CSQ, insert as *mut c_void, remove, peek, acquire, release, complete_canceled) }
+}
+
+/// `IoCsqInitializeEx`: like [`io_csq_initialize`] with an insert callback that may fail.
+///
+/// # Safety
+/// As [`io_csq_initialize`].
+pub unsafe fn io_csq_initialize_ex(
+    csq: *mut IoCsq,
+    insert: CsqInsertIrpEx,
+    remove: CsqRemoveIrp,
+    peek: CsqPeekNextIrp,
+    acquire: CsqAcquireLock,
+    release: CsqReleaseLock,
+    complete_canceled: CsqCompleteCanceledIrp,
+) -> NtStatus {
+    // SAFETY: as above.
+    unsafe { init(csq, IO_TYPE_CSQ_EX, insert as *mut c_void, remove, peek, acquire, release, complete_canceled) }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn init(
+    csq: *mut IoCsq,
+    type_: u32,
+    insert: *mut c_void,
+    remove: CsqRemoveIrp,
+    peek: CsqPeekNextIrp,
+    acquire: CsqAcquireLock,
+    release: CsqReleaseLock,
+    complete_canceled: CsqCompleteCanceledIrp,
+) -> NtStatus {
+    // SAFETY: writable queue memory by the caller's contract.
+    unsafe {
+        csq.write(IoCsq {
+            type_,
+            csq_insert_irp: insert,
+            csq_remove_irp: Some(remove),
+            csq_peek_next_irp: Some(peek),
+            csq_acquire_lock: Some(acquire),
+            csq_release_lock: Some(release),
+            csq_complete_canceled_irp: Some(complete_canceled),
+            reserve_pointer: ptr::null_mut(),
+        })
+    };
+    STATUS_SUCCESS
+}
+
+/// The queue's callbacks, checked once.
+struct Calls {
+    csq: *mut IoCsq,
+    remove: CsqRemoveIrp,
+    peek: CsqPeekNextIrp,
+    acquire: CsqAcquireLock,
+    release: CsqReleaseLock,
+    complete_canceled: CsqCompleteCanceledIrp,
+}
+
+impl Calls {
+    /// # Safety
+    /// `csq` points to an initialised queue.
+    unsafe fn of(csq: *mut IoCsq) -> Self {
+        // SAFETY: initialised queue by the contract.
+        let q = unsafe { &*csq };
+        let missing = "an IO_CSQ used before IoCsqInitialize (a callback is missing)";
+        Calls {
+            csq,
+            remove: q.csq_remove_irp.expect(missing),
+            peek: q.csq_peek_next_irp.expect(missing),
+            acquire: q.csq_acquire_lock.expect(missing),
+            release: q.csq_release_lock.expect(missing),
+            complete_canceled: q.csq_complete_canceled_irp.expect(missing),
+        }
+    }
+
+    fn lock(&self) -> KIrql {
+        let mut irql = 0;
+        // SAFETY: the driver's own lock callback with its own queue.
+        unsafe { (self.acquire)(self.csq, &mut irql) };
+        irql
+    }
+
+    fn unlock(&self, irql: KIrql) {
+        // SAFETY: as above.
+        unsafe { (self.release)(self.csq, irql) };
+    }
+}
+
+/// Where `DriverContext[3]` lives.
+///
+/// # Safety
+/// `irp` points to a live IRP.
+unsafe fn slot(irp: *mut Irp) -> *mut *mut c_void {
+    // SAFETY: a place inside the live IRP.
+    unsafe { (*Irp::driver_context(irp)).as_mut_ptr().add(3) }
+}
+
+/// Unlinks the IRP from the queue bookkeeping (`DriverContext[3]`, its context's `Irp`).
+///
+/// # Safety
+/// `irp` is live and its `DriverContext[3]` was set by this library; under the queue lock.
+unsafe fn detach(irp: *mut Irp) {
+    // SAFETY: forwarded contract; a context is told apart from a queue by its `Type`.
+    unsafe {
+        let s = slot(irp);
+        let p = *s;
+        if !p.is_null() && *p.cast::<u32>() == IO_TYPE_CSQ_IRP_CONTEXT {
+            (*p.cast::<IoCsqIrpContext>()).irp = ptr::null_mut();
+        }
+        *s = ptr::null_mut();
+    }
+}
+
+/// The queue an IRP's `DriverContext[3]` names.
+///
+/// # Safety
+/// `irp` is live and was inserted by this library.
+unsafe fn queue_of(irp: *mut Irp) -> *mut IoCsq {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let p = *slot(irp);
+        if *p.cast::<u32>() == IO_TYPE_CSQ_IRP_CONTEXT {
+            (*p.cast::<IoCsqIrpContext>()).csq
+        } else {
+            p.cast()
+        }
+    }
+}
+
+/// The library's cancel routine: releases the system cancel spin lock first, then under
+/// the queue lock removes the IRP, then — lock released — CompleteCanceledIrp.
+unsafe extern "system-unwind" fn csq_cancel_routine(_device: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: IoCancelIrp calls us with a live IRP that this library queued, holding the
+    // cancel spin lock; winning the routine makes the IRP ours to remove and complete.
+    unsafe {
+        io_release_cancel_spin_lock((*irp).cancel_irql);
+        let calls = Calls::of(queue_of(irp));
+        let irql = calls.lock();
+        (calls.remove)(calls.csq, irp);
+        detach(irp);
+        calls.unlock(irql);
+        (calls.complete_canceled)(calls.csq, irp);
+    }
+}
+
+/// `IoCsqInsertIrp`: queues the IRP as cancelable (see [`io_csq_insert_irp_ex`]).
+///
+/// # Safety
+/// As [`io_csq_insert_irp_ex`].
+pub unsafe fn io_csq_insert_irp(csq: *mut IoCsq, irp: *mut Irp, context: *mut IoCsqIrpContext) {
+    // SAFETY: forwarded contract.
+    unsafe { io_csq_insert_irp_ex(csq, irp, context, ptr::null_mut()) };
+}
+
+/// `IoCsqInsertIrpEx`: links IRP and `context`, calls the insert callback under the queue
+/// lock; if it fails, returns its status with the IRP untouched (not pending, no cancel
+/// routine, not linked). Otherwise marks the IRP pending and sets the library cancel
+/// routine; if the IRP was already cancelled and this call takes the routine back, the
+/// IRP is removed again and — after the lock is released — handed to
+/// CompleteCanceledIrp. Returns `STATUS_SUCCESS`.
+///
+/// # Safety
+/// `csq` is an initialised queue; `irp` is a live IRP owned by the caller (who gives it
+/// up on success); `context` is null or a context that stays valid while the IRP is
+/// queued; `DriverContext[3]` is not in use.
+pub unsafe fn io_csq_insert_irp_ex(
+    csq: *mut IoCsq,
+    irp: *mut Irp,
+    context: *mut IoCsqIrpContext,
+    insert_context: *mut c_void,
+) -> NtStatus {
+    if csq.is_null() || irp.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: the caller's contract covers every pointer used below.
+    unsafe {
+        let calls = Calls::of(csq);
+        if context.is_null() {
+            *slot(irp) = csq.cast();
+        } else {
+            (*context).type_ = IO_TYPE_CSQ_IRP_CONTEXT;
+            (*context).irp = irp;
+            (*context).csq = csq;
+            *slot(irp) = context.cast();
+        }
+        let irql = calls.lock();
+        let status = if (*csq).type_ == IO_TYPE_CSQ_EX {
+            let insert_ex: CsqInsertIrpEx = core::mem::transmute::<*mut c_void, CsqInsertIrpEx>((*csq).csq_insert_irp);
+            insert_ex(csq, irp, insert_context)
+        } else {
+            let insert: CsqInsertIrp = core::mem::transmute::<*mut c_void, CsqInsertIrp>((*csq).csq_insert_irp);
+            insert(csq, irp);
+            STATUS_SUCCESS
+        };
+        if !nt_success(status) {
+            detach(irp);
+            calls.unlock(irql);
+            return status;
+        }
+        io_mark_irp_pending(irp);
+        io_set_cancel_routine(irp, Some(csq_cancel_routine));
+        if (*irp).is_cancelled() && io_set_cancel_routine(irp, None).is_some() {
+            // Cancelled before we set the routine, and we beat IoCancelIrp to it.
+            (calls.remove)(csq, irp);
+            detach(irp);
+            calls.unlock(irql);
+            (calls.complete_canceled)(csq, irp);
+            return STATUS_SUCCESS;
+        }
+        calls.unlock(irql);
+        STATUS_SUCCESS
+    }
+}
+
+/// `IoCsqRemoveIrp`: removes the IRP `context` names, unless it is gone or being
+/// cancelled (then null, touching nothing).
+///
+/// # Safety
+/// `csq` is an initialised queue; `context` was passed to [`io_csq_insert_irp_ex`] for it.
+pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) -> *mut Irp {
+    // SAFETY: the caller's contract; the context's IRP is live while linked (under the
+    // queue lock).
+    unsafe {
+        let calls = Calls::of(csq);
+        let irql = calls.lock();
+        let irp = (*context).irp;
+        let won = !irp.is_null() && io_set_cancel_routine(irp, None).is_some();
+        if won {
+            (calls.remove)(csq, irp);
+            detach(irp);
+        }
+        calls.unlock(irql);
+        if won {
+            irp
+        } else {
+            ptr::null_mut()
+        }
+    }
+}
+
+/// `IoCsqRemoveNextIrp`: removes and returns the first IRP matching `peek_context` (any
+/// if null) that is not being cancelled — skipping those whose cancel routine is already
+/// gone — or null.
+///
+/// # Safety
+/// `csq` is an initialised queue.
+pub unsafe fn io_csq_remove_next_irp(csq: *mut IoCsq, peek_context: *mut c_void) -> *mut Irp {
+    // SAFETY: the caller's contract; peeked IRPs are live while linked (under the lock).
+    unsafe {
+        let calls = Calls::of(csq);
+        let irql = calls.lock();
+        let mut irp = (calls.peek)(csq, ptr::null_mut(), peek_context);
+        while !irp.is_null() {
+            if io_set_cancel_routine(irp, None).is_some() {
+                (calls.remove)(csq, irp);
+                detach(irp);
+                break;
+            }
+            irp = (calls.peek)(csq, irp, peek_context);
+        }
+        calls.unlock(irql);
+        irp
+    }
+}
