@@ -4,6 +4,9 @@
 //!   with a cancel routine, until the "hardware" finishes them.
 //! - [`serial`]: a StartIo device with the device queue, a timer + DPC "hardware", and
 //!   the seed page's cancel routine; its keyed variant is an elevator-ordered disk.
+//! - [`csq_worker`]: reads in a cancel-safe queue served by a system worker thread, with
+//!   IRP_MJ_CLEANUP per file object and a remove lock for unload.
 
+pub mod csq_worker;
 pub mod pending_read;
 pub mod serial;

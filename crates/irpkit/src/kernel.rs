@@ -37,6 +37,8 @@ pub(crate) enum RoutineKind {
     StartIo,
     /// A DPC or timer routine.
     Dpc,
+    /// A system thread's routine.
+    SystemThread,
     /// Unload.
     Unload,
 }
@@ -197,6 +199,7 @@ fn describe_location(ctx: RoutineCtx) -> Location {
         RoutineKind::Completion => "IoCompletion routine".to_string(),
         RoutineKind::StartIo => "StartIo routine".to_string(),
         RoutineKind::Dpc => "DPC routine".to_string(),
+        RoutineKind::SystemThread => "system thread".to_string(),
         RoutineKind::Unload => "Unload routine".to_string(),
     };
     let routine = if ctx.irp.is_null() {

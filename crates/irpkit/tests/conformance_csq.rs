@@ -53,7 +53,7 @@ fn csq_k1_insert_then_remove_next() {
     assert_eq!(status, STATUS_PENDING);
     // SAFETY: the queue and the IRP are live; the removed IRP is ours.
     unsafe {
-        assert_eq!((*irp).cancel_routine.load().is_some(), true, "queued: cancelable");
+        assert!((*irp).cancel_routine.load().is_some(), "queued: cancelable");
         let got = io_csq_remove_next_irp(s.q().csq_ptr(), ptr::null_mut());
         assert_eq!(got, irp);
         assert!((*irp).cancel_routine.load().is_none());
@@ -149,7 +149,11 @@ fn csq_k5_remove_by_context_after_cancel() {
     // SAFETY: the creator cancels its own IRP; removed IRPs are ours.
     unsafe {
         assert_eq!(c1.irp, a);
-        assert_eq!((*Irp::driver_context(a))[3], (&mut c1 as *mut IoCsqIrpContext).cast(), "DriverContext[3] names the context");
+        assert_eq!(
+            (*Irp::driver_context(a))[3],
+            (&mut c1 as *mut IoCsqIrpContext).cast(),
+            "DriverContext[3] names the context"
+        );
         assert!(io_cancel_irp(a));
         assert!(c1.irp.is_null(), "the cancel routine unlinked the context");
         assert!(io_csq_remove_irp(s.q().csq_ptr(), &mut c1).is_null(), "cancelled: none");

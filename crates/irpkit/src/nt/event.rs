@@ -101,10 +101,20 @@ impl DispatcherObject for super::types::KTimer {
     }
 }
 
-/// Synchronization events (1) and synchronization timers (9) reset when a wait is
-/// satisfied; notification objects stay signalled.
+/// A satisfied wait takes one unit of a semaphore's count, and resets synchronization
+/// events (1) and synchronization timers (9); notification objects stay signalled.
 fn try_satisfy(header: &DispatcherHeader) -> bool {
     let state = &header.signal_state;
+    if header.type_ == super::objects::SEMAPHORE_TYPE {
+        let mut count = state.load(Ordering::Acquire);
+        while count > 0 {
+            match state.compare_exchange(count, count - 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(c) => count = c,
+            }
+        }
+        return false;
+    }
     if header.type_ == EventType::Synchronization as u8 || header.type_ == 9 {
         state.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
     } else {

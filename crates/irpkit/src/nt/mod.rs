@@ -16,6 +16,7 @@ pub mod devqueue;
 pub mod dpc;
 pub mod event;
 pub mod irp;
+pub mod objects;
 pub mod spinlock;
 pub mod startio;
 pub mod status;
@@ -24,8 +25,8 @@ pub mod types;
 pub use cancel::{io_cancel_irp, io_set_cancel_routine};
 pub use complete::io_complete_request;
 pub use csq::{
-    io_csq_initialize, io_csq_initialize_ex, io_csq_insert_irp, io_csq_insert_irp_ex, io_csq_remove_irp, io_csq_remove_next_irp,
-    IoCsq, IoCsqIrpContext, IO_TYPE_CSQ, IO_TYPE_CSQ_EX, IO_TYPE_CSQ_IRP_CONTEXT,
+    io_csq_initialize, io_csq_initialize_ex, io_csq_insert_irp, io_csq_insert_irp_ex, io_csq_remove_irp,
+    io_csq_remove_next_irp, IoCsq, IoCsqIrpContext, IO_TYPE_CSQ, IO_TYPE_CSQ_EX, IO_TYPE_CSQ_IRP_CONTEXT,
 };
 pub use device::{
     io_attach_device_to_device_stack, io_call_driver, io_create_device, io_delete_device, io_detach_device,
@@ -47,6 +48,11 @@ pub use irp::{
     io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
     io_get_next_irp_stack_location, io_mark_irp_pending, io_set_completion_routine, io_set_completion_routine_ex,
     io_set_next_irp_stack_location, io_size_of_irp, io_skip_current_irp_stack_location,
+};
+pub use objects::{
+    io_acquire_remove_lock, io_initialize_remove_lock, io_release_remove_lock, io_release_remove_lock_and_wait,
+    ke_delay, ke_delay_execution_thread, ke_initialize_semaphore, ke_read_state_semaphore, ke_release_semaphore,
+    SystemThread,
 };
 pub use spinlock::{
     io_acquire_cancel_spin_lock, io_release_cancel_spin_lock, ke_acquire_spin_lock, ke_acquire_spin_lock_at_dpc_level,

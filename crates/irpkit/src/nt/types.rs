@@ -222,6 +222,35 @@ unsafe impl Send for KEvent {}
 // SAFETY: as above.
 unsafe impl Sync for KEvent {}
 
+/// `KSEMAPHORE`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct KSemaphore {
+    /// `Header` (`Type` 5); `SignalState` is the count.
+    pub header: DispatcherHeader,
+    /// `Limit`: the highest count.
+    pub limit: i32,
+}
+
+// SAFETY: the count is the atomic `SignalState`; the wait list is not followed.
+unsafe impl Send for KSemaphore {}
+// SAFETY: as above.
+unsafe impl Sync for KSemaphore {}
+
+/// `IO_REMOVE_LOCK` (the free-build layout, `IO_REMOVE_LOCK_COMMON_BLOCK`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct IoRemoveLock {
+    /// `Removed`: set by IoReleaseRemoveLockAndWait.
+    pub removed: AtomicU8,
+    /// `Reserved`.
+    pub reserved: [u8; 3],
+    /// `IoCount`: 1 (the bias) plus one per acquisition.
+    pub io_count: AtomicI32,
+    /// `RemoveEvent`: signalled when the count drops to zero.
+    pub remove_event: KEvent,
+}
+
 /// `KDPC`: a deferred procedure call object.
 #[repr(C)]
 #[derive(Debug)]

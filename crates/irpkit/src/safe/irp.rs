@@ -39,6 +39,14 @@ impl Completed {
 #[must_use = "return it from the dispatch routine (Dispatched::from)"]
 pub struct Pending(());
 
+impl Pending {
+    /// # Contract
+    /// Only for routines that have just marked an IRP pending on the caller's behalf.
+    pub(crate) fn new() -> Self {
+        Pending(())
+    }
+}
+
 /// What a dispatch routine returns: the status of a request it completed (or passed
 /// down), or `STATUS_PENDING` backed by a [`Pending`] proof.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +129,14 @@ impl Irp {
             // SAFETY: read and write share `ReadWriteParameters`.
             unsafe { sl.parameters.read.byte_offset }
         })
+    }
+
+    /// The device of the current stack location (the device this driver was called for).
+    pub fn device(&self) -> Option<&super::DeviceRef> {
+        let d = self.stack().device_object;
+        // SAFETY: a device in a live IRP's stack location is a live irpkit device, for at
+        // least as long as this borrow of the IRP.
+        (!d.is_null()).then(|| unsafe { super::DeviceRef::from_ptr(d) })
     }
 
     /// The current stack location's file object (null if none).

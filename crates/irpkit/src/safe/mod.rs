@@ -66,6 +66,7 @@
 //! ```
 
 mod cancel;
+mod csq;
 mod device;
 mod irp;
 mod request;
@@ -73,6 +74,7 @@ mod startio;
 mod timer;
 
 pub use cancel::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine};
+pub use csq::CancelSafeQueue;
 pub use device::create_start_io_device;
 pub use device::{create_device, Device, DeviceRef, Driver};
 pub use irp::{CancelableIrp, Completed, Dispatched, Irp, Pending};

@@ -46,6 +46,14 @@ impl Request {
         Ok(r)
     }
 
+    /// Sets the file object of the request's first stack location (the file the request
+    /// is for: IRP_MJ_CLEANUP and per-file queues match on it). Only compared, never read.
+    pub fn file_object(self, file: *mut nt::FileObject) -> Self {
+        // SAFETY: our unsent IRP's next location.
+        unsafe { (*nt::io_get_next_irp_stack_location(self.raw.as_ptr())).file_object = file };
+        self
+    }
+
     /// The IRP's serial number.
     pub fn id(&self) -> u64 {
         // SAFETY: our live IRP.
