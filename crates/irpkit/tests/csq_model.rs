@@ -176,9 +176,10 @@ fn run(ops: Vec<Op>) {
                 State::Done(status) => {
                     assert_eq!(calls, 1, "step {step}: IRP {i} completed exactly once");
                     assert_eq!(t.obs.creator_status.load(Ordering::SeqCst), status, "step {step}: IRP {i} status");
-                    // SAFETY: completed IRPs are kept by their creator until freed below.
                     if status == STATUS_CANCELLED {
-                        assert_eq!(unsafe { (*t.irp).io_status.information }, 0);
+                        // SAFETY: completed IRPs are kept by their creator until freed below.
+                        let information = unsafe { (*t.irp).io_status.information };
+                        assert_eq!(information, 0);
                     }
                 }
             }
@@ -191,10 +192,12 @@ fn run(ops: Vec<Op>) {
     }
     // Everything still queued goes: every IRP ends completed exactly once.
     for file in 0..3 {
-        // SAFETY: the queue is live.
-        while let Some(irp) =
-            Some(unsafe { io_csq_remove_next_irp(q.csq_ptr(), file_ptr(file).cast()) }).filter(|p| !p.is_null())
-        {
+        loop {
+            // SAFETY: the queue is live.
+            let irp = unsafe { io_csq_remove_next_irp(q.csq_ptr(), file_ptr(file).cast()) };
+            if irp.is_null() {
+                break;
+            }
             finish(irp, STATUS_CANCELLED);
         }
     }

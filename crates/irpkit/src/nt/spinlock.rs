@@ -98,7 +98,7 @@ pub fn ke_initialize_spin_lock(lock: &mut KSpinLock) {
 /// `KeAcquireSpinLock`: raises to DISPATCH_LEVEL, acquires `lock`, returns the previous
 /// IRQL for [`ke_release_spin_lock`].
 pub fn ke_acquire_spin_lock(lock: &KSpinLock) -> KIrql {
-    with_current("KeAcquireSpinLock", |k| check_irql_at_most(k, DISPATCH_LEVEL, "KeAcquireSpinLock", ptr::null_mut()));
+    kernel::try_with_current(|k| check_irql_at_most(k, DISPATCH_LEVEL, "KeAcquireSpinLock", ptr::null_mut()));
     let old = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old));
     acquire_at_dpc(lock, "KeAcquireSpinLock");
@@ -114,14 +114,20 @@ fn acquire_at_dpc(lock: &KSpinLock, routine: &'static str) {
     if raw_acquire(lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(1);
     } else {
-        with_current(routine, |k| {
-            k.report(
-                Rule::SpinLockDiscipline,
-                routine,
-                ptr::null_mut(),
-                format!("{routine} on a spin lock the calling thread already holds (a deadlock on a real processor); the second acquire is ignored"),
-            )
-        });
+        report_anywhere(
+            Rule::SpinLockDiscipline,
+            routine,
+            format!("{routine} on a spin lock the calling thread already holds (a deadlock on a real processor); the second acquire is ignored"),
+        );
+    }
+}
+
+/// Files a report with the calling thread's kernel; a thread outside any kernel has no
+/// verifier to record it, so the report stops it, as strict mode would.
+fn report_anywhere(rule: Rule, routine: &'static str, message: String) {
+    let filed = kernel::try_with_current(|k| k.report(rule, routine, ptr::null_mut(), message.clone()));
+    if filed.is_none() {
+        panic!("irpkit verifier (no kernel entered on this thread): {rule} in {routine}: {message}");
     }
 }
 
@@ -136,14 +142,11 @@ pub fn ke_release_spin_lock_from_dpc_level(lock: &KSpinLock) {
     if raw_release(lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(-1);
     } else {
-        with_current("KeReleaseSpinLock", |k| {
-            k.report(
-                Rule::SpinLockDiscipline,
-                "KeReleaseSpinLock",
-                ptr::null_mut(),
-                "KeReleaseSpinLock on a spin lock the calling thread does not hold".to_string(),
-            )
-        });
+        report_anywhere(
+            Rule::SpinLockDiscipline,
+            "KeReleaseSpinLock",
+            "KeReleaseSpinLock on a spin lock the calling thread does not hold".to_string(),
+        );
     }
 }
 
