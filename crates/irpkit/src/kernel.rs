@@ -17,7 +17,7 @@ use core::ptr;
 use crate::clock::{Clock, RealClock, VirtualClock};
 use crate::nt::irp::IrpPool;
 use crate::nt::types::{DriverObject, Irp, KIrql, KSpinLock, PASSIVE_LEVEL};
-use crate::sync::{thread, thread_local, Arc, Condvar, Mutex};
+use crate::sync::{thread, Arc, Condvar, Mutex};
 use crate::verifier::{Location, Report, Rule, Verifier, VerifierMode};
 
 /// What kind of driver routine a thread is running.
@@ -57,16 +57,17 @@ impl RoutineCtx {
 
 /// One thread's processor state.
 pub(crate) struct ThreadCtx {
-    token: usize,
+    /// The thread's token, assigned on first use (0: not yet).
+    token: Cell<usize>,
     irql: Cell<KIrql>,
     spin_locks_held: Cell<u32>,
     routine: Cell<RoutineCtx>,
     kernel: RefCell<Option<Arc<KernelShared>>>,
 }
 
-thread_local! {
+crate::sync::const_thread_local! {
     static THREAD: ThreadCtx = ThreadCtx {
-        token: next_thread_token(),
+        token: Cell::new(0),
         irql: Cell::new(PASSIVE_LEVEL),
         spin_locks_held: Cell::new(0),
         routine: Cell::new(RoutineCtx::NONE),
@@ -84,7 +85,14 @@ fn next_thread_token() -> usize {
 
 /// A token unique to the calling thread (never zero), stored in spin lock words.
 pub(crate) fn thread_token() -> usize {
-    THREAD.with(|t| t.token)
+    THREAD.with(|t| match t.token.get() {
+        0 => {
+            let token = next_thread_token();
+            t.token.set(token);
+            token
+        }
+        token => token,
+    })
 }
 
 /// The calling thread's IRQL (`KeGetCurrentIrql`).

@@ -59,6 +59,19 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// Declares a thread-local with a constant initialiser: `const`-initialised with `std`
+/// (no lazy-init check on access), plainly initialised under loom and shuttle, whose
+/// macros do not take `const` blocks.
+macro_rules! const_thread_local {
+    ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
+        #[cfg(not(any(loom, shuttle)))]
+        $crate::sync::thread_local! { $vis static $name: $t = const { $init }; }
+        #[cfg(any(loom, shuttle))]
+        $crate::sync::thread_local! { $vis static $name: $t = $init; }
+    };
+}
+pub(crate) use const_thread_local;
+
 /// Locks a mutex, ignoring poisoning: irpkit's own state stays consistent across a
 /// panicking driver routine (strict verifier mode panics on purpose), so a poisoned lock
 /// carries no extra information.
@@ -66,5 +79,62 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// A minimal spin lock protecting a `T`: one compare-exchange to acquire, a plain release
+/// store to release. For short, never-blocking critical sections on hot paths (the IRP
+/// pool's free lists).
+pub(crate) struct SpinMutex<T> {
+    locked: atomic::AtomicBool,
+    value: core::cell::UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through the guard, which the lock makes exclusive.
+unsafe impl<T: Send> Send for SpinMutex<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SpinMutex<T> {}
+
+impl<T> SpinMutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        SpinMutex { locked: atomic::AtomicBool::new(false), value: core::cell::UnsafeCell::new(value) }
+    }
+
+    pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
+        use atomic::Ordering::{Acquire, Relaxed};
+        let mut i = 0u32;
+        while self.locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+            while self.locked.load(Relaxed) {
+                spin_step(i);
+                i = i.wrapping_add(1);
+            }
+        }
+        SpinGuard { lock: self }
+    }
+}
+
+/// Exclusive access to a [`SpinMutex`]'s value; releases on drop.
+pub(crate) struct SpinGuard<'a, T> {
+    lock: &'a SpinMutex<T>,
+}
+
+impl<T> core::ops::Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> core::ops::DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.locked.store(false, atomic::Ordering::Release);
     }
 }

@@ -20,8 +20,8 @@ use core::ptr;
 
 use super::types::*;
 use crate::kernel::{self, KernelShared};
-use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use crate::sync::{lock, Arc, Mutex};
+use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crate::sync::{lock, Arc, Mutex, SpinMutex};
 use crate::verifier::{IrpSnapshot, Rule, StackFrame};
 
 const HEADER_MAGIC: u64 = 0x6972_706b_6974_4952; // "irpkitIR"
@@ -181,10 +181,9 @@ pub(crate) unsafe fn snapshot(irp: *mut Irp) -> Option<IrpSnapshot> {
 
 /// The free lists of one kernel, by stack count.
 pub(crate) struct IrpPool {
-    free: Mutex<Vec<Vec<*mut IrpHeader>>>,
+    free: SpinMutex<Vec<Vec<*mut IrpHeader>>>,
     blocks: Mutex<Vec<(*mut u8, Layout)>>,
     next_id: AtomicU64,
-    outstanding: AtomicUsize,
 }
 
 // SAFETY: the raw pointers are blocks owned by the pool; they are handed out and taken
@@ -195,27 +194,30 @@ unsafe impl Sync for IrpPool {}
 
 impl IrpPool {
     pub(crate) fn new() -> Self {
-        IrpPool {
-            free: Mutex::new(Vec::new()),
-            blocks: Mutex::new(Vec::new()),
-            next_id: AtomicU64::new(1),
-            outstanding: AtomicUsize::new(0),
-        }
+        IrpPool { free: SpinMutex::new(Vec::new()), blocks: Mutex::new(Vec::new()), next_id: AtomicU64::new(1) }
     }
 
+    /// IRPs allocated and not freed: a scan of every block (for tests and diagnostics,
+    /// so that the request path keeps no counter of its own).
     pub(crate) fn outstanding(&self) -> usize {
-        self.outstanding.load(Ordering::Acquire)
+        lock(&self.blocks)
+            .iter()
+            .filter(|(p, _)| {
+                // SAFETY: every block starts with its initialised header.
+                unsafe { (*p.cast::<IrpHeader>()).allocated.load(Ordering::Acquire) }
+            })
+            .count()
     }
 
     fn take(&self, stack: i8) -> Option<*mut IrpHeader> {
-        let mut free = lock(&self.free);
+        let mut free = self.free.lock();
         free.get_mut(stack as usize).and_then(|l| l.pop())
     }
 
     fn put(&self, h: *mut IrpHeader) {
         // SAFETY: `h` is a block of this pool.
         let cap = unsafe { (*h).capacity } as usize;
-        let mut free = lock(&self.free);
+        let mut free = self.free.lock();
         if free.len() <= cap {
             free.resize_with(cap + 1, Vec::new);
         }
@@ -294,7 +296,6 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).creator_state.store(0, Ordering::Relaxed);
         (*h).creator_done.header.signal_state.store(0, Ordering::Relaxed);
     }
-    pool.outstanding.fetch_add(1, Ordering::Relaxed);
     let irp = irp_of(h);
     // SAFETY: the block has room for an IRP with `stack_size` locations.
     unsafe { initialize(irp, stack_size) };
@@ -368,7 +369,6 @@ pub unsafe fn io_free_irp(irp: *mut Irp) {
         k.report(Rule::InvalidIrp, "IoFreeIrp", irp, "IoFreeIrp on an IRP that was already freed".to_string());
         return;
     }
-    k.pool.outstanding.fetch_sub(1, Ordering::Relaxed);
     // SAFETY: valid header; we held the "allocated" reference.
     unsafe { release_ref(h) };
 }
@@ -379,7 +379,16 @@ pub unsafe fn io_free_irp(irp: *mut Irp) {
 /// `h` is a valid header and the caller holds one of its references.
 unsafe fn release_ref(h: *mut IrpHeader) {
     // SAFETY: valid header.
-    if unsafe { (*h).refs.fetch_sub(1, Ordering::AcqRel) } == 1 {
+    let refs = unsafe { &(*h).refs };
+    // A count of 1 is the caller's own reference: nobody else holds one, and taking a
+    // reference requires holding one, so no one can race us — skip the atomic RMW.
+    let last = if refs.load(Ordering::Acquire) == 1 {
+        refs.store(0, Ordering::Relaxed);
+        true
+    } else {
+        refs.fetch_sub(1, Ordering::AcqRel) == 1
+    };
+    if last {
         // SAFETY: we dropped the last reference: nobody else uses the block.
         let keepalive = unsafe { (*h).keepalive.take() };
         // SAFETY: valid header; the kernel is alive (held by `keepalive`).

@@ -87,7 +87,13 @@ fn raw_acquire(lock: &KSpinLock, token: usize) -> bool {
 
 /// Releases `lock` if the calling thread holds it; false if it does not.
 fn raw_release(lock: &KSpinLock, token: usize) -> bool {
-    lock.0.compare_exchange(token, 0, Ordering::Release, Ordering::Relaxed).is_ok()
+    // Only the holder ever changes a word that holds its token, so a load tells whether we
+    // hold it, and a plain release store frees it (no read-modify-write needed).
+    if lock.0.load(Ordering::Relaxed) != token {
+        return false;
+    }
+    lock.0.store(0, Ordering::Release);
+    true
 }
 
 /// `KeInitializeSpinLock`.

@@ -6,9 +6,12 @@
 //! are the NT layer's `io_csq_*` routines and its library cancel routine, so the safe queue
 //! and a C driver's queue share one implementation of the protocol.
 //!
-//! Lifetime: every queued IRP holds a reference to the queue's state, released when the
-//! IRP leaves it (removed, or after its cancellation completed). Dropping the queue
-//! completes whatever is still queued with `STATUS_CANCELLED`: a request is never lost.
+//! Lifetime: dropping the queue completes whatever is still queued with `STATUS_CANCELLED`
+//! (a request is never lost), then waits until no cancellation is still running in the
+//! queue — IRPs whose cancel routine was already taken, and CompleteCanceledIrp calls in
+//! progress — so the library cancel routine never touches a freed queue. Removals by the
+//! owner are told apart from the cancel path by a thread-local flag, so the request path
+//! pays no reference counting for this.
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -19,7 +22,6 @@ use super::device::DeviceRef;
 use super::irp::{Irp, Pending};
 use crate::nt::{self, IoCsq, KIrql, ListEntry, NtStatus, STATUS_CANCELLED, STATUS_SUCCESS};
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::Arc;
 
 /// How a [`CancelSafeQueue`] orders its IRPs.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,8 @@ struct Inner {
     lock: nt::KSpinLock,
     head: UnsafeCell<ListEntry>,
     len: AtomicUsize,
+    /// Cancellations between their removal and the end of CompleteCanceledIrp.
+    cancelling: AtomicUsize,
     cancelled: AtomicUsize,
     capacity: usize,
     order: Order,
@@ -49,8 +53,8 @@ unsafe impl Send for Inner {}
 unsafe impl Sync for Inner {}
 
 fn inner<'a>(csq: *mut IoCsq) -> &'a Inner {
-    // SAFETY: `csq` is the first field of an `Inner` kept alive by a queued IRP or a
-    // queue handle.
+    // SAFETY: `csq` is the first field of an `Inner`, which its queue's drop keeps alive
+    // until no queued IRP and no cancellation refers to it.
     unsafe { &*csq.cast::<Inner>() }
 }
 
@@ -96,14 +100,24 @@ unsafe extern "system-unwind" fn insert_ex(csq: *mut IoCsq, irp: *mut nt::Irp, _
         (*link).blink = prev;
         (*prev).flink = link;
         (*before).blink = link;
-        // The queued IRP holds a reference to the queue's state.
-        Arc::increment_strong_count(csq.cast::<Inner>());
     }
-    q.len.fetch_add(1, Ordering::Relaxed);
+    // Under the queue lock: a plain read-modify-write suffices; readers only snapshot it.
+    q.len.store(q.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     STATUS_SUCCESS
 }
 
+crate::sync::const_thread_local! {
+    static OWNER_REMOVING: core::cell::Cell<bool> = core::cell::Cell::new(false);
+}
+
+// `OWNER_REMOVING` is set while this thread removes IRPs as the queue's owner (not the
+// cancel path).
 unsafe extern "system-unwind" fn remove(csq: *mut IoCsq, irp: *mut nt::Irp) {
+    if !OWNER_REMOVING.with(|o| o.get()) {
+        // The cancel path (the library cancel routine, or an insertion that found the IRP
+        // already cancelled): the queue must outlive its CompleteCanceledIrp.
+        inner(csq).cancelling.fetch_add(1, Ordering::AcqRel);
+    }
     // SAFETY: under the queue lock; the IRP is linked in this queue.
     unsafe {
         let link = nt::Irp::list_entry(irp);
@@ -113,7 +127,9 @@ unsafe extern "system-unwind" fn remove(csq: *mut IoCsq, irp: *mut nt::Irp) {
         (*link).flink = ptr::null_mut();
         (*link).blink = ptr::null_mut();
     }
-    inner(csq).len.fetch_sub(1, Ordering::Relaxed);
+    // Under the queue lock (see `insert_ex`).
+    let len = &inner(csq).len;
+    len.store(len.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
 }
 
 unsafe extern "system-unwind" fn peek(csq: *mut IoCsq, irp: *mut nt::Irp, context: *mut c_void) -> *mut nt::Irp {
@@ -155,8 +171,8 @@ unsafe extern "system-unwind" fn complete_canceled(csq: *mut IoCsq, irp: *mut nt
     };
     // SAFETY: the library hands us a removed, cancelled IRP to complete.
     (q.on_cancel)(unsafe { Irp::from_raw(irp) }, device);
-    // SAFETY: drop the queued IRP's reference last: nothing touches `csq` after this.
-    unsafe { Arc::decrement_strong_count(csq.cast::<Inner>().cast_const()) };
+    // Last access to the queue: a dropping queue may be freed right after.
+    q.cancelling.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// A cancel-safe queue of IRPs (IoCsq with the library cancel routine). Queued IRPs can be
@@ -164,7 +180,7 @@ unsafe extern "system-unwind" fn complete_canceled(csq: *mut IoCsq, irp: *mut nt
 /// completed `STATUS_CANCELLED` / 0 by the cancellation — and is removed before it is
 /// completed.
 pub struct CancelSafeQueue {
-    inner: Arc<Inner>,
+    inner: Box<Inner>,
 }
 
 impl core::fmt::Debug for CancelSafeQueue {
@@ -185,17 +201,18 @@ impl CancelSafeQueue {
     }
 
     fn build_with(order: Order, capacity: usize, on_cancel: fn(Irp, Option<&DeviceRef>)) -> Self {
-        let inner = Arc::new(Inner {
+        let inner = Box::new(Inner {
             csq: UnsafeCell::new(IoCsq::zeroed()),
             lock: nt::KSpinLock::new(),
             head: UnsafeCell::new(ListEntry::null()),
             len: AtomicUsize::new(0),
+            cancelling: AtomicUsize::new(0),
             cancelled: AtomicUsize::new(0),
             capacity,
             order,
             on_cancel,
         });
-        // SAFETY: the state is at its final (shared, never moved) address and not yet
+        // SAFETY: the state is at its final (boxed, never moved) address and not yet
         // shared: initialise the list head and the callback table in place.
         unsafe {
             let head = inner.head.get();
@@ -251,30 +268,27 @@ impl CancelSafeQueue {
         }
     }
 
-    fn take(&self, raw: *mut nt::Irp) -> Option<Irp> {
-        if raw.is_null() {
-            return None;
-        }
-        // SAFETY: the removal gave us the IRP; drop its reference to the queue state (we
-        // hold another one, so this never frees it).
-        unsafe {
-            Arc::decrement_strong_count(Arc::as_ptr(&self.inner));
-            Some(Irp::from_raw(raw))
-        }
+    /// `IoCsqRemoveNextIrp` as the owner.
+    fn remove_next_raw(&self, context: *mut c_void) -> Option<Irp> {
+        OWNER_REMOVING.with(|o| o.set(true));
+        // SAFETY: an initialised queue; a non-null context is the caller's predicate.
+        let raw = unsafe { nt::io_csq_remove_next_irp(self.csq(), context) };
+        OWNER_REMOVING.with(|o| o.set(false));
+        // SAFETY: the removal gave us the IRP.
+        (!raw.is_null()).then(|| unsafe { Irp::from_raw(raw) })
     }
 
     /// `IoCsqRemoveNextIrp`: the oldest (or lowest-key) IRP not being cancelled.
     pub fn remove_next(&self) -> Option<Irp> {
-        // SAFETY: an initialised queue.
-        self.take(unsafe { nt::io_csq_remove_next_irp(self.csq(), ptr::null_mut()) })
+        self.remove_next_raw(ptr::null_mut())
     }
 
     /// `IoCsqRemoveNextIrp` with a peek context: the first IRP for which `matches` is true.
     pub fn remove_next_where(&self, matches: &dyn Fn(&Irp) -> bool) -> Option<Irp> {
         let pred: &dyn Fn(&Irp) -> bool = matches;
         let context = (&pred as *const &dyn Fn(&Irp) -> bool).cast_mut().cast::<c_void>();
-        // SAFETY: the context outlives the call, which is the only place it is used.
-        self.take(unsafe { nt::io_csq_remove_next_irp(self.csq(), context) })
+        // The context outlives the call, which is the only place it is used.
+        self.remove_next_raw(context)
     }
 
     /// The next IRP whose current stack location names `file` (what IRP_MJ_CLEANUP uses).
@@ -304,6 +318,24 @@ fn complete_cancelled(irp: Irp, _device: Option<&DeviceRef>) {
 
 impl Drop for CancelSafeQueue {
     fn drop(&mut self) {
+        self.drain();
+        // Wait for cancellations still running in the queue (see the module docs).
+        let mut i = 0u32;
+        loop {
+            let irql = nt::ke_acquire_spin_lock(&self.inner.lock);
+            let busy = self.inner.len.load(Ordering::Relaxed) + self.inner.cancelling.load(Ordering::Acquire);
+            nt::ke_release_spin_lock(&self.inner.lock, irql);
+            if busy == 0 {
+                return;
+            }
+            crate::sync::spin_step(i);
+            i = i.wrapping_add(1);
+        }
+    }
+}
+
+impl CancelSafeQueue {
+    fn drain(&self) {
         while let Some(irp) = self.remove_next() {
             let device = irp.device().map(|d| d.as_ptr());
             // SAFETY: as in `complete_canceled`: device memory stays until the kernel ends.
