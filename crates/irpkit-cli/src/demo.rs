@@ -10,6 +10,12 @@
 //!    releases the lock; the StartIo path finishes it cancelled), the rest complete in
 //!    order.
 //!
+//! 3. A device whose reads wait in a cancel-safe queue (IoCsq) and are served by a system
+//!    worker thread: one read is cancelled in the queue (the library's cancel routine
+//!    removes it, then it is completed), IRP_MJ_CLEANUP of one file object cancels that
+//!    file's queued reads while the read the worker already holds finishes normally, and
+//!    unloading waits on the remove lock.
+//!
 //! Every request must be accounted for, no IRP may be left, and the verifier (record mode)
 //! must report nothing; otherwise the command fails.
 
@@ -19,10 +25,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use irpkit::clock::VirtualClock;
-use irpkit::nt::{describe_status, IoStatusBlock, NtStatus};
+use irpkit::nt::{describe_status, FileObject, IoStatusBlock, NtStatus};
 use irpkit::safe::{create_device, create_start_io_device, Request, SentRequest};
 use irpkit::verifier::{Report, VerifierMode};
 use irpkit::Kernel;
+use irpkit_samples::csq_worker::CsqWorker;
 use irpkit_samples::pending_read::PendingRead;
 use irpkit_samples::serial::{Serial, SerialConfig};
 
@@ -46,7 +53,7 @@ impl Tracker {
         let id = s.id();
         writeln!(
             out,
-            "  {}sent IRP #{id:<2} {op:<15} dispatch returned {}",
+            "  {}sent IRP #{id:<2} {op:<16} dispatch returned {}",
             stamp(at),
             describe_status(s.dispatch_status())
         )?;
@@ -188,12 +195,85 @@ fn serial_part(out: &mut impl Write, t: &mut Tracker) -> Result<(Kernel, Vec<Rep
     Ok((kernel, reports))
 }
 
+fn csq_part(out: &mut impl Write, t: &mut Tracker) -> Result<(Kernel, Vec<Report>), Box<dyn std::error::Error>> {
+    let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
+    let _entered = kernel.enter();
+    let transfer = Duration::from_millis(10);
+    let device = std::sync::Arc::new(
+        create_device(&kernel, "CsqWorker0", CsqWorker::new(transfer, Duration::ZERO)).map_err(describe_status)?,
+    );
+    CsqWorker::start(&device);
+    let name = device.device_ref().name();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "3. {name}: a cancel-safe queue (IoCsq) served by a system worker thread, {} ms per read",
+        transfer.as_millis()
+    )?;
+    let (file_a, file_b): (*mut FileObject, *mut FileObject) =
+        (std::ptr::without_provenance_mut(0xA000), std::ptr::without_provenance_mut(0xB000));
+    let now = || Some(kernel.clock().now());
+    let settle = |what: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !what() && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+    };
+    let first = t.sent.len();
+    let r = Request::read(&kernel, device.device_ref(), 32, 0).map_err(describe_status)?.file_object(file_a);
+    t.send(out, &name, r, "read 32 (file A)".into(), now())?;
+    settle(&|| device.queued() == 0);
+    writeln!(
+        out,
+        "  {}the worker took IRP #{} off the queue and is transferring it",
+        stamp(now()),
+        t.sent[first].2.id()
+    )?;
+    for (f, label) in [(file_a, "read 32 (file A)"), (file_b, "read 32 (file B)"), (file_b, "read 32 (file B)")] {
+        let r = Request::read(&kernel, device.device_ref(), 32, 0).map_err(describe_status)?.file_object(f);
+        t.send(out, &name, r, label.into(), now())?;
+    }
+    writeln!(out, "  {}{} reads wait in the cancel-safe queue", stamp(now()), device.queued())?;
+    t.cancel(
+        out,
+        &name,
+        first + 3,
+        now(),
+        "cancelled in the queue: the library cancel routine removed it, then it was completed",
+    )?;
+    let cleanup = Request::new(&kernel, device.device_ref(), irpkit::nt::IRP_MJ_CLEANUP)
+        .map_err(describe_status)?
+        .file_object(file_a);
+    let status = cleanup.send().wait().status;
+    writeln!(out, "  {}IRP_MJ_CLEANUP for file A returned {}: file A's queued read was cancelled; the one the worker holds was not touched", stamp(now()), describe_status(status))?;
+    t.story(&name, t.sent[first + 1].2.id(), "cancelled by IRP_MJ_CLEANUP of file A");
+    t.story(
+        &name,
+        t.sent[first].2.id(),
+        "already dequeued by the worker when file A was cleaned up: the worker completed it",
+    );
+    for _ in 0..3 {
+        kernel.advance(transfer);
+        settle(&|| device.queued() == 0);
+    }
+    settle(&|| t.sent[first..].iter().all(|(_, _, s)| s.try_result().is_some()));
+    writeln!(out, "  {}the worker finished its reads", stamp(now()))?;
+    t.story(&name, t.sent[first + 2].2.id(), "transferred by the worker");
+    // The worker is idle (waiting for work): unloading stops it and waits for the remove lock.
+    device.shutdown();
+    writeln!(out, "  {}unload: worker stopped, IoReleaseRemoveLockAndWait returned", stamp(now()))?;
+    let reports = kernel.verifier().take_reports();
+    Ok((kernel, reports))
+}
+
 fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
     let mut t = Tracker::default();
     writeln!(out, "irpkit demo: the NT cancellation machinery on two sample devices\n")?;
     let (k1, mut reports) = pending_read_part(out, &mut t)?;
     let (k2, r2) = serial_part(out, &mut t)?;
     reports.extend(r2);
+    let (k3, r3) = csq_part(out, &mut t)?;
+    reports.extend(r3);
 
     writeln!(out)?;
     writeln!(
@@ -211,13 +291,13 @@ fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
             Some(IoStatusBlock { status, information }) => {
                 writeln!(
                     out,
-                    "  {device:<20} IRP #{id:<4} {op:<15} {:<30} {information:>5}  {story}",
+                    "  {device:<20} IRP #{id:<4} {op:<16} {:<30} {information:>5}  {story}",
                     describe_status(status)
                 )?;
                 *by_status.entry(describe_status(status as NtStatus)).or_default() += 1;
             }
             None => {
-                writeln!(out, "  {device:<20} IRP #{id:<4} {op:<15} {:<30} {:>5}  NOT COMPLETED", "-", "-")?;
+                writeln!(out, "  {device:<20} IRP #{id:<4} {op:<16} {:<30} {:>5}  NOT COMPLETED", "-", "-")?;
                 unaccounted += 1;
             }
         }
@@ -225,7 +305,7 @@ fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
     for r in &reports {
         writeln!(out, "\n{r}")?;
     }
-    let outstanding = k1.irps_outstanding() + k2.irps_outstanding();
+    let outstanding = k1.irps_outstanding() + k2.irps_outstanding() + k3.irps_outstanding();
     writeln!(out)?;
     let statuses: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
     writeln!(
@@ -246,12 +326,14 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(code, std::process::ExitCode::SUCCESS, "{text}");
         assert!(
-            text.contains("summary: 10 requests: 4 STATUS_CANCELLED (0xC0000120), 6 STATUS_SUCCESS (0x00000000); unaccounted: 0; IRPs outstanding: 0; verifier reports: 0"),
+            text.contains("summary: 14 requests: 6 STATUS_CANCELLED (0xC0000120), 8 STATUS_SUCCESS (0x00000000); unaccounted: 0; IRPs outstanding: 0; verifier reports: 0"),
             "{text}"
         );
         assert!(text.contains("IoCancelIrp(IRP #2) returned TRUE  (cancelled while queued)"), "{text}");
         assert!(text.contains("returned FALSE  (cancelled after it completed, too late)"), "{text}");
         assert!(text.contains("cancelled as CurrentIrp"), "{text}");
         assert!(text.contains("device queue busy: false"), "{text}");
+        assert!(text.contains("cancelled by IRP_MJ_CLEANUP of file A"), "{text}");
+        assert!(text.contains("IoReleaseRemoveLockAndWait returned"), "{text}");
     }
 }
