@@ -252,11 +252,13 @@ fn csq_part(out: &mut impl Write, t: &mut Tracker) -> Result<(Kernel, Vec<Report
         t.sent[first].2.id(),
         "already dequeued by the worker when file A was cleaned up: the worker completed it",
     );
-    for _ in 0..3 {
-        kernel.advance(transfer);
-        settle(&|| device.queued() == 0);
+    // Let virtual time run, a millisecond at a time, until the worker finished every read
+    // (it arms its transfer timer on its own thread, whenever it gets there).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !t.sent[first..].iter().all(|(_, _, s)| s.try_result().is_some()) && std::time::Instant::now() < deadline {
+        kernel.advance(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_micros(200));
     }
-    settle(&|| t.sent[first..].iter().all(|(_, _, s)| s.try_result().is_some()));
     writeln!(out, "  {}the worker finished its reads", stamp(now()))?;
     t.story(&name, t.sent[first + 2].2.id(), "transferred by the worker");
     // The worker is idle (waiting for work): unloading stops it and waits for the remove lock.
