@@ -21,9 +21,10 @@ use core::ffi::c_void;
 use core::ptr;
 
 use super::cancel::io_set_cancel_routine;
+use super::csq_core::{self, QueueOps};
 use super::irp::io_mark_irp_pending;
 use super::spinlock::io_release_cancel_spin_lock;
-use super::status::{nt_success, NtStatus, STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
+use super::status::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
 use super::types::*;
 
 /// `IO_TYPE_CSQ_IRP_CONTEXT`.
@@ -177,7 +178,8 @@ unsafe fn init(
     STATUS_SUCCESS
 }
 
-/// The queue's callbacks, checked once.
+/// An IO_CSQ as the protocol sees it: the driver's callbacks, entries are IRPs, and an
+/// IRP is cancelable while it carries the library cancel routine.
 struct Calls {
     csq: *mut IoCsq,
     remove: CsqRemoveIrp,
@@ -203,17 +205,80 @@ impl Calls {
             complete_canceled: q.csq_complete_canceled_irp.expect(missing),
         }
     }
+}
 
-    fn lock(&self) -> KIrql {
+// Every method below runs the driver's own callbacks with its own queue, or touches an
+// IRP the caller of the `io_csq_*` routine vouched for: the routines' safety contracts
+// cover them.
+impl QueueOps for Calls {
+    type Entry = *mut Irp;
+    type InsertContext = *mut c_void;
+    type Peek = *mut c_void;
+
+    fn acquire(&self) -> KIrql {
         let mut irql = 0;
-        // SAFETY: the driver's own lock callback with its own queue.
+        // SAFETY: see the impl comment.
         unsafe { (self.acquire)(self.csq, &mut irql) };
         irql
     }
 
-    fn unlock(&self, irql: KIrql) {
-        // SAFETY: as above.
+    fn release(&self, irql: KIrql) {
+        // SAFETY: see the impl comment.
         unsafe { (self.release)(self.csq, irql) };
+    }
+
+    fn insert(&self, irp: *mut Irp, insert_context: *mut c_void) -> NtStatus {
+        // SAFETY: see the impl comment; `csq_insert_irp` holds the routine its `Type`
+        // says.
+        unsafe {
+            if (*self.csq).type_ == IO_TYPE_CSQ_EX {
+                let insert_ex = core::mem::transmute::<*mut c_void, CsqInsertIrpEx>((*self.csq).csq_insert_irp);
+                insert_ex(self.csq, irp, insert_context)
+            } else {
+                let insert = core::mem::transmute::<*mut c_void, CsqInsertIrp>((*self.csq).csq_insert_irp);
+                insert(self.csq, irp);
+                STATUS_SUCCESS
+            }
+        }
+    }
+
+    fn remove(&self, irp: *mut Irp) {
+        // SAFETY: see the impl comment.
+        unsafe { (self.remove)(self.csq, irp) };
+    }
+
+    fn peek(&self, after: Option<*mut Irp>, peek_context: *mut c_void) -> Option<*mut Irp> {
+        // SAFETY: see the impl comment.
+        let irp = unsafe { (self.peek)(self.csq, after.unwrap_or(ptr::null_mut()), peek_context) };
+        (!irp.is_null()).then_some(irp)
+    }
+
+    fn complete_canceled(&self, irp: *mut Irp) {
+        // SAFETY: see the impl comment.
+        unsafe { (self.complete_canceled)(self.csq, irp) };
+    }
+
+    fn arm(&self, irp: *mut Irp) {
+        // SAFETY: see the impl comment.
+        unsafe {
+            io_mark_irp_pending(irp);
+            io_set_cancel_routine(irp, Some(csq_cancel_routine));
+        }
+    }
+
+    fn disarm(&self, irp: *mut Irp) -> bool {
+        // SAFETY: see the impl comment; the slot is atomic.
+        unsafe { io_set_cancel_routine(irp, None) }.is_some()
+    }
+
+    fn cancel_requested(&self, irp: *mut Irp) -> bool {
+        // SAFETY: see the impl comment.
+        unsafe { (*irp).is_cancelled() }
+    }
+
+    fn detach(&self, irp: *mut Irp) {
+        // SAFETY: see the impl comment.
+        unsafe { detach(irp) };
     }
 }
 
@@ -265,12 +330,7 @@ unsafe extern "system-unwind" fn csq_cancel_routine(_device: *mut DeviceObject, 
     // cancel spin lock; winning the routine makes the IRP ours to remove and complete.
     unsafe {
         io_release_cancel_spin_lock((*irp).cancel_irql);
-        let calls = Calls::of(queue_of(irp));
-        let irql = calls.lock();
-        (calls.remove)(calls.csq, irp);
-        detach(irp);
-        calls.unlock(irql);
-        (calls.complete_canceled)(calls.csq, irp);
+        csq_core::cancel_won(&Calls::of(queue_of(irp)), irp);
     }
 }
 
@@ -305,7 +365,6 @@ pub unsafe fn io_csq_insert_irp_ex(
     }
     // SAFETY: the caller's contract covers every pointer used below.
     unsafe {
-        let calls = Calls::of(csq);
         if context.is_null() {
             *slot(irp) = csq.cast();
         } else {
@@ -314,32 +373,7 @@ pub unsafe fn io_csq_insert_irp_ex(
             (*context).csq = csq;
             *slot(irp) = context.cast();
         }
-        let irql = calls.lock();
-        let status = if (*csq).type_ == IO_TYPE_CSQ_EX {
-            let insert_ex: CsqInsertIrpEx = core::mem::transmute::<*mut c_void, CsqInsertIrpEx>((*csq).csq_insert_irp);
-            insert_ex(csq, irp, insert_context)
-        } else {
-            let insert: CsqInsertIrp = core::mem::transmute::<*mut c_void, CsqInsertIrp>((*csq).csq_insert_irp);
-            insert(csq, irp);
-            STATUS_SUCCESS
-        };
-        if !nt_success(status) {
-            detach(irp);
-            calls.unlock(irql);
-            return status;
-        }
-        io_mark_irp_pending(irp);
-        io_set_cancel_routine(irp, Some(csq_cancel_routine));
-        if (*irp).is_cancelled() && io_set_cancel_routine(irp, None).is_some() {
-            // Cancelled before we set the routine, and we beat IoCancelIrp to it.
-            (calls.remove)(csq, irp);
-            detach(irp);
-            calls.unlock(irql);
-            (calls.complete_canceled)(csq, irp);
-            return STATUS_SUCCESS;
-        }
-        calls.unlock(irql);
-        STATUS_SUCCESS
+        csq_core::insert(&Calls::of(csq), irp, insert_context)
     }
 }
 
@@ -349,23 +383,11 @@ pub unsafe fn io_csq_insert_irp_ex(
 /// # Safety
 /// `csq` is an initialised queue; `context` was passed to [`io_csq_insert_irp_ex`] for it.
 pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) -> *mut Irp {
-    // SAFETY: the caller's contract; the context's IRP is live while linked (under the
-    // queue lock).
+    // SAFETY: the caller's contract; the context's IRP is live while linked, which is read
+    // under the queue lock.
     unsafe {
         let calls = Calls::of(csq);
-        let irql = calls.lock();
-        let irp = (*context).irp;
-        let won = !irp.is_null() && io_set_cancel_routine(irp, None).is_some();
-        if won {
-            (calls.remove)(csq, irp);
-            detach(irp);
-        }
-        calls.unlock(irql);
-        if won {
-            irp
-        } else {
-            ptr::null_mut()
-        }
+        csq_core::remove_entry(&calls, || Some((*context).irp).filter(|irp| !irp.is_null())).unwrap_or(ptr::null_mut())
     }
 }
 
@@ -377,19 +399,6 @@ pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) 
 /// `csq` is an initialised queue.
 pub unsafe fn io_csq_remove_next_irp(csq: *mut IoCsq, peek_context: *mut c_void) -> *mut Irp {
     // SAFETY: the caller's contract; peeked IRPs are live while linked (under the lock).
-    unsafe {
-        let calls = Calls::of(csq);
-        let irql = calls.lock();
-        let mut irp = (calls.peek)(csq, ptr::null_mut(), peek_context);
-        while !irp.is_null() {
-            if io_set_cancel_routine(irp, None).is_some() {
-                (calls.remove)(csq, irp);
-                detach(irp);
-                break;
-            }
-            irp = (calls.peek)(csq, irp, peek_context);
-        }
-        calls.unlock(irql);
-        irp
-    }
+    let calls = unsafe { Calls::of(csq) };
+    csq_core::remove_next(&calls, peek_context).unwrap_or(ptr::null_mut())
 }

@@ -11,6 +11,7 @@
 pub mod cancel;
 pub mod complete;
 pub mod csq;
+pub(crate) mod csq_core;
 pub mod device;
 pub mod devqueue;
 pub mod dpc;
