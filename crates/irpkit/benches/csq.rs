@@ -1,13 +1,14 @@
 //! Cancel-safe queue benchmarks, each against its peer in the same run.
 //!
-//! - `per_request`: insert → remove-next → complete, one request at a time: irpkit's
-//!   cancel-safe queue (a full IRP: allocate, IoCallDriver, IoCsqInsertIrp,
-//!   IoCsqRemoveNextIrp, IoCompleteRequest, free) against the floor — a bare
-//!   `Mutex<VecDeque<Box<_>>>` push and pop, a queue with no cancellation at all.
+//! - `per_request`: insert → remove-next → complete, one request at a time, against the
+//!   floor — a bare `Mutex<VecDeque<Box<_>>>` push and pop of boxed items, a queue with no
+//!   cancellation at all: irpkit's typed `CancelQueue<Box<_>>` (push → ticket, pop, the
+//!   ticket sees the outcome) and, for drivers, the IRP cancel-safe queue with a full IRP
+//!   (allocate, IoCallDriver, IoCsqInsertIrp, IoCsqRemoveNextIrp, IoCompleteRequest, free).
 //! - `cancel_storm`: 1000 requests queued, one thread serving them, another cancelling
-//!   every second one, until each has its one result: irpkit against the same workload
-//!   written with tokio's mpsc + `CancellationToken` + a oneshot per request (what a Rust
-//!   user would otherwise write).
+//!   every second one, until each has its one result: irpkit's typed queue and IRP queue
+//!   against the same workload written with tokio's mpsc + `CancellationToken` + a oneshot
+//!   per request (what a Rust user would otherwise write).
 //!
 //! Run: `cargo bench -p irpkit --bench csq`
 
@@ -20,7 +21,7 @@ use std::sync::Mutex;
 use divan::counter::ItemsCount;
 use divan::Bencher;
 use irpkit::nt::*;
-use irpkit::safe::{create_device, CancelSafeQueue, DeviceRef, Dispatched, Driver, Irp as SafeIrp};
+use irpkit::safe::{create_device, CancelQueue, CancelSafeQueue, DeviceRef, Dispatched, Driver, Irp as SafeIrp};
 use irpkit::Kernel;
 
 fn main() {
@@ -60,6 +61,18 @@ mod per_request {
             }
             let irp = dev.0.remove_next().expect("queued");
             black_box(irp.complete(STATUS_SUCCESS, 0));
+        });
+    }
+
+    /// The item lives in the queue's node: one heap allocation per entry, as the floor's
+    /// box.
+    #[divan::bench]
+    fn irpkit_cancel_queue_typed(bencher: Bencher) {
+        let q: CancelQueue<Item> = CancelQueue::new();
+        bencher.bench_local(|| {
+            let ticket = q.push(Item([1; 4]));
+            let item = q.pop().expect("queued");
+            black_box((item, ticket.outcome()));
         });
     }
 
@@ -130,6 +143,37 @@ mod cancel_storm {
             for irp in irps {
                 // SAFETY: completed and kept by the creator's routine; freed once.
                 unsafe { io_free_irp(irp as *mut Irp) };
+            }
+        });
+    }
+
+    #[divan::bench(counter = ItemsCount::new(STORM))]
+    fn irpkit_typed(bencher: Bencher) {
+        let q: CancelQueue<Item> = CancelQueue::new();
+        bencher.bench_local(|| {
+            let tickets: Vec<_> = (0..STORM).map(|_| q.push(Item([1; 4]))).collect();
+            let served = AtomicUsize::new(0);
+            let cancelled = AtomicUsize::new(0);
+            std::thread::scope(|s| {
+                let (q, served, cancelled, tickets) = (&q, &served, &cancelled, &tickets);
+                s.spawn(move || {
+                    while served.load(Ordering::Relaxed) + cancelled.load(Ordering::Acquire) < STORM {
+                        match q.pop() {
+                            Some(item) => {
+                                black_box(item);
+                                served.fetch_add(1, Ordering::Relaxed);
+                            }
+                            None => std::hint::spin_loop(),
+                        }
+                    }
+                });
+                s.spawn(move || {
+                    let n = tickets.iter().step_by(2).filter(|t| t.cancel()).count();
+                    cancelled.fetch_add(n, Ordering::Release);
+                });
+            });
+            for t in &tickets {
+                black_box(t.outcome());
             }
         });
     }

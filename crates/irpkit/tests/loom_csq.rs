@@ -124,3 +124,30 @@ fn loom_csq_remove_by_context_vs_cancel() {
         unsafe { io_free_irp(irp) };
     });
 }
+
+/// The typed queue on the same protocol: a consumer's pop racing a ticket's cancel, and
+/// the queue being dropped while a cancellation runs. Exactly one side gets the item.
+#[test]
+fn loom_typed_queue_pop_vs_cancel_vs_drop() {
+    use irpkit::safe::{CancelQueue, Outcome};
+    model(|| {
+        let cancelled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = cancelled.clone();
+        let q = loom::sync::Arc::new(CancelQueue::with_cancel_handler(move |_: u32| {
+            c.fetch_add(1, Ordering::SeqCst);
+        }));
+        let t = q.push(7);
+        let q2 = q.clone();
+        let popper = loom::thread::spawn(move || {
+            let got = q2.pop();
+            drop(q2); // may be the last handle: the drop then waits for the cancellation
+            got
+        });
+        let won = t.cancel();
+        drop(q);
+        let popped = popper.join().unwrap();
+        assert_eq!(popped.is_some(), !won, "exactly one side got the item");
+        assert_eq!(cancelled.load(Ordering::SeqCst), usize::from(won));
+        assert_eq!(t.outcome(), if won { Outcome::Cancelled } else { Outcome::Taken });
+    });
+}

@@ -110,10 +110,26 @@ crate::sync::const_thread_local! {
     static OWNER_REMOVING: core::cell::Cell<bool> = core::cell::Cell::new(false);
 }
 
-// `OWNER_REMOVING` is set while this thread removes IRPs as the queue's owner (not the
-// cancel path).
+/// Runs `f` as the queue's owner: removals inside it are not the cancel path.
+pub(crate) fn as_owner<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            OWNER_REMOVING.with(|o| o.set(false));
+        }
+    }
+    OWNER_REMOVING.with(|o| o.set(true));
+    let _reset = Reset;
+    f()
+}
+
+/// Whether this thread is removing as a queue's owner (see [`as_owner`]).
+pub(crate) fn owner_removing() -> bool {
+    OWNER_REMOVING.with(|o| o.get())
+}
+
 unsafe extern "system-unwind" fn remove(csq: *mut IoCsq, irp: *mut nt::Irp) {
-    if !OWNER_REMOVING.with(|o| o.get()) {
+    if !owner_removing() {
         // The cancel path (the library cancel routine, or an insertion that found the IRP
         // already cancelled): the queue must outlive its CompleteCanceledIrp.
         inner(csq).cancelling.fetch_add(1, Ordering::AcqRel);
@@ -270,10 +286,8 @@ impl CancelSafeQueue {
 
     /// `IoCsqRemoveNextIrp` as the owner.
     fn remove_next_raw(&self, context: *mut c_void) -> Option<Irp> {
-        OWNER_REMOVING.with(|o| o.set(true));
         // SAFETY: an initialised queue; a non-null context is the caller's predicate.
-        let raw = unsafe { nt::io_csq_remove_next_irp(self.csq(), context) };
-        OWNER_REMOVING.with(|o| o.set(false));
+        let raw = as_owner(|| unsafe { nt::io_csq_remove_next_irp(self.csq(), context) });
         // SAFETY: the removal gave us the IRP.
         (!raw.is_null()).then(|| unsafe { Irp::from_raw(raw) })
     }

@@ -1,0 +1,355 @@
+//! A typed cancel-safe queue for any code: entries that can be cancelled from anywhere,
+//! exactly once.
+//!
+//! [`CancelQueue<T>`] runs the same protocol as IoCsq (`nt::csq_core`), with nodes in
+//! place of IRPs: an entry becomes cancelable only once queued, a single atomic exchange
+//! decides between the consumer taking it and a [`Ticket::cancel`], and a cancelled entry
+//! is removed under the queue lock before its item goes to the cancel handler outside it.
+
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::{self, NonNull};
+
+use super::csq::{as_owner, owner_removing};
+use crate::nt::csq_core::{self, QueueOps};
+use crate::nt::{KIrql, ListEntry, NtStatus, STATUS_SUCCESS};
+use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+
+const QUEUED: u8 = 0;
+const TAKEN: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// What became of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Still in the queue (or being handed out right now).
+    Queued,
+    /// A consumer took it.
+    Taken,
+    /// It was cancelled; its item went to the cancel handler.
+    Cancelled,
+}
+
+/// An entry. `link` must stay the first field: the list links nodes through it.
+#[repr(C)]
+struct Node<T> {
+    link: UnsafeCell<ListEntry>,
+    armed: AtomicBool,
+    cancel: AtomicBool,
+    outcome: AtomicU8,
+    item: UnsafeCell<MaybeUninit<T>>,
+    queue: UnsafeCell<*const Inner<T>>,
+    /// Holders of the node: the queue while the entry is in it, and the ticket.
+    refs: AtomicUsize,
+}
+
+/// Drops one reference to a node; the last one frees it.
+///
+/// # Safety
+/// The caller holds one of the node's references and gives it up.
+unsafe fn release_node<T>(n: NonNull<Node<T>>) {
+    // SAFETY: the caller holds a reference, so the node is live.
+    let refs = unsafe { &n.as_ref().refs };
+    // A count of 1 is the caller's own reference: nobody else can race us.
+    let last = refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::AcqRel) == 1;
+    if last {
+        // SAFETY: the last reference: nobody else uses the node; its item was moved out
+        // (nodes leave the queue only by having their item taken).
+        drop(unsafe { Box::from_raw(n.as_ptr()) });
+    }
+}
+
+// SAFETY: the item moves between threads exactly once (to the consumer or the cancel
+// handler), decided by the `armed` exchange; the links are touched under the queue lock.
+unsafe impl<T: Send> Send for Node<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Node<T> {}
+
+struct Inner<T> {
+    /// The queue lock: a plain spin lock — this queue is for any code, where IRQL and the
+    /// verifier's spin-lock bookkeeping have no meaning.
+    lock: AtomicBool,
+    head: UnsafeCell<ListEntry>,
+    len: AtomicUsize,
+    /// Cancellations between their removal and the end of the cancel handler.
+    cancelling: AtomicUsize,
+    on_cancel: Box<dyn Fn(T) + Send + Sync>,
+}
+
+// SAFETY: the list is touched only under `lock`; counters are atomic; the handler is
+// `Send + Sync`.
+unsafe impl<T: Send> Send for Inner<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Inner<T> {}
+
+type Pred<'a, T> = Option<&'a dyn Fn(&T) -> bool>;
+
+struct Ops<'a, T>(&'a Inner<T>);
+
+fn node<'a, T>(p: NonNull<Node<T>>) -> &'a Node<T> {
+    // SAFETY: callers hold one of the node's references (the queue's, or a ticket's) for
+    // as long as they use the borrow.
+    unsafe { p.as_ref() }
+}
+
+impl<'a, T: Send> QueueOps for Ops<'a, T> {
+    type Entry = NonNull<Node<T>>;
+    type InsertContext = ();
+    type Peek = Pred<'a, T>;
+
+    fn acquire(&self) -> KIrql {
+        let mut i = 0u32;
+        while self.0.lock.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            while self.0.lock.load(Ordering::Relaxed) {
+                crate::sync::spin_step(i);
+                i = i.wrapping_add(1);
+            }
+        }
+        0
+    }
+
+    fn release(&self, _: KIrql) {
+        self.0.lock.store(false, Ordering::Release);
+    }
+
+    fn insert(&self, e: Self::Entry, _: ()) -> NtStatus {
+        // SAFETY: under the queue lock; the node is not linked anywhere yet.
+        unsafe {
+            let head = self.0.head.get();
+            let link = node(e).link.get();
+            let prev = (*head).blink;
+            (*link).flink = head;
+            (*link).blink = prev;
+            (*prev).flink = link;
+            (*head).blink = link;
+            *node(e).queue.get() = self.0;
+        }
+        self.0.len.store(self.0.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        STATUS_SUCCESS
+    }
+
+    fn remove(&self, e: Self::Entry) {
+        // SAFETY: under the queue lock; the node is linked in this queue.
+        unsafe {
+            let link = node(e).link.get();
+            let (f, b) = ((*link).flink, (*link).blink);
+            (*b).flink = f;
+            (*f).blink = b;
+        }
+        self.0.len.store(self.0.len.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+        if !owner_removing() {
+            self.0.cancelling.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    fn peek(&self, after: Option<Self::Entry>, pred: Self::Peek) -> Option<Self::Entry> {
+        let head = self.0.head.get();
+        // SAFETY: under the queue lock; linked nodes are live and their items initialised.
+        unsafe {
+            let mut at = match after {
+                Some(e) => (*node(e).link.get()).flink,
+                None => (*head).flink,
+            };
+            while at != head {
+                let n = NonNull::new(at.cast::<Node<T>>()).expect("linked node");
+                if pred.is_none_or(|p| p((*node(n).item.get()).assume_init_ref())) {
+                    return Some(n);
+                }
+                at = (*at).flink;
+            }
+        }
+        None
+    }
+
+    fn complete_canceled(&self, e: Self::Entry) {
+        let n = node(e);
+        // SAFETY: the cancellation won the entry: the item is ours, exactly once.
+        let item = unsafe { (*n.item.get()).assume_init_read() };
+        n.outcome.store(CANCELLED, Ordering::Release);
+        // SAFETY: the queue's reference to the node, given up now that it left the queue.
+        unsafe { release_node(e) };
+        (self.0.on_cancel)(item);
+        // Last access to the queue: a dropping queue may be freed right after.
+        self.0.cancelling.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn arm(&self, e: Self::Entry) {
+        node(e).armed.store(true, Ordering::Release);
+    }
+
+    fn disarm(&self, e: Self::Entry) -> bool {
+        node(e).armed.swap(false, Ordering::AcqRel)
+    }
+
+    fn cancel_requested(&self, e: Self::Entry) -> bool {
+        node(e).cancel.load(Ordering::Acquire)
+    }
+
+    fn detach(&self, _: Self::Entry) {}
+}
+
+/// A queue of `T`s whose entries can be cancelled from anywhere, exactly once: each entry
+/// is either taken by a consumer ([`pop`](Self::pop)) or cancelled through its
+/// [`Ticket`] (its item then goes to the cancel handler), never both, never neither.
+/// Dropping the queue cancels what is left.
+pub struct CancelQueue<T: Send + 'static> {
+    inner: Box<Inner<T>>,
+}
+
+impl<T: Send + 'static> core::fmt::Debug for CancelQueue<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CancelQueue").field("len", &self.len()).finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> Default for CancelQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The handle to one queued entry: cancel it, or see what became of it.
+pub struct Ticket<T: Send + 'static> {
+    node: NonNull<Node<T>>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: a ticket only cancels and reads the outcome, through atomics and the queue
+// protocol; the item itself moves once, to the consumer or the cancel handler.
+unsafe impl<T: Send + 'static> Send for Ticket<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + 'static> Sync for Ticket<T> {}
+
+impl<T: Send + 'static> Drop for Ticket<T> {
+    fn drop(&mut self) {
+        // SAFETY: the ticket's own reference.
+        unsafe { release_node(self.node) };
+    }
+}
+
+impl<T: Send + 'static> core::fmt::Debug for Ticket<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ticket").field("outcome", &self.outcome()).finish()
+    }
+}
+
+impl<T: Send + 'static> Ticket<T> {
+    /// Cancels the entry if it is still queued: true if this call cancelled it (its item
+    /// has gone to the cancel handler), false if it was already taken or cancelled.
+    pub fn cancel(&self) -> bool {
+        let n = node(self.node);
+        n.cancel.store(true, Ordering::Release);
+        if !n.armed.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        // SAFETY: an armed node is linked in its queue, which cannot finish dropping while
+        // it is (the drop waits for queued and cancelling entries).
+        let queue = unsafe { &**n.queue.get() };
+        csq_core::cancel_won(&Ops(queue), NonNull::from(n));
+        true
+    }
+
+    /// What became of the entry so far.
+    pub fn outcome(&self) -> Outcome {
+        match node(self.node).outcome.load(Ordering::Acquire) {
+            TAKEN => Outcome::Taken,
+            CANCELLED => Outcome::Cancelled,
+            _ => Outcome::Queued,
+        }
+    }
+}
+
+impl<T: Send + 'static> CancelQueue<T> {
+    /// A FIFO queue; cancelled items are dropped.
+    pub fn new() -> Self {
+        Self::with_cancel_handler(drop)
+    }
+
+    /// A FIFO queue whose cancelled items go to `on_cancel` (outside the queue lock, on the
+    /// cancelling thread).
+    pub fn with_cancel_handler(on_cancel: impl Fn(T) + Send + Sync + 'static) -> Self {
+        let inner = Box::new(Inner {
+            lock: AtomicBool::new(false),
+            head: UnsafeCell::new(ListEntry::null()),
+            len: AtomicUsize::new(0),
+            cancelling: AtomicUsize::new(0),
+            on_cancel: Box::new(on_cancel),
+        });
+        // SAFETY: the boxed head is at its final address and not yet shared.
+        unsafe {
+            let head = inner.head.get();
+            (*head).flink = head;
+            (*head).blink = head;
+        }
+        CancelQueue { inner }
+    }
+
+    /// Queues `item`; the ticket can cancel it from any thread.
+    pub fn push(&self, item: T) -> Ticket<T> {
+        let raw = NonNull::from(Box::leak(Box::new(Node {
+            link: UnsafeCell::new(ListEntry::null()),
+            armed: AtomicBool::new(false),
+            cancel: AtomicBool::new(false),
+            outcome: AtomicU8::new(QUEUED),
+            item: UnsafeCell::new(MaybeUninit::new(item)),
+            queue: UnsafeCell::new(ptr::null()),
+            // One for the queue while the entry is in it, one for the ticket.
+            refs: AtomicUsize::new(2),
+        })));
+        csq_core::insert(&Ops(&*self.inner), raw, ());
+        Ticket { node: raw, _t: PhantomData }
+    }
+
+    fn take(&self, pred: Pred<'_, T>, outcome: u8) -> Option<T> {
+        let e = as_owner(|| csq_core::remove_next(&Ops(&*self.inner), pred))?;
+        let n = node(e);
+        // SAFETY: the removal won the entry: the item is ours, exactly once.
+        let item = unsafe { (*n.item.get()).assume_init_read() };
+        n.outcome.store(outcome, Ordering::Release);
+        // SAFETY: the queue's reference to the node, given up now that it left the queue.
+        unsafe { release_node(e) };
+        Some(item)
+    }
+
+    /// Takes the oldest entry that is not being cancelled.
+    pub fn pop(&self) -> Option<T> {
+        self.take(None, TAKEN)
+    }
+
+    /// Takes the oldest entry matching `pred` that is not being cancelled.
+    pub fn pop_where(&self, pred: &dyn Fn(&T) -> bool) -> Option<T> {
+        self.take(Some(pred), TAKEN)
+    }
+
+    /// Entries queued now.
+    pub fn len(&self) -> usize {
+        self.inner.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether no entry is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: Send + 'static> Drop for CancelQueue<T> {
+    fn drop(&mut self) {
+        while let Some(item) = self.take(None, CANCELLED) {
+            (self.inner.on_cancel)(item);
+        }
+        // Wait for cancellations still running in the queue (see `CancelSafeQueue`).
+        let mut i = 0u32;
+        let ops = Ops(&*self.inner);
+        loop {
+            let irql = ops.acquire();
+            let busy = self.inner.len.load(Ordering::Relaxed) + self.inner.cancelling.load(Ordering::Acquire);
+            ops.release(irql);
+            if busy == 0 {
+                return;
+            }
+            crate::sync::spin_step(i);
+            i = i.wrapping_add(1);
+        }
+    }
+}
