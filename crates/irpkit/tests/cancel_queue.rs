@@ -112,3 +112,12 @@ fn producers_consumer_and_canceller_exactly_once() {
     assert_eq!(outcomes, c);
     assert!(tickets.iter().all(|t| t.outcome() != Outcome::Queued));
 }
+
+#[test]
+fn by_key_order_fifo_among_equals() {
+    let q = CancelQueue::by_key(|x: &(u64, char)| x.0, drop);
+    let t: Vec<_> = [(3, 'a'), (1, 'b'), (2, 'c'), (1, 'd'), (9, 'e')].into_iter().map(|x| q.push(x)).collect();
+    assert!(t[2].cancel());
+    let out: Vec<char> = std::iter::from_fn(|| q.pop()).map(|x| x.1).collect();
+    assert_eq!(out, vec!['b', 'd', 'a', 'e']);
+}

@@ -42,6 +42,8 @@ struct Node<T> {
     queue: UnsafeCell<*const Inner<T>>,
     /// Holders of the node: the queue while the entry is in it, and the ticket.
     refs: AtomicUsize,
+    /// The sort key (by-key queues).
+    key: u64,
 }
 
 /// Drops one reference to a node; the last one frees it.
@@ -75,6 +77,8 @@ struct Inner<T> {
     /// Cancellations between their removal and the end of the cancel handler.
     cancelling: AtomicUsize,
     on_cancel: Box<dyn Fn(T) + Send + Sync>,
+    /// `Some`: kept in ascending key order (FIFO among equal keys).
+    key: Option<fn(&T) -> u64>,
 }
 
 // SAFETY: the list is touched only under `lock`; counters are atomic; the handler is
@@ -114,15 +118,25 @@ impl<'a, T: Send> QueueOps for Ops<'a, T> {
     }
 
     fn insert(&self, e: Self::Entry, _: ()) -> NtStatus {
-        // SAFETY: under the queue lock; the node is not linked anywhere yet.
+        // SAFETY: under the queue lock; the node is not linked anywhere yet; linked nodes
+        // are live.
         unsafe {
             let head = self.0.head.get();
             let link = node(e).link.get();
-            let prev = (*head).blink;
-            (*link).flink = head;
+            // FIFO: before the head (at the tail). By key: after every node whose key is
+            // not larger, walking back from the tail.
+            let mut before = head;
+            if self.0.key.is_some() {
+                let k = node(e).key;
+                while (*before).blink != head && (*(*before).blink.cast::<Node<T>>()).key > k {
+                    before = (*before).blink;
+                }
+            }
+            let prev = (*before).blink;
+            (*link).flink = before;
             (*link).blink = prev;
             (*prev).flink = link;
-            (*head).blink = link;
+            (*before).blink = link;
             *node(e).queue.get() = self.0;
         }
         self.0.len.store(self.0.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -193,6 +207,20 @@ impl<'a, T: Send> QueueOps for Ops<'a, T> {
 /// is either taken by a consumer ([`pop`](Self::pop)) or cancelled through its
 /// [`Ticket`] (its item then goes to the cancel handler), never both, never neither.
 /// Dropping the queue cancels what is left.
+///
+/// Order: FIFO, or by a key ([`by_key`](Self::by_key)); [`pop_where`](Self::pop_where)
+/// takes the first entry matching a predicate (the peek context of IoCsqRemoveNextIrp).
+///
+/// ```
+/// use irpkit::safe::{CancelQueue, Outcome};
+/// let q = CancelQueue::new();
+/// let a = q.push("first");
+/// let b = q.push("second");
+/// assert!(a.cancel());                 // from any thread, exactly once
+/// assert_eq!(q.pop(), Some("second")); // a cancelled entry is never handed out
+/// assert_eq!((a.outcome(), b.outcome()), (Outcome::Cancelled, Outcome::Taken));
+/// assert!(!b.cancel());                // too late: it was taken
+/// ```
 pub struct CancelQueue<T: Send + 'static> {
     inner: Box<Inner<T>>,
 }
@@ -269,12 +297,23 @@ impl<T: Send + 'static> CancelQueue<T> {
     /// A FIFO queue whose cancelled items go to `on_cancel` (outside the queue lock, on the
     /// cancelling thread).
     pub fn with_cancel_handler(on_cancel: impl Fn(T) + Send + Sync + 'static) -> Self {
+        Self::build(on_cancel, None)
+    }
+
+    /// A queue kept in ascending `key` order (FIFO among equal keys); cancelled items go
+    /// to `on_cancel`.
+    pub fn by_key(key: fn(&T) -> u64, on_cancel: impl Fn(T) + Send + Sync + 'static) -> Self {
+        Self::build(on_cancel, Some(key))
+    }
+
+    fn build(on_cancel: impl Fn(T) + Send + Sync + 'static, key: Option<fn(&T) -> u64>) -> Self {
         let inner = Box::new(Inner {
             lock: AtomicBool::new(false),
             head: UnsafeCell::new(ListEntry::null()),
             len: AtomicUsize::new(0),
             cancelling: AtomicUsize::new(0),
             on_cancel: Box::new(on_cancel),
+            key,
         });
         // SAFETY: the boxed head is at its final address and not yet shared.
         unsafe {
@@ -287,6 +326,7 @@ impl<T: Send + 'static> CancelQueue<T> {
 
     /// Queues `item`; the ticket can cancel it from any thread.
     pub fn push(&self, item: T) -> Ticket<T> {
+        let key = self.inner.key.map_or(0, |k| k(&item));
         let raw = NonNull::from(Box::leak(Box::new(Node {
             link: UnsafeCell::new(ListEntry::null()),
             armed: AtomicBool::new(false),
@@ -296,6 +336,7 @@ impl<T: Send + 'static> CancelQueue<T> {
             queue: UnsafeCell::new(ptr::null()),
             // One for the queue while the entry is in it, one for the ticket.
             refs: AtomicUsize::new(2),
+            key,
         })));
         csq_core::insert(&Ops(&*self.inner), raw, ());
         Ticket { node: raw, _t: PhantomData }
