@@ -118,3 +118,17 @@ fn layout_stack_locations_follow_the_irp() {
         io_free_irp(irp);
     }
 }
+
+#[test]
+fn layout_csq_timer_semaphore_remove_lock() {
+    assert_layout!(IoCsq, size 0x40, {
+        type_ => 0x00, csq_insert_irp => 0x08, csq_remove_irp => 0x10, csq_peek_next_irp => 0x18,
+        csq_acquire_lock => 0x20, csq_release_lock => 0x28, csq_complete_canceled_irp => 0x30, reserve_pointer => 0x38,
+    });
+    assert_layout!(IoCsqIrpContext, size 0x18, { type_ => 0x00, irp => 0x08, csq => 0x10 });
+    assert_layout!(KTimer, size 0x40, {
+        header => 0x00, due_time => 0x18, timer_list_entry => 0x20, dpc => 0x30, processor => 0x38, period => 0x3c,
+    });
+    assert_layout!(KSemaphore, size 0x20, { header => 0x00, limit => 0x18 });
+    assert_layout!(IoRemoveLock, size 0x20, { removed => 0x00, io_count => 0x04, remove_event => 0x08 });
+}
