@@ -203,3 +203,24 @@ fn stress_requesters_hardware_and_canceller() {
     assert_eq!(k.irps_outstanding(), 0);
     assert_eq!(k.verifier().report_count(), 0, "{:#?}", k.verifier().reports());
 }
+
+/// A request IoCallDriver refuses before any driver sees it (here it has no stack
+/// location left) still gets a result: the refusal's status.
+#[test]
+fn a_refused_request_still_completes() {
+    let k = kernel();
+    let _e = k.enter();
+    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
+    let req = Request::read(&k, dev.device_ref(), 10, 0).unwrap();
+    // SAFETY: the unsent IRP is ours; using its only location ourselves leaves none.
+    unsafe { nt::io_set_next_irp_stack_location(req.as_ptr()) };
+    let s = req.send();
+    assert_eq!(s.dispatch_status(), nt::STATUS_INVALID_PARAMETER);
+    assert_eq!(s.try_result().map(|r| r.status), Some(nt::STATUS_INVALID_PARAMETER));
+    let reports = k.verifier().take_reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].rule.id(), "no-more-irp-stack-locations");
+    assert_eq!(dev.queued(), 0);
+    drop(s);
+    assert_eq!(k.irps_outstanding(), 0);
+}

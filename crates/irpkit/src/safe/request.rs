@@ -77,7 +77,20 @@ impl Request {
         // makes it the top-level (creator's) routine.
         let status = unsafe {
             nt::io_set_completion_routine(raw, Some(creator_completion), core::ptr::null_mut(), true, true, true);
-            nt::io_call_driver(target, raw)
+            let status = nt::io_call_driver(target, raw);
+            // IoCallDriver refused the IRP before any driver saw it (reported by the
+            // verifier): it is still ours. Record that status as its result rather than
+            // leave the creator waiting for a completion that cannot come.
+            // (IoCallDriver records the device in the location it hands to the driver;
+            // nothing clears it, so a null device there means no driver got the IRP.)
+            let first = nt::Irp::stack_location(raw, i32::from((*raw).stack_count));
+            if (*first).device_object.is_null() {
+                (*raw).io_status = IoStatusBlock { status, information: 0 };
+                let h = crate::nt::irp::header(raw).expect("irpkit IRP");
+                (*h).creator_state.store(COMPLETED, Ordering::Release);
+                crate::nt::event::set_event_in(&*(*h).kernel, &(*h).creator_done);
+            }
+            status
         };
         SentRequest { raw: NonNull::new(raw).expect("non-null"), kernel, dispatch_status: status }
     }
