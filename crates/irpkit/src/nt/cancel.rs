@@ -17,9 +17,9 @@
 use core::ptr;
 
 use super::irp::{self, io_get_current_irp_stack_location, with_irp_kernel};
-use super::spinlock::{acquire_cancel_lock, check_irql_at_most, holds_cancel_lock, release_cancel_lock};
+use super::spinlock::{acquire_cancel_lock, call_checked, check_irql_at_most, release_cancel_lock};
 use super::types::*;
-use crate::kernel::{self, in_routine, KernelShared, RoutineKind};
+use crate::kernel::{self, KernelShared, RoutineKind};
 use crate::sync::atomic::Ordering;
 use crate::verifier::Rule;
 
@@ -149,18 +149,16 @@ pub(crate) unsafe fn invoke_cancel_routine(
         // SAFETY: a device in an IRP's stack location is live.
         unsafe { (*device).driver_object }
     };
-    // SAFETY: the driver's cancel routine, called as documented with the lock held.
-    in_routine(driver, RoutineKind::Cancel, irp, || unsafe { routine(device, irp) });
-    // The IRP may be gone now: do not touch it.
-    if holds_cancel_lock(k) {
-        in_routine(driver, RoutineKind::Cancel, ptr::null_mut(), || {
-            k.report(
-                Rule::ReturnedHoldingCancelLock,
-                detected_in,
-                ptr::null_mut(),
-                "the cancel routine returned without releasing the cancel spin lock".to_string(),
-            )
-        });
-        release_cancel_lock(k, irql, detected_in);
-    }
+    // The IRP may be gone once the routine returns: nothing below touches it.
+    call_checked(
+        k,
+        driver,
+        RoutineKind::Cancel,
+        irp,
+        detected_in,
+        irql,
+        || "the cancel routine returned without releasing the cancel spin lock".to_string(),
+        // SAFETY: the driver's cancel routine, called as documented with the lock held.
+        || unsafe { routine(device, irp) },
+    );
 }

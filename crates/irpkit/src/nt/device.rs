@@ -9,7 +9,7 @@ use core::ffi::c_void;
 use core::ptr;
 
 use super::irp::{self, io_get_current_irp_stack_location, io_set_next_irp_stack_location};
-use super::spinlock::{check_irql_at_most, holds_cancel_lock, release_cancel_lock};
+use super::spinlock::{call_checked, check_irql_at_most};
 use super::status::*;
 use super::types::*;
 use crate::kernel::{self, in_routine, Kernel, KernelShared, RoutineKind};
@@ -517,23 +517,21 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     // SAFETY: live driver object.
     let dispatch =
         unsafe { (*driver).major_function.get(major as usize).copied().flatten() }.unwrap_or(invalid_device_request);
-    let held_before = holds_cancel_lock(k);
     let irql_before = kernel::current_irql();
-    // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
-    let status = in_routine(driver, RoutineKind::Dispatch(major), irp, || unsafe { dispatch(device, irp) });
-    if !held_before && holds_cancel_lock(k) {
-        in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {
-            k.report(
-                Rule::ReturnedHoldingCancelLock,
-                "IoCallDriver",
-                ptr::null_mut(),
-                format!(
-                    "the dispatch routine for {} returned while holding the cancel spin lock",
-                    major_function_name(major)
-                ),
+    call_checked(
+        k,
+        driver,
+        RoutineKind::Dispatch(major),
+        irp,
+        "IoCallDriver",
+        irql_before,
+        || {
+            format!(
+                "the dispatch routine for {} returned while holding the cancel spin lock",
+                major_function_name(major)
             )
-        });
-        release_cancel_lock(k, irql_before, "IoCallDriver");
-    }
-    status
+        },
+        // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
+        || unsafe { dispatch(device, irp) },
+    )
 }

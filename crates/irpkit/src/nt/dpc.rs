@@ -20,12 +20,11 @@ use core::time::Duration;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::event::notify_waiters;
-use super::spinlock::holds_cancel_lock;
+use super::spinlock::call_checked;
 use super::types::*;
-use crate::kernel::{self, in_routine, with_current, Kernel, KernelShared, RoutineKind};
+use crate::kernel::{self, with_current, Kernel, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{lock, thread, Condvar, Mutex};
-use crate::verifier::Rule;
 
 /// `TIMER_TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,20 +363,17 @@ impl KernelShared {
         let Some(routine) = routine else { return true };
         let old = kernel::current_irql();
         kernel::set_irql(DISPATCH_LEVEL);
-        let held_before = holds_cancel_lock(self);
-        // SAFETY: the driver's DPC routine with its own DPC object and arguments.
-        in_routine(owner, RoutineKind::Dpc, ptr::null_mut(), || unsafe { routine(dpc, context, a1, a2) });
-        if !held_before && holds_cancel_lock(self) {
-            in_routine(owner, RoutineKind::Dpc, ptr::null_mut(), || {
-                self.report(
-                    Rule::ReturnedHoldingCancelLock,
-                    "KeInsertQueueDpc",
-                    ptr::null_mut(),
-                    "a DPC routine returned while holding the cancel spin lock".to_string(),
-                )
-            });
-            super::spinlock::release_cancel_lock(self, DISPATCH_LEVEL, "KeInsertQueueDpc");
-        }
+        call_checked(
+            self,
+            owner,
+            RoutineKind::Dpc,
+            ptr::null_mut(),
+            "KeInsertQueueDpc",
+            DISPATCH_LEVEL,
+            || "a DPC routine returned while holding the cancel spin lock".to_string(),
+            // SAFETY: the driver's DPC routine with its own DPC object and arguments.
+            || unsafe { routine(dpc, context, a1, a2) },
+        );
         kernel::set_irql(old);
         true
     }

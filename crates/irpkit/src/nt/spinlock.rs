@@ -217,3 +217,30 @@ pub(crate) fn release_cancel_lock(k: &KernelShared, irql: KIrql, routine: &'stat
 pub(crate) fn holds_cancel_lock(k: &KernelShared) -> bool {
     k.cancel_lock.0.load(Ordering::Relaxed) == kernel::thread_token()
 }
+
+/// Calls a driver routine (`f`, running as `kind` of `driver`, for `irp`) and checks that it
+/// did not return holding the cancel spin lock — 0x11B DRIVER_RETURNED_HOLDING_CANCEL_LOCK.
+/// A cancel routine is entered holding the lock and must release it; any other routine
+/// must leave it as it found it. A violation is reported (`what` says which routine) and
+/// the lock released with `restore`, so a recording run can continue.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn call_checked<R>(
+    k: &KernelShared,
+    driver: *mut super::types::DriverObject,
+    kind: RoutineKind,
+    irp: *mut super::types::Irp,
+    detected_in: &'static str,
+    restore: KIrql,
+    what: impl FnOnce() -> String,
+    f: impl FnOnce() -> R,
+) -> R {
+    let held_before = kind != RoutineKind::Cancel && holds_cancel_lock(k);
+    let r = kernel::in_routine(driver, kind, irp, f);
+    if !held_before && holds_cancel_lock(k) {
+        kernel::in_routine(driver, kind, ptr::null_mut(), || {
+            k.report(Rule::ReturnedHoldingCancelLock, detected_in, ptr::null_mut(), what())
+        });
+        release_cancel_lock(k, restore, detected_in);
+    }
+    r
+}

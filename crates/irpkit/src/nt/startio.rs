@@ -21,9 +21,9 @@ use super::device::{device_kernel, start_io_state};
 use super::devqueue::{
     ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue, ke_remove_device_queue,
 };
-use super::spinlock::{acquire_cancel_lock, check_irql_at_most, holds_cancel_lock, release_cancel_lock};
+use super::spinlock::{acquire_cancel_lock, call_checked, check_irql_at_most, release_cancel_lock};
 use super::types::*;
-use crate::kernel::{self, in_routine, KernelShared, RoutineKind};
+use crate::kernel::{self, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::sync::{lock, Mutex};
 use crate::verifier::Rule;
@@ -332,19 +332,16 @@ unsafe fn call_start_io(k: &KernelShared, device: *mut DeviceObject, irp: *mut I
     };
     let old = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL);
-    let held_before = holds_cancel_lock(k);
-    // SAFETY: the driver's StartIo with its device and current IRP.
-    in_routine(driver, RoutineKind::StartIo, irp, || unsafe { start_io(device, irp) });
-    if !held_before && holds_cancel_lock(k) {
-        in_routine(driver, RoutineKind::StartIo, ptr::null_mut(), || {
-            k.report(
-                Rule::ReturnedHoldingCancelLock,
-                "IoStartPacket",
-                ptr::null_mut(),
-                "StartIo returned while holding the cancel spin lock".to_string(),
-            )
-        });
-        release_cancel_lock(k, DISPATCH_LEVEL, "IoStartPacket");
-    }
+    call_checked(
+        k,
+        driver,
+        RoutineKind::StartIo,
+        irp,
+        "IoStartPacket",
+        DISPATCH_LEVEL,
+        || "StartIo returned while holding the cancel spin lock".to_string(),
+        // SAFETY: the driver's StartIo with its device and current IRP.
+        || unsafe { start_io(device, irp) },
+    );
     kernel::set_irql(old);
 }
