@@ -14,13 +14,7 @@ use common::*;
 use irpkit::nt::*;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    // Bounded for CI; `LOOM_MAX_PREEMPTIONS=99` explores every interleaving (about 40 s
-    // for this file on 2 cores).
-    if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(f);
+    loom_model(3, f);
 }
 
 /// IoCancelIrp racing the driver's own completion path (clear the routine; complete only

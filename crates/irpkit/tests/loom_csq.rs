@@ -16,11 +16,7 @@ use common::*;
 use irpkit::nt::*;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(f);
+    loom_model(3, f);
 }
 
 fn finish_removed(irp: *mut Irp) {

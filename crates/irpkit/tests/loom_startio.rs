@@ -15,11 +15,7 @@ use common::*;
 use irpkit::nt::*;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
+    loom_model(2, f);
 }
 
 unsafe extern "system-unwind" fn dispatch(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {

@@ -13,6 +13,17 @@ use irpkit::{EnterGuard, Kernel};
 
 pub mod csq;
 
+/// Runs a loom model, bounded to `preemptions` unless `LOOM_MAX_PREEMPTIONS` says
+/// otherwise (99 explores every interleaving).
+#[cfg(loom)]
+pub fn loom_model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+        builder.preemption_bound = Some(preemptions);
+    }
+    builder.check(f);
+}
+
 unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
     STATUS_SUCCESS
 }
