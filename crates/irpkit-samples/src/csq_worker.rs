@@ -34,6 +34,12 @@ pub struct WorkerStats {
     pub cleaned_up: AtomicU64,
     /// Reads refused because the device was being removed.
     pub refused: AtomicU64,
+    /// IRP_MJ_CREATE, IRP_MJ_CLEANUP and IRP_MJ_CLOSE requests received.
+    pub creates: AtomicU64,
+    /// See `creates`.
+    pub cleanups: AtomicU64,
+    /// See `creates`.
+    pub closes: AtomicU64,
 }
 
 /// The worker device's state.
@@ -106,7 +112,8 @@ impl CsqWorker {
     }
 
     /// Unload: stops the worker, completes what is still queued `STATUS_CANCELLED`, and
-    /// waits until no request holds the device (IoReleaseRemoveLockAndWait).
+    /// waits until no request holds the device (IoReleaseRemoveLockAndWait). Call it on a
+    /// thread that has entered the device's kernel.
     pub fn shutdown(&self) {
         if nt::io_acquire_remove_lock(&self.remove_lock) != nt::STATUS_SUCCESS {
             return; // already shut down
@@ -145,6 +152,7 @@ impl Driver for CsqWorker {
                 }
             }
             nt::IRP_MJ_CLEANUP => {
+                self.stats.cleanups.fetch_add(1, Ordering::Relaxed);
                 let file = irp.file_object();
                 while let Some(queued) = self.queue.remove_next_for_file(file) {
                     queued.complete_cancelled();
@@ -153,7 +161,14 @@ impl Driver for CsqWorker {
                 }
                 irp.complete(nt::STATUS_SUCCESS, 0).into()
             }
-            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE => irp.complete(nt::STATUS_SUCCESS, 0).into(),
+            nt::IRP_MJ_CREATE => {
+                self.stats.creates.fetch_add(1, Ordering::Relaxed);
+                irp.complete(nt::STATUS_SUCCESS, 0).into()
+            }
+            nt::IRP_MJ_CLOSE => {
+                self.stats.closes.fetch_add(1, Ordering::Relaxed);
+                irp.complete(nt::STATUS_SUCCESS, 0).into()
+            }
             _ => irp.complete(nt::STATUS_INVALID_DEVICE_REQUEST, 0).into(),
         }
     }

@@ -168,6 +168,8 @@ pub(crate) struct KernelShared {
     pub(crate) dpc: crate::nt::dpc::DpcEngine,
     /// Key indexes of device queues (see `nt::devqueue`), freed when the kernel ends.
     /// Boxed: queues point at them, so they must not move when the vector grows.
+    /// The system event log.
+    pub(crate) event_log: Mutex<Vec<crate::io::EventLogEntry>>,
     #[allow(clippy::vec_box)]
     pub(crate) queue_indexes: Mutex<Vec<Box<crate::nt::devqueue::KeyIndex>>>,
 }
@@ -256,6 +258,7 @@ impl KernelBuilder {
                 drivers: Mutex::new(Vec::new()),
                 dpc: crate::nt::dpc::DpcEngine::new(),
                 queue_indexes: Mutex::new(Vec::new()),
+                event_log: Mutex::new(Vec::new()),
             }),
         }
     }

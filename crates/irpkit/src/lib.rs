@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod io;
 mod kernel;
 pub mod nt;
 

@@ -57,6 +57,21 @@ pub unsafe fn io_cancel_irp(irp: *mut Irp) -> bool {
     unsafe { with_irp_kernel(irp, "IoCancelIrp", |k| cancel_in(k, irp)) }
 }
 
+/// IoCancelIrp as the I/O manager does it for a requester (CancelIo, thread exit): an IRP
+/// that meanwhile completed and was freed is simply not cancelled.
+///
+/// # Safety
+/// `irp` points to pinned or allocated irpkit IRP memory.
+pub(crate) unsafe fn cancel_as_io_manager(irp: *mut Irp) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if irp::is_freed(irp) {
+            return false;
+        }
+        with_irp_kernel(irp, "IoCancelIrp", |k| cancel_in(k, irp))
+    }
+}
+
 /// # Safety
 /// As [`io_cancel_irp`].
 unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {

@@ -185,14 +185,15 @@ unsafe fn walk(irp: *mut Irp) -> bool {
 /// `irp` is a live IRP whose walk has finished, owned by the caller.
 unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
     // SAFETY: live IRP whose walk has finished.
-    let disassociated = unsafe { irp::finish(irp) };
-    // SAFETY: live IRP owned by the caller.
-    let r = unsafe { &mut *irp };
-    if disassociated {
+    let Ok(link) = (unsafe { irp::finish(irp) }) else {
+        // Disassociated from its exited thread: freed silently — no status block, no
+        // event, nothing delivered.
         // SAFETY: an irpkit IRP (only those can be disassociated), freed exactly once.
         unsafe { io_free_irp(irp) };
         return;
-    }
+    };
+    // SAFETY: live IRP owned by the caller.
+    let r = unsafe { &mut *irp };
     let status = r.io_status.status;
     // SAFETY: reading the tail overlay's file object, a plain pointer.
     let file = unsafe { r.tail.overlay.original_file_object };
@@ -208,6 +209,10 @@ unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
             // SAFETY: the requester's event outlives its request.
             set_event_in(k, unsafe { &*r.user_event });
         }
+    }
+    if let Some(link) = link {
+        // SAFETY: the requester's bookkeeping for this very IRP, once.
+        unsafe { link.completed(k, irp, deliver) };
     }
     // SAFETY: only irpkit IRPs are freed here; an IRP from elsewhere belongs to whoever
     // initialised it.

@@ -44,11 +44,12 @@ pub(crate) struct IrpHeader {
     capacity: i8,
     /// The driver that allocated the IRP (null: the I/O manager or a requester).
     pub(crate) creator: *mut DriverObject,
-    /// Set when the IRP's requester thread was disassociated from it: the final stage
-    /// then frees it silently.
-    pub(crate) disassociated: AtomicBool,
-    /// Set by the final stage just before delivery (for the verifier and the safe API).
-    pub(crate) delivered: AtomicU8,
+    /// The requester this IRP was issued for (`io`), while it is associated.
+    pub(crate) requester: Option<crate::io::Link>,
+    /// Who settles the requester side: [`REQUESTER_ASSOCIATED`] until either the final
+    /// stage takes it ([`REQUESTER_DELIVERING`]) or the thread's exit disassociates it
+    /// ([`REQUESTER_DISASSOCIATED`]) — a single-winner exchange.
+    pub(crate) requester_state: AtomicU8,
     /// The safe API's creator protocol (`safe::SentRequest`): sent, completed, detached.
     pub(crate) creator_state: AtomicU8,
     /// Signalled when the creator's completion routine has run.
@@ -274,8 +275,8 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     allocated: AtomicBool::new(false),
                     capacity: stack_size,
                     creator: ptr::null_mut(),
-                    disassociated: AtomicBool::new(false),
-                    delivered: AtomicU8::new(0),
+                    requester: None,
+                    requester_state: AtomicU8::new(REQUESTER_ASSOCIATED),
                     creator_state: AtomicU8::new(0),
                     creator_done: super::event::new_event(super::event::EventType::Notification, false),
                 })
@@ -291,8 +292,8 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).refs.store(1, Ordering::Relaxed);
         (*h).allocated.store(true, Ordering::Release);
         (*h).creator = kernel::current_routine().driver;
-        (*h).disassociated.store(false, Ordering::Relaxed);
-        (*h).delivered.store(0, Ordering::Relaxed);
+        (*h).requester = None;
+        (*h).requester_state.store(REQUESTER_ASSOCIATED, Ordering::Relaxed);
         (*h).creator_state.store(0, Ordering::Relaxed);
         (*h).creator_done.header.signal_state.store(0, Ordering::Relaxed);
     }
@@ -592,19 +593,64 @@ pub unsafe fn io_set_completion_routine_ex(
     super::status::STATUS_SUCCESS
 }
 
-/// Marks the end of completion and says whether the IRP's requester thread was
-/// disassociated from it (it is then freed silently).
+/// The requester side of an IRP is still open.
+pub(crate) const REQUESTER_ASSOCIATED: u8 = 0;
+/// The issuing thread's exit disassociated the IRP: its completion is swallowed.
+pub(crate) const REQUESTER_DISASSOCIATED: u8 = 1;
+/// The final stage is delivering the IRP's result to its requester.
+pub(crate) const REQUESTER_DELIVERING: u8 = 2;
+
+/// At the end of completion: takes the IRP's requester link, or says the IRP was
+/// disassociated (it is then freed silently).
 ///
 /// # Safety
 /// `irp` is a live IRP whose completion walk has finished.
-pub(crate) unsafe fn finish(irp: *mut Irp) -> bool {
+pub(crate) unsafe fn finish(irp: *mut Irp) -> Result<Option<crate::io::Link>, ()> {
     // SAFETY: forwarded contract.
-    match unsafe { header(irp) } {
-        // SAFETY: valid header, IRP owned by the completing thread.
-        Some(h) => unsafe {
-            (*h).delivered.store(1, Ordering::Release);
-            (*h).disassociated.load(Ordering::Acquire)
-        },
-        None => false,
+    let Some(h) = (unsafe { header(irp) }) else { return Ok(None) };
+    // SAFETY: valid header; the completing thread owns the IRP.
+    unsafe {
+        if (*h).requester.is_none() {
+            return Ok(None);
+        }
+        match (*h).requester_state.compare_exchange(
+            REQUESTER_ASSOCIATED,
+            REQUESTER_DELIVERING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => Ok((*h).requester.take()),
+            Err(_) => {
+                drop((*h).requester.take());
+                Err(())
+            }
+        }
+    }
+}
+
+/// Attaches the requester link to an IRP about to be issued.
+///
+/// # Safety
+/// `irp` is an irpkit IRP owned by the caller, not yet sent.
+pub(crate) unsafe fn set_requester(irp: *mut Irp, link: crate::io::Link) {
+    // SAFETY: forwarded contract.
+    let h = unsafe { header(irp) }.expect("an irpkit IRP");
+    // SAFETY: the caller owns the IRP.
+    unsafe { (*h).requester = Some(link) };
+}
+
+/// The thread exit's side of the single-winner exchange: true if it disassociated the IRP
+/// (its later completion is swallowed), false if the final stage is delivering it.
+///
+/// # Safety
+/// `irp` points to pinned or allocated irpkit IRP memory.
+pub(crate) unsafe fn disassociate(irp: *mut Irp) -> bool {
+    // SAFETY: forwarded contract.
+    let Some(h) = (unsafe { header(irp) }) else { return false };
+    // SAFETY: valid header.
+    unsafe {
+        (*h).requester_state
+            .compare_exchange(REQUESTER_ASSOCIATED, REQUESTER_DISASSOCIATED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 }

@@ -24,6 +24,17 @@ impl DeviceRef {
         (self as *const DeviceRef).cast_mut().cast()
     }
 
+    /// A device object created through the NT layer ([`nt::io_create_device`]), seen by
+    /// safe code.
+    ///
+    /// # Safety
+    /// `device` is an irpkit device object that stays live for `'a` (device memory lasts as
+    /// long as its kernel).
+    pub unsafe fn from_raw<'a>(device: *mut nt::DeviceObject) -> &'a DeviceRef {
+        // SAFETY: forwarded contract.
+        unsafe { Self::from_ptr(device) }
+    }
+
     /// The device's name.
     pub fn name(&self) -> String {
         // SAFETY: a live irpkit device.

@@ -1,0 +1,788 @@
+//! The requester side of the I/O manager: processes, threads, files and handles; reads,
+//! writes and device controls, synchronous and overlapped; CancelIo, CancelIoEx and
+//! CancelSynchronousIo; thread exit with the five-minute rule and its event-log entry;
+//! process exit.
+//!
+//! Facts followed (`requesters.md`):
+//! - every IRP a thread issues is on that thread's list (newest first) until its result is
+//!   delivered;
+//! - the last handle to a file object sends IRP_MJ_CLEANUP, the last reference (handles
+//!   and outstanding IRPs) IRP_MJ_CLOSE;
+//! - CancelIo cancels the calling thread's IRPs on the file and waits (polling every
+//!   10 ms) until they are gone; CancelIoEx cancels any thread's IRPs on the handle (or
+//!   the one named by its overlapped structure) without waiting, `STATUS_NOT_FOUND` if
+//!   none matched; CancelSynchronousIo cancels the target thread's synchronous I/O only;
+//! - thread exit: IoCancelIrp on every IRP of the thread, then every 100 ms a re-check, up
+//!   to 3000 times (5 minutes; both configurable); IRPs still there are disassociated
+//!   (`Thread` = NULL, off the list) and each gets an `IO_DRIVER_CANCEL_TIMEOUT` entry in
+//!   the system event log naming the device that owns it; a disassociated IRP that
+//!   completes later is freed silently.
+//!
+//! Whether the thread exit or the completion settles an IRP's requester side is a
+//! single-winner exchange on the IRP (`requester_state`): exactly one of them does.
+
+use core::cell::UnsafeCell;
+use core::time::Duration;
+use std::collections::BTreeMap;
+
+use crate::kernel::{Kernel, KernelShared};
+use crate::nt::{self, DeviceObject, FileObject, IoStatusBlock, Irp, KEvent, NtStatus};
+use crate::safe::{DeviceRef, Request};
+use crate::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use crate::sync::{lock, Arc, Mutex};
+
+/// `IO_DRIVER_CANCEL_TIMEOUT`: the event-log code written for an IRP that was still not
+/// completed when its thread's exit gave up waiting.
+pub const IO_DRIVER_CANCEL_TIMEOUT: u32 = 0x8004_0036;
+
+/// `IRP_SYNCHRONOUS_API`: the IRP belongs to a synchronous call (CancelSynchronousIo).
+pub const IRP_SYNCHRONOUS_API: u32 = 0x0000_0004;
+
+/// One entry of the system event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLogEntry {
+    /// The event code, e.g. [`IO_DRIVER_CANCEL_TIMEOUT`].
+    pub code: u32,
+    /// The code's name.
+    pub name: &'static str,
+    /// The device the entry is about (the device that owned the IRP).
+    pub device: String,
+    /// The IRP's serial number.
+    pub irp: u64,
+    /// The exiting thread's id.
+    pub thread: u32,
+    /// When, on the kernel's clock.
+    pub at: Duration,
+}
+
+/// Timing of the requester side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoConfig {
+    /// Thread exit re-checks its IRP list this often (Windows: 100 ms).
+    pub exit_check_interval: Duration,
+    /// … this many times before giving up (Windows: 3000, i.e. 5 minutes).
+    pub exit_max_checks: u32,
+    /// CancelIo polls for its IRPs to be gone this often (Windows: 10 ms).
+    pub cancel_io_poll: Duration,
+}
+
+impl Default for IoConfig {
+    fn default() -> Self {
+        IoConfig {
+            exit_check_interval: Duration::from_millis(100),
+            exit_max_checks: 3000,
+            cancel_io_poll: Duration::from_millis(10),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct IrpPtr(*mut Irp);
+// SAFETY: IRP pointers are handed between threads under the list lock; the IRPs are
+// pinned or on the list (hence allocated) whenever they are dereferenced.
+unsafe impl Send for IrpPtr {}
+
+/// A requester thread's state: its list of outstanding IRPs.
+pub(crate) struct ThreadShared {
+    id: u32,
+    irps: Mutex<Vec<IrpPtr>>,
+    exited: AtomicBool,
+}
+
+/// One operation's status block and events.
+pub(crate) struct Op {
+    /// The caller's status block (written only when the result is delivered).
+    iosb: UnsafeCell<IoStatusBlock>,
+    /// The caller's event (set only when the result is delivered).
+    event: KEvent,
+    /// Set when the IRP's completion finished, delivered or not (internal).
+    done: KEvent,
+    final_status: AtomicI32,
+    final_information: AtomicUsize,
+}
+
+// SAFETY: `iosb` is written once by the completing thread before `event`/`done` are set
+// and read after they are; everything else is atomic.
+unsafe impl Send for Op {}
+// SAFETY: as above.
+unsafe impl Sync for Op {}
+
+impl Op {
+    fn new() -> Self {
+        Op {
+            iosb: UnsafeCell::new(IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }),
+            event: KEvent::new(nt::EventType::Notification, false),
+            done: KEvent::new(nt::EventType::Notification, false),
+            final_status: AtomicI32::new(nt::STATUS_PENDING),
+            final_information: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// A file object with its handle and reference counts.
+pub(crate) struct FileShared {
+    object: Box<UnsafeCell<FileObject>>,
+    device: *mut DeviceObject,
+    kernel: Kernel,
+    handles: AtomicUsize,
+    /// One for the handles together, plus one per outstanding IRP.
+    refs: AtomicUsize,
+}
+
+// SAFETY: the file object is shared with drivers as NT shares it; counters are atomic; the
+// device lives as long as its kernel, which `kernel` keeps alive.
+unsafe impl Send for FileShared {}
+// SAFETY: as above.
+unsafe impl Sync for FileShared {}
+
+impl FileShared {
+    fn object(&self) -> *mut FileObject {
+        self.object.get()
+    }
+
+    fn send(&self, major: u8) -> NtStatus {
+        // SAFETY: the device is a live irpkit device of `kernel`.
+        let device = unsafe { DeviceRef::from_ptr(self.device) };
+        match Request::new(&self.kernel, device, major) {
+            Ok(r) => r.file_object(self.object()).send().wait().status,
+            Err(s) => s,
+        }
+    }
+
+    /// Drops one reference; the last sends IRP_MJ_CLOSE (from a system worker thread, at
+    /// PASSIVE_LEVEL, since the last reference may go in a completion at DISPATCH_LEVEL).
+    fn release(this: &Arc<Self>) {
+        if this.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let file = this.clone();
+            if nt::ke_get_current_irql() == nt::PASSIVE_LEVEL {
+                file.close();
+            } else {
+                drop(this.kernel.spawn(move || file.close()));
+            }
+        }
+    }
+
+    fn close(&self) {
+        self.send(nt::IRP_MJ_CLOSE);
+    }
+}
+
+/// What the final stage of completion hands back to the requester side.
+pub(crate) struct Link {
+    thread: Arc<ThreadShared>,
+    op: Arc<Op>,
+    file: Arc<FileShared>,
+}
+
+impl Link {
+    /// The completion of `irp` finished: record its final status, take it off its
+    /// thread's list, wake waiters, drop its file reference.
+    ///
+    /// # Safety
+    /// `irp` is the live IRP this link was attached to, at its final stage.
+    pub(crate) unsafe fn completed(self, k: &KernelShared, irp: *mut Irp, _delivered: bool) {
+        // SAFETY: the live IRP at its final stage.
+        let status = unsafe { (*irp).io_status };
+        self.op.final_information.store(status.information, Ordering::Relaxed);
+        self.op.final_status.store(status.status, Ordering::Release);
+        lock(&self.thread.irps).retain(|&p| p != IrpPtr(irp));
+        nt::event::set_event_in(k, &self.op.done);
+        FileShared::release(&self.file);
+    }
+}
+
+/// A handle in a process's handle table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Handle(u32);
+
+/// A thread handle, with or without the terminate access CancelSynchronousIo requires.
+#[derive(Clone)]
+pub struct ThreadHandle {
+    thread: Arc<ThreadShared>,
+    terminate: bool,
+}
+
+impl core::fmt::Debug for ThreadHandle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThreadHandle").field("terminate", &self.terminate).finish_non_exhaustive()
+    }
+}
+
+impl ThreadHandle {
+    /// The same thread without terminate access (what CancelSynchronousIo refuses).
+    pub fn without_terminate_access(&self) -> Self {
+        ThreadHandle { thread: self.thread.clone(), terminate: false }
+    }
+}
+
+/// An overlapped operation's status block and event (`OVERLAPPED`): written and set when
+/// the request's result is delivered — never for a request that failed without pending.
+#[derive(Clone)]
+pub struct Overlapped {
+    op: Arc<Op>,
+}
+
+impl core::fmt::Debug for Overlapped {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Overlapped").field("status_block", &self.status_block()).finish()
+    }
+}
+
+impl Default for Overlapped {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Overlapped {
+    /// A fresh status block and event.
+    pub fn new() -> Self {
+        Overlapped { op: Arc::new(Op::new()) }
+    }
+
+    /// Whether the event is set (the result was delivered).
+    pub fn is_signalled(&self) -> bool {
+        nt::ke_read_state_event(&self.op.event) != 0
+    }
+
+    /// The status block as the request left it (`STATUS_PENDING` until delivery).
+    pub fn status_block(&self) -> IoStatusBlock {
+        if self.is_signalled() {
+            // SAFETY: written before the event was set, never again while signalled.
+            unsafe { *self.op.iosb.get() }
+        } else {
+            IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }
+        }
+    }
+
+    /// Waits (on the kernel's clock) for the event, then returns the status block.
+    pub fn wait(&self, kernel: &Kernel, timeout: Option<Duration>) -> Option<IoStatusBlock> {
+        let _entered = kernel.enter();
+        (nt::ke_wait_for_single_object(&self.op.event, timeout) == nt::STATUS_SUCCESS).then(|| self.status_block())
+    }
+}
+
+struct ProcessShared {
+    kernel: Kernel,
+    config: IoConfig,
+    handles: Mutex<BTreeMap<u32, Arc<FileShared>>>,
+    next_handle: AtomicU32,
+    threads: Mutex<Vec<Arc<ThreadShared>>>,
+    next_thread: AtomicU32,
+    terminated: AtomicBool,
+}
+
+/// A requester process: a handle table and threads.
+#[derive(Clone)]
+pub struct Process {
+    shared: Arc<ProcessShared>,
+}
+
+impl core::fmt::Debug for Process {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Process").finish_non_exhaustive()
+    }
+}
+
+fn new_file_object(device: *mut DeviceObject, synchronous: bool) -> FileObject {
+    let event = || KEvent::new(nt::EventType::Notification, false);
+    FileObject {
+        type_: nt::IO_TYPE_FILE,
+        size: core::mem::size_of::<FileObject>() as i16,
+        device_object: device,
+        vpb: core::ptr::null_mut(),
+        fs_context: core::ptr::null_mut(),
+        fs_context2: core::ptr::null_mut(),
+        section_object_pointer: core::ptr::null_mut(),
+        private_cache_map: core::ptr::null_mut(),
+        final_status: 0,
+        related_file_object: core::ptr::null_mut(),
+        lock_operation: 0,
+        delete_pending: 0,
+        read_access: 1,
+        write_access: 1,
+        delete_access: 0,
+        shared_read: 0,
+        shared_write: 0,
+        shared_delete: 0,
+        flags: if synchronous { nt::FO_SYNCHRONOUS_IO } else { 0 },
+        file_name: nt::UnicodeString { length: 0, maximum_length: 0, buffer: core::ptr::null_mut() },
+        current_byte_offset: 0,
+        waiters: 0,
+        busy: 0,
+        last_lock: core::ptr::null_mut(),
+        lock: event(),
+        event: event(),
+        completion_context: core::ptr::null_mut(),
+        irp_list_lock: nt::KSpinLock::new(),
+        irp_list: nt::ListEntry::null(),
+        file_object_extension: core::ptr::null_mut(),
+    }
+}
+
+impl Process {
+    /// A process in `kernel` with the Windows timings.
+    pub fn new(kernel: &Kernel) -> Self {
+        Self::with_config(kernel, IoConfig::default())
+    }
+
+    /// A process with chosen timings.
+    pub fn with_config(kernel: &Kernel, config: IoConfig) -> Self {
+        Process {
+            shared: Arc::new(ProcessShared {
+                kernel: kernel.clone(),
+                config,
+                handles: Mutex::new(BTreeMap::new()),
+                next_handle: AtomicU32::new(4),
+                threads: Mutex::new(Vec::new()),
+                next_thread: AtomicU32::new(1),
+                terminated: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The kernel the process runs in.
+    pub fn kernel(&self) -> &Kernel {
+        &self.shared.kernel
+    }
+
+    /// Opens `device` (`CreateFile`): a new file object, IRP_MJ_CREATE, a handle.
+    /// `overlapped` files return `STATUS_PENDING` from I/O calls; the others are
+    /// synchronous (FO_SYNCHRONOUS_IO: calls wait).
+    pub fn open(&self, device: &DeviceRef, overlapped: bool) -> Result<Handle, NtStatus> {
+        if self.shared.terminated.load(Ordering::Acquire) {
+            return Err(nt::STATUS_DELETE_PENDING);
+        }
+        let file = Arc::new(FileShared {
+            object: Box::new(UnsafeCell::new(new_file_object(device.as_ptr(), !overlapped))),
+            device: device.as_ptr(),
+            kernel: self.shared.kernel.clone(),
+            handles: AtomicUsize::new(1),
+            refs: AtomicUsize::new(1),
+        });
+        let status = file.send(nt::IRP_MJ_CREATE);
+        if !nt::nt_success(status) {
+            return Err(status);
+        }
+        let h = self.shared.next_handle.fetch_add(4, Ordering::Relaxed);
+        lock(&self.shared.handles).insert(h, file);
+        Ok(Handle(h))
+    }
+
+    fn file(&self, h: Handle) -> Result<Arc<FileShared>, NtStatus> {
+        lock(&self.shared.handles).get(&h.0).cloned().ok_or(nt::STATUS_INVALID_HANDLE)
+    }
+
+    /// `DuplicateHandle`: another handle to the same file object.
+    pub fn duplicate(&self, h: Handle) -> Result<Handle, NtStatus> {
+        let file = self.file(h)?;
+        file.handles.fetch_add(1, Ordering::AcqRel);
+        let new = self.shared.next_handle.fetch_add(4, Ordering::Relaxed);
+        lock(&self.shared.handles).insert(new, file);
+        Ok(Handle(new))
+    }
+
+    /// `CloseHandle`: the last handle to a file object sends IRP_MJ_CLEANUP; the last
+    /// reference (once outstanding IRPs are done) IRP_MJ_CLOSE.
+    pub fn close(&self, h: Handle) -> NtStatus {
+        let Some(file) = lock(&self.shared.handles).remove(&h.0) else {
+            return nt::STATUS_INVALID_HANDLE;
+        };
+        if file.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            file.send(nt::IRP_MJ_CLEANUP);
+            FileShared::release(&file);
+        }
+        nt::STATUS_SUCCESS
+    }
+
+    /// Registers the calling thread as a thread of this process (its requests are listed
+    /// on it; [`RequesterThread::exit`] ends it).
+    pub fn attach_thread(&self) -> RequesterThread {
+        let thread = Arc::new(ThreadShared {
+            id: self.shared.next_thread.fetch_add(1, Ordering::Relaxed),
+            irps: Mutex::new(Vec::new()),
+            exited: AtomicBool::new(false),
+        });
+        lock(&self.shared.threads).push(thread.clone());
+        RequesterThread { process: self.clone(), thread, _entered: self.shared.kernel.enter() }
+    }
+
+    /// Starts a thread of this process running `f`; when `f` returns, the thread exits
+    /// (its outstanding IRPs are cancelled, waited for, and disassociated if stuck).
+    pub fn spawn<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&RequesterThread) -> R + Send + 'static,
+    ) -> crate::sync::thread::JoinHandle<R> {
+        let process = self.clone();
+        crate::sync::thread::spawn(move || {
+            let t = process.attach_thread();
+            let r = f(&t);
+            t.exit();
+            r
+        })
+    }
+
+    /// `CancelIoEx`: cancels the I/O any thread of the process issued on `h` — or only the
+    /// request using `overlapped` — and does not wait. `STATUS_NOT_FOUND` if nothing
+    /// matched.
+    pub fn cancel_io_ex(&self, h: Handle, overlapped: Option<&Overlapped>) -> NtStatus {
+        let Ok(file) = self.file(h) else { return nt::STATUS_INVALID_HANDLE };
+        let iosb = overlapped.map(|o| o.op.iosb.get());
+        let threads: Vec<_> = lock(&self.shared.threads).clone();
+        let mut matched = 0;
+        for t in threads {
+            matched += cancel_matching(&self.shared.kernel, &t, |irp| {
+                // SAFETY: a listed IRP is allocated (or pinned) while we look.
+                unsafe {
+                    (*irp).tail.overlay.original_file_object == file.object()
+                        && iosb.is_none_or(|b| (*irp).user_iosb == b)
+                }
+            });
+        }
+        if matched == 0 {
+            nt::STATUS_NOT_FOUND
+        } else {
+            nt::STATUS_SUCCESS
+        }
+    }
+
+    /// `CancelSynchronousIo`: cancels the target thread's synchronous I/O only.
+    /// `STATUS_ACCESS_DENIED` without terminate access, `STATUS_INVALID_HANDLE` for a
+    /// thread that has exited, `STATUS_NOT_FOUND` if it had no synchronous I/O.
+    pub fn cancel_synchronous_io(&self, thread: &ThreadHandle) -> NtStatus {
+        if !thread.terminate {
+            return nt::STATUS_ACCESS_DENIED;
+        }
+        if thread.thread.exited.load(Ordering::Acquire) {
+            return nt::STATUS_INVALID_HANDLE;
+        }
+        let matched = cancel_matching(&self.shared.kernel, &thread.thread, |irp| {
+            // SAFETY: a listed IRP is allocated (or pinned) while we look.
+            unsafe { (*irp).flags & IRP_SYNCHRONOUS_API != 0 }
+        });
+        if matched == 0 {
+            nt::STATUS_NOT_FOUND
+        } else {
+            nt::STATUS_SUCCESS
+        }
+    }
+
+    /// Process exit: every thread still attached exits (its IRPs cancelled, waited for,
+    /// disassociated if stuck), then every handle closes (cleanup, then close when the
+    /// last reference goes). Threads that are still running get `STATUS_DELETE_PENDING`
+    /// for any further request.
+    pub fn terminate(&self) {
+        self.shared.terminated.store(true, Ordering::Release);
+        let threads: Vec<_> = lock(&self.shared.threads).clone();
+        for t in threads {
+            exit_thread(&self.shared, &t);
+        }
+        let handles: Vec<u32> = lock(&self.shared.handles).keys().copied().collect();
+        for h in handles {
+            self.close(Handle(h));
+        }
+    }
+
+    /// IRPs currently on the lists of this process's threads.
+    pub fn outstanding(&self) -> usize {
+        lock(&self.shared.threads).iter().map(|t| lock(&t.irps).len()).sum()
+    }
+}
+
+/// Pins and cancels (as the I/O manager) every IRP on `t`'s list matching `pred`; returns
+/// how many matched.
+fn cancel_matching(kernel: &Kernel, t: &ThreadShared, pred: impl Fn(*mut Irp) -> bool) -> usize {
+    let _entered = kernel.enter();
+    let picked: Vec<IrpPtr> = {
+        let list = lock(&t.irps);
+        list.iter()
+            .copied()
+            .filter(|p| pred(p.0))
+            .inspect(|p| {
+                // SAFETY: a listed IRP is allocated: pinning keeps its memory while we
+                // cancel outside the lock (its completion takes it off the list).
+                unsafe { nt::irp::pin(p.0) }
+            })
+            .collect()
+    };
+    for p in &picked {
+        // SAFETY: pinned IRP memory; the I/O manager cancels on the requester's behalf.
+        unsafe {
+            nt::cancel::cancel_as_io_manager(p.0);
+            nt::irp::unpin(p.0);
+        }
+    }
+    picked.len()
+}
+
+/// The I/O manager's side of a thread's exit.
+fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
+    if t.exited.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let kernel = &process.kernel;
+    let _entered = kernel.enter();
+    cancel_matching(kernel, t, |_| true);
+    let interval = nt_interval(process.config.exit_check_interval);
+    for _ in 0..process.config.exit_max_checks {
+        if lock(&t.irps).is_empty() {
+            break;
+        }
+        nt::ke_delay_execution_thread(interval);
+    }
+    // Five minutes passed: disassociate every IRP still there and log each.
+    let stuck: Vec<IrpPtr> = {
+        let mut list = lock(&t.irps);
+        let mut stuck = Vec::new();
+        list.retain(|&p| {
+            // SAFETY: a listed IRP is allocated; the exchange decides against a
+            // completion running now (which would take it off the list itself).
+            let won = unsafe { nt::irp::disassociate(p.0) };
+            if won {
+                // SAFETY: as above; pinned until logged below.
+                unsafe {
+                    nt::irp::pin(p.0);
+                    (*p.0).tail.overlay.thread = core::ptr::null_mut();
+                }
+                stuck.push(p);
+            }
+            !won
+        });
+        stuck
+    };
+    for p in stuck {
+        // SAFETY: pinned IRP memory; the device of its current stack location is the one
+        // that owns it (device memory lives as long as the kernel).
+        let (device, id) = unsafe {
+            let r = &*p.0;
+            let device = if i32::from(r.current_location()) <= i32::from(r.stack_count) {
+                (*nt::io_get_current_irp_stack_location(p.0)).device_object
+            } else {
+                core::ptr::null_mut()
+            };
+            let name = if device.is_null() { "(no device)".to_string() } else { nt::device::device_name(device) };
+            (name, nt::irp::irp_id(p.0).unwrap_or(0))
+        };
+        kernel.shared.log_event(EventLogEntry {
+            code: IO_DRIVER_CANCEL_TIMEOUT,
+            name: "IO_DRIVER_CANCEL_TIMEOUT",
+            device,
+            irp: id,
+            thread: t.id,
+            at: kernel.clock().now(),
+        });
+        // SAFETY: the pin taken above.
+        unsafe { nt::irp::unpin(p.0) };
+    }
+    let mut threads = lock(&process.threads);
+    threads.retain(|x| !Arc::ptr_eq(x, t));
+}
+
+fn nt_interval(d: Duration) -> i64 {
+    -i64::try_from(d.as_nanos() / 100).unwrap_or(i64::MAX).max(1)
+}
+
+/// The calling thread as a requester thread of a process.
+pub struct RequesterThread {
+    process: Process,
+    thread: Arc<ThreadShared>,
+    _entered: crate::EnterGuard,
+}
+
+impl core::fmt::Debug for RequesterThread {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequesterThread").field("id", &self.thread.id).finish_non_exhaustive()
+    }
+}
+
+/// What an I/O call does.
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Read { length: u32, offset: i64 },
+    Write { length: u32, offset: i64 },
+    DeviceControl { code: u32, input: u32, output: u32 },
+}
+
+impl RequesterThread {
+    /// The thread's id within its process.
+    pub fn id(&self) -> u32 {
+        self.thread.id
+    }
+
+    /// A handle to this thread (with terminate access).
+    pub fn handle(&self) -> ThreadHandle {
+        ThreadHandle { thread: self.thread.clone(), terminate: true }
+    }
+
+    /// IRPs this thread has outstanding.
+    pub fn outstanding(&self) -> usize {
+        lock(&self.thread.irps).len()
+    }
+
+    fn issue(
+        &self,
+        h: Handle,
+        op: Operation,
+        overlapped: Option<&Overlapped>,
+    ) -> Result<(NtStatus, Arc<Op>, bool), NtStatus> {
+        let shared = &self.process.shared;
+        if shared.terminated.load(Ordering::Acquire) || self.thread.exited.load(Ordering::Acquire) {
+            return Err(nt::STATUS_DELETE_PENDING);
+        }
+        let file = self.process.file(h)?;
+        let op_state = overlapped.map_or_else(|| Arc::new(Op::new()), |o| o.op.clone());
+        // SAFETY: reading the file object's flags, fixed at open.
+        let synchronous = unsafe { (*file.object()).flags } & nt::FO_SYNCHRONOUS_IO != 0;
+        // SAFETY: a live device of this kernel.
+        let stack = unsafe { (*file.device).stack_size };
+        let irp = nt::irp::allocate_in(&shared.kernel.shared, stack);
+        if irp.is_null() {
+            return Err(nt::STATUS_INSUFFICIENT_RESOURCES);
+        }
+        nt::ke_clear_event(&op_state.event);
+        nt::ke_clear_event(&op_state.done);
+        // SAFETY: our fresh IRP; the status block and event live in `op_state`, which the
+        // link keeps alive until the IRP's final stage.
+        unsafe {
+            *op_state.iosb.get() = IoStatusBlock { status: nt::STATUS_PENDING, information: 0 };
+            let sl = nt::io_get_next_irp_stack_location(irp);
+            match op {
+                Operation::Read { length, offset } | Operation::Write { length, offset } => {
+                    (*sl).major_function =
+                        if matches!(op, Operation::Read { .. }) { nt::IRP_MJ_READ } else { nt::IRP_MJ_WRITE };
+                    (*sl).parameters.read =
+                        nt::ReadWriteParameters { length, pad: 0, key: 0, flags: 0, byte_offset: offset };
+                }
+                Operation::DeviceControl { code, input, output } => {
+                    (*sl).major_function = nt::IRP_MJ_DEVICE_CONTROL;
+                    (*sl).parameters.device_io_control = nt::DeviceIoControlParameters {
+                        output_buffer_length: output,
+                        pad1: 0,
+                        input_buffer_length: input,
+                        pad2: 0,
+                        io_control_code: code,
+                        pad3: 0,
+                        type3_input_buffer: core::ptr::null_mut(),
+                    };
+                }
+            }
+            (*sl).file_object = file.object();
+            (*irp).tail.overlay.original_file_object = file.object();
+            (*irp).tail.overlay.thread = Arc::as_ptr(&self.thread).cast_mut().cast();
+            (*irp).requestor_mode = 1;
+            if synchronous {
+                (*irp).flags |= IRP_SYNCHRONOUS_API;
+            }
+            (*irp).user_iosb = op_state.iosb.get();
+            (*irp).user_event = (&op_state.event as *const KEvent).cast_mut();
+            file.refs.fetch_add(1, Ordering::AcqRel);
+            nt::irp::set_requester(irp, Link { thread: self.thread.clone(), op: op_state.clone(), file: file.clone() });
+        }
+        // Newest first, as NT links a thread's IRPs.
+        lock(&self.thread.irps).insert(0, IrpPtr(irp));
+        // SAFETY: the IRP is ready; its device is live.
+        let status = unsafe { nt::io_call_driver(file.device, irp) };
+        Ok((status, op_state, synchronous))
+    }
+
+    fn call(&self, h: Handle, op: Operation, overlapped: Option<&Overlapped>) -> Result<IoStatusBlock, NtStatus> {
+        let (status, op_state, synchronous) = self.issue(h, op, overlapped)?;
+        if !synchronous {
+            return Ok(IoStatusBlock { status, information: 0 });
+        }
+        // A synchronous call waits for the completion and returns its final status (a
+        // failure that never pended is returned as the dispatch routine returned it).
+        nt::ke_wait_for_single_object(&op_state.done, None);
+        Ok(IoStatusBlock {
+            status: op_state.final_status.load(Ordering::Acquire),
+            information: op_state.final_information.load(Ordering::Relaxed),
+        })
+    }
+
+    /// `ReadFile` on a synchronous handle: waits and returns the final status.
+    pub fn read(&self, h: Handle, length: u32, offset: i64) -> Result<IoStatusBlock, NtStatus> {
+        self.call(h, Operation::Read { length, offset }, None)
+    }
+
+    /// `WriteFile` on a synchronous handle.
+    pub fn write(&self, h: Handle, length: u32, offset: i64) -> Result<IoStatusBlock, NtStatus> {
+        self.call(h, Operation::Write { length, offset }, None)
+    }
+
+    /// `DeviceIoControl` on a synchronous handle.
+    pub fn device_io_control(&self, h: Handle, code: u32, input: u32, output: u32) -> Result<IoStatusBlock, NtStatus> {
+        self.call(h, Operation::DeviceControl { code, input, output }, None)
+    }
+
+    /// `ReadFile` with an `OVERLAPPED` on an overlapped handle: returns what the dispatch
+    /// routine returned (`STATUS_PENDING`, or the result of a request finished at once);
+    /// the result is delivered to `overlapped`.
+    pub fn read_overlapped(
+        &self,
+        h: Handle,
+        length: u32,
+        offset: i64,
+        overlapped: &Overlapped,
+    ) -> Result<NtStatus, NtStatus> {
+        self.call(h, Operation::Read { length, offset }, Some(overlapped)).map(|r| r.status)
+    }
+
+    /// `WriteFile` with an `OVERLAPPED`.
+    pub fn write_overlapped(
+        &self,
+        h: Handle,
+        length: u32,
+        offset: i64,
+        overlapped: &Overlapped,
+    ) -> Result<NtStatus, NtStatus> {
+        self.call(h, Operation::Write { length, offset }, Some(overlapped)).map(|r| r.status)
+    }
+
+    /// `DeviceIoControl` with an `OVERLAPPED`.
+    pub fn device_io_control_overlapped(
+        &self,
+        h: Handle,
+        code: u32,
+        input: u32,
+        output: u32,
+        overlapped: &Overlapped,
+    ) -> Result<NtStatus, NtStatus> {
+        self.call(h, Operation::DeviceControl { code, input, output }, Some(overlapped)).map(|r| r.status)
+    }
+
+    /// `CancelIo`: cancels this thread's I/O on `h` and waits (polling on the kernel's
+    /// clock) until it is all gone. Always succeeds, even when nothing matched.
+    pub fn cancel_io(&self, h: Handle) -> NtStatus {
+        let Ok(file) = self.process.file(h) else { return nt::STATUS_INVALID_HANDLE };
+        let object = file.object();
+        let mine = |irp: *mut Irp| {
+            // SAFETY: listed IRPs are allocated while we look.
+            unsafe { (*irp).tail.overlay.original_file_object == object }
+        };
+        cancel_matching(&self.process.shared.kernel, &self.thread, mine);
+        let poll = nt_interval(self.process.shared.config.cancel_io_poll);
+        while lock(&self.thread.irps).iter().any(|p| mine(p.0)) {
+            nt::ke_delay_execution_thread(poll);
+        }
+        nt::STATUS_SUCCESS
+    }
+
+    /// Ends the thread: the I/O manager cancels its IRPs, waits for them (re-checking
+    /// every 100 ms, up to 5 minutes by default), and disassociates and logs any left.
+    pub fn exit(self) {
+        exit_thread(&self.process.shared, &self.thread);
+    }
+}
+
+impl KernelShared {
+    pub(crate) fn log_event(&self, entry: EventLogEntry) {
+        lock(&self.event_log).push(entry);
+    }
+}
+
+impl Kernel {
+    /// The system event log.
+    pub fn event_log(&self) -> Vec<EventLogEntry> {
+        lock(&self.shared.event_log).clone()
+    }
+}
