@@ -23,7 +23,7 @@
 
 use core::cell::UnsafeCell;
 use core::time::Duration;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::kernel::{Kernel, KernelShared};
 use crate::nt::{self, DeviceObject, FileObject, IoStatusBlock, Irp, KEvent, NtStatus};
@@ -87,7 +87,14 @@ pub(crate) struct ThreadShared {
     id: u32,
     irps: Mutex<Vec<IrpPtr>>,
     exited: AtomicBool,
+    /// User APCs (I/O completion routines) waiting for an alertable wait.
+    apcs: Mutex<VecDeque<UserApc>>,
+    /// Signalled when an APC is queued.
+    apc_ready: KEvent,
 }
+
+/// An I/O completion routine with the result it is called with.
+type UserApc = (Box<dyn FnOnce(IoStatusBlock) + Send>, IoStatusBlock);
 
 /// One operation's status block and events.
 pub(crate) struct Op {
@@ -99,6 +106,19 @@ pub(crate) struct Op {
     done: KEvent,
     final_status: AtomicI32,
     final_information: AtomicUsize,
+    /// How the result is delivered besides the status block and event.
+    notify: Mutex<Notify>,
+}
+
+/// The other two ways of learning about completion, and async wakers.
+#[derive(Default)]
+struct Notify {
+    /// A completion routine (`ReadFileEx`): queued to the issuing thread as a user APC.
+    routine: Option<Box<dyn FnOnce(IoStatusBlock) + Send>>,
+    /// The completion port the file is associated with, and the key.
+    port: Option<(Arc<PortShared>, usize)>,
+    /// An async request waiting for completion.
+    waker: Option<core::task::Waker>,
 }
 
 // SAFETY: `iosb` is written once by the completing thread before `event`/`done` are set
@@ -115,6 +135,7 @@ impl Op {
             done: KEvent::new(nt::EventType::Notification, false),
             final_status: AtomicI32::new(nt::STATUS_PENDING),
             final_information: AtomicUsize::new(0),
+            notify: Mutex::new(Notify::default()),
         }
     }
 }
@@ -127,6 +148,8 @@ pub(crate) struct FileShared {
     handles: AtomicUsize,
     /// One for the handles together, plus one per outstanding IRP.
     refs: AtomicUsize,
+    /// The completion port the file is associated with, and its key.
+    port: Mutex<Option<(Arc<PortShared>, usize)>>,
 }
 
 // SAFETY: the file object is shared with drivers as NT shares it; counters are atomic; the
@@ -180,13 +203,26 @@ impl Link {
     ///
     /// # Safety
     /// `irp` is the live IRP this link was attached to, at its final stage.
-    pub(crate) unsafe fn completed(self, k: &KernelShared, irp: *mut Irp, _delivered: bool) {
+    pub(crate) unsafe fn completed(self, k: &KernelShared, irp: *mut Irp, delivered: bool) {
         // SAFETY: the live IRP at its final stage.
         let status = unsafe { (*irp).io_status };
         self.op.final_information.store(status.information, Ordering::Relaxed);
         self.op.final_status.store(status.status, Ordering::Release);
         lock(&self.thread.irps).retain(|&p| p != IrpPtr(irp));
+        let notify = core::mem::take(&mut *lock(&self.op.notify));
+        if delivered {
+            if let Some(routine) = notify.routine {
+                lock(&self.thread.apcs).push_back((routine, status));
+                nt::event::set_event_in(k, &self.thread.apc_ready);
+            }
+            if let Some((port, key)) = notify.port {
+                port.post(Packet { key, status, overlapped: Overlapped { op: self.op.clone() } });
+            }
+        }
         nt::event::set_event_in(k, &self.op.done);
+        if let Some(waker) = notify.waker {
+            waker.wake();
+        }
         FileShared::release(&self.file);
     }
 }
@@ -259,6 +295,67 @@ impl Overlapped {
     pub fn wait(&self, kernel: &Kernel, timeout: Option<Duration>) -> Option<IoStatusBlock> {
         let _entered = kernel.enter();
         (nt::ke_wait_for_single_object(&self.op.event, timeout) == nt::STATUS_SUCCESS).then(|| self.status_block())
+    }
+}
+
+/// A completion packet (`GetQueuedCompletionStatus`).
+#[derive(Debug, Clone)]
+pub struct Packet {
+    /// The key the handle was associated with.
+    pub key: usize,
+    /// The request's final status block.
+    pub status: IoStatusBlock,
+    /// The request's `OVERLAPPED`.
+    pub overlapped: Overlapped,
+}
+
+pub(crate) struct PortShared {
+    kernel: Kernel,
+    packets: Mutex<VecDeque<Packet>>,
+    ready: nt::KSemaphore,
+}
+
+impl PortShared {
+    fn post(&self, packet: Packet) {
+        lock(&self.packets).push_back(packet);
+        let _entered = self.kernel.enter();
+        nt::ke_release_semaphore(&self.ready, 0, 1, false);
+    }
+}
+
+/// An I/O completion port: overlapped requests on associated handles post a packet here
+/// when their result is delivered.
+#[derive(Clone)]
+pub struct CompletionPort {
+    shared: Arc<PortShared>,
+}
+
+impl core::fmt::Debug for CompletionPort {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CompletionPort").finish_non_exhaustive()
+    }
+}
+
+impl CompletionPort {
+    /// `CreateIoCompletionPort` (a new port).
+    pub fn new(kernel: &Kernel) -> Self {
+        CompletionPort {
+            shared: Arc::new(PortShared {
+                kernel: kernel.clone(),
+                packets: Mutex::new(VecDeque::new()),
+                ready: nt::KSemaphore::new(0, i32::MAX),
+            }),
+        }
+    }
+
+    /// `GetQueuedCompletionStatus`: the next packet, waiting up to `timeout` on the
+    /// kernel's clock.
+    pub fn get_queued_completion_status(&self, timeout: Option<Duration>) -> Option<Packet> {
+        let _entered = self.shared.kernel.enter();
+        if nt::ke_wait_for_single_object(&self.shared.ready, timeout) != nt::STATUS_SUCCESS {
+            return None;
+        }
+        lock(&self.shared.packets).pop_front()
     }
 }
 
@@ -359,6 +456,7 @@ impl Process {
             kernel: self.shared.kernel.clone(),
             handles: AtomicUsize::new(1),
             refs: AtomicUsize::new(1),
+            port: Mutex::new(None),
         });
         let status = file.send(nt::IRP_MJ_CREATE);
         if !nt::nt_success(status) {
@@ -382,6 +480,18 @@ impl Process {
         Ok(Handle(new))
     }
 
+    /// `CreateIoCompletionPort(handle, port, key)`: the file's overlapped requests post a
+    /// packet with `key` to `port` when their result is delivered.
+    pub fn associate(&self, h: Handle, port: &CompletionPort, key: usize) -> NtStatus {
+        match self.file(h) {
+            Ok(file) => {
+                *lock(&file.port) = Some((port.shared.clone(), key));
+                nt::STATUS_SUCCESS
+            }
+            Err(s) => s,
+        }
+    }
+
     /// `CloseHandle`: the last handle to a file object sends IRP_MJ_CLEANUP; the last
     /// reference (once outstanding IRPs are done) IRP_MJ_CLOSE.
     pub fn close(&self, h: Handle) -> NtStatus {
@@ -402,6 +512,8 @@ impl Process {
             id: self.shared.next_thread.fetch_add(1, Ordering::Relaxed),
             irps: Mutex::new(Vec::new()),
             exited: AtomicBool::new(false),
+            apcs: Mutex::new(VecDeque::new()),
+            apc_ready: KEvent::new(nt::EventType::Synchronization, false),
         });
         lock(&self.shared.threads).push(thread.clone());
         RequesterThread { process: self.clone(), thread, _entered: self.shared.kernel.enter() }
@@ -624,6 +736,7 @@ impl RequesterThread {
         h: Handle,
         op: Operation,
         overlapped: Option<&Overlapped>,
+        routine: Option<Box<dyn FnOnce(IoStatusBlock) + Send>>,
     ) -> Result<(NtStatus, Arc<Op>, bool), NtStatus> {
         let shared = &self.process.shared;
         if shared.terminated.load(Ordering::Acquire) || self.thread.exited.load(Ordering::Acquire) {
@@ -641,6 +754,11 @@ impl RequesterThread {
         }
         nt::ke_clear_event(&op_state.event);
         nt::ke_clear_event(&op_state.done);
+        {
+            let mut notify = lock(&op_state.notify);
+            notify.routine = routine;
+            notify.port = if synchronous { None } else { lock(&file.port).clone() };
+        }
         // SAFETY: our fresh IRP; the status block and event live in `op_state`, which the
         // link keeps alive until the IRP's final stage.
         unsafe {
@@ -686,7 +804,7 @@ impl RequesterThread {
     }
 
     fn call(&self, h: Handle, op: Operation, overlapped: Option<&Overlapped>) -> Result<IoStatusBlock, NtStatus> {
-        let (status, op_state, synchronous) = self.issue(h, op, overlapped)?;
+        let (status, op_state, synchronous) = self.issue(h, op, overlapped, None)?;
         if !synchronous {
             return Ok(IoStatusBlock { status, information: 0 });
         }
@@ -748,6 +866,41 @@ impl RequesterThread {
         overlapped: &Overlapped,
     ) -> Result<NtStatus, NtStatus> {
         self.call(h, Operation::DeviceControl { code, input, output }, Some(overlapped)).map(|r| r.status)
+    }
+
+    /// `ReadFileEx`: an overlapped read whose completion routine runs in this thread, as a
+    /// user APC, at its next alertable wait ([`alertable_wait`](Self::alertable_wait)) —
+    /// if the result is delivered (not for a failure that never pended).
+    pub fn read_ex(
+        &self,
+        h: Handle,
+        length: u32,
+        offset: i64,
+        overlapped: &Overlapped,
+        routine: impl FnOnce(IoStatusBlock) + Send + 'static,
+    ) -> Result<NtStatus, NtStatus> {
+        self.issue(h, Operation::Read { length, offset }, Some(overlapped), Some(Box::new(routine))).map(|r| r.0)
+    }
+
+    /// `SleepEx(timeout, TRUE)`: runs this thread's queued completion routines, or waits
+    /// up to `timeout` (on the kernel's clock) for one. `STATUS_USER_APC` if any ran,
+    /// `STATUS_TIMEOUT` otherwise.
+    pub fn alertable_wait(&self, timeout: Option<Duration>) -> NtStatus {
+        if lock(&self.thread.apcs).is_empty() && nt::ke_wait_for_single_object(&self.thread.apc_ready, timeout) != nt::STATUS_SUCCESS {
+            return nt::STATUS_TIMEOUT;
+        }
+        let mut ran = 0;
+        loop {
+            let next = lock(&self.thread.apcs).pop_front();
+            let Some((routine, status)) = next else { break };
+            routine(status);
+            ran += 1;
+        }
+        if ran > 0 {
+            nt::STATUS_USER_APC
+        } else {
+            nt::STATUS_TIMEOUT
+        }
     }
 
     /// `CancelIo`: cancels this thread's I/O on `h` and waits (polling on the kernel's

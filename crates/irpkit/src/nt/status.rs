@@ -21,6 +21,8 @@ macro_rules! statuses {
 statuses! {
     /// The operation completed successfully.
     STATUS_SUCCESS = 0x0000_0000u32;
+    /// An alertable wait returned because user APCs ran.
+    STATUS_USER_APC = 0x0000_00C0u32;
     /// A wait timed out (a success code).
     STATUS_TIMEOUT = 0x0000_0102u32;
     /// The operation is in progress; the result is delivered when the IRP completes.
