@@ -390,3 +390,50 @@ fn requester_process_exit_stress() {
         assert_eq!(k.verifier().report_count(), 0, "round {round}: {:#?}", k.verifier().reports());
     }
 }
+
+/// The other two ways of learning about completion: a completion routine (ReadFileEx) run
+/// in the issuing thread at an alertable wait, and a completion port.
+#[test]
+fn requester_completion_routine_and_completion_port() {
+    use irpkit::io::CompletionPort;
+    let k = kernel();
+    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
+    let p = Process::new(&k);
+    let h = p.open(dev.device_ref(), true).unwrap();
+    let t = p.attach_thread();
+    // A completion routine runs only in the issuing thread, only at an alertable wait.
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let o = Overlapped::new();
+    let (s2, me) = (seen.clone(), std::thread::current().id());
+    assert_eq!(
+        t.read_ex(h, 16, 0, &o, move |r| s2.lock().unwrap().push((r.status, std::thread::current().id() == me))),
+        Ok(STATUS_PENDING)
+    );
+    dev.complete_next(16);
+    assert!(o.is_signalled(), "the status block and event are delivered at completion");
+    assert!(seen.lock().unwrap().is_empty(), "the routine waits for an alertable wait");
+    assert_eq!(t.alertable_wait(Some(Duration::ZERO)), nt::STATUS_USER_APC);
+    assert_eq!(*seen.lock().unwrap(), vec![(STATUS_SUCCESS, true)]);
+    assert_eq!(t.alertable_wait(Some(Duration::ZERO)), nt::STATUS_TIMEOUT, "nothing queued");
+    p.close(h);
+    let h = p.open(dev.device_ref(), true).unwrap();
+    let port = CompletionPort::new(&k);
+    assert_eq!(p.associate(h, &port, 77), STATUS_SUCCESS);
+    // Completion port: one packet per delivered overlapped request, with the key.
+    let reads: Vec<_> = (0..2).map(|_| Overlapped::new()).collect();
+    for r in &reads {
+        t.read_overlapped(h, 16, 0, r).unwrap();
+    }
+    assert!(port.get_queued_completion_status(Some(Duration::ZERO)).is_none(), "nothing completed yet");
+    assert!(reads[1].status_block().status == STATUS_PENDING);
+    p.cancel_io_ex(h, Some(&reads[1]));
+    dev.complete_next(8);
+    let first = port.get_queued_completion_status(Some(Duration::ZERO)).expect("a packet");
+    let second = port.get_queued_completion_status(Some(Duration::ZERO)).expect("a packet");
+    assert_eq!((first.key, first.status.status), (77, STATUS_CANCELLED));
+    assert_eq!((second.key, second.status.status, second.status.information), (77, STATUS_SUCCESS, 8));
+    assert!(port.get_queued_completion_status(Some(Duration::ZERO)).is_none());
+    t.exit();
+    p.terminate();
+    assert_eq!(k.verifier().report_count(), 0);
+}

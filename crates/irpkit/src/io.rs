@@ -30,6 +30,7 @@ use crate::nt::{self, DeviceObject, FileObject, IoStatusBlock, Irp, KEvent, NtSt
 use crate::safe::{DeviceRef, Request};
 use crate::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use crate::sync::{lock, Arc, Mutex};
+use std::sync::atomic::Ordering as StdOrdering;
 
 /// `IO_DRIVER_CANCEL_TIMEOUT`: the event-log code written for an IRP that was still not
 /// completed when its thread's exit gave up waiting.
@@ -108,6 +109,8 @@ pub(crate) struct Op {
     final_information: AtomicUsize,
     /// How the result is delivered besides the status block and event.
     notify: Mutex<Notify>,
+    /// A serial number (async results are filed under it).
+    id: u64,
 }
 
 /// The other two ways of learning about completion, and async wakers.
@@ -127,6 +130,9 @@ unsafe impl Send for Op {}
 // SAFETY: as above.
 unsafe impl Sync for Op {}
 
+/// Serial numbers of operations (identities only, not a synchronisation point).
+static NEXT_OP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl Op {
     fn new() -> Self {
         Op {
@@ -136,6 +142,7 @@ impl Op {
             final_status: AtomicI32::new(nt::STATUS_PENDING),
             final_information: AtomicUsize::new(0),
             notify: Mutex::new(Notify::default()),
+            id: NEXT_OP.fetch_add(1, StdOrdering::Relaxed),
         }
     }
 }
@@ -195,6 +202,19 @@ pub(crate) struct Link {
     thread: Arc<ThreadShared>,
     op: Arc<Op>,
     file: Arc<FileShared>,
+    /// The request's buffer (async requests): owned here, by the IRP's side, until the
+    /// result is delivered — whatever happens to the future meanwhile.
+    buffer: Option<Vec<u8>>,
+    /// Where an async request's result waits for its future.
+    results: Option<Arc<Results>>,
+}
+
+/// Async results not yet taken by their futures, by request id.
+#[derive(Default)]
+pub(crate) struct Results {
+    map: Mutex<BTreeMap<u64, (IoStatusBlock, Vec<u8>)>>,
+    /// Requests whose future is gone: their result is dropped on arrival.
+    detached: Mutex<std::collections::BTreeSet<u64>>,
 }
 
 impl Link {
@@ -203,12 +223,20 @@ impl Link {
     ///
     /// # Safety
     /// `irp` is the live IRP this link was attached to, at its final stage.
-    pub(crate) unsafe fn completed(self, k: &KernelShared, irp: *mut Irp, delivered: bool) {
+    pub(crate) unsafe fn completed(mut self, k: &KernelShared, irp: *mut Irp, delivered: bool) {
         // SAFETY: the live IRP at its final stage.
         let status = unsafe { (*irp).io_status };
         self.op.final_information.store(status.information, Ordering::Relaxed);
         self.op.final_status.store(status.status, Ordering::Release);
         lock(&self.thread.irps).retain(|&p| p != IrpPtr(irp));
+        if let (Some(results), Some(buffer)) = (&self.results, self.buffer.take()) {
+            // Under the results lock: either the future is gone (the buffer is freed here,
+            // once) or the result waits for it.
+            let mut map = lock(&results.map);
+            if !lock(&results.detached).remove(&self.op.id) {
+                map.insert(self.op.id, (status, buffer));
+            }
+        }
         let notify = core::mem::take(&mut *lock(&self.op.notify));
         if delivered {
             if let Some(routine) = notify.routine {
@@ -367,6 +395,7 @@ struct ProcessShared {
     threads: Mutex<Vec<Arc<ThreadShared>>>,
     next_thread: AtomicU32,
     terminated: AtomicBool,
+    results: Arc<Results>,
 }
 
 /// A requester process: a handle table and threads.
@@ -434,6 +463,7 @@ impl Process {
                 threads: Mutex::new(Vec::new()),
                 next_thread: AtomicU32::new(1),
                 terminated: AtomicBool::new(false),
+                results: Arc::new(Results::default()),
             }),
         }
     }
@@ -593,6 +623,14 @@ impl Process {
         for h in handles {
             self.close(Handle(h));
         }
+        // Results no future came for (a forgotten future's): freed now, once.
+        lock(&self.shared.results.map).clear();
+        lock(&self.shared.results.detached).clear();
+    }
+
+    /// Async results delivered but not (yet) taken by their futures.
+    pub fn unclaimed_results(&self) -> usize {
+        lock(&self.shared.results.map).len()
     }
 
     /// IRPs currently on the lists of this process's threads.
@@ -737,6 +775,7 @@ impl RequesterThread {
         op: Operation,
         overlapped: Option<&Overlapped>,
         routine: Option<Box<dyn FnOnce(IoStatusBlock) + Send>>,
+        buffer: Option<Vec<u8>>,
     ) -> Result<(NtStatus, Arc<Op>, bool), NtStatus> {
         let shared = &self.process.shared;
         if shared.terminated.load(Ordering::Acquire) || self.thread.exited.load(Ordering::Acquire) {
@@ -794,7 +833,15 @@ impl RequesterThread {
             (*irp).user_iosb = op_state.iosb.get();
             (*irp).user_event = (&op_state.event as *const KEvent).cast_mut();
             file.refs.fetch_add(1, Ordering::AcqRel);
-            nt::irp::set_requester(irp, Link { thread: self.thread.clone(), op: op_state.clone(), file: file.clone() });
+            let mut buffer = buffer;
+            if let Some(b) = buffer.as_mut() {
+                (*irp).user_buffer = b.as_mut_ptr().cast();
+            }
+            let results = buffer.is_some().then(|| shared.results.clone());
+            nt::irp::set_requester(
+                irp,
+                Link { thread: self.thread.clone(), op: op_state.clone(), file: file.clone(), buffer, results },
+            );
         }
         // Newest first, as NT links a thread's IRPs.
         lock(&self.thread.irps).insert(0, IrpPtr(irp));
@@ -804,7 +851,7 @@ impl RequesterThread {
     }
 
     fn call(&self, h: Handle, op: Operation, overlapped: Option<&Overlapped>) -> Result<IoStatusBlock, NtStatus> {
-        let (status, op_state, synchronous) = self.issue(h, op, overlapped, None)?;
+        let (status, op_state, synchronous) = self.issue(h, op, overlapped, None, None)?;
         if !synchronous {
             return Ok(IoStatusBlock { status, information: 0 });
         }
@@ -879,14 +926,16 @@ impl RequesterThread {
         overlapped: &Overlapped,
         routine: impl FnOnce(IoStatusBlock) + Send + 'static,
     ) -> Result<NtStatus, NtStatus> {
-        self.issue(h, Operation::Read { length, offset }, Some(overlapped), Some(Box::new(routine))).map(|r| r.0)
+        self.issue(h, Operation::Read { length, offset }, Some(overlapped), Some(Box::new(routine)), None).map(|r| r.0)
     }
 
     /// `SleepEx(timeout, TRUE)`: runs this thread's queued completion routines, or waits
     /// up to `timeout` (on the kernel's clock) for one. `STATUS_USER_APC` if any ran,
     /// `STATUS_TIMEOUT` otherwise.
     pub fn alertable_wait(&self, timeout: Option<Duration>) -> NtStatus {
-        if lock(&self.thread.apcs).is_empty() && nt::ke_wait_for_single_object(&self.thread.apc_ready, timeout) != nt::STATUS_SUCCESS {
+        if lock(&self.thread.apcs).is_empty()
+            && nt::ke_wait_for_single_object(&self.thread.apc_ready, timeout) != nt::STATUS_SUCCESS
+        {
             return nt::STATUS_TIMEOUT;
         }
         let mut ran = 0;
@@ -901,6 +950,21 @@ impl RequesterThread {
         } else {
             nt::STATUS_TIMEOUT
         }
+    }
+
+    /// An overlapped read into `buffer` as a future (the handle must be overlapped). The
+    /// buffer belongs to the request until its result is delivered: dropping the future
+    /// asks for cancellation (as CancelIoEx for this one request) and detaches — the
+    /// buffer is freed when the IRP completes, never while the driver may still write it.
+    pub fn read_async(&self, h: Handle, buffer: Vec<u8>, offset: i64) -> Result<IoFuture, NtStatus> {
+        let length = u32::try_from(buffer.len()).map_err(|_| nt::STATUS_INVALID_PARAMETER)?;
+        let overlapped = Overlapped::new();
+        let (status, op, synchronous) =
+            self.issue(h, Operation::Read { length, offset }, Some(&overlapped), None, Some(buffer))?;
+        if synchronous {
+            return Err(nt::STATUS_INVALID_PARAMETER);
+        }
+        Ok(IoFuture { process: self.process.clone(), handle: h, op, dispatch_status: status, done: false })
     }
 
     /// `CancelIo`: cancels this thread's I/O on `h` and waits (polling on the kernel's
@@ -937,5 +1001,177 @@ impl Kernel {
     /// The system event log.
     pub fn event_log(&self) -> Vec<EventLogEntry> {
         lock(&self.shared.event_log).clone()
+    }
+}
+
+/// An overlapped request as a future: resolves to its final status block and its buffer.
+///
+/// Runtime-agnostic (std `Future` and `Waker` only). Dropping a pending future requests
+/// cancellation of this one request and detaches from it; [`cancel`](Self::cancel)
+/// requests cancellation and waits for the final status — `STATUS_CANCELLED`, or the real
+/// result if the completion won. Compose timeouts with the executor's own combinators.
+#[must_use = "a request future does nothing unless polled; dropping it cancels the request"]
+pub struct IoFuture {
+    process: Process,
+    handle: Handle,
+    op: Arc<Op>,
+    dispatch_status: NtStatus,
+    done: bool,
+}
+
+impl core::fmt::Debug for IoFuture {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IoFuture").field("dispatch_status", &self.dispatch_status).finish_non_exhaustive()
+    }
+}
+
+impl IoFuture {
+    /// What the dispatch routine returned (`STATUS_PENDING` if the request pended).
+    pub fn dispatch_status(&self) -> NtStatus {
+        self.dispatch_status
+    }
+
+    fn take(&self) -> Option<(IoStatusBlock, Vec<u8>)> {
+        lock(&self.process.shared.results.map).remove(&self.op.id)
+    }
+
+    fn request_cancel(&self) -> NtStatus {
+        self.process.cancel_io_ex(self.handle, Some(&Overlapped { op: self.op.clone() }))
+    }
+
+    /// Requests cancellation of this request and waits for its final status.
+    pub fn cancel(self) -> IoFuture {
+        self.request_cancel();
+        self
+    }
+}
+
+impl core::future::Future for IoFuture {
+    type Output = (IoStatusBlock, Vec<u8>);
+
+    fn poll(mut self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<Self::Output> {
+        if let Some(r) = self.take() {
+            self.done = true;
+            return core::task::Poll::Ready(r);
+        }
+        lock(&self.op.notify).waker = Some(cx.waker().clone());
+        // The completion files the result before it takes the waker: look again.
+        match self.take() {
+            Some(r) => {
+                self.done = true;
+                core::task::Poll::Ready(r)
+            }
+            None => core::task::Poll::Pending,
+        }
+    }
+}
+
+impl Drop for IoFuture {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Detach first (a result arriving later is dropped on arrival, freeing the
+        // buffer then), then free one that already arrived, then ask for cancellation.
+        let results = &self.process.shared.results;
+        {
+            let mut map = lock(&results.map);
+            if map.remove(&self.op.id).is_none() {
+                lock(&results.detached).insert(self.op.id);
+            }
+        }
+        lock(&self.op.notify).waker = None;
+        self.request_cancel();
+    }
+}
+
+struct TimeoutShared {
+    timer: UnsafeCell<nt::KTimer>,
+    dpc: UnsafeCell<nt::KDpc>,
+    process: Process,
+    handle: Handle,
+    overlapped: Overlapped,
+    fired: AtomicBool,
+}
+
+// SAFETY: the timer and DPC are changed by the kernel under its DPC lock; the rest is
+// shared immutably or atomic.
+unsafe impl Send for TimeoutShared {}
+// SAFETY: as above.
+unsafe impl Sync for TimeoutShared {}
+
+unsafe extern "system-unwind" fn timeout_dpc(
+    _dpc: *mut nt::KDpc,
+    context: *mut core::ffi::c_void,
+    _a: *mut core::ffi::c_void,
+    _b: *mut core::ffi::c_void,
+) {
+    // SAFETY: the context is the reference `Process::cancel_after` leaked for the DPC.
+    let shared = unsafe { Arc::from_raw(context.cast::<TimeoutShared>().cast_const()) };
+    shared.fired.store(true, Ordering::Release);
+    shared.process.cancel_io_ex(shared.handle, Some(&shared.overlapped));
+}
+
+/// A per-request timeout: cancels the request (through the same path as CancelIoEx for
+/// that one request) if it is still outstanding when the time is up. Dropping it disarms
+/// it. It never completes the request itself.
+pub struct RequestTimeout {
+    shared: Arc<TimeoutShared>,
+}
+
+impl core::fmt::Debug for RequestTimeout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestTimeout").field("fired", &self.fired()).finish()
+    }
+}
+
+impl RequestTimeout {
+    /// Whether the time ran out (and cancellation was requested).
+    pub fn fired(&self) -> bool {
+        self.shared.fired.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for RequestTimeout {
+    fn drop(&mut self) {
+        let k = &self.shared.process.shared.kernel.shared;
+        // SAFETY: the timer and DPC were initialised by `cancel_after` and live in
+        // `shared`. If neither the timer nor the queued DPC is pending any more, the DPC
+        // ran (or runs) and releases its own reference.
+        unsafe {
+            let armed = nt::dpc::cancel_timer_in(k, self.shared.timer.get());
+            let queued = !armed && nt::dpc::remove_queue_dpc_in(k, self.shared.dpc.get());
+            if armed || queued {
+                drop(Arc::from_raw(Arc::as_ptr(&self.shared)));
+            }
+        }
+    }
+}
+
+impl Process {
+    /// Cancels the request using `overlapped` on `h` if it is still outstanding after
+    /// `after` on the kernel's clock.
+    pub fn cancel_after(&self, h: Handle, overlapped: &Overlapped, after: Duration) -> RequestTimeout {
+        // SAFETY: all-zero bytes are a valid image of the plain-data timer and DPC; both
+        // are initialised in place below, at their final (shared) address.
+        let (timer, dpc) = unsafe { (core::mem::zeroed::<nt::KTimer>(), core::mem::zeroed::<nt::KDpc>()) };
+        let shared = Arc::new(TimeoutShared {
+            timer: UnsafeCell::new(timer),
+            dpc: UnsafeCell::new(dpc),
+            process: self.clone(),
+            handle: h,
+            overlapped: overlapped.clone(),
+            fired: AtomicBool::new(false),
+        });
+        let k = &self.shared.kernel.shared;
+        let context = Arc::into_raw(shared.clone()).cast_mut().cast();
+        // SAFETY: the timer and DPC live in `shared`, kept alive by the DPC's reference
+        // until it runs or the timeout is dropped.
+        unsafe {
+            nt::ke_initialize_timer(shared.timer.get());
+            nt::ke_initialize_dpc(shared.dpc.get(), timeout_dpc, context);
+            nt::dpc::set_timer_in(k, shared.timer.get(), nt_interval(after), 0, shared.dpc.get());
+        }
+        RequestTimeout { shared }
     }
 }
