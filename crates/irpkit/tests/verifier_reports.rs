@@ -526,3 +526,56 @@ fn verifier_completed_while_queued() {
     assert_eq!(r.rule.id(), "completed-while-queued");
     assert!(r.location.routine.contains("cancel routine"), "{}", r.location);
 }
+
+thread_local! {
+    static BUILT: std::cell::RefCell<Option<(Box<IoStatusBlock>, Box<KEvent>)>> = const { std::cell::RefCell::new(None) };
+}
+
+unsafe extern "system-unwind" fn builds_and_cancels_its_own(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract; the built IRP's status block and event outlive it.
+    unsafe {
+        let mut iosb = Box::new(IoStatusBlock { status: STATUS_PENDING, information: 0 });
+        let mut event = Box::new(KEvent::new(EventType::Notification, false));
+        let lower = LOWER.with(|l| l.get());
+        let built = io_build_device_io_control_request(
+            0x22_2004,
+            lower,
+            ptr::null_mut(),
+            0,
+            ptr::null_mut(),
+            0,
+            false,
+            &mut *event,
+            &mut *iosb,
+        );
+        // Its dispatch routine parks it (pend_cancelable reads DriverContext[0]).
+        set_obs(built, Box::leak(Box::new(Obs::default())));
+        assert_eq!(io_call_driver(lower, built), STATUS_PENDING);
+        assert!(io_cancel_irp(built), "the creator may cancel the IRP it built");
+        assert_eq!(ke_read_state_event(&event), 1, "the I/O manager delivered its result");
+        assert_eq!(iosb.status, STATUS_CANCELLED);
+        BUILT.with(|b| *b.borrow_mut() = Some((iosb, event)));
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
+        io_complete_request(irp, 0);
+    }
+    STATUS_SUCCESS
+}
+
+/// The ownership rule's other side: a driver cancelling an IRP it built
+/// (IoBuildDeviceIoControlRequest) is fine, and the I/O manager delivers and frees it.
+#[test]
+fn verifier_creator_may_cancel_the_irps_it_built() {
+    let f = Fixture::with_mode(VerifierMode::Record, builds_and_cancels_its_own);
+    let (_, lower) = f.add("Lower", pend_cancelable);
+    LOWER.with(|l| l.set(lower));
+    let obs = Obs::default();
+    // SAFETY: a test-owned IRP for the fixture's live device.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_SUCCESS);
+        io_free_irp(irp);
+    }
+    assert!(BUILT.with(|b| b.borrow().is_some()));
+    assert!(f.rules().is_empty(), "{:#?}", f.kernel.verifier().reports());
+    assert_eq!(f.kernel.irps_outstanding(), 0, "the built IRP was freed by the I/O manager");
+}

@@ -8,6 +8,7 @@
 //! Windows code. The [safe layer](crate::safe) wraps these routines; it does not
 //! re-implement them.
 
+pub mod build;
 pub mod cancel;
 pub mod complete;
 pub mod csq;
@@ -23,6 +24,9 @@ pub mod startio;
 pub mod status;
 pub mod types;
 
+pub use build::{
+    io_build_asynchronous_fsd_request, io_build_device_io_control_request, io_build_synchronous_fsd_request,
+};
 pub use cancel::{io_cancel_irp, io_set_cancel_routine};
 pub use complete::io_complete_request;
 pub use csq::{
