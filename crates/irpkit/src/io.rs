@@ -209,6 +209,13 @@ pub(crate) struct Link {
     results: Option<Arc<Results>>,
 }
 
+impl Drop for Link {
+    /// The IRP is done with its file object — delivered, or (disassociated) swallowed.
+    fn drop(&mut self) {
+        FileShared::release(&self.file);
+    }
+}
+
 /// Async results not yet taken by their futures, by request id.
 #[derive(Default)]
 pub(crate) struct Results {
@@ -251,7 +258,7 @@ impl Link {
         if let Some(waker) = notify.waker {
             waker.wake();
         }
-        FileShared::release(&self.file);
+        // Dropping the link releases the IRP's file reference.
     }
 }
 
