@@ -463,3 +463,37 @@ fn requester_completion_routine_and_completion_port() {
     p.terminate();
     assert_eq!(k.verifier().report_count(), 0);
 }
+
+/// R1 against the StartIo sample: CancelIo cancels the thread's current IRP (the StartIo
+/// path finishes it cancelled) and its queued one (the cancel routine removes it), and
+/// returns only when both are gone.
+#[test]
+fn requester_r1_cancel_io_on_the_startio_sample() {
+    use irpkit::safe::create_start_io_device;
+    use irpkit_samples::serial::{Serial, SerialConfig};
+    let k = kernel();
+    let _dpc = k.start_dpc_thread();
+    let dev = create_start_io_device(
+        &k,
+        "Serial0",
+        Serial::new(SerialConfig { transfer_time: Duration::from_secs(60), ..SerialConfig::default() }),
+    )
+    .unwrap();
+    dev.configure(dev.device_ref());
+    let p = Process::new(&k);
+    let h = p.open(dev.device_ref(), true).unwrap();
+    let t = p.attach_thread();
+    let (current, queued) = (Overlapped::new(), Overlapped::new());
+    assert_eq!(t.read_overlapped(h, 16, 0, &current), Ok(STATUS_PENDING));
+    assert_eq!(t.read_overlapped(h, 16, 0, &queued), Ok(STATUS_PENDING));
+    assert_eq!(t.cancel_io(h), STATUS_SUCCESS);
+    assert_eq!(t.outstanding(), 0);
+    assert_eq!(current.status_block().status, STATUS_CANCELLED);
+    assert_eq!(queued.status_block().status, STATUS_CANCELLED);
+    assert!(k.clock().now() < Duration::from_secs(60), "the current transfer was stopped, not waited out");
+    assert_eq!(dev.stats.cancelled_queued.load(Ordering::Relaxed), 1);
+    assert_eq!(dev.stats.cancelled_current.load(Ordering::Relaxed), 1);
+    t.exit();
+    p.terminate();
+    assert_eq!(k.verifier().report_count(), 0, "{:#?}", k.verifier().reports());
+}
