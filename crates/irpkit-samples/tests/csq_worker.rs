@@ -52,6 +52,18 @@ fn until(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
+/// Moves virtual time a millisecond at a time until `cond` holds: the worker arms its
+/// transfer timer on its own thread, whenever it gets there, so one big step could come
+/// before the timer exists.
+fn advance_until(k: &Kernel, what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        k.advance(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
 fn kernel() -> Kernel {
     Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build()
 }
@@ -97,10 +109,9 @@ fn cancel_and_cleanup_per_file_and_the_worker_race() {
     assert_eq!(wait(&a2), IoStatusBlock { status: STATUS_CANCELLED, information: 0 });
     assert!(first.try_result().is_none(), "cleanup did not touch the IRP the worker holds");
     assert_eq!(d.queued(), 1, "file B's read is still queued");
-    k.advance(Duration::from_millis(10));
+    advance_until(&k, "the worker finished the first read", || first.try_result().is_some());
     assert_eq!(wait(&first), IoStatusBlock { status: STATUS_SUCCESS, information: 32 });
-    until("the worker took file B's read", || d.queued() == 0);
-    k.advance(Duration::from_millis(10));
+    advance_until(&k, "the worker finished file B's read", || b1.try_result().is_some());
     assert_eq!(wait(&b1).status, STATUS_SUCCESS);
     assert_eq!(d.stats.cleaned_up.load(Ordering::Relaxed), 1);
     assert_eq!(d.stats.cancelled.load(Ordering::Relaxed), 1);

@@ -364,16 +364,20 @@ fn requester_process_exit_stress() {
         let p = Process::with_config(&k, config);
         let mut handles: Vec<_> = (0..3).map(|_| p.open(d.device_ref(), true).unwrap()).collect();
         handles.push(p.open(stubborn.device_ref(), true).unwrap());
+        let total = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let threads: Vec<_> = (0..4)
             .map(|i| {
-                let handles = handles.clone();
+                let (handles, total) = (handles.clone(), total.clone());
                 p.spawn(move |t| {
                     let mut issued = 0usize;
                     let mut keep = Vec::new();
                     loop {
                         let o = Overlapped::new();
                         match t.read_overlapped(handles[(issued + i) % 4], 8, 0, &o) {
-                            Ok(_) => issued += 1,
+                            Ok(_) => {
+                                issued += 1;
+                                total.fetch_add(1, Ordering::Relaxed);
+                            }
                             Err(_) => break, // the process is gone
                         }
                         keep.push(o);
@@ -385,7 +389,8 @@ fn requester_process_exit_stress() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(2 + round * 3));
+        until("the threads are issuing reads", || total.load(Ordering::Relaxed) >= 100);
+        std::thread::sleep(Duration::from_millis(round * 3));
         p.terminate();
         let issued: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
         assert!(issued > 0, "round {round}: the threads did issue reads");
