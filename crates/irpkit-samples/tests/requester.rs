@@ -477,7 +477,6 @@ fn requester_r1_cancel_io_on_the_startio_sample() {
     use irpkit::safe::create_start_io_device;
     use irpkit_samples::serial::{Serial, SerialConfig};
     let k = kernel();
-    let _dpc = k.start_dpc_thread();
     let dev = create_start_io_device(
         &k,
         "Serial0",
@@ -491,11 +490,26 @@ fn requester_r1_cancel_io_on_the_startio_sample() {
     let (current, queued) = (Overlapped::new(), Overlapped::new());
     assert_eq!(t.read_overlapped(h, 16, 0, &current), Ok(STATUS_PENDING));
     assert_eq!(t.read_overlapped(h, 16, 0, &queued), Ok(STATUS_PENDING));
+    // Virtual time moves a millisecond at a time while CancelIo waits (its polls and the
+    // stopped transfer's DPC need it); a 60 s transfer would take 60 000 steps.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let (k, stop) = (k.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                k.advance(Duration::from_millis(1));
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        })
+    };
     assert_eq!(t.cancel_io(h), STATUS_SUCCESS);
+    stop.store(true, Ordering::Release);
+    ticker.join().unwrap();
     assert_eq!(t.outstanding(), 0);
     assert_eq!(current.status_block().status, STATUS_CANCELLED);
     assert_eq!(queued.status_block().status, STATUS_CANCELLED);
     assert!(k.clock().now() < Duration::from_secs(60), "the current transfer was stopped, not waited out");
+    assert_eq!(dev.stats.transferred.load(Ordering::Relaxed), 0);
     assert_eq!(dev.stats.cancelled_queued.load(Ordering::Relaxed), 1);
     assert_eq!(dev.stats.cancelled_current.load(Ordering::Relaxed), 1);
     t.exit();
