@@ -16,6 +16,12 @@
 //!    file's queued reads while the read the worker already holds finishes normally, and
 //!    unloading waits on the remove lock.
 //!
+//! 4. The five-minute rule: a requester thread exits with a read outstanding on a
+//!    well-behaved device (cancelled at once) and one on a device that never completes
+//!    nor cancels: after five (virtual) minutes the I/O manager disassociates it and logs
+//!    IO_DRIVER_CANCEL_TIMEOUT for the device; when the driver finally completes it, the
+//!    completion is swallowed.
+//!
 //! Every request must be accounted for, no IRP may be left, and the verifier (record mode)
 //! must report nothing; otherwise the command fails.
 
@@ -38,6 +44,9 @@ use irpkit_samples::serial::{Serial, SerialConfig};
 struct Tracker {
     sent: Vec<(String, String, SentRequest)>,
     stories: BTreeMap<(String, u64), String>,
+    /// Requests issued by a requester thread: device, label, final status (`None`:
+    /// disassociated, nothing delivered), what happened.
+    requested: Vec<(String, String, Option<IoStatusBlock>, String)>,
 }
 
 impl Tracker {
@@ -268,19 +277,92 @@ fn csq_part(out: &mut impl Write, t: &mut Tracker) -> Result<(Kernel, Vec<Report
     Ok((kernel, reports))
 }
 
+fn thread_exit_part(
+    out: &mut impl Write,
+    t: &mut Tracker,
+) -> Result<(Kernel, Vec<Report>), Box<dyn std::error::Error>> {
+    use irpkit::io::{Overlapped, Process};
+    use irpkit_samples::stubborn::Stubborn;
+    let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
+    let _entered = kernel.enter();
+    let _dpc = kernel.start_dpc_thread();
+    let polite = create_device(&kernel, "PendingRead1", PendingRead::new()).map_err(describe_status)?;
+    let stubborn = create_device(&kernel, "Stubborn0", Stubborn::new()).map_err(describe_status)?;
+    writeln!(out)?;
+    writeln!(out, "4. thread exit and the five-minute rule (virtual clock)")?;
+    let process = Process::new(&kernel);
+    let h_polite = process.open(polite.device_ref(), true).map_err(describe_status)?;
+    let h_stubborn = process.open(stubborn.device_ref(), true).map_err(describe_status)?;
+    let (a, b) = (Overlapped::new(), Overlapped::new());
+    let thread = {
+        let (p, a, b) = (process.clone(), a.clone(), b.clone());
+        process.spawn(move |t| {
+            let sa = t.read_overlapped(h_polite, 16, 0, &a);
+            let sb = t.read_overlapped(h_stubborn, 16, 0, &b);
+            let _ = p;
+            (sa, sb)
+        })
+    };
+    let (sa, sb) = thread.join().map_err(|_| "the requester thread panicked")?;
+    writeln!(
+        out,
+        "  a thread read from {} ({}) and from {} ({}), then exited",
+        polite.device_ref().name(),
+        describe_status(sa.unwrap_or_else(|e| e)),
+        stubborn.device_ref().name(),
+        describe_status(sb.unwrap_or_else(|e| e))
+    )?;
+    writeln!(out, "  {}its exit cancelled both reads; the first was completed at once", stamp(Some(Duration::ZERO)))?;
+    for e in kernel.event_log() {
+        writeln!(
+            out,
+            "  {}nothing completed the other: disassociated, event log: 0x{:08X} {} for {} (IRP #{})",
+            stamp(Some(e.at)),
+            e.code,
+            e.name,
+            e.device,
+            e.irp
+        )?;
+    }
+    let finished = stubborn.finish_all(irpkit::nt::STATUS_SUCCESS);
+    writeln!(
+        out,
+        "  {}the stubborn driver finally completed {finished} read(s): swallowed, nothing delivered",
+        stamp(Some(kernel.clock().now()))
+    )?;
+    t.requested.push((
+        polite.device_ref().name(),
+        "read 16".into(),
+        Some(a.status_block()),
+        "cancelled by the thread's exit".into(),
+    ));
+    let delivered = b.is_signalled().then(|| b.status_block());
+    t.requested.push((
+        stubborn.device_ref().name(),
+        "read 16".into(),
+        delivered,
+        "disassociated after 5 minutes, IO_DRIVER_CANCEL_TIMEOUT logged; its late completion was swallowed".into(),
+    ));
+    process.terminate();
+    let reports = kernel.verifier().take_reports();
+    Ok((kernel, reports))
+}
+
 fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
     let mut t = Tracker::default();
-    writeln!(out, "irpkit demo: the NT cancellation machinery on two sample devices\n")?;
+    writeln!(out, "irpkit demo: the NT cancellation machinery on sample devices\n")?;
     let (k1, mut reports) = pending_read_part(out, &mut t)?;
     let (k2, r2) = serial_part(out, &mut t)?;
     reports.extend(r2);
     let (k3, r3) = csq_part(out, &mut t)?;
     reports.extend(r3);
+    let (k4, r4) = thread_exit_part(out, &mut t)?;
+    reports.extend(r4);
 
     writeln!(out)?;
     writeln!(
         out,
-        "  {:<20} {:<9} {:<15} {:<30} {:>5}  what happened",
+        "  {:<20} {:<9} {:<16} {:<30} {:>5}  what happened",
         "device", "request", "operation", "final status", "bytes"
     )?;
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
@@ -304,10 +386,29 @@ fn run_inner(out: &mut impl Write) -> Result<bool, Box<dyn std::error::Error>> {
             }
         }
     }
+    let mut total = total;
+    for (device, op, result, story) in std::mem::take(&mut t.requested) {
+        total += 1;
+        match result {
+            Some(IoStatusBlock { status, information }) => {
+                writeln!(
+                    out,
+                    "  {device:<20} {:<9} {op:<16} {:<30} {information:>5}  {story}",
+                    "thread",
+                    describe_status(status)
+                )?;
+                *by_status.entry(describe_status(status)).or_default() += 1;
+            }
+            None => {
+                writeln!(out, "  {device:<20} {:<9} {op:<16} {:<30} {:>5}  {story}", "thread", "(disassociated)", "-")?;
+                *by_status.entry("disassociated".to_string()).or_default() += 1;
+            }
+        }
+    }
     for r in &reports {
         writeln!(out, "\n{r}")?;
     }
-    let outstanding = k1.irps_outstanding() + k2.irps_outstanding() + k3.irps_outstanding();
+    let outstanding = k1.irps_outstanding() + k2.irps_outstanding() + k3.irps_outstanding() + k4.irps_outstanding();
     writeln!(out)?;
     let statuses: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
     writeln!(
@@ -328,7 +429,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(code, std::process::ExitCode::SUCCESS, "{text}");
         assert!(
-            text.contains("summary: 14 requests: 6 STATUS_CANCELLED (0xC0000120), 8 STATUS_SUCCESS (0x00000000); unaccounted: 0; IRPs outstanding: 0; verifier reports: 0"),
+            text.contains("summary: 16 requests: 7 STATUS_CANCELLED (0xC0000120), 8 STATUS_SUCCESS (0x00000000), 1 disassociated; unaccounted: 0; IRPs outstanding: 0; verifier reports: 0"),
             "{text}"
         );
         assert!(text.contains("IoCancelIrp(IRP #2) returned TRUE  (cancelled while queued)"), "{text}");
@@ -337,5 +438,7 @@ mod tests {
         assert!(text.contains("device queue busy: false"), "{text}");
         assert!(text.contains("cancelled by IRP_MJ_CLEANUP of file A"), "{text}");
         assert!(text.contains("IoReleaseRemoveLockAndWait returned"), "{text}");
+        assert!(text.contains("0x80040036 IO_DRIVER_CANCEL_TIMEOUT for \\Device\\Stubborn0"), "{text}");
+        assert!(text.contains("(disassociated)"), "{text}");
     }
 }

@@ -6,7 +6,10 @@
 //!   the seed page's cancel routine; its keyed variant is an elevator-ordered disk.
 //! - [`csq_worker`]: reads in a cancel-safe queue served by a system worker thread, with
 //!   IRP_MJ_CLEANUP per file object and a remove lock for unload.
+//! - [`stubborn`]: a device that never completes or cancels reads on its own — what the
+//!   five-minute rule of thread exit is for.
 
 pub mod csq_worker;
 pub mod pending_read;
 pub mod serial;
+pub mod stubborn;
