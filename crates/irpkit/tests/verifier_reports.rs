@@ -579,3 +579,80 @@ fn verifier_creator_may_cancel_the_irps_it_built() {
     assert!(f.rules().is_empty(), "{:#?}", f.kernel.verifier().reports());
     assert_eq!(f.kernel.irps_outstanding(), 0, "the built IRP was freed by the I/O manager");
 }
+
+unsafe extern "system-unwind" fn sets_routine_after_passing_down(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract (broken on purpose below).
+    unsafe {
+        io_copy_current_irp_stack_location_to_next(irp);
+        let status = io_call_driver(LOWER.with(|l| l.get()), irp);
+        // Bug: the lower driver owns the IRP now.
+        io_set_cancel_routine(irp, Some(cancel_complete));
+        io_set_cancel_routine(irp, None);
+        status
+    }
+}
+
+/// Verifier 0x229: setting a cancel routine on an IRP a lower driver owns.
+#[test]
+fn verifier_0x229_cancel_routine_on_an_irp_a_lower_driver_owns() {
+    let f = Fixture::with_mode(VerifierMode::Record, sets_routine_after_passing_down);
+    let (_, bottom) = f.add("Bottom", pend_plain);
+    // SAFETY: live devices of the fixture.
+    unsafe { io_attach_device_to_device_stack(f.device, bottom) };
+    LOWER.with(|l| l.set(bottom));
+    let obs = Obs::default();
+    // SAFETY: a test-owned IRP; the bottom driver pends it, the test completes it.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+        (*irp).io_status.status = STATUS_SUCCESS;
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(code(&r), (0xC4, Some(0x229)));
+    assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
+}
+
+unsafe extern "system-unwind" fn pends_without_checking_cancel(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract (broken on purpose: Cancel is not checked).
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_set_cancel_routine(irp, Some(cancel_complete));
+    }
+    STATUS_PENDING
+}
+
+/// SDV IrpCancelField: a dispatch routine that pends an already-cancelled IRP with a
+/// cancel routine nobody will call.
+#[test]
+fn verifier_cancel_flag_not_checked() {
+    let f = Fixture::with_mode(VerifierMode::Record, pends_without_checking_cancel);
+    let obs = Obs::default();
+    // SAFETY: a test-owned IRP, cancelled by its creator before it is sent.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert!(!io_cancel_irp(irp));
+        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+        let r = only_report(&f);
+        assert_eq!(r.rule.id(), "cancel-flag-not-checked");
+        // The correct twin (`pend_cancelable`) checks and completes it at once; this one is
+        // stuck until someone takes the routine back.
+        assert!(io_set_cancel_routine(irp, None).is_some());
+        (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    // The correct twin reports nothing.
+    let g = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
+    let obs = Obs::default();
+    // SAFETY: as above.
+    unsafe {
+        let irp = new_read(g.device, &obs);
+        assert!(!io_cancel_irp(irp));
+        assert_eq!(io_call_driver(g.device, irp), STATUS_PENDING);
+        assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_CANCELLED);
+        io_free_irp(irp);
+    }
+    assert!(g.rules().is_empty(), "{:?}", g.rules());
+}

@@ -36,8 +36,51 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
         });
         return None;
     }
+    if routine.is_some() {
+        // SAFETY: live IRP.
+        unsafe { check_owner_sets_routine(irp) };
+    }
     // SAFETY: live IRP; the slot is atomic.
     unsafe { (*irp).cancel_routine.exchange(routine) }
+}
+
+/// Verifier 0x229: the driver setting a cancel routine must be the one whose stack
+/// location is current (a driver routine running for another driver's location is setting
+/// it on an IRP a lower driver owns).
+///
+/// # Safety
+/// `irp` is a live IRP.
+unsafe fn check_owner_sets_routine(irp: *mut Irp) {
+    let caller = kernel::current_routine().driver;
+    if caller.is_null() {
+        return; // the I/O manager or library code on its behalf
+    }
+    // SAFETY: live IRP; devices in its stack locations are live.
+    let owner = unsafe {
+        let r = &*irp;
+        if i32::from(r.current_location()) > i32::from(r.stack_count) {
+            return; // not sent yet: its creator prepares it
+        }
+        let device = (*io_get_current_irp_stack_location(irp)).device_object;
+        if device.is_null() {
+            return;
+        }
+        (*device).driver_object
+    };
+    if owner != caller {
+        // SAFETY: live IRP.
+        unsafe {
+            with_irp_kernel(irp, "IoSetCancelRoutine", |k| {
+                k.report(
+                    Rule::CancelRoutineOnLowerIrp,
+                    "IoSetCancelRoutine",
+                    irp,
+                    "a cancel routine was set on an IRP whose current stack location belongs to another driver"
+                        .to_string(),
+                )
+            })
+        };
+    }
 }
 
 /// `IoCancelIrp`: acquires the cancel spin lock, sets `Irp->Cancel`, exchanges the cancel

@@ -518,7 +518,9 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     let dispatch =
         unsafe { (*driver).major_function.get(major as usize).copied().flatten() }.unwrap_or(invalid_device_request);
     let irql_before = kernel::current_irql();
-    call_checked(
+    // SAFETY: the IRP is live (checked above).
+    let id = unsafe { irp::irp_id(irp) };
+    let status = call_checked(
         k,
         driver,
         RoutineKind::Dispatch(major),
@@ -533,5 +535,45 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
         },
         // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
         || unsafe { dispatch(device, irp) },
-    )
+    );
+    if status == STATUS_PENDING {
+        // SAFETY: pool memory stays IRP-shaped; the id tells whether it is still the same
+        // request.
+        unsafe { check_cancel_flag_noticed(k, driver, major, irp, id) };
+    }
+    status
+}
+
+/// SDV IrpCancelField, at run time: a dispatch routine returned `STATUS_PENDING` leaving a
+/// cancel routine on an IRP whose `Cancel` was already set — IoCancelIrp ran before the
+/// routine was set and will never call it. Checked under the cancel spin lock, so an
+/// IoCancelIrp in progress is not mistaken for one that is over.
+///
+/// # Safety
+/// `irp` points to irpkit pool memory (or a live IRP) that was the IRP `id`.
+unsafe fn check_cancel_flag_noticed(
+    k: &KernelShared,
+    driver: *mut DriverObject,
+    major: u8,
+    irp: *mut Irp,
+    id: Option<u64>,
+) {
+    // SAFETY: forwarded contract.
+    if id.is_none() || unsafe { irp::irp_id(irp) } != id || unsafe { irp::is_freed(irp) } {
+        return;
+    }
+    let irql = super::spinlock::acquire_cancel_lock(k, "IoCallDriver");
+    // SAFETY: still the same allocated IRP; `Cancel` and the slot are atomic.
+    let stuck = unsafe { (*irp).is_cancelled() && (*irp).cancel_routine.load().is_some() && !irp::is_freed(irp) };
+    super::spinlock::release_cancel_lock(k, irql, "IoCallDriver");
+    if stuck {
+        kernel::in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {
+            k.report(
+                Rule::CancelFlagNotChecked,
+                "IoCallDriver",
+                irp,
+                "the dispatch routine pended an IRP that was already cancelled, with its cancel routine set: no one will call it".to_string(),
+            )
+        });
+    }
 }

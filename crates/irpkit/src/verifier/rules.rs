@@ -150,6 +150,24 @@ rules! {
         doc: DEBUGGER + "bug-check-0xc9--driver-verifier-iomanager-violation",
         fix: "Clear the cancel routine (and win the exchange) before passing the IRP to the next driver.",
     }
+    /// A driver set a cancel routine on an IRP that a lower driver owns (it was passed
+    /// down with IoCallDriver and not yet given back).
+    CancelRoutineOnLowerIrp {
+        id: "cancel-routine-on-lower-irp",
+        code: Some(BugCheck { code: 0xC4, name: "DRIVER_VERIFIER_DETECTED_VIOLATION", subcode: Some(0x229) }),
+        title: "only the driver that owns an IRP sets its cancel routine",
+        doc: DEBUGGER + "bug-check-0xc4--driver-verifier-detected-violation",
+        fix: "Set a cancel routine only on an IRP your driver holds (the current stack location is yours); once passed down, the lower driver owns it.",
+    }
+    /// A dispatch routine left a cancel routine on an IRP that was already cancelled:
+    /// nothing will ever call it (SDV IrpCancelField).
+    CancelFlagNotChecked {
+        id: "cancel-flag-not-checked",
+        code: None,
+        title: "after setting a cancel routine, check Irp->Cancel (SDV IrpCancelField)",
+        doc: DEVTEST + "wdm-irpcancelfield",
+        fix: "After IoSetCancelRoutine(Irp, routine), test Irp->Cancel; if it is set and IoSetCancelRoutine(Irp, NULL) returns your routine, complete the IRP as cancelled yourself — IoCancelIrp already ran and will not call the routine.",
+    }
     /// KeRemoveDeviceQueue on a device queue that is not busy.
     DeviceQueueNotBusy {
         id: "device-queue-not-busy",
