@@ -65,7 +65,7 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         );
     }
     // SAFETY: live IRP owned by the caller.
-    let r = unsafe { &mut *irp };
+    let r = unsafe { &*irp };
     if r.is_completed() {
         k.report(Rule::DoubleCompletion, R, irp, "IoCompleteRequest on an IRP that was already completed".to_string());
         return;
@@ -193,7 +193,7 @@ unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
         return;
     };
     // SAFETY: live IRP owned by the caller.
-    let r = unsafe { &mut *irp };
+    let r = unsafe { &*irp };
     let status = r.io_status.status;
     // SAFETY: reading the tail overlay's file object, a plain pointer.
     let file = unsafe { r.tail.overlay.original_file_object };
