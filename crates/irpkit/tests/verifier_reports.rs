@@ -656,3 +656,65 @@ fn verifier_cancel_flag_not_checked() {
     }
     assert!(g.rules().is_empty(), "{:?}", g.rules());
 }
+
+unsafe extern "system-unwind" fn start_packet_cancelable(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract.
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_start_packet(d, irp, None, Some(cancel_removes_from_queue));
+    }
+    STATUS_PENDING
+}
+
+/// The seed's cancel routine for a queued (not current) IRP.
+unsafe extern "system-unwind" fn cancel_removes_from_queue(d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: called with the cancel lock held; `d` is the IRP's live device.
+    unsafe {
+        let removed = ke_remove_entry_device_queue(&raw mut (*d).device_queue, Irp::device_queue_entry(irp));
+        io_release_cancel_spin_lock((*irp).cancel_irql);
+        if removed {
+            (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
+            io_complete_request(irp, 0);
+        }
+    }
+}
+
+/// Leak accounting at IoDeleteDevice: a device deleted with an IRP still in its device
+/// queue loses that IRP (reported with the IRP); the correct twin cancels the queued IRP
+/// and finishes the current one first, and is silent.
+#[test]
+fn verifier_irp_leaked_in_device_queue_at_delete() {
+    for drain in [false, true] {
+        let f = Fixture::with_mode(VerifierMode::Record, start_packet_cancelable);
+        // SAFETY: the fixture's fresh driver.
+        unsafe { (*f.driver).driver_start_io = Some(start_io_noop) };
+        let (o1, o2) = (Obs::default(), Obs::default());
+        // SAFETY: test-owned IRPs on the fixture's device.
+        let queued = unsafe {
+            let first = new_read(f.device, &o1);
+            assert_eq!(io_call_driver(f.device, first), STATUS_PENDING); // current
+            let queued = new_read(f.device, &o2);
+            assert_eq!(io_call_driver(f.device, queued), STATUS_PENDING); // in the device queue
+            if drain {
+                assert!(io_cancel_irp(queued));
+                assert!(driver_finish(first, STATUS_SUCCESS, 0));
+                io_start_next_packet(f.device, true);
+            }
+            io_delete_device(f.device);
+            queued
+        };
+        if drain {
+            assert!(f.rules().is_empty(), "{:#?}", f.kernel.verifier().reports());
+            assert_eq!(o2.events().len(), 1, "the cancelled IRP completed once: {:?}", o2.events());
+        } else {
+            let r = only_report(&f);
+            assert_eq!(r.rule.id(), "irp-leaked");
+            assert_eq!(
+                r.irp.as_ref().map(|s| s.address),
+                Some(queued as usize),
+                "the report names the queued IRP: {r}"
+            );
+            assert!(r.to_string().contains("device queue"), "{r}");
+        }
+    }
+}

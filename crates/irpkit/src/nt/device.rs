@@ -375,6 +375,10 @@ pub unsafe fn io_create_device(
 /// `IoDeleteDevice`: unlinks the device from its driver and drops its extension. The
 /// memory stays until the kernel ends.
 ///
+/// An IRP still waiting in the device's queue (IoStartPacket) is lost with the device:
+/// each one is reported as [`Rule::IrpLeaked`] (and stays allocated and queued, so a
+/// test can still inspect it). Unload and remove handling must drain the queue first.
+///
 /// # Safety
 /// `device` is a live irpkit device object whose driver no longer uses it.
 pub unsafe fn io_delete_device(device: *mut DeviceObject) {
@@ -384,6 +388,7 @@ pub unsafe fn io_delete_device(device: *mut DeviceObject) {
         if (*h).deleted.swap(1, Ordering::AcqRel) != 0 {
             return;
         }
+        report_queued_at_delete(device);
         let driver = (*device).driver_object;
         let mut link: *mut *mut DeviceObject = &raw mut (*driver).device_object;
         while !(*link).is_null() {
@@ -396,6 +401,31 @@ pub unsafe fn io_delete_device(device: *mut DeviceObject) {
         if let Some(drop_ext) = (*h).extension_drop.take() {
             drop_ext((*device).device_extension);
         }
+    }
+}
+
+/// Leak accounting at IoDeleteDevice: every IRP still linked in the device queue.
+///
+/// # Safety
+/// `device` is a live irpkit device object.
+unsafe fn report_queued_at_delete(device: *mut DeviceObject) {
+    // SAFETY: live device; its queue is initialised at creation.
+    let (k, entries) = unsafe { (device_kernel(device), super::devqueue::entries(&raw mut (*device).device_queue)) };
+    for entry in entries {
+        // SAFETY: entries of a device's queue sit in IRPs' tails (IoStartPacket).
+        let irp = unsafe { Irp::from_device_queue_entry(entry) };
+        // SAFETY: pool memory or foreign memory; `header` checks which.
+        let irp = if unsafe { irp::header(irp) }.is_some() { irp } else { ptr::null_mut() };
+        k.report(
+            Rule::IrpLeaked,
+            "IoDeleteDevice",
+            irp,
+            format!(
+                "{} was deleted with this IRP still in its device queue: nobody will start, cancel or complete it",
+                // SAFETY: live device.
+                unsafe { device_name(device) }
+            ),
+        );
     }
 }
 

@@ -462,3 +462,27 @@ pub(crate) unsafe fn contains(queue: *mut KDeviceQueue, entry: *mut KDeviceQueue
         unsafe { locked(queue, walk) }
     }
 }
+
+/// The entries linked in `queue`, head first (a walk under the queue lock; for the
+/// verifier's leak accounting).
+///
+/// # Safety
+/// `queue` is an initialised device queue whose lock the caller does not hold.
+pub(crate) unsafe fn entries(queue: *mut KDeviceQueue) -> Vec<*mut KDeviceQueueEntry> {
+    // SAFETY: valid queue, walked under its lock.
+    unsafe {
+        locked(queue, || {
+            let head = &raw mut (*queue).device_list_head;
+            let mut out = Vec::new();
+            if (*head).flink.is_null() {
+                return out;
+            }
+            let mut at = (*head).flink;
+            while at != head {
+                out.push(entry_of(at));
+                at = (*at).flink;
+            }
+            out
+        })
+    }
+}
