@@ -430,6 +430,24 @@ pub unsafe fn ke_remove_entry_device_queue(queue: *mut KDeviceQueue, entry: *mut
         })
     }
 }
+/// Calls `f` on each entry linked in `queue`, head first, until it returns false.
+///
+/// # Safety
+/// Under the queue lock of an initialised device queue.
+unsafe fn walk_entries(queue: *mut KDeviceQueue, mut f: impl FnMut(*mut KDeviceQueueEntry) -> bool) {
+    // SAFETY: valid list under its lock.
+    unsafe {
+        let head = &raw mut (*queue).device_list_head;
+        if (*head).flink.is_null() {
+            return;
+        }
+        let mut at = (*head).flink;
+        while at != head && f(entry_of(at)) {
+            at = (*at).flink;
+        }
+    }
+}
+
 /// Whether `entry` is linked in `queue` (a walk under the queue lock; for the verifier).
 ///
 /// # Safety
@@ -439,21 +457,15 @@ pub(crate) unsafe fn contains(queue: *mut KDeviceQueue, entry: *mut KDeviceQueue
     let lock = unsafe { &(*queue).lock };
     let held_here = lock.0.load(crate::sync::atomic::Ordering::Relaxed) == crate::kernel::thread_token();
     let walk = || {
+        let mut found = false;
         // SAFETY: valid queue, walked under its lock (or by the thread holding it).
         unsafe {
-            let head = &raw mut (*queue).device_list_head;
-            if (*head).flink.is_null() {
-                return false;
-            }
-            let mut at = (*head).flink;
-            while at != head {
-                if entry_of(at) == entry {
-                    return true;
-                }
-                at = (*at).flink;
-            }
-            false
-        }
+            walk_entries(queue, |e| {
+                found = e == entry;
+                !found
+            })
+        };
+        found
     };
     if held_here {
         walk()
@@ -469,20 +481,15 @@ pub(crate) unsafe fn contains(queue: *mut KDeviceQueue, entry: *mut KDeviceQueue
 /// # Safety
 /// `queue` is an initialised device queue whose lock the caller does not hold.
 pub(crate) unsafe fn entries(queue: *mut KDeviceQueue) -> Vec<*mut KDeviceQueueEntry> {
+    let mut out = Vec::new();
     // SAFETY: valid queue, walked under its lock.
     unsafe {
         locked(queue, || {
-            let head = &raw mut (*queue).device_list_head;
-            let mut out = Vec::new();
-            if (*head).flink.is_null() {
-                return out;
-            }
-            let mut at = (*head).flink;
-            while at != head {
-                out.push(entry_of(at));
-                at = (*at).flink;
-            }
-            out
+            walk_entries(queue, |e| {
+                out.push(e);
+                true
+            })
         })
-    }
+    };
+    out
 }
