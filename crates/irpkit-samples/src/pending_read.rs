@@ -14,17 +14,17 @@
 //! takes the cancel spin lock while holding the queue lock.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 
 use irpkit::nt::{self, NtStatus};
 use irpkit::safe::{
     CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, CancelableIrp, DeviceRef, Dispatched, Driver, Irp,
+    SpinLock, SpinLockGuard,
 };
 
 /// The pending-read device's state.
 #[derive(Debug, Default)]
 pub struct PendingRead {
-    queue: Mutex<VecDeque<CancelableIrp>>,
+    queue: SpinLock<VecDeque<CancelableIrp>>,
 }
 
 impl PendingRead {
@@ -38,8 +38,8 @@ impl PendingRead {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<CancelableIrp>> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> SpinLockGuard<'_, VecDeque<CancelableIrp>> {
+        self.queue.lock()
     }
 
     /// The hardware finishes the oldest waiting read with up to `bytes` bytes. Returns

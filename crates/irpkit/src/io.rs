@@ -561,9 +561,9 @@ impl Process {
     pub fn spawn<R: Send + 'static>(
         &self,
         f: impl FnOnce(&RequesterThread) -> R + Send + 'static,
-    ) -> crate::sync::thread::JoinHandle<R> {
+    ) -> crate::JoinHandle<R> {
         let process = self.clone();
-        crate::sync::thread::spawn(move || {
+        self.shared.kernel.spawn_named("requester thread", move || {
             let t = process.attach_thread();
             let r = f(&t);
             t.exit();

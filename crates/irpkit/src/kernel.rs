@@ -17,7 +17,9 @@ use core::ptr;
 use crate::clock::{Clock, RealClock, VirtualClock};
 use crate::nt::irp::IrpPool;
 use crate::nt::types::{DriverObject, Irp, KIrql, KSpinLock, PASSIVE_LEVEL};
-use crate::sync::{thread, Arc, Condvar, Mutex};
+#[cfg(any(loom, shuttle))]
+use crate::sync::thread;
+use crate::sync::{Arc, Condvar, Mutex};
 use crate::verifier::{Location, Report, Rule, Verifier, VerifierMode};
 
 /// What kind of driver routine a thread is running.
@@ -295,17 +297,35 @@ impl Kernel {
         EnterGuard { prev: Some(prev), _not_send: core::marker::PhantomData }
     }
 
-    /// Starts a thread that has entered this kernel, at PASSIVE_LEVEL.
-    pub fn spawn<F, R>(&self, f: F) -> thread::JoinHandle<R>
+    /// Starts a thread that has entered this kernel, at PASSIVE_LEVEL. Under the
+    /// explorer ([`crate::explore`]) the thread is one of the run's controlled threads.
+    pub fn spawn<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_named("thread", f)
+    }
+
+    /// [`spawn`](Self::spawn) with a name, shown in the explorer's traces.
+    pub fn spawn_named<F, R>(&self, name: &str, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
         let kernel = self.clone();
-        thread::spawn(move || {
+        let body = move || {
             let _entered = kernel.enter();
             f()
-        })
+        };
+        #[cfg(not(any(loom, shuttle)))]
+        let inner = crate::sched::spawn(name, body);
+        #[cfg(any(loom, shuttle))]
+        let inner = {
+            let _ = name;
+            thread::spawn(body)
+        };
+        JoinHandle { inner }
     }
 
     /// The verifier.
@@ -328,9 +348,48 @@ impl Kernel {
         self.shared.pool.outstanding()
     }
 
+    /// Leak accounting: files an [`irp-leaked`](Rule::IrpLeaked) report for every IRP of
+    /// this kernel's pool that is still allocated, saying `when` the count was taken
+    /// (e.g. "at the end of the scenario"). Returns how many were reported.
+    pub fn report_leaked_irps(&self, when: &str) -> usize {
+        let _entered = self.enter();
+        let leaked = self.shared.pool.allocated();
+        for &irp in &leaked {
+            self.shared.report(
+                Rule::IrpLeaked,
+                "leak accounting",
+                irp,
+                format!("an IRP was still allocated {when}: it was never completed (or completed and never freed)"),
+            );
+        }
+        leaked.len()
+    }
+
     /// Whether `other` is a handle to the same kernel.
     pub fn same_as(&self, other: &Kernel) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+/// A thread started by [`Kernel::spawn`].
+#[derive(Debug)]
+pub struct JoinHandle<R> {
+    #[cfg(not(any(loom, shuttle)))]
+    inner: crate::sched::Handle<R>,
+    #[cfg(any(loom, shuttle))]
+    inner: thread::JoinHandle<R>,
+}
+
+impl<R> JoinHandle<R> {
+    /// Waits for the thread to end; `Err` carries its panic.
+    pub fn join(self) -> std::thread::Result<R> {
+        self.inner.join()
+    }
+
+    /// Whether the thread has ended.
+    #[cfg(not(any(loom, shuttle)))]
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
     }
 }
 

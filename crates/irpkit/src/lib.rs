@@ -36,12 +36,15 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+#[cfg(not(any(loom, shuttle)))]
+pub mod explore;
 pub mod io;
 mod kernel;
 pub mod nt;
 
 pub mod safe;
+mod sched;
 pub(crate) mod sync;
 pub mod verifier;
 
-pub use kernel::{current_irql, spin_locks_held, EnterGuard, Kernel, KernelBuilder};
+pub use kernel::{current_irql, spin_locks_held, EnterGuard, JoinHandle, Kernel, KernelBuilder};

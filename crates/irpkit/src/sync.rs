@@ -49,7 +49,9 @@ mod imp {
     /// model may have more runnable threads than cores, and a spin lock holder that was
     /// preempted must get to run.
     pub(crate) fn spin_step(iteration: u32) {
-        if iteration < 64 {
+        if crate::sched::controlled() {
+            crate::sched::spin("a busy-wait");
+        } else if iteration < 64 {
             std::hint::spin_loop();
         } else {
             std::thread::yield_now();

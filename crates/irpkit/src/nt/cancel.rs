@@ -40,6 +40,7 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
         // SAFETY: live IRP.
         unsafe { check_owner_sets_routine(irp) };
     }
+    crate::sched::point("IoSetCancelRoutine", irp);
     // SAFETY: live IRP; the slot is atomic.
     unsafe { (*irp).cancel_routine.exchange(routine) }
 }
@@ -97,33 +98,33 @@ unsafe fn check_owner_sets_routine(irp: *mut Irp) {
 /// (a freed irpkit IRP is reported, not undefined).
 pub unsafe fn io_cancel_irp(irp: *mut Irp) -> bool {
     // SAFETY: forwarded contract.
-    unsafe { with_irp_kernel(irp, "IoCancelIrp", |k| cancel_in(k, irp)) }
+    unsafe { with_irp_kernel(irp, "IoCancelIrp", |k| cancel_in(k, irp, false)) }
 }
 
 /// IoCancelIrp as the I/O manager does it for a requester (CancelIo, thread exit): an IRP
-/// that meanwhile completed and was freed is simply not cancelled.
+/// that meanwhile completed and was freed — at any moment up to the exchange, since the
+/// completing thread does not wait for us — is simply not cancelled.
 ///
 /// # Safety
 /// `irp` points to pinned or allocated irpkit IRP memory.
 pub(crate) unsafe fn cancel_as_io_manager(irp: *mut Irp) -> bool {
     // SAFETY: forwarded contract.
-    unsafe {
-        if irp::is_freed(irp) {
-            return false;
-        }
-        with_irp_kernel(irp, "IoCancelIrp", |k| cancel_in(k, irp))
-    }
+    unsafe { with_irp_kernel(irp, "IoCancelIrp", |k| cancel_in(k, irp, true)) }
 }
 
+/// `by_io_manager`: the caller pinned an IRP it saw on a thread's list, and it may have
+/// completed since; that is not a driver's error.
+///
 /// # Safety
-/// As [`io_cancel_irp`].
-unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
+/// As [`io_cancel_irp`] (pinned memory when `by_io_manager`).
+unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> bool {
     const R: &str = "IoCancelIrp";
     if irp.is_null() {
         k.report(Rule::InvalidIrp, R, irp, "IoCancelIrp(NULL)".to_string());
         return false;
     }
     check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
+    crate::sched::point(R, irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {
         // The memory keeps the IRP's last state: a routine still set means it was
@@ -136,7 +137,7 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp) -> bool {
                 irp,
                 "IoCancelIrp found a cancel routine on an IRP that was already completed".to_string(),
             );
-        } else {
+        } else if !by_io_manager {
             k.report(
                 Rule::InvalidIrp,
                 R,

@@ -54,11 +54,15 @@ pub unsafe fn ke_initialize_device_queue(queue: *mut KDeviceQueue) {
     }
 }
 
-/// Runs `f` with the queue's spin lock held.
+/// Runs `f` with the queue's spin lock held; `what` names the routine for the explorer's
+/// trace (empty: the verifier inspecting the queue, not a scheduling point).
 ///
 /// # Safety
 /// `queue` is an initialised device queue.
-unsafe fn locked<R>(queue: *mut KDeviceQueue, f: impl FnOnce() -> R) -> R {
+unsafe fn locked<R>(queue: *mut KDeviceQueue, what: &'static str, f: impl FnOnce() -> R) -> R {
+    if !what.is_empty() {
+        crate::sched::point(what, core::ptr::null());
+    }
     // SAFETY: initialised queue; the lock word is only touched atomically.
     let lock = unsafe { &(*queue).lock };
     let irql = ke_acquire_spin_lock(lock);
@@ -214,7 +218,7 @@ unsafe fn after_removal(queue: *mut KDeviceQueue) {
 pub unsafe fn ke_insert_device_queue(queue: *mut KDeviceQueue, entry: *mut KDeviceQueueEntry) -> bool {
     // SAFETY: valid queue and entry; list changes happen under the queue lock.
     unsafe {
-        locked(queue, || {
+        locked(queue, "KeInsertDeviceQueue", || {
             if (*queue).busy == FALSE {
                 (*queue).busy = TRUE;
                 (*entry).inserted = FALSE;
@@ -244,7 +248,7 @@ pub unsafe fn ke_insert_by_key_device_queue(
 ) -> bool {
     // SAFETY: valid queue and entry; list changes happen under the queue lock.
     unsafe {
-        locked(queue, || {
+        locked(queue, "KeInsertByKeyDeviceQueue", || {
             (*entry).sort_key = sort_key;
             if (*queue).busy == FALSE {
                 (*queue).busy = TRUE;
@@ -340,7 +344,7 @@ fn report_not_busy(routine: &'static str) {
 pub unsafe fn ke_remove_device_queue(queue: *mut KDeviceQueue) -> *mut KDeviceQueueEntry {
     // SAFETY: valid queue; list changes happen under the queue lock.
     let r = unsafe {
-        locked(queue, || {
+        locked(queue, "KeRemoveDeviceQueue", || {
             if (*queue).busy == FALSE {
                 return Err(());
             }
@@ -383,7 +387,7 @@ unsafe fn by_key(queue: *mut KDeviceQueue, head: *mut ListEntry, sort_key: u32) 
 pub unsafe fn ke_remove_by_key_device_queue(queue: *mut KDeviceQueue, sort_key: u32) -> *mut KDeviceQueueEntry {
     // SAFETY: valid queue; list changes happen under the queue lock.
     let r = unsafe {
-        locked(queue, || {
+        locked(queue, "KeRemoveByKeyDeviceQueue", || {
             if (*queue).busy == FALSE {
                 return Err(());
             }
@@ -404,7 +408,7 @@ pub unsafe fn ke_remove_by_key_device_queue(queue: *mut KDeviceQueue, sort_key: 
 pub unsafe fn ke_remove_by_key_device_queue_if_busy(queue: *mut KDeviceQueue, sort_key: u32) -> *mut KDeviceQueueEntry {
     // SAFETY: valid queue; list changes happen under the queue lock.
     unsafe {
-        locked(queue, || {
+        locked(queue, "KeRemoveByKeyDeviceQueueIfBusy", || {
             if (*queue).busy == FALSE {
                 return ptr::null_mut();
             }
@@ -421,7 +425,7 @@ pub unsafe fn ke_remove_by_key_device_queue_if_busy(queue: *mut KDeviceQueue, so
 pub unsafe fn ke_remove_entry_device_queue(queue: *mut KDeviceQueue, entry: *mut KDeviceQueueEntry) -> bool {
     // SAFETY: valid queue and entry; list changes happen under the queue lock.
     unsafe {
-        locked(queue, || {
+        locked(queue, "KeRemoveEntryDeviceQueue", || {
             if (*entry).inserted == FALSE {
                 return false;
             }
@@ -471,7 +475,7 @@ pub(crate) unsafe fn contains(queue: *mut KDeviceQueue, entry: *mut KDeviceQueue
         walk()
     } else {
         // SAFETY: forwarded contract.
-        unsafe { locked(queue, walk) }
+        unsafe { locked(queue, "", walk) }
     }
 }
 
@@ -484,7 +488,7 @@ pub(crate) unsafe fn entries(queue: *mut KDeviceQueue) -> Vec<*mut KDeviceQueueE
     let mut out = Vec::new();
     // SAFETY: valid queue, walked under its lock.
     unsafe {
-        locked(queue, || {
+        locked(queue, "", || {
             walk_entries(queue, |e| {
                 out.push(e);
                 true

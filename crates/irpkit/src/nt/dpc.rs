@@ -24,7 +24,7 @@ use super::spinlock::call_checked;
 use super::types::*;
 use crate::kernel::{self, with_current, Kernel, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::{lock, thread, Condvar, Mutex};
+use crate::sync::{lock, Condvar, Mutex};
 
 /// `TIMER_TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,11 @@ impl DpcEngine {
     }
 }
 
+/// The explorer's wait key of a kernel's DPC queue and timers.
+fn dpc_key(k: &KernelShared) -> usize {
+    ptr::from_ref(&k.dpc) as usize
+}
+
 fn now_100ns(k: &KernelShared) -> u64 {
     u64::try_from(k.clock.now().as_nanos() / 100).unwrap_or(u64::MAX)
 }
@@ -110,6 +115,8 @@ pub unsafe fn ke_insert_queue_dpc(dpc: *mut KDpc, argument1: *mut c_void, argume
         let inserted = unsafe { insert_locked(k, &mut state, dpc, argument1, argument2) };
         drop(state);
         k.dpc.work.notify_all();
+        crate::sched::wake(dpc_key(k));
+        crate::sched::point("KeInsertQueueDpc", ptr::null());
         inserted
     })
 }
@@ -242,6 +249,7 @@ pub(crate) unsafe fn set_timer_in(
     };
     drop(state);
     k.dpc.work.notify_all();
+    crate::sched::wake(dpc_key(k));
     was_armed
 }
 
@@ -361,6 +369,7 @@ impl KernelShared {
         };
         drop(state);
         let Some(routine) = routine else { return true };
+        crate::sched::point("DPC delivery", ptr::null());
         let old = kernel::current_irql();
         kernel::set_irql(DISPATCH_LEVEL);
         call_checked(
@@ -396,13 +405,14 @@ impl KernelShared {
 #[derive(Debug)]
 pub struct DpcThread {
     kernel: Kernel,
-    handle: Option<thread::JoinHandle<()>>,
+    handle: Option<crate::JoinHandle<()>>,
 }
 
 impl Drop for DpcThread {
     fn drop(&mut self) {
         self.kernel.shared.dpc.stop.store(true, Ordering::Release);
         self.kernel.shared.dpc.work.notify_all();
+        crate::sched::wake(dpc_key(&self.kernel.shared));
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -449,8 +459,20 @@ impl Kernel {
     /// soon as no DPC is queued. It stops when the returned guard drops.
     pub fn start_dpc_thread(&self) -> DpcThread {
         let kernel = self.clone();
-        let handle = self.spawn(move || {
+        let handle = self.spawn_named("DPC", move || {
             let k = &kernel.shared;
+            if crate::sched::controlled() {
+                // Under the explorer: run what is due, then wait for work or for the next
+                // expiry; the scheduler moves virtual time when every thread waits.
+                while !k.dpc.stop.load(Ordering::Acquire) {
+                    if k.drain_dpcs() > 0 {
+                        continue;
+                    }
+                    let next = k.next_expiry().map(|due| Duration::from_nanos(due.saturating_mul(100)));
+                    crate::sched::block(dpc_key(k), next, "the DPC queue (idle)");
+                }
+                return;
+            }
             loop {
                 if k.dpc.stop.load(Ordering::Acquire) {
                     return;

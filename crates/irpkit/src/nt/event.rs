@@ -72,6 +72,7 @@ pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
     check_irql_at_most(k, DISPATCH_LEVEL, "KeSetEvent", core::ptr::null_mut());
     let prev = event.header.signal_state.swap(1, Ordering::AcqRel);
     notify_waiters(k);
+    crate::sched::point("KeSetEvent", core::ptr::null());
     prev
 }
 
@@ -81,6 +82,12 @@ pub(crate) fn notify_waiters(k: &KernelShared) {
     *generation = generation.wrapping_add(1);
     drop(generation);
     k.dispatcher_cv.notify_all();
+    crate::sched::wake(dispatcher_key(k));
+}
+
+/// The explorer's wait key of a kernel's dispatcher objects.
+pub(crate) fn dispatcher_key(k: &KernelShared) -> usize {
+    core::ptr::from_ref(&k.dispatcher_lock) as usize
 }
 
 /// A waitable kernel object (it starts with a `DISPATCHER_HEADER`).
@@ -133,6 +140,18 @@ pub fn ke_wait_for_single_object(object: &impl DispatcherObject, timeout: Option
             check_irql_at_most(k, APC_LEVEL, "KeWaitForSingleObject", core::ptr::null_mut());
         }
         let deadline = timeout.map(|t| k.clock.now().saturating_add(t));
+        if crate::sched::controlled() {
+            crate::sched::point("KeWaitForSingleObject", core::ptr::null());
+            loop {
+                if try_satisfy(header) {
+                    return STATUS_SUCCESS;
+                }
+                if deadline.is_some_and(|d| k.clock.now() >= d) {
+                    return STATUS_TIMEOUT;
+                }
+                crate::sched::block(dispatcher_key(k), deadline, "KeWaitForSingleObject");
+            }
+        }
         let mut generation = lock(&k.dispatcher_lock);
         loop {
             if try_satisfy(header) {

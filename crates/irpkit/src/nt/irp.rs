@@ -210,6 +210,19 @@ impl IrpPool {
             .count()
     }
 
+    /// The IRPs currently allocated, oldest block first.
+    pub(crate) fn allocated(&self) -> Vec<*mut Irp> {
+        lock(&self.blocks)
+            .iter()
+            .map(|(p, _)| p.cast::<IrpHeader>())
+            .filter(|h| {
+                // SAFETY: every block starts with its initialised header.
+                unsafe { (**h).allocated.load(Ordering::Acquire) }
+            })
+            .map(irp_of)
+            .collect()
+    }
+
     fn take(&self, stack: i8) -> Option<*mut IrpHeader> {
         let mut free = self.free.lock();
         free.get_mut(stack as usize).and_then(|l| l.pop())

@@ -73,7 +73,11 @@ pub fn ke_delay_execution_thread(interval: i64) -> NtStatus {
     with_current("KeDelayExecutionThread", |k| {
         check_irql_at_most(k, APC_LEVEL, "KeDelayExecutionThread", core::ptr::null_mut());
         if interval == 0 {
-            crate::sync::thread::yield_now();
+            if crate::sched::controlled() {
+                crate::sched::point("KeDelayExecutionThread", core::ptr::null());
+            } else {
+                crate::sync::thread::yield_now();
+            }
             return STATUS_SUCCESS;
         }
         if !k.clock.is_virtual() {
@@ -157,7 +161,7 @@ pub fn io_release_remove_lock_and_wait(lock: &IoRemoveLock) {
 /// behalf of the driver that created it.
 #[derive(Debug)]
 pub struct SystemThread {
-    handle: Option<crate::sync::thread::JoinHandle<()>>,
+    handle: Option<crate::JoinHandle<()>>,
 }
 
 impl SystemThread {
@@ -174,7 +178,7 @@ impl Kernel {
     /// the driver whose routine calls this (so reports from it name the driver).
     pub fn create_system_thread(&self, routine: impl FnOnce() + Send + 'static) -> SystemThread {
         let driver = crate::nt::device::DriverPtr(kernel::current_routine().driver);
-        let handle = self.spawn(move || {
+        let handle = self.spawn_named("system thread", move || {
             let driver = driver;
             kernel::in_routine(driver.0, kernel::RoutineKind::SystemThread, core::ptr::null_mut(), routine)
         });

@@ -80,9 +80,19 @@ fn raw_acquire(lock: &KSpinLock, token: usize) -> bool {
         {
             return true;
         }
-        spin_step(i);
+        if crate::sched::controlled() {
+            // Under the explorer the holder runs only when this thread hands it the baton.
+            crate::sched::block(lock_key(lock), None, "a spin lock held by another thread");
+        } else {
+            spin_step(i);
+        }
         i = i.wrapping_add(1);
     }
+}
+
+/// The explorer's wait key of a spin lock: its address.
+fn lock_key(lock: &KSpinLock) -> usize {
+    ptr::from_ref(lock) as usize
 }
 
 /// Releases `lock` if the calling thread holds it; false if it does not.
@@ -93,6 +103,7 @@ fn raw_release(lock: &KSpinLock, token: usize) -> bool {
         return false;
     }
     lock.0.store(0, Ordering::Release);
+    crate::sched::wake(lock_key(lock));
     true
 }
 
@@ -107,12 +118,14 @@ pub fn ke_acquire_spin_lock(lock: &KSpinLock) -> KIrql {
     kernel::try_with_current(|k| check_irql_at_most(k, DISPATCH_LEVEL, "KeAcquireSpinLock", ptr::null_mut()));
     let old = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old));
+    crate::sched::point("KeAcquireSpinLock", ptr::null());
     acquire_at_dpc(lock, "KeAcquireSpinLock");
     old
 }
 
 /// `KeAcquireSpinLockAtDpcLevel`: acquires `lock`; the caller is already at DISPATCH_LEVEL.
 pub fn ke_acquire_spin_lock_at_dpc_level(lock: &KSpinLock) {
+    crate::sched::point("KeAcquireSpinLockAtDpcLevel", ptr::null());
     acquire_at_dpc(lock, "KeAcquireSpinLockAtDpcLevel");
 }
 
@@ -139,12 +152,18 @@ fn report_anywhere(rule: Rule, routine: &'static str, message: String) {
 
 /// `KeReleaseSpinLock`: releases `lock` and lowers the IRQL to `new_irql`.
 pub fn ke_release_spin_lock(lock: &KSpinLock, new_irql: KIrql) {
-    ke_release_spin_lock_from_dpc_level(lock);
+    release_at_dpc(lock);
     kernel::set_irql(new_irql);
+    crate::sched::point("KeReleaseSpinLock", ptr::null());
 }
 
 /// `KeReleaseSpinLockFromDpcLevel`: releases `lock`, staying at DISPATCH_LEVEL.
 pub fn ke_release_spin_lock_from_dpc_level(lock: &KSpinLock) {
+    release_at_dpc(lock);
+    crate::sched::point("KeReleaseSpinLockFromDpcLevel", ptr::null());
+}
+
+fn release_at_dpc(lock: &KSpinLock) {
     if raw_release(lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(-1);
     } else {
@@ -166,6 +185,7 @@ pub(crate) fn acquire_cancel_lock(k: &KernelShared, routine: &'static str) -> KI
     check_irql_at_most(k, DISPATCH_LEVEL, routine, ptr::null_mut());
     let old = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old));
+    crate::sched::point(routine, ptr::null());
     if raw_acquire(&k.cancel_lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(1);
     } else {
@@ -203,6 +223,7 @@ pub(crate) fn release_cancel_lock(k: &KernelShared, irql: KIrql, routine: &'stat
     if raw_release(&k.cancel_lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(-1);
         kernel::set_irql(irql);
+        crate::sched::point(routine, ctx.irp);
     } else {
         k.report(
             Rule::CancelLockDiscipline,

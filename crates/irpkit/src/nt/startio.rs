@@ -106,6 +106,7 @@ pub unsafe fn io_start_packet(
     // SAFETY: live device.
     let k = unsafe { device_kernel(device) };
     check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
+    crate::sched::point(R, irp);
     let old_irql = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old_irql));
     // SAFETY: live device.
@@ -159,6 +160,7 @@ pub unsafe fn io_start_packet(
 /// `device` is a live irpkit device whose driver has a StartIo routine, whose device
 /// queue is busy (the caller finished `CurrentIrp`).
 pub unsafe fn io_start_next_packet(device: *mut DeviceObject, cancelable: bool) {
+    crate::sched::point("IoStartNextPacket", core::ptr::null());
     // SAFETY: forwarded contract.
     unsafe { start_next(device, NextRequest { cancelable, key: None }, "IoStartNextPacket") }
 }
@@ -169,6 +171,7 @@ pub unsafe fn io_start_next_packet(device: *mut DeviceObject, cancelable: bool) 
 /// # Safety
 /// As [`io_start_next_packet`].
 pub unsafe fn io_start_next_packet_by_key(device: *mut DeviceObject, cancelable: bool, key: u32) {
+    crate::sched::point("IoStartNextPacketByKey", core::ptr::null());
     // SAFETY: forwarded contract.
     unsafe { start_next(device, NextRequest { cancelable, key: Some(key) }, "IoStartNextPacketByKey") }
 }

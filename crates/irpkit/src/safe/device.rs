@@ -138,6 +138,13 @@ impl<D: Driver> Device<D> {
     }
 }
 
+impl<D: Driver> Clone for Device<D> {
+    /// Another handle to the same device.
+    fn clone(&self) -> Self {
+        Device { raw: self.raw, kernel: self.kernel.clone(), _state: core::marker::PhantomData }
+    }
+}
+
 impl<D: Driver> Deref for Device<D> {
     type Target = D;
     fn deref(&self) -> &D {

@@ -71,6 +71,7 @@ mod device;
 mod irp;
 mod queue;
 mod request;
+mod spinlock;
 mod startio;
 mod timer;
 
@@ -81,5 +82,6 @@ pub use device::{create_device, Device, DeviceRef, Driver};
 pub use irp::{CancelableIrp, Completed, Dispatched, Irp, Pending};
 pub use queue::{CancelQueue, Outcome, Ticket};
 pub use request::{Request, SentRequest};
+pub use spinlock::{SpinLock, SpinLockGuard};
 pub use startio::{CancelSpinLockGuard, NotQueued, QueuedIrp, StartIoCancelRoutine, StartIoDriver, StartedIrp};
 pub use timer::DeviceTimer;

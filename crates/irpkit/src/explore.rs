@@ -1,0 +1,603 @@
+//! A deterministic race explorer: runs a [`Scenario`] many times under a controlled
+//! scheduler, stops at the first violation, shrinks its schedule and replays it.
+//!
+//! Every thread a scenario starts with [`Kernel::spawn`] (or through the samples' and the
+//! requester API's own threads, which use it) is controlled: only one runs at a time,
+//! and at each kernel primitive — spin locks, the cancel lock, IoSetCancelRoutine,
+//! IoCancelIrp, IoCompleteRequest, IoCallDriver, device-queue and cancel-safe-queue
+//! operations, events, DPC delivery, thread start and exit — a [strategy](Strategy)
+//! decides which thread goes on. The kernel's clock is virtual and moves only when every
+//! thread waits, straight to the earliest deadline (timers, timeouts, the five-minute
+//! thread-exit wait), so a run takes no real time waiting.
+//!
+//! A run ends in one [`Outcome`]: clean, or a [`Violation`] — the first verifier report,
+//! a panic, a deadlock, a livelock, a run over its step budget, or an IRP still allocated
+//! when the scenario ended (leak accounting). A violation carries its [`Schedule`]: the
+//! scheduling decisions that differ from the non-preemptive default. [`shrink`] removes
+//! decisions while the same violation still happens; [`replay`] runs a schedule again and
+//! returns the step-by-step trace.
+//!
+//! ```
+//! use irpkit::explore::{self, Scenario, Strategy};
+//! use irpkit::Kernel;
+//!
+//! struct Quiet;
+//! impl Scenario for Quiet {
+//!     fn name(&self) -> &str { "quiet" }
+//!     fn run(&self, kernel: &Kernel) {
+//!         let t = kernel.spawn(|| irpkit::nt::ke_delay_execution_thread(-10_000));
+//!         t.join().unwrap();
+//!     }
+//! }
+//! let scenario: std::sync::Arc<dyn Scenario> = std::sync::Arc::new(Quiet);
+//! let outcome = explore::run_one(&scenario, Strategy::Random, 7, &explore::Limits::default());
+//! assert!(outcome.violation.is_none());
+//! ```
+
+use core::fmt;
+use core::time::Duration;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::clock::{Clock, VirtualClock};
+use crate::kernel::Kernel;
+use crate::sched;
+use crate::verifier::{Report, VerifierMode};
+
+/// A workload to explore: drivers, devices and requester threads, set up and run on the
+/// given kernel (virtual clock, verifier in record mode) by a controlled thread.
+///
+/// The explorer starts a DPC thread for the kernel before `run` (timers fire and DPCs run
+/// there), and stops it after.
+///
+/// It must be deterministic apart from thread interleaving: threads only through
+/// [`Kernel::spawn`] (or APIs built on it), time only from the kernel's clock, no
+/// `std` locks or channels held across kernel primitives.
+pub trait Scenario: Send + Sync {
+    /// A short name, used in schedule files.
+    fn name(&self) -> &str;
+    /// Runs the workload to its end (threads joined, requests finished).
+    fn run(&self, kernel: &Kernel);
+}
+
+/// How a run's scheduling decisions are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// At every scheduling point, a uniformly random runnable thread.
+    Random,
+    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): random
+    /// distinct thread priorities, the highest-priority runnable thread runs, and at
+    /// `depth - 1` random steps the running thread drops below all others. Finds any bug
+    /// of depth `d` with probability at least 1/(n·k^(d-1)).
+    Pct {
+        /// The bug depth aimed at (number of ordering constraints), at least 1.
+        depth: u32,
+    },
+}
+
+impl Strategy {
+    /// The strategy `mixed` exploration uses for `seed`: random on even seeds, PCT of
+    /// depth 1–3 on odd ones.
+    pub fn mixed(seed: u64) -> Strategy {
+        if seed % 2 == 0 {
+            Strategy::Random
+        } else {
+            Strategy::Pct { depth: 1 + ((seed / 2) % 3) as u32 }
+        }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Strategy::Random => write!(f, "random"),
+            Strategy::Pct { depth } => write!(f, "pct(depth {depth})"),
+        }
+    }
+}
+
+/// Budgets of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Scheduling points before the run is stopped as a livelock.
+    pub max_steps: u64,
+    /// Virtual time before the run is stopped as a livelock.
+    pub max_virtual_time: Duration,
+    /// Real time a thread may hold the baton without reaching a scheduling point.
+    pub stall: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_steps: 20_000, max_virtual_time: Duration::from_secs(3600), stall: Duration::from_secs(5) }
+    }
+}
+
+/// One scheduling decision that differs from the non-preemptive default ("keep running
+/// the current thread; when it waits, the lowest-numbered runnable one").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The scheduling point (0-based step number).
+    pub step: u64,
+    /// The thread that ran from there.
+    pub thread: usize,
+    /// Whether it preempted a thread that could have gone on.
+    pub preemption: bool,
+}
+
+/// The schedule of a run, enough to replay it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed the schedule was generated from.
+    pub seed: u64,
+    /// The strategy it was generated with.
+    pub strategy: Strategy,
+    /// Every decision that differs from the default, in step order.
+    pub decisions: Vec<Decision>,
+}
+
+impl Schedule {
+    /// Number of preemptions.
+    pub fn preemptions(&self) -> usize {
+        self.decisions.iter().filter(|d| d.preemption).count()
+    }
+}
+
+/// What broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViolationKind {
+    /// The verifier's first report.
+    Report(Box<Report>),
+    /// A thread panicked (the message names it).
+    Panic(String),
+    /// No thread could run and no timer was pending; each line names a waiting thread.
+    Deadlock(Vec<String>),
+    /// Threads kept running without progress (spinning on each other, or virtual time
+    /// beyond the limit).
+    Livelock(Vec<String>),
+    /// The run exceeded its step budget.
+    StepLimit(u64),
+    /// A thread blocked outside irpkit's primitives.
+    Stall(String),
+}
+
+impl ViolationKind {
+    /// A short stable name: the rule id for reports, else the kind.
+    pub fn signature(&self) -> String {
+        match self {
+            ViolationKind::Report(r) => r.rule.id().to_string(),
+            ViolationKind::Panic(_) => "panic".to_string(),
+            ViolationKind::Deadlock(_) => "deadlock".to_string(),
+            ViolationKind::Livelock(_) => "livelock".to_string(),
+            ViolationKind::StepLimit(_) => "step-limit".to_string(),
+            ViolationKind::Stall(_) => "stall".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ViolationKind::Report(r) => write!(f, "{r}"),
+            ViolationKind::Panic(m) => write!(f, "panic: {m}"),
+            ViolationKind::Deadlock(w) => write!(f, "deadlock: no thread can run\n  {}", w.join("\n  ")),
+            ViolationKind::Livelock(w) => write!(f, "livelock: threads run without progress\n  {}", w.join("\n  ")),
+            ViolationKind::StepLimit(n) => write!(f, "the run took more than {n} scheduling points"),
+            ViolationKind::Stall(m) => write!(f, "stall: {m}"),
+        }
+    }
+}
+
+/// A violation and the schedule that produced it.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// What broke.
+    pub kind: ViolationKind,
+    /// Every verifier report of the run (the first is `kind` when it is a report).
+    pub reports: Vec<Report>,
+    /// The schedule.
+    pub schedule: Schedule,
+    /// The index in the trace of the step after which the first report was filed.
+    pub at_step: Option<u64>,
+}
+
+/// One step of a trace: which thread ran which primitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Thread id (creation order; 0 runs the scenario).
+    pub thread: usize,
+    /// The primitive at whose scheduling point the step ended.
+    pub what: &'static str,
+    /// The IRP involved, by serial number.
+    pub irp: Option<u64>,
+    /// Virtual time.
+    pub at: Duration,
+}
+
+/// How one run went.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The violation, if any.
+    pub violation: Option<Violation>,
+    /// The schedule actually taken.
+    pub schedule: Schedule,
+    /// Scheduling points taken.
+    pub steps: u64,
+    /// The step-by-step trace.
+    pub trace: Vec<Step>,
+    /// Thread names by id.
+    pub threads: Vec<String>,
+}
+
+/// splitmix64: a small, good, deterministic generator for schedules.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+}
+
+struct RandomWalk(Rng);
+
+impl sched::Strategy for RandomWalk {
+    fn new_thread(&mut self, _id: usize) {}
+    fn choose(&mut self, c: sched::Choice<'_>) -> usize {
+        c.runnable[self.0.below(c.runnable.len() as u64) as usize]
+    }
+}
+
+struct Pct {
+    rng: Rng,
+    priorities: Vec<u64>,
+    change_points: Vec<u64>,
+    next_low: u64,
+}
+
+impl Pct {
+    fn new(seed: u64, depth: u32, expected_steps: u64) -> Self {
+        let mut rng = Rng(seed);
+        let mut change_points: Vec<u64> = (1..depth.max(1)).map(|_| rng.below(expected_steps.max(1))).collect();
+        change_points.sort_unstable();
+        Pct { rng, priorities: Vec::new(), change_points, next_low: u64::from(depth) }
+    }
+}
+
+impl sched::Strategy for Pct {
+    fn new_thread(&mut self, _id: usize) {
+        // Initial priorities are above every change-point priority (those count down
+        // from `depth`), distinct with overwhelming probability.
+        let p = 1_000 + (self.rng.next() >> 16);
+        self.priorities.push(p);
+    }
+    fn choose(&mut self, c: sched::Choice<'_>) -> usize {
+        while self.change_points.first().is_some_and(|&s| s <= c.step) {
+            self.change_points.remove(0);
+            self.next_low = self.next_low.saturating_sub(1);
+            if let Some(p) = self.priorities.get_mut(c.current) {
+                *p = self.next_low;
+            }
+        }
+        *c.runnable.iter().max_by_key(|&&t| self.priorities.get(t).copied().unwrap_or(0)).unwrap_or(&c.default)
+    }
+}
+
+struct Directed {
+    decisions: Vec<Decision>,
+    next: usize,
+}
+
+impl sched::Strategy for Directed {
+    fn new_thread(&mut self, _id: usize) {}
+    fn choose(&mut self, c: sched::Choice<'_>) -> usize {
+        while self.decisions.get(self.next).is_some_and(|d| d.step < c.step) {
+            self.next += 1;
+        }
+        match self.decisions.get(self.next) {
+            Some(d) if d.step == c.step => {
+                self.next += 1;
+                d.thread
+            }
+            _ => c.default,
+        }
+    }
+}
+
+struct KernelClock(Kernel);
+
+impl sched::RunClock for KernelClock {
+    fn now(&self) -> Duration {
+        self.0.clock().now()
+    }
+    fn advance_to(&self, t: Duration) {
+        if let Some(c) = self.0.virtual_clock() {
+            let now = c.now();
+            if t > now {
+                c.advance(t - now);
+            }
+        }
+    }
+}
+
+/// Steps PCT expects per run before it has seen one (it then uses the longest run seen).
+const PCT_DEFAULT_STEPS: u64 = 400;
+
+fn execute(
+    scenario: &Arc<dyn Scenario>,
+    strategy: Box<dyn sched::Strategy>,
+    limits: &Limits,
+) -> (Kernel, sched::RunResult) {
+    let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
+    let k = kernel.clone();
+    // The root thread owns its scenario handle: a run abandoned on a deadlock leaves its
+    // threads parked for good, still holding what they borrowed.
+    let scenario = scenario.clone();
+    let root = Box::new(move || {
+        let _entered = k.enter();
+        // The processor's DPC context: timers fire and DPCs run on their own thread.
+        let dpc = k.start_dpc_thread();
+        scenario.run(&k);
+        drop(dpc);
+    });
+    let result = sched::Run::execute(strategy, Arc::new(KernelClock(kernel.clone())), sched_limits(limits), root);
+    (kernel, result)
+}
+
+fn sched_limits(l: &Limits) -> sched::Limits {
+    sched::Limits { max_steps: l.max_steps, max_virtual_time: l.max_virtual_time, stall: l.stall }
+}
+
+fn finish(
+    scenario: &Arc<dyn Scenario>,
+    seed: u64,
+    strategy: Strategy,
+    kernel: &Kernel,
+    r: sched::RunResult,
+) -> Outcome {
+    let schedule = Schedule {
+        scenario: scenario.name().to_string(),
+        seed,
+        strategy,
+        decisions: r
+            .switches
+            .iter()
+            .map(|s| Decision { step: s.step, thread: s.thread, preemption: s.preemption })
+            .collect(),
+    };
+    if r.abort.is_none() && r.panics.is_empty() {
+        kernel.report_leaked_irps("at the end of the scenario (every thread had finished)");
+    }
+    let reports = kernel.verifier().take_reports();
+    let kind = if let Some(first) = reports.first() {
+        Some(ViolationKind::Report(Box::new(first.clone())))
+    } else if let Some(p) = r.panics.first() {
+        Some(ViolationKind::Panic(p.clone()))
+    } else {
+        r.abort.as_ref().map(|a| match a {
+            sched::Abort::Deadlock(w) => ViolationKind::Deadlock(w.clone()),
+            sched::Abort::Livelock(w) => ViolationKind::Livelock(w.clone()),
+            sched::Abort::StepLimit(n) => ViolationKind::StepLimit(*n),
+            sched::Abort::Stall(m) => ViolationKind::Stall(m.clone()),
+        })
+    };
+    let trace: Vec<Step> =
+        r.trace.iter().map(|s| Step { thread: s.thread, what: s.what, irp: s.irp, at: s.at }).collect();
+    let at_step = r.first_report_step.or(if reports.is_empty() { None } else { Some(trace.len() as u64) });
+    Outcome {
+        violation: kind.map(|kind| Violation { kind, reports, schedule: schedule.clone(), at_step }),
+        schedule,
+        steps: r.steps,
+        trace,
+        threads: r.thread_names,
+    }
+}
+
+/// Runs `scenario` once with `strategy` seeded by `seed`.
+pub fn run_one(scenario: &Arc<dyn Scenario>, strategy: Strategy, seed: u64, limits: &Limits) -> Outcome {
+    run_seeded(scenario, strategy, seed, limits, PCT_DEFAULT_STEPS)
+}
+
+fn run_seeded(scenario: &Arc<dyn Scenario>, strategy: Strategy, seed: u64, limits: &Limits, pct_steps: u64) -> Outcome {
+    let s: Box<dyn sched::Strategy> = match strategy {
+        Strategy::Random => Box::new(RandomWalk(Rng(seed))),
+        Strategy::Pct { depth } => Box::new(Pct::new(seed, depth, pct_steps)),
+    };
+    let (kernel, r) = execute(scenario, s, limits);
+    finish(scenario, seed, strategy, &kernel, r)
+}
+
+/// Runs `schedule` again (its decisions, the default everywhere else).
+pub fn replay(scenario: &Arc<dyn Scenario>, schedule: &Schedule, limits: &Limits) -> Outcome {
+    let s = Box::new(Directed { decisions: schedule.decisions.clone(), next: 0 });
+    let (kernel, r) = execute(scenario, s, limits);
+    let mut outcome = finish(scenario, schedule.seed, schedule.strategy, &kernel, r);
+    // The schedule taken is the one given (decisions the run never reached included).
+    outcome.schedule = schedule.clone();
+    if let Some(v) = &mut outcome.violation {
+        v.schedule = schedule.clone();
+    }
+    outcome
+}
+
+/// Shrinks `violation`'s schedule: drops decisions, one at a time and then in halves,
+/// keeping each drop after which a replay still ends in a violation with the same
+/// signature (rule id or kind). Returns the smallest violation found and the number of
+/// replays it took.
+pub fn shrink(scenario: &Arc<dyn Scenario>, violation: &Violation, limits: &Limits) -> (Violation, usize) {
+    let signature = violation.kind.signature();
+    let mut best = violation.clone();
+    let mut replays = 0;
+    let mut try_candidate = |decisions: Vec<Decision>, best: &mut Violation| -> bool {
+        replays += 1;
+        let candidate = Schedule { decisions, ..best.schedule.clone() };
+        let outcome = replay(scenario, &candidate, limits);
+        match outcome.violation {
+            Some(v) if v.kind.signature() == signature => {
+                // Keep only the decisions the run actually reached, re-derived from its
+                // trace position, so the saved schedule is exact.
+                *best = v;
+                true
+            }
+            _ => false,
+        }
+    };
+    // Chunks first (fast on long random schedules), then single decisions.
+    let mut chunk = best.schedule.decisions.len() / 2;
+    while chunk >= 1 {
+        let mut i = 0;
+        while i < best.schedule.decisions.len() {
+            let mut d = best.schedule.decisions.clone();
+            let end = (i + chunk).min(d.len());
+            d.drain(i..end);
+            if !try_candidate(d, &mut best) {
+                i += chunk;
+            }
+        }
+        chunk /= 2;
+    }
+    (best, replays)
+}
+
+/// Settings of an exploration.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Which strategy each seed uses: `None` means [`Strategy::mixed`].
+    pub strategy: Option<Strategy>,
+    /// Seeds to run, in order (each seed is one schedule).
+    pub seeds: core::ops::Range<u64>,
+    /// Stop after this much real time, even if seeds are left.
+    pub time_budget: Option<Duration>,
+    /// Budgets of each run.
+    pub limits: Limits,
+    /// Shrink the violation found.
+    pub shrink: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { strategy: None, seeds: 0..1000, time_budget: None, limits: Limits::default(), shrink: true }
+    }
+}
+
+/// Progress of an exploration, passed to the progress callback.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Schedules run so far.
+    pub schedules: u64,
+    /// Violations found (0 or 1: exploration stops at the first).
+    pub violations: u64,
+    /// Real time since the start.
+    pub elapsed: Duration,
+    /// Seeds in the range.
+    pub total: u64,
+}
+
+impl Progress {
+    /// Schedules per second so far.
+    pub fn rate(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.schedules as f64 / s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// What an exploration found.
+#[derive(Debug, Clone)]
+pub struct Exploration {
+    /// Schedules run (not counting shrinking replays).
+    pub schedules: u64,
+    /// Total scheduling points taken.
+    pub steps: u64,
+    /// Real time spent exploring (not counting shrinking).
+    pub elapsed: Duration,
+    /// The first violation, as found.
+    pub found: Option<Violation>,
+    /// How many schedules it took to find it (1-based).
+    pub found_after: Option<u64>,
+    /// The first violation, shrunk (when shrinking was asked for).
+    pub shrunk: Option<Violation>,
+    /// Replays shrinking took.
+    pub shrink_replays: usize,
+}
+
+/// Explores `scenario` over `options.seeds`, stopping at the first violation (which it
+/// shrinks if asked). `progress` is called after every schedule.
+pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: impl FnMut(Progress)) -> Exploration {
+    let start = Instant::now();
+    let total = options.seeds.end.saturating_sub(options.seeds.start);
+    let mut schedules = 0;
+    let mut steps = 0;
+    let mut pct_steps = PCT_DEFAULT_STEPS;
+    let mut found = None;
+    let mut found_after = None;
+    for seed in options.seeds.clone() {
+        if options.time_budget.is_some_and(|b| start.elapsed() >= b) {
+            break;
+        }
+        let strategy = options.strategy.unwrap_or_else(|| Strategy::mixed(seed));
+        let outcome = run_seeded(scenario, strategy, seed, &options.limits, pct_steps);
+        schedules += 1;
+        steps += outcome.steps;
+        pct_steps = pct_steps.max(outcome.steps);
+        let hit = outcome.violation.is_some();
+        progress(Progress { schedules, violations: u64::from(hit), elapsed: start.elapsed(), total });
+        if let Some(v) = outcome.violation {
+            found = Some(v);
+            found_after = Some(schedules);
+            break;
+        }
+    }
+    let elapsed = start.elapsed();
+    let (shrunk, shrink_replays) = match (&found, options.shrink) {
+        (Some(v), true) => {
+            let (s, n) = shrink(scenario, v, &options.limits);
+            (Some(s), n)
+        }
+        _ => (None, 0),
+    };
+    Exploration { schedules, steps, elapsed, found, found_after, shrunk, shrink_replays }
+}
+
+/// Formats a trace as numbered lines, `thread name: primitive (IRP #n)`, marking the step
+/// after which the first report was filed.
+pub fn format_trace(outcome: &Outcome, marker: Option<u64>) -> String {
+    use fmt::Write;
+    let mut out = String::new();
+    let name = |t: usize| outcome.threads.get(t).map(String::as_str).unwrap_or("?");
+    let mut last_thread = usize::MAX;
+    for (i, s) in outcome.trace.iter().enumerate() {
+        let switch = if s.thread != last_thread && i > 0 { "→" } else { " " };
+        last_thread = s.thread;
+        let irp = s.irp.map(|n| format!(" IRP #{n}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{i:>5} {switch} t={:<10} T{} {:<18} {}{irp}",
+            format!("{:?}", s.at),
+            s.thread,
+            name(s.thread),
+            s.what
+        );
+        if marker == Some(i as u64 + 1) {
+            let _ = writeln!(out, "      ✗ the verifier's first report was filed here");
+        }
+    }
+    out
+}
