@@ -64,6 +64,9 @@ pub(crate) struct ThreadCtx {
     irql: Cell<KIrql>,
     spin_locks_held: Cell<u32>,
     routine: Cell<RoutineCtx>,
+    /// Whether the dispatch routine running now passed its IRP down (IoCallDriver on the
+    /// same IRP from inside it).
+    passed_down: Cell<bool>,
     kernel: RefCell<Option<Arc<KernelShared>>>,
 }
 
@@ -73,6 +76,7 @@ crate::sync::const_thread_local! {
         irql: Cell::new(PASSIVE_LEVEL),
         spin_locks_held: Cell::new(0),
         routine: Cell::new(RoutineCtx::NONE),
+        passed_down: Cell::new(false),
         kernel: RefCell::new(None),
     };
 }
@@ -132,6 +136,25 @@ pub(crate) fn in_routine<R>(driver: *mut DriverObject, kind: RoutineKind, irp: *
     let prev = THREAD.with(|t| t.routine.replace(RoutineCtx { driver, kind, irp }));
     let _restore = Restore(prev);
     f()
+}
+
+/// IoCallDriver's bookkeeping for the pending rule: notes that the dispatch routine
+/// running now (if it runs for `irp`) passes it down, and opens a frame for the dispatch
+/// routine about to run. Returns the state to give back to [`end_dispatch_frame`].
+pub(crate) fn begin_dispatch_frame(irp: *mut Irp) -> bool {
+    THREAD.with(|t| {
+        let ctx = t.routine.get();
+        if matches!(ctx.kind, RoutineKind::Dispatch(_)) && ctx.irp == irp {
+            t.passed_down.set(true);
+        }
+        t.passed_down.replace(false)
+    })
+}
+
+/// Closes the frame [`begin_dispatch_frame`] opened; returns whether the dispatch routine
+/// passed its IRP down.
+pub(crate) fn end_dispatch_frame(saved: bool) -> bool {
+    THREAD.with(|t| t.passed_down.replace(saved))
 }
 
 /// Runs `f` with the calling thread's current kernel.

@@ -718,3 +718,175 @@ fn verifier_irp_leaked_in_device_queue_at_delete() {
         }
     }
 }
+
+unsafe extern "system-unwind" fn pends_without_marking(_d: *mut DeviceObject, _irp: *mut Irp) -> NtStatus {
+    STATUS_PENDING // bug: no IoMarkIrpPending
+}
+
+unsafe extern "system-unwind" fn marks_then_completes(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract.
+    unsafe {
+        io_mark_irp_pending(irp);
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
+        io_complete_request(irp, 0);
+    }
+    STATUS_SUCCESS // bug: marked pending, so it must return STATUS_PENDING
+}
+
+unsafe extern "system-unwind" fn passes_down(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract; the lower device is live.
+    unsafe {
+        io_copy_current_irp_stack_location_to_next(irp);
+        io_call_driver(LOWER.with(|l| l.get()), irp)
+    }
+}
+
+/// SDV MarkIrpPending2 / MarkIrpPending: STATUS_PENDING without IoMarkIrpPending, and
+/// IoMarkIrpPending with another status; a filter returning its lower driver's
+/// STATUS_PENDING (it passed the IRP down) and the documented pattern report nothing.
+#[test]
+fn verifier_pending_mismatch() {
+    let f = Fixture::with_mode(VerifierMode::Record, pends_without_marking);
+    let obs = Obs::default();
+    // SAFETY: test-owned IRPs; the fixture's devices are live.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+        let r = only_report(&f);
+        assert_eq!(r.rule.id(), "pending-mismatch");
+        assert!(r.message.contains("without calling IoMarkIrpPending"), "{}", r.message);
+        assert!(r.location.routine.contains("dispatch routine for IRP_MJ_READ"), "{}", r.location);
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    let g = Fixture::with_mode(VerifierMode::Record, marks_then_completes);
+    // SAFETY: as above.
+    unsafe {
+        let irp = new_read(g.device, &obs);
+        assert_eq!(io_call_driver(g.device, irp), STATUS_SUCCESS);
+        let r = only_report(&g);
+        assert_eq!(r.rule.id(), "pending-mismatch");
+        assert!(r.message.contains("called IoMarkIrpPending but returned STATUS_SUCCESS"), "{}", r.message);
+        io_free_irp(irp);
+    }
+    // Twins: a filter over a pending driver, and the pending driver alone.
+    let h = Fixture::with_mode(VerifierMode::Record, passes_down);
+    let (_, lower) = h.add("Lower", pend_plain);
+    // SAFETY: as above; the filter sits on the lower device's stack.
+    unsafe {
+        io_attach_device_to_device_stack(h.device, lower);
+        LOWER.with(|l| l.set(lower));
+        let irp = new_read(h.device, &obs);
+        assert_eq!(io_call_driver(h.device, irp), STATUS_PENDING);
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+        let irp = new_read(lower, &obs);
+        assert_eq!(io_call_driver(lower, irp), STATUS_PENDING);
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    assert!(h.rules().is_empty(), "{:?}", h.rules());
+}
+
+unsafe extern "system-unwind" fn pend_plain_store(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract.
+    unsafe {
+        io_mark_irp_pending(irp);
+        (*irp).cancel_routine.store_plain(Some(cancel_complete)); // bug: `Irp->CancelRoutine = ...`
+    }
+    STATUS_PENDING
+}
+
+/// A cancel routine stored into `Irp->CancelRoutine` directly is reported when IoCancelIrp
+/// takes it; the twin sets it with IoSetCancelRoutine.
+#[test]
+fn verifier_cancel_routine_plain_store() {
+    let f = Fixture::with_mode(VerifierMode::Record, pend_plain_store);
+    let obs = Obs::default();
+    // SAFETY: test-owned IRPs.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+        assert!(f.rules().is_empty(), "a store is only seen when the routine is taken out");
+        assert!(io_cancel_irp(irp));
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(r.rule.id(), "cancel-routine-plain-store");
+    assert_eq!(r.detected_in, "IoCancelIrp");
+    assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), 1);
+    let g = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
+    let obs = Obs::default();
+    // SAFETY: as above.
+    unsafe {
+        let irp = new_read(g.device, &obs);
+        assert_eq!(io_call_driver(g.device, irp), STATUS_PENDING);
+        assert!(io_cancel_irp(irp));
+        io_free_irp(irp);
+    }
+    assert!(g.rules().is_empty(), "{:?}", g.rules());
+}
+
+unsafe extern "system-unwind" fn start_io_cancelable_too_early(d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the StartIo contract.
+    unsafe {
+        io_set_start_io_attributes(d, true, false); // bug: before the routine is set
+        io_set_cancel_routine(irp, Some(cancel_complete));
+        if io_set_cancel_routine(irp, None).is_some() {
+            (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
+            io_complete_request(irp, 0);
+        }
+        io_start_next_packet(d, false);
+    }
+}
+
+unsafe extern "system-unwind" fn start_io_cancelable_after(d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the StartIo contract.
+    unsafe {
+        io_set_cancel_routine(irp, Some(cancel_complete));
+        io_set_start_io_attributes(d, true, false);
+        if io_set_cancel_routine(irp, None).is_some() {
+            (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
+            io_complete_request(irp, 0);
+        }
+        io_start_next_packet(d, false);
+    }
+}
+
+unsafe extern "system-unwind" fn start_packet_plain(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract.
+    unsafe {
+        io_mark_irp_pending(irp);
+        io_start_packet(d, irp, None, None);
+    }
+    STATUS_PENDING
+}
+
+/// SDV StartIoCancel: StartIo made cancelable (NonCancelable = FALSE) before the IRP's
+/// cancel routine is registered; the twin registers it first.
+#[test]
+fn verifier_start_io_cancel_order() {
+    for (start_io, bad) in
+        [(start_io_cancelable_too_early as DriverStartIo, true), (start_io_cancelable_after as DriverStartIo, false)]
+    {
+        let f = Fixture::with_mode(VerifierMode::Record, start_packet_plain);
+        // SAFETY: the fixture's fresh driver; a test-owned IRP.
+        unsafe {
+            (*f.driver).driver_start_io = Some(start_io);
+            let obs = Obs::default();
+            let irp = new_read(f.device, &obs);
+            assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+            assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_SUCCESS);
+            io_free_irp(irp);
+        }
+        if bad {
+            let r = only_report(&f);
+            assert_eq!(r.rule.id(), "start-io-cancel");
+            assert!(r.location.routine.contains("StartIo"), "{}", r.location);
+        } else {
+            assert!(f.rules().is_empty(), "{:?}", f.rules());
+        }
+    }
+}

@@ -41,8 +41,38 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
         unsafe { check_owner_sets_routine(irp) };
     }
     crate::sched::point("IoSetCancelRoutine", irp);
+    if let Some(r) = routine {
+        // SAFETY: live IRP.
+        unsafe { irp::note_api_routine(irp, r) };
+    }
     // SAFETY: live IRP; the slot is atomic.
-    unsafe { (*irp).cancel_routine.exchange(routine) }
+    let old = unsafe { (*irp).cancel_routine.exchange(routine) };
+    if let Some(found) = old {
+        // SAFETY: live IRP.
+        unsafe { check_plain_store(irp, found, "IoSetCancelRoutine") };
+    }
+    old
+}
+
+/// Reports a routine that got into `Irp->CancelRoutine` without an exchange.
+///
+/// # Safety
+/// `irp` is a live IRP.
+unsafe fn check_plain_store(irp: *mut Irp, found: DriverCancel, routine: &'static str) {
+    // SAFETY: forwarded contract.
+    if unsafe { irp::set_by_plain_store(irp, found) } {
+        // SAFETY: live IRP.
+        unsafe {
+            with_irp_kernel(irp, routine, |k| {
+                k.report(
+                    Rule::CancelRoutinePlainStore,
+                    routine,
+                    irp,
+                    format!("{routine} found a cancel routine that was stored into Irp->CancelRoutine directly, not through IoSetCancelRoutine"),
+                )
+            })
+        };
+    }
 }
 
 /// Verifier 0x229: the driver setting a cancel routine must be the one whose stack
@@ -161,6 +191,8 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
         release_cancel_lock(k, irql, R);
         return false;
     };
+    // SAFETY: live IRP.
+    unsafe { check_plain_store(irp, routine, R) };
     if r.is_completed() {
         k.report(
             Rule::CancelAfterCompletion,

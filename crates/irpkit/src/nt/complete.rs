@@ -173,6 +173,7 @@ unsafe fn walk(irp: *mut Irp) -> bool {
                 _ => {
                     if (*irp).pending_returned != 0 && up < top {
                         (*Irp::stack_location(irp, up)).control |= SL_PENDING_RETURNED;
+                        irp::note_pending_mark(irp, up as i8);
                     }
                 }
             }

@@ -551,6 +551,10 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     let irql_before = kernel::current_irql();
     // SAFETY: the IRP is live (checked above).
     let id = unsafe { irp::irp_id(irp) };
+    let location = irp_ref.current_location();
+    // SAFETY: the caller owns the IRP; the new location is the dispatch routine's.
+    unsafe { irp::clear_pending_mark(irp, location) };
+    let frame = kernel::begin_dispatch_frame(irp);
     let status = call_checked(
         k,
         driver,
@@ -567,12 +571,57 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
         // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
         || unsafe { dispatch(device, irp) },
     );
+    let passed_down = kernel::end_dispatch_frame(frame);
+    if let (Some(id), false) = (id, passed_down) {
+        // SAFETY: pool memory of a live kernel; `location_marked` checks it still holds
+        // the same request.
+        unsafe { check_pending_matches(k, driver, major, irp, id, location, status) };
+    }
     if status == STATUS_PENDING {
         // SAFETY: pool memory stays IRP-shaped; the id tells whether it is still the same
         // request.
         unsafe { check_cancel_flag_noticed(k, driver, major, irp, id) };
     }
     status
+}
+
+/// SDV MarkIrpPending / MarkIrpPending2, at run time: a dispatch routine that did not pass
+/// its IRP down returns `STATUS_PENDING` if and only if it marked its stack location
+/// pending. The mark is read from the IRP's header (the completion walk clears `Control`
+/// but not the header), and only while the memory still holds the same request.
+///
+/// # Safety
+/// `irp` points to irpkit pool memory (or a live IRP) that was the IRP `id`.
+unsafe fn check_pending_matches(
+    k: &KernelShared,
+    driver: *mut DriverObject,
+    major: u8,
+    irp: *mut Irp,
+    id: u64,
+    location: i8,
+    status: NtStatus,
+) {
+    // SAFETY: forwarded contract.
+    let Some(marked) = (unsafe { irp::location_marked(irp, location, id) }) else { return };
+    let message = match (status == STATUS_PENDING, marked) {
+        (true, false) => format!(
+            "the dispatch routine for {} returned STATUS_PENDING without calling IoMarkIrpPending (and without passing the IRP down)",
+            major_function_name(major)
+        ),
+        (false, true) => format!(
+            "the dispatch routine for {} called IoMarkIrpPending but returned {}",
+            major_function_name(major),
+            super::status::describe_status(status)
+        ),
+        _ => return,
+    };
+    // Report on the request itself only while it is still live (a freed IRP's snapshot
+    // would describe whatever the memory holds now).
+    // SAFETY: pool memory.
+    let subject = if unsafe { irp::is_freed(irp) } { ptr::null_mut() } else { irp };
+    kernel::in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {
+        k.report(Rule::PendingMismatch, "IoCallDriver", subject, format!("{message} (IRP #{id})"))
+    });
 }
 
 /// SDV IrpCancelField, at run time: a dispatch routine returned `STATUS_PENDING` leaving a

@@ -20,7 +20,7 @@ use core::ptr;
 
 use super::types::*;
 use crate::kernel::{self, KernelShared};
-use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{lock, Arc, Mutex, SpinMutex};
 use crate::verifier::{IrpSnapshot, Rule, StackFrame};
 
@@ -54,6 +54,13 @@ pub(crate) struct IrpHeader {
     pub(crate) creator_state: AtomicU8,
     /// Signalled when the creator's completion routine has run.
     pub(crate) creator_done: KEvent,
+    /// Bit `n % 64`: stack location `n` was marked pending (IoMarkIrpPending, or the
+    /// completion walk's propagation) since its IoCallDriver. Unlike `Control`, the walk
+    /// does not clear it, so a dispatch routine's return can still be checked.
+    pending_marks: AtomicU64,
+    /// The last non-null routine set through an interlocked exchange (IoSetCancelRoutine),
+    /// to tell a plain store into `Irp->CancelRoutine` apart.
+    api_routine: AtomicUsize,
 }
 
 const fn header_size() -> usize {
@@ -88,6 +95,89 @@ pub(crate) unsafe fn header(irp: *mut Irp) -> Option<*mut IrpHeader> {
     let h = unsafe { irp.byte_sub(header_size()).cast::<IrpHeader>() };
     // SAFETY: as above, the header is readable.
     (unsafe { (*h).magic } == HEADER_MAGIC).then_some(h)
+}
+
+fn location_bit(location: i8) -> u64 {
+    1u64 << (location.rem_euclid(64) as u32)
+}
+
+/// Records that stack location `location` of `irp` was marked pending.
+///
+/// # Safety
+/// `irp` is a live IRP (or not irpkit's: then nothing is recorded).
+pub(crate) unsafe fn note_pending_mark(irp: *mut Irp, location: i8) {
+    // SAFETY: forwarded contract.
+    if let Some(h) = unsafe { header(irp) } {
+        // SAFETY: a valid header.
+        unsafe { (*h).pending_marks.fetch_or(location_bit(location), Ordering::Release) };
+    }
+}
+
+/// Forgets the pending mark of `location` (IoCallDriver hands the location to a new
+/// dispatch routine). Only the IRP's owner writes the marks.
+///
+/// # Safety
+/// `irp` is a live IRP the caller owns.
+pub(crate) unsafe fn clear_pending_mark(irp: *mut Irp, location: i8) {
+    // SAFETY: forwarded contract.
+    if let Some(h) = unsafe { header(irp) } {
+        // SAFETY: a valid header; the owner is the only writer now.
+        unsafe {
+            let m = &(*h).pending_marks;
+            let bits = m.load(Ordering::Relaxed);
+            if bits & location_bit(location) != 0 {
+                m.store(bits & !location_bit(location), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Whether `location` of the request `id` was marked pending; `None` if the memory no
+/// longer holds that request (freed and reallocated).
+///
+/// # Safety
+/// `irp` points to irpkit pool memory whose kernel is alive.
+pub(crate) unsafe fn location_marked(irp: *mut Irp, location: i8, id: u64) -> Option<bool> {
+    // SAFETY: forwarded contract.
+    let h = unsafe { header(irp) }?;
+    // SAFETY: a valid header. A sequence-lock read: the id before and after the marks.
+    unsafe {
+        if (*h).id.load(Ordering::Acquire) != id {
+            return None;
+        }
+        let bits = (*h).pending_marks.load(Ordering::Acquire);
+        crate::sync::atomic::fence(Ordering::Acquire);
+        if (*h).id.load(Ordering::Relaxed) != id {
+            return None;
+        }
+        Some(bits & location_bit(location) != 0)
+    }
+}
+
+/// Records `routine` as set through an interlocked exchange, before the exchange.
+///
+/// # Safety
+/// `irp` is a live IRP (or not irpkit's).
+pub(crate) unsafe fn note_api_routine(irp: *mut Irp, routine: DriverCancel) {
+    // SAFETY: forwarded contract.
+    if let Some(h) = unsafe { header(irp) } {
+        // SAFETY: a valid header.
+        unsafe { (*h).api_routine.store(routine as usize, Ordering::Release) };
+    }
+}
+
+/// Whether `found`, a routine just exchanged out of `irp`, got there by a plain store
+/// (it is not the last routine any exchange put there).
+///
+/// # Safety
+/// `irp` is a live IRP (or not irpkit's: then `false`).
+pub(crate) unsafe fn set_by_plain_store(irp: *mut Irp, found: DriverCancel) -> bool {
+    // SAFETY: forwarded contract.
+    match unsafe { header(irp) } {
+        // SAFETY: a valid header.
+        Some(h) => (unsafe { (*h).api_routine.load(Ordering::Acquire) }) != found as usize,
+        None => false,
+    }
 }
 
 /// The IRP that follows a header.
@@ -292,6 +382,8 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     requester_state: AtomicU8::new(REQUESTER_ASSOCIATED),
                     creator_state: AtomicU8::new(0),
                     creator_done: super::event::new_event(super::event::EventType::Notification, false),
+                    pending_marks: AtomicU64::new(0),
+                    api_routine: AtomicUsize::new(0),
                 })
             };
             h
@@ -302,6 +394,11 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
     unsafe {
         (*h).keepalive = Some(k.clone());
         (*h).id.store(id, Ordering::Relaxed);
+        // The id changes before the marks are reset: a reader that sees the reset marks
+        // also sees the new id (see `location_marked`).
+        crate::sync::atomic::fence(Ordering::Release);
+        (*h).pending_marks.store(0, Ordering::Relaxed);
+        (*h).api_routine.store(0, Ordering::Relaxed);
         (*h).refs.store(1, Ordering::Relaxed);
         (*h).allocated.store(true, Ordering::Release);
         (*h).creator = kernel::current_routine().driver;
@@ -516,7 +613,10 @@ pub unsafe fn io_copy_current_irp_stack_location_to_next(irp: *mut Irp) {
 /// `irp` is a live IRP the caller owns.
 pub unsafe fn io_mark_irp_pending(irp: *mut Irp) {
     // SAFETY: owned live IRP.
-    unsafe { (*io_get_current_irp_stack_location(irp)).control |= SL_PENDING_RETURNED };
+    unsafe {
+        (*io_get_current_irp_stack_location(irp)).control |= SL_PENDING_RETURNED;
+        note_pending_mark(irp, (*irp).current_location());
+    }
 }
 
 /// `IoSetCompletionRoutine`: registers `routine` in the **next** stack location, to be

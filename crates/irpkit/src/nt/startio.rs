@@ -21,6 +21,7 @@ use super::device::{device_kernel, start_io_state};
 use super::devqueue::{
     ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue, ke_remove_device_queue,
 };
+use super::irp;
 use super::spinlock::{acquire_cancel_lock, call_checked, check_irql_at_most, release_cancel_lock};
 use super::types::*;
 use crate::kernel::{self, KernelShared, RoutineKind};
@@ -81,6 +82,23 @@ impl StartIoState {
 /// `device` is a live irpkit device object.
 pub unsafe fn io_set_start_io_attributes(device: *mut DeviceObject, deferred_start_io: bool, non_cancelable: bool) {
     let flags = if deferred_start_io { DEFERRED } else { 0 } | if non_cancelable { NON_CANCELABLE } else { 0 };
+    if !non_cancelable {
+        // SDV StartIoCancel at run time: making StartIo cancelable while the IRP the
+        // running routine works on has no cancel routine yet.
+        let ctx = kernel::current_routine();
+        let starting = matches!(ctx.kind, kernel::RoutineKind::StartIo | kernel::RoutineKind::Dispatch(_));
+        // SAFETY: the running routine's IRP is live while it runs.
+        if starting && !ctx.irp.is_null() && unsafe { (*ctx.irp).cancel_routine.load() }.is_none() {
+            // SAFETY: live device.
+            let k = unsafe { device_kernel(device) };
+            k.report(
+                Rule::StartIoCancel,
+                "IoSetStartIoAttributes",
+                ctx.irp,
+                "IoSetStartIoAttributes(NonCancelable = FALSE) was called while the IRP being started had no cancel routine registered".to_string(),
+            );
+        }
+    }
     // SAFETY: live device.
     unsafe { start_io_state(device) }.attributes.store(flags, Ordering::Release);
 }
@@ -114,7 +132,10 @@ pub unsafe fn io_start_packet(
     let cancel_irql = cancel_function.map(|f| {
         let irql = acquire_cancel_lock(k, R);
         // SAFETY: live IRP owned by the caller; the slot is atomic.
-        unsafe { (*irp).cancel_routine.exchange(Some(f)) };
+        unsafe {
+            irp::note_api_routine(irp, f);
+            (*irp).cancel_routine.exchange(Some(f))
+        };
         irql
     });
     // SAFETY: live device and IRP; the IRP is in no queue (the caller owns it).

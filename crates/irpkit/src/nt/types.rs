@@ -677,6 +677,18 @@ impl CancelRoutineSlot {
         unsafe { Self::decode(old) }
     }
 
+    /// A plain store, what `Irp->CancelRoutine = routine;` does in C. Drivers must use
+    /// IoSetCancelRoutine (an interlocked exchange) instead: a store cannot tell whether
+    /// IoCancelIrp took the previous routine. The verifier reports a routine that got
+    /// into the slot this way when it is taken out (`cancel-routine-plain-store`).
+    pub fn store_plain(&self, routine: Option<DriverCancel>) {
+        let raw = match routine {
+            Some(f) => f as *mut c_void,
+            None => core::ptr::null_mut(),
+        };
+        self.0.store(raw, Ordering::Relaxed);
+    }
+
     /// The routine now set (a snapshot; only an exchange decides ownership).
     pub fn load(&self) -> Option<DriverCancel> {
         // SAFETY: as in `exchange`.

@@ -26,6 +26,7 @@ impl fmt::Display for BugCheck {
 const DEBUGGER: &str = "https://learn.microsoft.com/windows-hardware/drivers/debugger/";
 const DEVTEST: &str = "https://learn.microsoft.com/windows-hardware/drivers/devtest/";
 const KERNEL: &str = "https://learn.microsoft.com/windows-hardware/drivers/kernel/";
+const DDI: &str = "https://learn.microsoft.com/windows-hardware/drivers/ddi/";
 
 macro_rules! rules {
     ($(
@@ -167,6 +168,33 @@ rules! {
         title: "after setting a cancel routine, check Irp->Cancel (SDV IrpCancelField)",
         doc: DEVTEST + "wdm-irpcancelfield",
         fix: "After IoSetCancelRoutine(Irp, routine), test Irp->Cancel; if it is set and IoSetCancelRoutine(Irp, NULL) returns your routine, complete the IRP as cancelled yourself — IoCancelIrp already ran and will not call the routine.",
+    }
+    /// A dispatch routine returned STATUS_PENDING without marking the IRP pending, or
+    /// marked it pending and returned something else (SDV MarkIrpPending, MarkIrpPending2).
+    PendingMismatch {
+        id: "pending-mismatch",
+        code: None,
+        title: "a dispatch routine returns STATUS_PENDING exactly when it marked the IRP pending (SDV MarkIrpPending, MarkIrpPending2)",
+        doc: DEVTEST + "wdm-markirppending2",
+        fix: "Call IoMarkIrpPending(Irp) before queueing the IRP or handing it to another thread, and then return STATUS_PENDING from the dispatch routine — on every path; a path that completes the IRP itself returns the status it completed with and does not mark it.",
+    }
+    /// A cancel routine reached `Irp->CancelRoutine` by a plain store instead of
+    /// IoSetCancelRoutine's interlocked exchange.
+    CancelRoutinePlainStore {
+        id: "cancel-routine-plain-store",
+        code: None,
+        title: "Irp->CancelRoutine is set only through IoSetCancelRoutine (an interlocked exchange)",
+        doc: DDI + "wdm/nf-wdm-iosetcancelroutine",
+        fix: "Replace `Irp->CancelRoutine = Routine` with IoSetCancelRoutine(Irp, Routine): only the exchange's return value tells whether IoCancelIrp already took the previous routine; a plain store races it.",
+    }
+    /// IoSetStartIoAttributes(NonCancelable = FALSE) while the IRP being started has no
+    /// cancel routine yet (SDV StartIoCancel).
+    StartIoCancel {
+        id: "start-io-cancel",
+        code: None,
+        title: "StartIo is made cancelable only after the cancel routine is registered (SDV StartIoCancel)",
+        doc: DEVTEST + "wdm-startiocancel",
+        fix: "Register the cancel routine (IoSetCancelRoutine, or IoStartPacket's CancelFunction) before calling IoSetStartIoAttributes with NonCancelable = FALSE, or set the attributes once, before any IRP arrives.",
     }
     /// KeRemoveDeviceQueue on a device queue that is not busy.
     DeviceQueueNotBusy {
