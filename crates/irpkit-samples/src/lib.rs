@@ -8,7 +8,10 @@
 //!   IRP_MJ_CLEANUP per file object and a remove lock for unload.
 //! - [`stubborn`]: a device that never completes or cancels reads on its own — what the
 //!   five-minute rule of thread exit is for.
+//! - [`buggy`]: the buggy-driver catalog — NT-layer drivers with one cancellation bug
+//!   each, their correct twins, and the scenarios the explorer runs them in.
 
+pub mod buggy;
 pub mod csq_worker;
 pub mod pending_read;
 pub mod serial;

@@ -105,11 +105,19 @@ pub struct Limits {
     pub max_virtual_time: Duration,
     /// Real time a thread may hold the baton without reaching a scheduling point.
     pub stall: Duration,
+    /// End the run at the verifier's first report (its threads are abandoned) instead of
+    /// letting it finish.
+    pub stop_at_first_report: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_steps: 20_000, max_virtual_time: Duration::from_secs(3600), stall: Duration::from_secs(5) }
+        Limits {
+            max_steps: 200_000,
+            max_virtual_time: Duration::from_secs(3600),
+            stall: Duration::from_secs(5),
+            stop_at_first_report: true,
+        }
     }
 }
 
@@ -355,11 +363,20 @@ fn execute(
         drop(dpc);
     });
     let result = sched::Run::execute(strategy, Arc::new(KernelClock(kernel.clone())), sched_limits(limits), root);
+    if !result.settled {
+        // A thread of the run still runs outside the scheduler: its kernel must outlive it.
+        core::mem::forget(kernel.clone());
+    }
     (kernel, result)
 }
 
 fn sched_limits(l: &Limits) -> sched::Limits {
-    sched::Limits { max_steps: l.max_steps, max_virtual_time: l.max_virtual_time, stall: l.stall }
+    sched::Limits {
+        max_steps: l.max_steps,
+        max_virtual_time: l.max_virtual_time,
+        stall: l.stall,
+        stop_at_report: l.stop_at_first_report,
+    }
 }
 
 fn finish(
@@ -388,11 +405,12 @@ fn finish(
     } else if let Some(p) = r.panics.first() {
         Some(ViolationKind::Panic(p.clone()))
     } else {
-        r.abort.as_ref().map(|a| match a {
-            sched::Abort::Deadlock(w) => ViolationKind::Deadlock(w.clone()),
-            sched::Abort::Livelock(w) => ViolationKind::Livelock(w.clone()),
-            sched::Abort::StepLimit(n) => ViolationKind::StepLimit(*n),
-            sched::Abort::Stall(m) => ViolationKind::Stall(m.clone()),
+        r.abort.as_ref().and_then(|a| match a {
+            sched::Abort::Deadlock(w) => Some(ViolationKind::Deadlock(w.clone())),
+            sched::Abort::Livelock(w) => Some(ViolationKind::Livelock(w.clone())),
+            sched::Abort::StepLimit(n) => Some(ViolationKind::StepLimit(*n)),
+            sched::Abort::Stall(m) => Some(ViolationKind::Stall(m.clone())),
+            sched::Abort::Reported => None,
         })
     };
     let trace: Vec<Step> =

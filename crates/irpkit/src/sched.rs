@@ -69,6 +69,8 @@ pub(crate) enum Abort {
     StepLimit(u64),
     /// A thread held the baton without reaching a scheduling point for too long.
     Stall(String),
+    /// The verifier filed a report and the run stops at the first one.
+    Reported,
 }
 
 /// One step of a run's trace.
@@ -113,6 +115,8 @@ enum State {
         what: &'static str,
     },
     Finished,
+    /// Abandoned while already unwinding: parked for good.
+    Parked,
 }
 
 struct ThreadInfo {
@@ -135,6 +139,8 @@ struct RunState {
     max_time: Duration,
     spins_in_row: u32,
     first_report_step: Option<u64>,
+    stop_at_report: bool,
+    stop_pending: bool,
     panics: Vec<String>,
     progress: Instant,
     finished: usize,
@@ -158,6 +164,9 @@ fn lock(run: &Run) -> MutexGuard<'_, RunState> {
 
 /// What a finished run left behind.
 pub(crate) struct RunResult {
+    /// False when an abandoned run's threads did not all stop (one ran outside the
+    /// scheduler): what they use must then never be freed.
+    pub(crate) settled: bool,
     pub(crate) steps: u64,
     pub(crate) switches: Vec<Switch>,
     pub(crate) trace: Vec<TraceStep>,
@@ -173,6 +182,7 @@ pub(crate) struct Limits {
     pub(crate) max_steps: u64,
     pub(crate) max_virtual_time: Duration,
     pub(crate) stall: std::time::Duration,
+    pub(crate) stop_at_report: bool,
 }
 
 impl Run {
@@ -198,6 +208,8 @@ impl Run {
                 max_time: limits.max_virtual_time,
                 spins_in_row: 0,
                 first_report_step: None,
+                stop_at_report: limits.stop_at_report,
+                stop_pending: false,
                 panics: Vec::new(),
                 progress: Instant::now(),
                 finished: 0,
@@ -233,7 +245,25 @@ impl Run {
                     Err(p) => p.into_inner().0,
                 };
             }
+            // An abandoned run's threads unwind (or park for good at a scheduling point
+            // reached while unwinding); wait for that, so none of them still runs when the
+            // caller frees what they used.
+            let mut settled = true;
+            if st.abort.is_some() {
+                let deadline = Instant::now() + limits.stall;
+                while !st.threads.iter().all(|t| matches!(t.state, State::Finished | State::Parked)) {
+                    if Instant::now() > deadline {
+                        settled = false;
+                        break;
+                    }
+                    st = match run.done.wait_timeout(st, std::time::Duration::from_millis(10)) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    };
+                }
+            }
             RunResult {
+                settled,
                 steps: st.steps,
                 switches: core::mem::take(&mut st.switches),
                 trace: core::mem::take(&mut st.trace),
@@ -267,6 +297,9 @@ fn start_os_thread(run: &Arc<Run>, id: usize, f: Box<dyn FnOnce() + Send>) -> st
         .name(format!("irpkit-explore-{id}"))
         .spawn(move || {
             CURRENT.with(|c| *c.borrow_mut() = Some(Current { run: run2.clone(), id }));
+            // Registered by the thread itself, before it first waits: the scheduler may
+            // pick it before its starter got back from the OS's spawn call.
+            lock(&run2).threads[id].os = Some(std::thread::current());
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 wait_turn(&run2, id);
                 f();
@@ -280,8 +313,7 @@ fn start_os_thread(run: &Arc<Run>, id: usize, f: Box<dyn FnOnce() + Send>) -> st
             CURRENT.with(|c| *c.borrow_mut() = None);
         })
         .expect("irpkit explorer: the OS refused to start a thread");
-    let mut st = lock(run);
-    st.threads[id].os = Some(handle.thread().clone());
+    lock(run).threads[id].os.get_or_insert_with(|| handle.thread().clone());
     handle
 }
 
@@ -346,6 +378,11 @@ fn abandon() -> ! {
     if std::thread::panicking() {
         // Already unwinding (a destructor reached a scheduling point): this thread cannot
         // unwind twice, so it stays parked; its run is over.
+        if let Some(cur) = CURRENT.with(|c| c.borrow().clone()) {
+            let mut st = lock(&cur.run);
+            st.threads[cur.id].state = State::Parked;
+            cur.run.done.notify_all();
+        }
         loop {
             std::thread::park();
         }
@@ -379,6 +416,10 @@ fn describe_blocked(st: &RunState) -> Vec<String> {
 /// Chooses the next thread after `me` took a step (`me`'s own state already updated) and
 /// passes it the baton. Sets `st.abort` if the run cannot go on.
 fn schedule(st: &mut RunState, me: usize, what: &'static str) {
+    if st.stop_pending {
+        abort_locked(st, Abort::Reported);
+        return;
+    }
     st.steps += 1;
     st.progress = Instant::now();
     if st.steps > st.max_steps {
@@ -556,6 +597,9 @@ pub(crate) fn note_report() {
             let mut st = lock(&cur.run);
             if st.first_report_step.is_none() {
                 st.first_report_step = Some(st.trace.len() as u64);
+                // The run stops at the next scheduling point, where every thread is
+                // parked at a known place.
+                st.stop_pending = st.stop_at_report;
             }
         }
     }

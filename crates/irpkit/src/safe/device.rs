@@ -12,9 +12,12 @@ use crate::nt::{self, NtStatus};
 pub struct DeviceRef(nt::DeviceObject);
 
 impl DeviceRef {
+    /// Views a raw device object (one an NT-layer driver created with `IoCreateDevice`)
+    /// as a `DeviceRef`, e.g. to open it with [`crate::io::Process::open`].
+    ///
     /// # Safety
     /// `device` is a live irpkit device object for the returned lifetime.
-    pub(crate) unsafe fn from_ptr<'a>(device: *mut nt::DeviceObject) -> &'a DeviceRef {
+    pub unsafe fn from_ptr<'a>(device: *mut nt::DeviceObject) -> &'a DeviceRef {
         // SAFETY: `DeviceRef` is a transparent wrapper; liveness by the contract.
         unsafe { &*device.cast::<DeviceRef>() }
     }
