@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod explore;
 
 /// irpkit: the Windows NT I/O cancellation machinery, runnable anywhere.
 #[derive(Debug, Parser)]
@@ -21,6 +22,16 @@ enum Command {
     Demo,
     /// Lists the rules the verifier checks, with their Windows codes.
     Rules,
+    /// Runs catalog scenarios many times under a controlled scheduler (random and PCT
+    /// schedules), stops at the first violation, shrinks its schedule and saves it.
+    /// Exit code 1 when a violation was found.
+    Explore(explore::ExploreArgs),
+    /// Replays a saved schedule and prints the interleaving step by step. Exit code 1
+    /// when the saved violation does not happen again.
+    Replay {
+        /// The schedule file `irpkit explore` wrote.
+        file: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -31,6 +42,8 @@ fn main() -> ExitCode {
             print_rules(&mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Command::Explore(args) => explore::explore_cmd(&args, &mut std::io::stdout()),
+        Command::Replay { file } => explore::replay_cmd(&file, &mut std::io::stdout()),
     }
 }
 

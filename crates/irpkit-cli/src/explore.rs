@@ -1,0 +1,303 @@
+//! `irpkit explore` and `irpkit replay`: the deterministic race explorer on the
+//! buggy-driver catalog and the correct drivers, and replays of the schedules it saves.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use irpkit::explore::{self, Decision, Limits, Options, Scenario, Schedule, Strategy};
+use irpkit_samples::buggy;
+
+/// Settings of `irpkit explore`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExploreArgs {
+    /// Scenarios to explore (repeatable); `irpkit explore --list` names them. Default:
+    /// every scenario of the catalog, buggy and correct.
+    #[arg(long = "scenario", value_name = "NAME")]
+    scenarios: Vec<String>,
+    /// Lists the scenarios and exits.
+    #[arg(long)]
+    list: bool,
+    /// Schedules to run per scenario.
+    #[arg(long, default_value_t = 1000)]
+    iterations: u64,
+    /// Stop each scenario after this many seconds of real time.
+    #[arg(long, value_name = "SECONDS")]
+    seconds: Option<f64>,
+    /// First seed (each schedule is one seed: SEED, SEED+1, ...).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Exact seeds to run, `A..B` (B excluded), e.g. to spread a search over machines;
+    /// overrides --seed and --iterations.
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
+    seed_range: Option<std::ops::Range<u64>>,
+    /// `random`, `pct` or `mixed` (random on even seeds, PCT of depth 1-3 on odd ones).
+    #[arg(long, default_value = "mixed", value_parser = ["random", "pct", "mixed"])]
+    strategy: String,
+    /// PCT's bug depth (with --strategy pct).
+    #[arg(long, default_value_t = 2)]
+    depth: u32,
+    /// Where to save the schedule of a violation (default: `<scenario>.schedule.json` in
+    /// the current directory).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Keep the schedule as found (do not shrink it).
+    #[arg(long)]
+    no_shrink: bool,
+}
+
+fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
+    let (a, b) = s.split_once("..").ok_or_else(|| format!("`{s}` is not a range: write A..B, e.g. 0..5000"))?;
+    let a: u64 = a.trim().parse().map_err(|_| format!("`{a}` in `{s}` is not a number"))?;
+    let b: u64 = b.trim().parse().map_err(|_| format!("`{b}` in `{s}` is not a number"))?;
+    if b <= a {
+        return Err(format!("the range `{s}` is empty: B must be greater than A"));
+    }
+    Ok(a..b)
+}
+
+fn strategy_of(args: &ExploreArgs) -> Option<Strategy> {
+    match args.strategy.as_str() {
+        "random" => Some(Strategy::Random),
+        "pct" => Some(Strategy::Pct { depth: args.depth.max(1) }),
+        _ => None,
+    }
+}
+
+/// Runs `irpkit explore`.
+pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode {
+    if args.list {
+        let _ = writeln!(out, "{:<26} {:<44} about", "scenario", "expected rule");
+        for e in buggy::catalog() {
+            let _ = writeln!(out, "{:<26} {:<44} {}", e.name, e.rules.join(" | "), e.about);
+        }
+        for (name, _) in buggy::correct() {
+            let _ = writeln!(out, "{name:<26} {:<44} the correct twin", "(none)");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let names: Vec<String> = if args.scenarios.is_empty() {
+        buggy::names().iter().map(|s| s.to_string()).collect()
+    } else {
+        args.scenarios.clone()
+    };
+    let mut scenarios = Vec::new();
+    for name in &names {
+        match buggy::scenario(name) {
+            Some(s) => scenarios.push((name.clone(), s)),
+            None => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "irpkit explore: no scenario named `{name}`; `irpkit explore --list` shows them: {}",
+                    buggy::names().join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let seeds = args.seed_range.clone().unwrap_or(args.seed..args.seed.saturating_add(args.iterations));
+    let options = Options {
+        strategy: strategy_of(args),
+        seeds: seeds.clone(),
+        time_budget: args.seconds.map(Duration::from_secs_f64),
+        limits: Limits::default(),
+        shrink: !args.no_shrink,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let mut violations = 0;
+    let _ = writeln!(out, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
+    for (name, scenario) in &scenarios {
+        let mut last = Instant::now();
+        let e = explore::explore(scenario, &options, |p| {
+            if last.elapsed() >= Duration::from_millis(200) {
+                last = Instant::now();
+                let line = format!(
+                    "{name}: {}/{} schedules  {:.0}/s  violations {}",
+                    p.schedules,
+                    p.total,
+                    p.rate(),
+                    p.violations
+                );
+                if tty {
+                    eprint!("\r{line:<78}");
+                } else {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        if tty {
+            eprint!("\r{:<78}\r", "");
+        }
+        let rate = e.schedules as f64 / e.elapsed.as_secs_f64().max(1e-9);
+        let per = e.steps / e.schedules.max(1);
+        match (&e.found, &e.shrunk) {
+            (None, _) => {
+                let _ = writeln!(out, "{name:<26} {:>9} {rate:>10.0} {per:>11}  no violation", e.schedules);
+            }
+            (Some(found), shrunk) => {
+                violations += 1;
+                let v = shrunk.as_ref().unwrap_or(found);
+                let path = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.schedule.json")));
+                let saved = save(&path, &v.schedule, &v.kind.signature(), &v.kind.to_string());
+                let _ = writeln!(
+                    out,
+                    "{name:<26} {:>9} {rate:>10.0} {per:>11}  VIOLATION {} after {} schedule(s) (seed {})",
+                    e.schedules,
+                    v.kind.signature(),
+                    e.found_after.unwrap_or(0),
+                    found.schedule.seed
+                );
+                let _ = writeln!(
+                    out,
+                    "    schedule: {} preemption(s) as found, {} after shrinking ({} replays); {}",
+                    found.schedule.preemptions(),
+                    v.schedule.preemptions(),
+                    e.shrink_replays,
+                    match &saved {
+                        Ok(()) => format!(
+                            "saved to {} — `irpkit replay {}` shows it step by step",
+                            path.display(),
+                            path.display()
+                        ),
+                        Err(err) => format!("could not save it to {}: {err}", path.display()),
+                    }
+                );
+                for line in v.kind.to_string().lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
+    }
+    if violations > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn strategy_json(s: Strategy) -> serde_json::Value {
+    match s {
+        Strategy::Random => serde_json::json!("random"),
+        Strategy::Pct { depth } => serde_json::json!({ "pct": depth }),
+    }
+}
+
+fn save(path: &Path, s: &Schedule, signature: &str, message: &str) -> std::io::Result<()> {
+    let decisions: Vec<serde_json::Value> =
+        s.decisions.iter().map(|d| serde_json::json!([d.step, d.thread, d.preemption])).collect();
+    let doc = serde_json::json!({
+        "format": FORMAT,
+        "scenario": s.scenario,
+        "seed": s.seed,
+        "strategy": strategy_json(s.strategy),
+        "violation": signature,
+        "message": message,
+        "decisions": decisions,
+    });
+    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
+    std::fs::write(path, text + "\n")
+}
+
+const FORMAT: &str = "irpkit-schedule/1";
+
+/// A schedule file, read back.
+struct Saved {
+    schedule: Schedule,
+    violation: String,
+}
+
+fn load(path: &Path) -> Result<Saved, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}:{}:{}: not JSON: {e}", path.display(), e.line(), e.column()))?;
+    let field = |name: &str| doc.get(name).ok_or_else(|| format!("{}: field `{name}` is missing", path.display()));
+    let format = field("format")?.as_str().unwrap_or_default();
+    if format != FORMAT {
+        return Err(format!("{}: field `format` is `{format}`; this irpkit reads `{FORMAT}`", path.display()));
+    }
+    let text_of = |name: &str| -> Result<String, String> {
+        field(name)?
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("{}: field `{name}` must be a string", path.display()))
+    };
+    let scenario = text_of("scenario")?;
+    let violation = text_of("violation")?;
+    let seed =
+        field("seed")?.as_u64().ok_or_else(|| format!("{}: field `seed` must be a whole number", path.display()))?;
+    let strategy = match field("strategy")? {
+        serde_json::Value::String(s) if s == "random" => Strategy::Random,
+        v => match v.get("pct").and_then(|d| d.as_u64()) {
+            Some(depth) => Strategy::Pct { depth: depth as u32 },
+            None => {
+                return Err(format!(
+                    "{}: field `strategy` must be \"random\" or {{\"pct\": DEPTH}}, not {v}",
+                    path.display()
+                ))
+            }
+        },
+    };
+    let list = field("decisions")?
+        .as_array()
+        .ok_or_else(|| format!("{}: field `decisions` must be a list of [step, thread, preemption]", path.display()))?;
+    let mut decisions = Vec::with_capacity(list.len());
+    for (i, d) in list.iter().enumerate() {
+        let bad = || format!("{}: decisions[{i}] must be [step, thread, preemption], not {d}", path.display());
+        let a = d.as_array().filter(|a| a.len() == 3).ok_or_else(bad)?;
+        decisions.push(Decision {
+            step: a[0].as_u64().ok_or_else(bad)?,
+            thread: a[1].as_u64().ok_or_else(bad)? as usize,
+            preemption: a[2].as_bool().ok_or_else(bad)?,
+        });
+    }
+    Ok(Saved { schedule: Schedule { scenario, seed, strategy, decisions }, violation })
+}
+
+/// Runs `irpkit replay FILE`.
+pub(crate) fn replay_cmd(path: &Path, out: &mut impl Write) -> ExitCode {
+    let saved = match load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "irpkit replay: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(scenario): Option<Arc<dyn Scenario>> = buggy::scenario(&saved.schedule.scenario) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "irpkit replay: {}: field `scenario` names `{}`, which this irpkit does not have; known: {}",
+            path.display(),
+            saved.schedule.scenario,
+            buggy::names().join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let outcome = explore::replay(&scenario, &saved.schedule, &Limits::default());
+    let _ = writeln!(
+        out,
+        "replaying {} ({} decision(s), {} preemption(s)); threads: {}",
+        saved.schedule.scenario,
+        saved.schedule.decisions.len(),
+        saved.schedule.preemptions(),
+        outcome.threads.iter().enumerate().map(|(i, n)| format!("T{i} {n}")).collect::<Vec<_>>().join(", ")
+    );
+    let marker = outcome.violation.as_ref().and_then(|v| v.at_step);
+    let _ = write!(out, "{}", explore::format_trace(&outcome, marker));
+    match &outcome.violation {
+        Some(v) if v.kind.signature() == saved.violation => {
+            let _ = writeln!(out, "\nreproduced: {}\n{}", v.kind.signature(), v.kind);
+            ExitCode::SUCCESS
+        }
+        Some(v) => {
+            let _ =
+                writeln!(out, "\nNOT reproduced: expected {}, got {}\n{}", saved.violation, v.kind.signature(), v.kind);
+            ExitCode::from(1)
+        }
+        None => {
+            let _ = writeln!(out, "\nNOT reproduced: expected {}, the run was clean", saved.violation);
+            ExitCode::from(1)
+        }
+    }
+}
