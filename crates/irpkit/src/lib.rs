@@ -43,6 +43,8 @@ mod kernel;
 pub mod nt;
 
 pub mod safe;
+// Under loom and shuttle their own schedulers run the models; only the hooks are used.
+#[cfg_attr(any(loom, shuttle), allow(dead_code))]
 mod sched;
 pub(crate) mod sync;
 pub mod verifier;
