@@ -580,7 +580,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     if status == STATUS_PENDING {
         // SAFETY: pool memory stays IRP-shaped; the id tells whether it is still the same
         // request.
-        unsafe { check_cancel_flag_noticed(k, driver, major, irp, id) };
+        unsafe { check_cancel_flag_noticed(k, device, driver, major, irp, id) };
     }
     status
 }
@@ -633,6 +633,7 @@ unsafe fn check_pending_matches(
 /// `irp` points to irpkit pool memory (or a live IRP) that was the IRP `id`.
 unsafe fn check_cancel_flag_noticed(
     k: &KernelShared,
+    device: *mut DeviceObject,
     driver: *mut DriverObject,
     major: u8,
     irp: *mut Irp,
@@ -644,7 +645,12 @@ unsafe fn check_cancel_flag_noticed(
     }
     let irql = super::spinlock::acquire_cancel_lock(k, "IoCallDriver");
     // SAFETY: still the same allocated IRP; `Cancel` and the slot are atomic.
-    let stuck = unsafe { (*irp).is_cancelled() && (*irp).cancel_routine.load().is_some() && !irp::is_freed(irp) };
+    // The device's CurrentIrp is not stuck: IoStartPacket made it current and StartIo —
+    // run later when another thread's StartIo defers it — must check `Cancel` itself.
+    // SAFETY: a live device; `CurrentIrp` changes under the cancel spin lock, held here.
+    let current = unsafe { (*device).current_irp } == irp;
+    let stuck =
+        !current && unsafe { (*irp).is_cancelled() && (*irp).cancel_routine.load().is_some() && !irp::is_freed(irp) };
     super::spinlock::release_cancel_lock(k, irql, "IoCallDriver");
     if stuck {
         kernel::in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {
