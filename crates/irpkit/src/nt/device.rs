@@ -644,11 +644,11 @@ unsafe fn check_cancel_flag_noticed(
         return;
     }
     let irql = super::spinlock::acquire_cancel_lock(k, "IoCallDriver");
-    // SAFETY: still the same allocated IRP; `Cancel` and the slot are atomic.
     // The device's CurrentIrp is not stuck: IoStartPacket made it current and StartIo —
     // run later when another thread's StartIo defers it — must check `Cancel` itself.
     // SAFETY: a live device; `CurrentIrp` changes under the cancel spin lock, held here.
     let current = unsafe { (*device).current_irp } == irp;
+    // SAFETY: still the same allocated IRP; `Cancel` and the slot are atomic.
     let stuck =
         !current && unsafe { (*irp).is_cancelled() && (*irp).cancel_routine.load().is_some() && !irp::is_freed(irp) };
     super::spinlock::release_cancel_lock(k, irql, "IoCallDriver");
