@@ -466,8 +466,7 @@ pub fn shrink(scenario: &Arc<dyn Scenario>, violation: &Violation, limits: &Limi
         let outcome = replay(scenario, &candidate, limits);
         match outcome.violation {
             Some(v) if v.kind.signature() == signature => {
-                // Keep only the decisions the run actually reached, re-derived from its
-                // trace position, so the saved schedule is exact.
+                // The replayed violation carries the candidate schedule.
                 *best = v;
                 true
             }

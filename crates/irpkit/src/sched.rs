@@ -350,7 +350,7 @@ fn finish(run: &Arc<Run>, id: usize) {
         return;
     }
     if st.running == id {
-        schedule(&mut st, id, "thread exit");
+        schedule(&mut st, id);
     }
     if st.abort.is_some() {
         run.done.notify_all();
@@ -415,7 +415,7 @@ fn describe_blocked(st: &RunState) -> Vec<String> {
 
 /// Chooses the next thread after `me` took a step (`me`'s own state already updated) and
 /// passes it the baton. Sets `st.abort` if the run cannot go on.
-fn schedule(st: &mut RunState, me: usize, what: &'static str) {
+fn schedule(st: &mut RunState, me: usize) {
     if st.stop_pending {
         abort_locked(st, Abort::Reported);
         return;
@@ -489,7 +489,6 @@ fn schedule(st: &mut RunState, me: usize, what: &'static str) {
     if choice != default {
         st.switches.push(Switch { step, thread: choice, preemption: default == me });
     }
-    let _ = what;
     if st.running != choice {
         st.running = choice;
         if let Some(os) = &st.threads[choice].os {
@@ -539,7 +538,7 @@ fn point_slow(what: &'static str, irp: *const crate::nt::types::Irp, new_state: 
         st.trace.push(TraceStep { thread: cur.id, what, irp: irp_id, at });
         st.threads[cur.id].last = what;
         st.threads[cur.id].state = new_state;
-        schedule(&mut st, cur.id, what);
+        schedule(&mut st, cur.id);
         if st.abort.is_some() {
             cur.run.done.notify_all();
         }
