@@ -17,11 +17,11 @@
 //!   cancelled, then IoReleaseRemoveLockAndWait until no request holds the device.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use irpkit::nt::{self, IoRemoveLock, KSemaphore};
-use irpkit::safe::{CancelSafeQueue, Device, DeviceRef, Dispatched, Driver, Irp};
+use irpkit::safe::{CancelSafeQueue, Device, DeviceRef, Dispatched, Driver, Irp, SpinLock};
 
 /// Counters of what the device did.
 #[derive(Debug, Default)]
@@ -51,7 +51,7 @@ pub struct CsqWorker {
     remove_lock: IoRemoveLock,
     transfer_time: Duration,
     poll_delay: Duration,
-    worker: Mutex<Option<nt::SystemThread>>,
+    worker: SpinLock<Option<nt::SystemThread>>,
     /// What happened.
     pub stats: WorkerStats,
 }
@@ -75,7 +75,7 @@ impl CsqWorker {
             remove_lock: IoRemoveLock::new(),
             transfer_time,
             poll_delay,
-            worker: Mutex::new(None),
+            worker: SpinLock::new(None),
             stats: WorkerStats::default(),
         }
     }
@@ -89,7 +89,7 @@ impl CsqWorker {
     pub fn start(device: &Arc<Device<CsqWorker>>) {
         let d = device.clone();
         let thread = device.kernel().create_system_thread(move || d.run_worker(d.device_ref()));
-        *device.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
+        *device.worker.lock() = Some(thread);
     }
 
     fn run_worker(&self, _device: &DeviceRef) {
@@ -120,7 +120,9 @@ impl CsqWorker {
         }
         self.stop.store(true, Ordering::Release);
         nt::ke_release_semaphore(&self.work, 0, 1, false);
-        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        // Taken out under the lock, joined after releasing it (a wait at PASSIVE_LEVEL).
+        let worker = self.worker.lock().take();
+        if let Some(worker) = worker {
             worker.join();
         }
         while let Some(irp) = self.queue.remove_next() {

@@ -10,6 +10,8 @@
 //!   cancel routine; only if that wins does the device complete it — otherwise the cancel
 //!   routine owns it.
 //!
+//! - IRP_MJ_CLEANUP: the file object's queued reads are completed `STATUS_CANCELLED`.
+//!
 //! Lock order: the cancel spin lock is released before the queue lock is taken; nothing
 //! takes the cancel spin lock while holding the queue lock.
 
@@ -86,7 +88,25 @@ impl Driver for PendingRead {
                 }
                 pending.into()
             }
-            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => irp.complete(nt::STATUS_SUCCESS, 0).into(),
+            nt::IRP_MJ_CLEANUP => {
+                // The file's queued reads leave the queue under its lock and are completed
+                // cancelled after it — each one whose routine we take back; a read whose
+                // cancel routine is already running is that routine's to complete.
+                let file = irp.file_object();
+                let mine: VecDeque<CancelableIrp> = {
+                    let mut queue = self.lock();
+                    let (mine, others) = queue.drain(..).partition(|t: &CancelableIrp| t.file_object() == file);
+                    *queue = others;
+                    mine
+                };
+                for token in mine {
+                    if let Some(read) = token.clear_cancel_routine() {
+                        read.complete_cancelled();
+                    }
+                }
+                irp.complete(nt::STATUS_SUCCESS, 0).into()
+            }
+            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE => irp.complete(nt::STATUS_SUCCESS, 0).into(),
             _ => irp.complete(nt::STATUS_INVALID_DEVICE_REQUEST, 0).into(),
         }
     }

@@ -16,17 +16,19 @@
 //!   → `KeRemoveEntryDeviceQueue`, release, complete `STATUS_CANCELLED` / 0; otherwise →
 //!   release and return.
 //!
+//! - IRP_MJ_CLEANUP: the file object's requests still in the device queue are removed
+//!   under the cancel spin lock and completed `STATUS_CANCELLED`.
+//!
 //! Lock order: the cancel spin lock is never acquired while `transfer` is held; the cancel
 //! routine takes `transfer` only after releasing the cancel spin lock.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use irpkit::nt;
 use irpkit::safe::{
     CancelLockGuard, CancelLockReleased, CancelSpinLockGuard, DeviceRef, DeviceTimer, Dispatched, Driver, Irp,
-    QueuedIrp, StartIoCancelRoutine, StartIoDriver, StartedIrp,
+    QueuedIrp, SpinLock, SpinLockGuard, StartIoCancelRoutine, StartIoDriver, StartedIrp,
 };
 
 /// How a [`Serial`] device behaves.
@@ -71,8 +73,9 @@ pub struct SerialStats {
 pub struct Serial {
     config: SerialConfig,
     hardware: DeviceTimer,
-    /// The transfer in progress: the current IRP, held by the StartIo path.
-    transfer: Mutex<Option<StartedIrp>>,
+    /// The transfer in progress: the current IRP, held by the StartIo path. A spin lock,
+    /// not a `std` mutex: the cancel routine and the DPC take it at DISPATCH_LEVEL.
+    transfer: SpinLock<Option<StartedIrp>>,
     /// StartIo finished its IRP without a transfer and, not being allowed to recurse
     /// (no DeferredStartIo), left starting the next packet to the DPC.
     start_next_from_dpc: std::sync::atomic::AtomicBool,
@@ -88,7 +91,7 @@ impl Serial {
         Serial {
             config,
             hardware: DeviceTimer::new(transfer_done),
-            transfer: Mutex::new(None),
+            transfer: SpinLock::new(None),
             start_next_from_dpc: std::sync::atomic::AtomicBool::new(false),
             stats: SerialStats::default(),
         }
@@ -105,8 +108,8 @@ impl Serial {
         device.set_start_io_attributes(self.config.deferred_start_io, self.config.non_cancelable);
     }
 
-    fn transfer(&self) -> std::sync::MutexGuard<'_, Option<StartedIrp>> {
-        self.transfer.lock().unwrap_or_else(|p| p.into_inner())
+    fn transfer(&self) -> SpinLockGuard<'_, Option<StartedIrp>> {
+        self.transfer.lock()
     }
 
     fn start_next(&self, device: &DeviceRef) {
@@ -127,7 +130,20 @@ impl Driver for Serial {
                 irp.start_packet::<SerialCancel>(device, key);
                 pending.into()
             }
-            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => irp.complete(nt::STATUS_SUCCESS, 0).into(),
+            nt::IRP_MJ_CLEANUP => {
+                // The file's queued requests leave the device queue under the cancel spin
+                // lock and are completed cancelled after it; the current one finishes on
+                // its own path.
+                let lock = CancelSpinLockGuard::acquire();
+                let flushed = device.remove_queued_for_file(irp.file_object(), &lock);
+                drop(lock);
+                for queued in flushed {
+                    self.stats.cancelled_queued.fetch_add(1, Ordering::Relaxed);
+                    queued.complete_cancelled();
+                }
+                irp.complete(nt::STATUS_SUCCESS, 0).into()
+            }
+            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE => irp.complete(nt::STATUS_SUCCESS, 0).into(),
             _ => irp.complete(nt::STATUS_INVALID_DEVICE_REQUEST, 0).into(),
         }
     }
@@ -163,7 +179,10 @@ impl StartIoDriver for Serial {
 /// The hardware's DPC: the transfer ended (or was stopped).
 fn transfer_done(device: &DeviceRef) {
     let Some(me) = device.state::<Serial>() else { return };
-    let Some(irp) = me.transfer().take() else {
+    // Taken and released before anything else: starting the next packet below may run
+    // StartIo, which takes the lock again.
+    let taken = me.transfer().take();
+    let Some(irp) = taken else {
         if me.start_next_from_dpc.swap(false, Ordering::AcqRel) {
             me.start_next(device);
         }

@@ -4,15 +4,13 @@
 //! disassociates them and logs IO_DRIVER_CANCEL_TIMEOUT. [`Stubborn::finish_all`] finally
 //! completes what it holds.
 
-use std::sync::Mutex;
-
 use irpkit::nt::{self, NtStatus};
-use irpkit::safe::{DeviceRef, Dispatched, Driver, Irp};
+use irpkit::safe::{DeviceRef, Dispatched, Driver, Irp, SpinLock};
 
 /// The stubborn device's state.
 #[derive(Debug, Default)]
 pub struct Stubborn {
-    held: Mutex<Vec<Irp>>,
+    held: SpinLock<Vec<Irp>>,
 }
 
 impl Stubborn {
@@ -23,12 +21,13 @@ impl Stubborn {
 
     /// Reads held now.
     pub fn held(&self) -> usize {
-        self.held.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.held.lock().len()
     }
 
     /// Completes every held read with `status` (and no data); returns how many.
     pub fn finish_all(&self, status: NtStatus) -> usize {
-        let held: Vec<Irp> = self.held.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+        // Taken out under the lock, completed after it: never complete holding a spin lock.
+        let held: Vec<Irp> = std::mem::take(&mut *self.held.lock());
         let n = held.len();
         for irp in held {
             irp.complete(status, 0);
@@ -42,7 +41,7 @@ impl Driver for Stubborn {
         match irp.major_function() {
             nt::IRP_MJ_READ => {
                 let pending = irp.mark_pending();
-                self.held.lock().unwrap_or_else(|p| p.into_inner()).push(irp);
+                self.held.lock().push(irp);
                 pending.into()
             }
             _ => irp.complete(nt::STATUS_SUCCESS, 0).into(),

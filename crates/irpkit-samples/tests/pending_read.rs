@@ -224,3 +224,30 @@ fn a_refused_request_still_completes() {
     drop(s);
     assert_eq!(k.irps_outstanding(), 0);
 }
+
+fn file(n: usize) -> *mut nt::FileObject {
+    // Only compared, never dereferenced.
+    std::ptr::without_provenance_mut(0x1000 * n)
+}
+
+#[test]
+fn cleanup_cancels_that_files_queued_reads_only() {
+    let k = kernel();
+    let _e = k.enter();
+    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
+    let read = |f| Request::read(&k, dev.device_ref(), 10, 0).unwrap().file_object(f).send();
+    let (a1, b, a2) = (read(file(1)), read(file(2)), read(file(1)));
+    let cleanup = Request::new(&k, dev.device_ref(), nt::IRP_MJ_CLEANUP).unwrap().file_object(file(1)).send().wait();
+    assert_eq!(cleanup.status, STATUS_SUCCESS);
+    for s in [&a1, &a2] {
+        assert_eq!(s.try_result().map(|r| (r.status, r.information)), Some((STATUS_CANCELLED, 0)));
+    }
+    assert!(b.try_result().is_none(), "another file's read stays queued");
+    assert_eq!(dev.queued(), 1);
+    // The hardware path still finds the other file's read; the cancelled ones are gone.
+    assert_eq!(dev.complete_next(4), Some(b.id()));
+    assert_eq!(dev.complete_next(4), None);
+    drop((a1, a2, b));
+    assert_eq!(k.irps_outstanding(), 0);
+    assert_eq!(k.verifier().report_count(), 0, "{:#?}", k.verifier().reports());
+}

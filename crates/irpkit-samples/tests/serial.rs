@@ -206,3 +206,41 @@ fn stress_virtual_clock_non_deferred_disk() {
     };
     stress(k, config, 3, 1000);
 }
+
+fn file(n: usize) -> *mut irpkit::nt::FileObject {
+    // Only compared, never dereferenced.
+    std::ptr::without_provenance_mut(0x1000 * n)
+}
+
+#[test]
+fn cleanup_cancels_that_files_queued_requests_and_leaves_the_current_one() {
+    for elevator in [false, true] {
+        let k = virtual_kernel();
+        let _e = k.enter();
+        let d = serial(&k, SerialConfig { transfer_time: Duration::from_millis(10), elevator, ..SerialConfig::default() });
+        let read = |f, offset| {
+            let s = Request::read(&k, d.device_ref(), 10, offset).unwrap().file_object(file(f)).send();
+            assert_eq!(s.dispatch_status(), STATUS_PENDING);
+            s
+        };
+        let current = read(1, 0);
+        let (a, b, c) = (read(1, 4096), read(2, 2048), read(1, 1024));
+        let cleanup =
+            Request::new(&k, d.device_ref(), irpkit::nt::IRP_MJ_CLEANUP).unwrap().file_object(file(1)).send().wait();
+        assert_eq!(cleanup.status, STATUS_SUCCESS);
+        for s in [&a, &c] {
+            assert_eq!(s.try_result().map(|r| (r.status, r.information)), Some((STATUS_CANCELLED, 0)));
+        }
+        assert!(current.try_result().is_none(), "the current request finishes on its own path");
+        assert!(b.try_result().is_none());
+        k.advance(Duration::from_millis(10));
+        assert_eq!(current.try_result().map(|r| r.status), Some(STATUS_SUCCESS));
+        k.advance(Duration::from_millis(10));
+        assert_eq!(b.try_result().map(|r| r.status), Some(STATUS_SUCCESS), "elevator {elevator}");
+        assert_eq!(d.stats.cancelled_queued.load(Ordering::Relaxed), 2);
+        assert!(!d.device_ref().is_busy());
+        drop((current, a, b, c));
+        assert_eq!(k.irps_outstanding(), 0);
+        assert_eq!(k.verifier().report_count(), 0, "{:#?}", k.verifier().reports());
+    }
+}

@@ -479,6 +479,37 @@ pub(crate) unsafe fn contains(queue: *mut KDeviceQueue, entry: *mut KDeviceQueue
     }
 }
 
+/// Unlinks every entry of `queue` for which `pick` says yes, in one pass under the queue
+/// lock (so no other remover can take one of them meanwhile); returns them head first.
+/// Each is removed as `KeRemoveEntryDeviceQueue` would remove it.
+///
+/// # Safety
+/// `queue` is an initialised device queue whose lock the caller does not hold; `pick` may
+/// read the entries (and what contains them) but not touch the queue.
+pub(crate) unsafe fn remove_matching(
+    queue: *mut KDeviceQueue,
+    what: &'static str,
+    mut pick: impl FnMut(*mut KDeviceQueueEntry) -> bool,
+) -> Vec<*mut KDeviceQueueEntry> {
+    let mut chosen = Vec::new();
+    // SAFETY: valid queue, walked and changed under its lock; every chosen entry is
+    // linked until `take` unlinks it.
+    unsafe {
+        locked(queue, what, || {
+            walk_entries(queue, |e| {
+                if pick(e) {
+                    chosen.push(e);
+                }
+                true
+            });
+            for &e in &chosen {
+                take(queue, &raw mut (*e).device_list_entry);
+            }
+        })
+    };
+    chosen
+}
+
 /// The entries linked in `queue`, head first (a walk under the queue lock; for the
 /// verifier's leak accounting).
 ///

@@ -201,6 +201,7 @@ impl Irp {
         // SAFETY: we own a live irpkit-or-not IRP; pinning needs an irpkit IRP, checked.
         let irpkit = unsafe { crate::nt::irp::header(raw) }.is_some();
         assert!(irpkit, "the safe API parks only IRPs allocated by irpkit");
+        let file = self.file_object();
         // SAFETY: we own the IRP; the slot is atomic.
         unsafe { nt::io_set_cancel_routine(raw, Some(cancel_trampoline::<C>)) };
         if self.is_cancel_requested() {
@@ -213,7 +214,7 @@ impl Irp {
         // token lives, whoever completes the IRP meanwhile.
         unsafe { crate::nt::irp::pin(raw) };
         core::mem::forget(self);
-        Ok(CancelableIrp { raw: NonNull::new(raw).expect("non-null") })
+        Ok(CancelableIrp { raw: NonNull::new(raw).expect("non-null"), file })
     }
 }
 
@@ -250,9 +251,11 @@ impl Drop for Irp {
 #[derive(Debug)]
 pub struct CancelableIrp {
     raw: NonNull<nt::Irp>,
+    file: *mut nt::FileObject,
 }
 
-// SAFETY: the token only performs atomic operations on pinned memory.
+// SAFETY: the token only performs atomic operations on pinned memory; the file object
+// pointer is only compared.
 unsafe impl Send for CancelableIrp {}
 // SAFETY: as above.
 unsafe impl Sync for CancelableIrp {}
@@ -267,6 +270,12 @@ impl CancelableIrp {
     /// The raw IRP (for identity comparisons; not owned).
     pub fn as_ptr(&self) -> *mut nt::Irp {
         self.raw.as_ptr()
+    }
+
+    /// The file object of the IRP's stack location when it was parked (for comparisons:
+    /// IRP_MJ_CLEANUP cancels the requests of one file object).
+    pub fn file_object(&self) -> *mut nt::FileObject {
+        self.file
     }
 
     /// `IoSetCancelRoutine(Irp, NULL)`: `Some(irp)` if this call took the routine back (the

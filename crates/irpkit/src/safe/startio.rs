@@ -254,6 +254,42 @@ impl DeviceRef {
         unsafe { nt::io_set_start_io_attributes(self.as_ptr(), deferred_start_io, non_cancelable) };
     }
 
+    /// IRP_MJ_CLEANUP for a StartIo driver: takes every IRP whose current stack location
+    /// names `file` out of the device queue (as `KeRemoveEntryDeviceQueue`, all in one pass)
+    /// and out of the cancelable state, and returns them to complete `STATUS_CANCELLED`
+    /// once `lock` is released. The current IRP is left alone: its own path finishes it.
+    ///
+    /// Holding the cancel spin lock makes this exact: the device's packets get their cancel
+    /// routine under it before they are queued, and IoCancelIrp calls a routine it took
+    /// without releasing it — so an IRP still queued here has its routine, which is taken
+    /// back, and a cancel routine that already ran has removed its IRP.
+    pub fn remove_queued_for_file(&self, file: *mut nt::FileObject, _lock: &CancelSpinLockGuard) -> Vec<Irp> {
+        // SAFETY: the device's own queue; the entries sit in the tails of live IRPs
+        // (IoStartPacket), whose current stack location is this device's.
+        let removed = unsafe {
+            crate::nt::devqueue::remove_matching(
+                &raw mut (*self.as_ptr()).device_queue,
+                "cleanup: remove the file's IRPs",
+                |entry| {
+                    let irp = nt::Irp::from_device_queue_entry(entry);
+                    (*nt::io_get_current_irp_stack_location(irp)).file_object == file
+                },
+            )
+        };
+        removed
+            .into_iter()
+            .map(|entry| {
+                // SAFETY: we unlinked it under the cancel spin lock: nobody else owns it, and
+                // its cancel routine (set before queuing) is ours to take back.
+                unsafe {
+                    let irp = nt::Irp::from_device_queue_entry(entry);
+                    nt::io_set_cancel_routine(irp, None);
+                    Irp::from_raw(irp)
+                }
+            })
+            .collect()
+    }
+
     /// Whether the device queue is busy (a request is being processed).
     pub fn is_busy(&self) -> bool {
         self.raw_object().device_queue.busy != 0
