@@ -1,6 +1,7 @@
 //! `irpkit explore` and `irpkit replay`: the deterministic race explorer on the
 //! buggy-driver catalog and the correct drivers, and replays of the schedules it saves.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use irpkit::explore::{self, Decision, Limits, Options, Scenario, Schedule, Strategy};
-use irpkit_samples::buggy;
+use irpkit_samples::{buggy, workloads};
 
 /// Settings of `irpkit explore`.
 #[derive(Debug, clap::Args)]
@@ -39,10 +40,16 @@ pub(crate) struct ExploreArgs {
     /// PCT's bug depth (with --strategy pct).
     #[arg(long, default_value_t = 2)]
     depth: u32,
-    /// Where to save the schedule of a violation (default: `<scenario>.schedule.json` in
-    /// the current directory).
-    #[arg(long, value_name = "FILE")]
+    /// Where to save the schedule of a violation: a file with one scenario; a directory
+    /// (created if missing) with several, or when it names an existing directory — each
+    /// schedule saved there as `<scenario>.schedule.json`. Default: that name in the
+    /// current directory.
+    #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
+    /// Print a JSON summary on stdout instead of the table (format `irpkit-explore/1`,
+    /// described in the README).
+    #[arg(long)]
+    json: bool,
     /// Keep the schedule as found (do not shrink it).
     #[arg(long)]
     no_shrink: bool,
@@ -76,22 +83,25 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         for (name, _) in buggy::correct() {
             let _ = writeln!(out, "{name:<26} {:<44} the correct twin", "(none)");
         }
+        for (name, about, _) in workloads::samples() {
+            let _ = writeln!(out, "{name:<26} {:<44} safe-API sample: {about}", "(none)");
+        }
         return ExitCode::SUCCESS;
     }
     let names: Vec<String> = if args.scenarios.is_empty() {
-        buggy::names().iter().map(|s| s.to_string()).collect()
+        irpkit_samples::scenario_names().iter().map(|s| s.to_string()).collect()
     } else {
         args.scenarios.clone()
     };
     let mut scenarios = Vec::new();
     for name in &names {
-        match buggy::scenario(name) {
+        match irpkit_samples::scenario(name) {
             Some(s) => scenarios.push((name.clone(), s)),
             None => {
                 let _ = writeln!(
                     std::io::stderr(),
                     "irpkit explore: no scenario named `{name}`; `irpkit explore --list` shows them: {}",
-                    buggy::names().join(", ")
+                    irpkit_samples::scenario_names().join(", ")
                 );
                 return ExitCode::from(2);
             }
@@ -107,7 +117,11 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
     };
     let tty = std::io::stderr().is_terminal();
     let mut violations = 0;
-    let _ = writeln!(out, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
+    // The human table goes to `table`, the machine summary to `json`; one of them is
+    // printed at the end.
+    let mut table = String::new();
+    let mut json = Vec::new();
+    let _ = writeln!(table, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
     for (name, scenario) in &scenarios {
         let mut last = Instant::now();
         let e = explore::explore(scenario, &options, |p| {
@@ -132,17 +146,34 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         }
         let rate = e.schedules as f64 / e.elapsed.as_secs_f64().max(1e-9);
         let per = e.steps / e.schedules.max(1);
+        let mut summary = serde_json::json!({
+            "scenario": name,
+            "schedules": e.schedules,
+            "seconds": e.elapsed.as_secs_f64(),
+            "schedules_per_second": rate,
+            "steps_per_schedule": per,
+            "violation": null,
+        });
         match (&e.found, &e.shrunk) {
             (None, _) => {
-                let _ = writeln!(out, "{name:<26} {:>9} {rate:>10.0} {per:>11}  no violation", e.schedules);
+                let _ = writeln!(table, "{name:<26} {:>9} {rate:>10.0} {per:>11}  no violation", e.schedules);
             }
             (Some(found), shrunk) => {
                 violations += 1;
                 let v = shrunk.as_ref().unwrap_or(found);
-                let path = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.schedule.json")));
+                let path = schedule_path(args.out.as_deref(), scenarios.len() > 1, name);
                 let saved = save(&path, &v.schedule, &v.kind.signature(), &v.kind.to_string());
+                summary["violation"] = serde_json::json!({
+                    "rule": v.kind.signature(),
+                    "message": v.kind.to_string(),
+                    "seed": found.schedule.seed,
+                    "found_after": e.found_after.unwrap_or(0),
+                    "preemptions_found": found.schedule.preemptions(),
+                    "preemptions_shrunk": v.schedule.preemptions(),
+                    "schedule_file": saved.as_ref().ok().map(|()| path.display().to_string()),
+                });
                 let _ = writeln!(
-                    out,
+                    table,
                     "{name:<26} {:>9} {rate:>10.0} {per:>11}  VIOLATION {} after {} schedule(s) (seed {})",
                     e.schedules,
                     v.kind.signature(),
@@ -150,7 +181,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                     found.schedule.seed
                 );
                 let _ = writeln!(
-                    out,
+                    table,
                     "    schedule: {} preemption(s) as found, {} after shrinking ({} replays); {}",
                     found.schedule.preemptions(),
                     v.schedule.preemptions(),
@@ -165,15 +196,47 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                     }
                 );
                 for line in v.kind.to_string().lines() {
-                    let _ = writeln!(out, "    {line}");
+                    let _ = writeln!(table, "    {line}");
+                }
+                if let Err(err) = &saved {
+                    let _ = writeln!(std::io::stderr(), "irpkit explore: could not save {}: {err}", path.display());
                 }
             }
         }
+        json.push(summary);
+    }
+    if args.json {
+        let doc = serde_json::json!({
+            "format": "irpkit-explore/1",
+            "seeds": [seeds.start, seeds.end],
+            "strategy": args.strategy,
+            "scenarios": json,
+            "violations": violations,
+        });
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let _ = out.write_all(table.as_bytes());
     }
     if violations > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Where the schedule of scenario `name` goes: `out` itself when it names a file for a
+/// single scenario, else `<name>.schedule.json` in `out` (a directory, created when
+/// missing) or in the current directory.
+fn schedule_path(out: Option<&Path>, several: bool, name: &str) -> PathBuf {
+    let file = format!("{name}.schedule.json");
+    match out {
+        None => PathBuf::from(file),
+        Some(out) if several || out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') => {
+            // A failure to create it shows when the file is written.
+            let _ = std::fs::create_dir_all(out);
+            out.join(file)
+        }
+        Some(out) => out.to_path_buf(),
     }
 }
 
@@ -264,13 +327,13 @@ pub(crate) fn replay_cmd(path: &Path, out: &mut impl Write) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(scenario): Option<Arc<dyn Scenario>> = buggy::scenario(&saved.schedule.scenario) else {
+    let Some(scenario): Option<Arc<dyn Scenario>> = irpkit_samples::scenario(&saved.schedule.scenario) else {
         let _ = writeln!(
             std::io::stderr(),
             "irpkit replay: {}: field `scenario` names `{}`, which this irpkit does not have; known: {}",
             path.display(),
             saved.schedule.scenario,
-            buggy::names().join(", ")
+            irpkit_samples::scenario_names().join(", ")
         );
         return ExitCode::from(2);
     };

@@ -86,3 +86,37 @@ fn explore_and_replay_bad_input_is_a_clear_error() {
         assert!(err.contains(expected) && err.contains(&*f.display().to_string()), "{content}: {err}");
     }
 }
+
+/// Several scenarios with `--out`: it is a directory, one schedule file per violating
+/// scenario; `--json` prints the documented summary instead of the table.
+#[test]
+fn explore_several_scenarios_out_is_a_directory_and_json_summarises() {
+    let dir = scratch("several").join("schedules");
+    let out = irpkit()
+        .args(["explore", "--json", "--iterations", "200"])
+        .args(["--scenario", "plain-store", "--scenario", "serial", "--scenario", "startio-recursion", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "violations exit 1:\n{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    assert_eq!(doc["format"], "irpkit-explore/1");
+    assert_eq!(doc["violations"], 2);
+    let scenarios = doc["scenarios"].as_array().unwrap();
+    let names: Vec<&str> = scenarios.iter().map(|s| s["scenario"].as_str().unwrap()).collect();
+    assert_eq!(names, ["plain-store", "serial", "startio-recursion"]);
+    assert!(scenarios[1]["violation"].is_null(), "the serial sample is correct: {}", scenarios[1]);
+    assert_eq!(scenarios[1]["schedules"], 200);
+    assert!(scenarios[1]["schedules_per_second"].as_f64().unwrap() > 0.0);
+    for (i, name, rule) in
+        [(0, "plain-store", "cancel-routine-plain-store"), (2, "startio-recursion", "start-io-recursion")]
+    {
+        let v = &scenarios[i]["violation"];
+        assert_eq!(v["rule"], rule, "{v}");
+        let file = dir.join(format!("{name}.schedule.json"));
+        assert_eq!(v["schedule_file"], file.display().to_string());
+        let saved = std::fs::read_to_string(&file).unwrap();
+        assert!(saved.contains(&format!("\"violation\": \"{rule}\"")), "{saved}");
+    }
+}

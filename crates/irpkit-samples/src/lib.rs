@@ -16,3 +16,18 @@ pub mod csq_worker;
 pub mod pending_read;
 pub mod serial;
 pub mod stubborn;
+pub mod workloads;
+
+use std::sync::Arc;
+
+use irpkit::explore::Scenario;
+
+/// Any explorer scenario by name: a catalog bug, a correct twin or a sample workload.
+pub fn scenario(name: &str) -> Option<Arc<dyn Scenario>> {
+    buggy::scenario(name).or_else(|| workloads::samples().into_iter().find(|s| s.0 == name).map(|s| s.2))
+}
+
+/// Every explorer scenario's name: the catalog's bugs, the correct twins, the samples.
+pub fn scenario_names() -> Vec<&'static str> {
+    buggy::names().into_iter().chain(workloads::samples().into_iter().map(|s| s.0)).collect()
+}

@@ -217,7 +217,8 @@ fn cleanup_cancels_that_files_queued_requests_and_leaves_the_current_one() {
     for elevator in [false, true] {
         let k = virtual_kernel();
         let _e = k.enter();
-        let d = serial(&k, SerialConfig { transfer_time: Duration::from_millis(10), elevator, ..SerialConfig::default() });
+        let d =
+            serial(&k, SerialConfig { transfer_time: Duration::from_millis(10), elevator, ..SerialConfig::default() });
         let read = |f, offset| {
             let s = Request::read(&k, d.device_ref(), 10, offset).unwrap().file_object(file(f)).send();
             assert_eq!(s.dispatch_status(), STATUS_PENDING);

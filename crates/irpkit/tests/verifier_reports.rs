@@ -719,6 +719,53 @@ fn verifier_irp_leaked_in_device_queue_at_delete() {
     }
 }
 
+unsafe extern "system-unwind" fn unload_deletes_devices(driver: *mut DriverObject) {
+    // SAFETY: the Unload contract: the driver's own object and devices.
+    unsafe {
+        while !(*driver).device_object.is_null() {
+            io_delete_device((*driver).device_object);
+        }
+    }
+}
+
+/// Leak accounting at driver unload: an IRP still pending at one of the driver's devices
+/// (here held with a cancel routine, never completed) is lost with the driver and
+/// reported with the IRP; the twin cancels it first and unloads silently. A completed IRP
+/// the requester has not freed yet is not the driver's and is not reported.
+#[test]
+fn verifier_irp_leaked_at_driver_unload() {
+    for cancel_first in [false, true] {
+        let f = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
+        // SAFETY: the fixture's fresh driver.
+        unsafe { (*f.driver).driver_unload = Some(unload_deletes_devices) };
+        let (o1, o2) = (Obs::default(), Obs::default());
+        // SAFETY: test-owned IRPs on the fixture's device; the driver is unloaded only
+        // after the test is done calling it.
+        let held = unsafe {
+            let done = new_read(f.device, &o1);
+            assert_eq!(io_call_driver(f.device, done), STATUS_PENDING);
+            assert!(driver_finish(done, STATUS_SUCCESS, 0), "completed, kept by its creator");
+            let held = new_read(f.device, &o2);
+            assert_eq!(io_call_driver(f.device, held), STATUS_PENDING);
+            if cancel_first {
+                assert!(io_cancel_irp(held));
+            }
+            f.kernel.unload_driver(f.driver);
+            held
+        };
+        if cancel_first {
+            assert!(f.rules().is_empty(), "{:#?}", f.kernel.verifier().reports());
+            let completions = o2.events().iter().filter(|e| e.as_str() == "creator completion").count();
+            assert_eq!(completions, 1, "the cancelled IRP completed once: {:?}", o2.events());
+        } else {
+            let r = only_report(&f);
+            assert_eq!(r.rule.id(), "irp-leaked");
+            assert_eq!(r.irp.as_ref().map(|s| s.address), Some(held as usize), "the report names the held IRP: {r}");
+            assert!(r.to_string().contains("unloaded"), "{r}");
+        }
+    }
+}
+
 unsafe extern "system-unwind" fn pends_without_marking(_d: *mut DeviceObject, _irp: *mut Irp) -> NtStatus {
     STATUS_PENDING // bug: no IoMarkIrpPending
 }

@@ -237,6 +237,45 @@ impl Kernel {
             // SAFETY: the driver's own Unload routine with its own driver object.
             in_routine(driver, RoutineKind::Unload, ptr::null_mut(), || unsafe { unload(driver) });
         }
+        self.report_irps_left_at_unload(driver);
+    }
+
+    /// Leak accounting at driver unload: every allocated IRP that is not completed and
+    /// whose current stack location is one of `driver`'s devices is lost with the driver.
+    /// (IRPs left in a deleted device's queue were reported by IoDeleteDevice already.)
+    fn report_irps_left_at_unload(&self, driver: *mut DriverObject) {
+        for irp in self.shared.pool.allocated() {
+            // SAFETY: allocated pool IRPs; the driver's contract says nothing of it runs any
+            // more, so its IRPs stand still while we look. Device objects live as long as
+            // the kernel.
+            let device = unsafe {
+                let r = &*irp;
+                let at = r.current_location();
+                if r.is_completed() || at < 1 || i32::from(at) > i32::from(r.stack_count) {
+                    continue;
+                }
+                let device = (*io_get_current_irp_stack_location(irp)).device_object;
+                if device.is_null() || (*device).driver_object != driver {
+                    continue;
+                }
+                let queued = (*Irp::device_queue_entry(irp)).inserted != FALSE;
+                if queued && (*device_header(device)).deleted.load(Ordering::Acquire) != 0 {
+                    continue;
+                }
+                device
+            };
+            self.shared.report(
+                Rule::IrpLeaked,
+                "driver unload",
+                irp,
+                format!(
+                    "the driver was unloaded while this IRP was still at its device {} (never completed): \
+                     Unload must run only after every IRP the driver holds is completed or cancelled",
+                    // SAFETY: as above.
+                    unsafe { device_name(device) }
+                ),
+            );
+        }
     }
 }
 
