@@ -202,17 +202,20 @@ impl Irp {
         let irpkit = unsafe { crate::nt::irp::header(raw) }.is_some();
         assert!(irpkit, "the safe API parks only IRPs allocated by irpkit");
         let file = self.file_object();
+        // SAFETY: we own the IRP. Pinned before the routine is published: from then on a
+        // cancel may complete it at any moment, and the pin keeps the block from being
+        // freed or reused while the token lives.
+        unsafe { crate::nt::irp::pin(raw) };
         // SAFETY: we own the IRP; the slot is atomic.
         unsafe { nt::io_set_cancel_routine(raw, Some(cancel_trampoline::<C>)) };
         if self.is_cancel_requested() {
             // SAFETY: as above.
             if unsafe { nt::io_set_cancel_routine(raw, None) }.is_some() {
+                // SAFETY: ours again; the pin taken above.
+                unsafe { crate::nt::irp::unpin(raw) };
                 return Err(self);
             }
         }
-        // SAFETY: we own the IRP; the pin keeps the block from being reused while the
-        // token lives, whoever completes the IRP meanwhile.
-        unsafe { crate::nt::irp::pin(raw) };
         core::mem::forget(self);
         Ok(CancelableIrp { raw: NonNull::new(raw).expect("non-null"), file })
     }
