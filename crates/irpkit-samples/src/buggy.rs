@@ -393,12 +393,16 @@ struct CatalogDevice {
 }
 
 fn create(kernel: &Kernel, family: Family, bug: Bug, deferred: bool) -> CatalogDevice {
-    let _entered = kernel.enter();
     let name = match family {
         Family::Queue => "CatalogQueue",
         Family::StartIo => "CatalogStartIo",
         Family::StartIoSync => "CatalogStartIoSync",
     };
+    create_named(kernel, name, family, bug, deferred)
+}
+
+fn create_named(kernel: &Kernel, name: &str, family: Family, bug: Bug, deferred: bool) -> CatalogDevice {
+    let _entered = kernel.enter();
     let driver = kernel.load_driver(name, entry).expect("DriverEntry of a catalog driver");
     // SAFETY: a timer and DPC are plain data, valid zeroed until initialised below.
     let (timer, dpc) = unsafe { (core::mem::zeroed::<KTimer>(), core::mem::zeroed::<KDpc>()) };
@@ -433,6 +437,58 @@ fn create(kernel: &Kernel, family: Family, bug: Bug, deferred: bool) -> CatalogD
         }
         CatalogDevice { device, state }
     }
+}
+
+/// A catalog driver's device running outside the catalog's own scenarios (scenario files
+/// use it): its driver `\Driver\{name}`, its device `\Device\{name}`, the queue
+/// driver's worker thread started.
+pub struct CatalogDeviceHandle {
+    dev: CatalogDevice,
+    worker: Option<SystemThread>,
+}
+
+impl core::fmt::Debug for CatalogDeviceHandle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CatalogDeviceHandle").field("family", &self.dev.state.family).finish_non_exhaustive()
+    }
+}
+
+impl CatalogDeviceHandle {
+    /// Loads `family`'s driver with `bug` switched on ([`Bug::None`]: the correct twin) and
+    /// creates its device; `deferred` sets the StartIo drivers' DeferredStartIo.
+    pub fn start(kernel: &Kernel, name: &str, family: Family, bug: Bug, deferred: bool) -> Self {
+        assert!(bug == Bug::None || bug.family() == family, "{bug:?} is not a bug of the {family:?} driver");
+        let dev = create_named(kernel, name, family, bug, deferred);
+        let worker = (family == Family::Queue).then(|| {
+            let d = SendDevice(dev.device);
+            kernel.create_system_thread(move || {
+                let d = d;
+                queue_worker(d.0)
+            })
+        });
+        CatalogDeviceHandle { dev, worker }
+    }
+
+    /// The device.
+    pub fn device_ref(&self) -> &irpkit::safe::DeviceRef {
+        // SAFETY: a live device of the kernel this handle was started on.
+        unsafe { irpkit::safe::DeviceRef::from_ptr(self.dev.device) }
+    }
+
+    /// Stops the queue driver's worker (call on a thread in the kernel, once no more
+    /// requests come). The device's state lives on until the handle is dropped.
+    pub fn stop(&mut self) {
+        self.dev.state.stop.store(true, Ordering::Release);
+        ke_set_event(&self.dev.state.work, 0, false);
+        if let Some(w) = self.worker.take() {
+            w.join();
+        }
+    }
+}
+
+/// A bug by its catalog name (`no-cancel-recheck`, ...).
+pub fn bug_named(name: &str) -> Option<Bug> {
+    catalog().into_iter().find(|e| e.name == name).map(|e| e.bug)
 }
 
 /// A catalog scenario: a device with `bug`, a requester process whose threads issue

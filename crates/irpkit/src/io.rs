@@ -111,6 +111,10 @@ pub(crate) struct Op {
     notify: Mutex<Notify>,
     /// A serial number (async results are filed under it).
     id: u64,
+    /// irpkit's serial number of the request's IRP (0: none issued yet).
+    irp: std::sync::atomic::AtomicU64,
+    /// When the completion finished, on the kernel's clock, in ns plus one (0: not yet).
+    completed_ns: std::sync::atomic::AtomicU64,
 }
 
 /// The other two ways of learning about completion, and async wakers.
@@ -143,6 +147,8 @@ impl Op {
             final_information: AtomicUsize::new(0),
             notify: Mutex::new(Notify::default()),
             id: NEXT_OP.fetch_add(1, StdOrdering::Relaxed),
+            irp: std::sync::atomic::AtomicU64::new(0),
+            completed_ns: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -234,6 +240,8 @@ impl Link {
         // SAFETY: the live IRP at its final stage.
         let status = unsafe { (*irp).io_status };
         self.op.final_information.store(status.information, Ordering::Relaxed);
+        let now = u64::try_from(k.clock.now().as_nanos()).unwrap_or(u64::MAX - 1);
+        self.op.completed_ns.store(now + 1, StdOrdering::Relaxed);
         self.op.final_status.store(status.status, Ordering::Release);
         lock(&self.thread.irps).retain(|&p| p != IrpPtr(irp));
         if let (Some(results), Some(buffer)) = (&self.results, self.buffer.take()) {
@@ -323,6 +331,21 @@ impl Overlapped {
             unsafe { *self.op.iosb.get() }
         } else {
             IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }
+        }
+    }
+
+    /// irpkit's serial number of the IRP of the request last issued with this
+    /// `OVERLAPPED` (what verifier reports, the event log and timelines call it).
+    pub fn irp_id(&self) -> Option<u64> {
+        Some(self.op.irp.load(StdOrdering::Relaxed)).filter(|&id| id != 0)
+    }
+
+    /// When that request's completion finished, on the kernel's clock (`None` before,
+    /// and for a request disassociated at thread exit and never completed).
+    pub fn completed_at(&self) -> Option<Duration> {
+        match self.op.completed_ns.load(StdOrdering::Relaxed) {
+            0 => None,
+            ns => Some(Duration::from_nanos(ns - 1)),
         }
     }
 
@@ -800,6 +823,9 @@ impl RequesterThread {
         }
         nt::ke_clear_event(&op_state.event);
         nt::ke_clear_event(&op_state.done);
+        op_state.completed_ns.store(0, StdOrdering::Relaxed);
+        // SAFETY: our fresh irpkit IRP.
+        op_state.irp.store(unsafe { nt::irp::irp_id(irp) }.unwrap_or(0), StdOrdering::Relaxed);
         {
             let mut notify = lock(&op_state.notify);
             notify.routine = routine;

@@ -1,0 +1,3 @@
+//! The library behind the `irpkit` command: scenario files (parse, check, run).
+
+pub mod scenario;

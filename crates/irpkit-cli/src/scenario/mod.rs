@@ -1,0 +1,709 @@
+//! Scenario files: devices, requester processes and threads with their operations, a
+//! random workload, the clock, the verifier's mode and expectations, in TOML.
+//!
+//! [`parse`] reads one into a checked [`Scenario`]; every mistake is a [`ScenarioError`]
+//! naming the file, line, column and field, with the accepted values. The format is
+//! described in `scenarios/README.md`; [`run`](run::run) runs a scenario.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub mod run;
+
+/// A scenario file, as written (see `scenarios/README.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name (defaults to the file's stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What the scenario shows.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `virtual` (default: deterministic, time jumps when every thread waits) or `real`.
+    #[serde(default)]
+    pub clock: ClockKind,
+    /// The verifier's mode: `record` (default: every report, the run goes on) or `strict`
+    /// (the run stops at the first report).
+    #[serde(default)]
+    pub verifier: VerifierKind,
+    /// The seed of the schedule (virtual clock) and of the random workload.
+    #[serde(default)]
+    pub seed: u64,
+    /// The devices, each a sample driver.
+    #[serde(default, rename = "device")]
+    pub devices: Vec<DeviceSpec>,
+    /// The requester processes.
+    #[serde(default, rename = "process")]
+    pub processes: Vec<ProcessSpec>,
+    /// A generated workload added to the processes.
+    #[serde(default)]
+    pub random: Option<RandomSpec>,
+    /// What must hold at the end; `irpkit run` fails when it does not.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// Which clock the kernel runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockKind {
+    /// Deterministic: one thread runs at a time and time moves only when all wait.
+    #[default]
+    Virtual,
+    /// The machine's clock and free-running threads.
+    Real,
+}
+
+/// The verifier's mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifierKind {
+    /// Record every report and go on.
+    #[default]
+    Record,
+    /// Stop the run at the first report.
+    Strict,
+}
+
+/// A device: which driver and its parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    /// The name operations refer to.
+    pub name: String,
+    /// The driver.
+    pub driver: DriverKind,
+    /// How long the hardware takes per request, in ms (`pending-read`: it finishes one
+    /// read this often; `serial`, `disk`, `csq-worker`: per transfer). Default 1.
+    #[serde(default)]
+    pub hardware_ms: Option<u64>,
+    /// StartIo drivers: `IoSetStartIoAttributes(DeferredStartIo)`. Default true.
+    #[serde(default)]
+    pub deferred_start_io: Option<bool>,
+    /// `queue`, `startio`, `startio-sync`: the catalog bug switched on (by its
+    /// `irpkit explore --list` name); none by default.
+    #[serde(default)]
+    pub bug: Option<String>,
+}
+
+/// The drivers a scenario can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriverKind {
+    /// Own queue + cancel routine; a hardware thread finishes the oldest read.
+    PendingRead,
+    /// StartIo, device queue, timer + DPC hardware.
+    Serial,
+    /// StartIo keyed by sector (elevator).
+    Disk,
+    /// Cancel-safe queue with a worker thread.
+    CsqWorker,
+    /// Never completes nor cancels reads on its own.
+    Stubborn,
+    /// The catalog's NT-layer queue driver (may have a bug).
+    Queue,
+    /// The catalog's NT-layer StartIo driver (may have a bug).
+    Startio,
+    /// The catalog's synchronous StartIo driver (may have a bug).
+    StartioSync,
+}
+
+impl DriverKind {
+    /// The catalog family, for the NT-layer drivers.
+    pub fn family(self) -> Option<irpkit_samples::buggy::Family> {
+        use irpkit_samples::buggy::Family;
+        match self {
+            DriverKind::Queue => Some(Family::Queue),
+            DriverKind::Startio => Some(Family::StartIo),
+            DriverKind::StartioSync => Some(Family::StartIoSync),
+            _ => None,
+        }
+    }
+}
+
+/// A requester process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    /// Its name.
+    pub name: String,
+    /// Its threads; they start together at time 0.
+    #[serde(default, rename = "thread")]
+    pub threads: Vec<ThreadSpec>,
+}
+
+/// A requester thread and its operations, run in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadSpec {
+    /// Its name (`cancel-synchronous-io` refers to it).
+    pub name: String,
+    /// Its operations.
+    #[serde(default)]
+    pub ops: Vec<Op>,
+}
+
+/// One operation of a thread.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Op {
+    /// `CreateFile` on a device: a handle of the process named `handle`.
+    Open {
+        /// The device's name.
+        device: String,
+        /// The handle's name.
+        handle: String,
+        /// `FILE_FLAG_OVERLAPPED` (default true); reads on a handle without it are
+        /// synchronous: the thread waits for them.
+        #[serde(default = "yes")]
+        overlapped: bool,
+    },
+    /// `DuplicateHandle`.
+    Duplicate {
+        /// The handle duplicated.
+        handle: String,
+        /// The new handle's name.
+        #[serde(rename = "as")]
+        new: String,
+    },
+    /// `CloseHandle` (the last handle of a file sends IRP_MJ_CLEANUP).
+    Close {
+        /// The handle.
+        handle: String,
+    },
+    /// `ReadFile`.
+    Read(Transfer),
+    /// `WriteFile`.
+    Write(Transfer),
+    /// `DeviceIoControl`.
+    Ioctl(Control),
+    /// Waits on the kernel's clock.
+    Sleep {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Waits for an overlapped request's result.
+    Wait {
+        /// The request's id.
+        request: String,
+        /// Give up after this many ms (default: wait as long as it takes).
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+    /// `CancelIo`: this thread's requests on the handle.
+    CancelIo {
+        /// The handle.
+        handle: String,
+    },
+    /// `CancelIoEx`: every request of the process on the handle, or one.
+    CancelIoEx {
+        /// The handle.
+        handle: String,
+        /// Only this request (by id); default all.
+        #[serde(default)]
+        request: Option<String>,
+    },
+    /// `CancelSynchronousIo` of another thread of the process.
+    CancelSynchronousIo {
+        /// The thread's name.
+        thread: String,
+    },
+    /// The thread ends here (its requests are cancelled).
+    ExitThread,
+    /// The process ends here (every thread exits, every handle closes).
+    ExitProcess,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn sixteen() -> u32 {
+    16
+}
+
+/// A read or write.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The handle.
+    pub handle: String,
+    /// Bytes (default 16).
+    #[serde(default = "sixteen")]
+    pub length: u32,
+    /// Byte offset (the disk sorts by it).
+    #[serde(default)]
+    pub offset: i64,
+    /// The request's id, for `wait`, `cancel-io-ex` and expectations (default
+    /// `<process>.<thread>.<n>`).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Overlapped only: cancel it if still outstanding after this many ms.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A device control.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// The handle.
+    pub handle: String,
+    /// The I/O control code.
+    pub code: u32,
+    /// Input buffer bytes.
+    #[serde(default)]
+    pub input: u32,
+    /// Output buffer bytes.
+    #[serde(default)]
+    pub output: u32,
+    /// The request's id (see [`Transfer::id`]).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// See [`Transfer::timeout_ms`].
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A generated workload: a process of `threads` threads, each opening the device and
+/// issuing `requests` overlapped reads with random gaps, cancelling some (CancelIoEx of
+/// one, or CancelIo), then waiting for the rest and exiting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomSpec {
+    /// The device (by name).
+    pub device: String,
+    /// Threads (default 2).
+    #[serde(default = "two")]
+    pub threads: u32,
+    /// Requests per thread (default 8).
+    #[serde(default = "eight")]
+    pub requests: u32,
+    /// Probability that a request is cancelled (default 0.3).
+    #[serde(default = "cancel_default")]
+    pub cancel: f64,
+    /// Largest gap between two operations, ms (default 2).
+    #[serde(default = "two_u64")]
+    pub max_gap_ms: u64,
+    /// Its own seed (default: the scenario's).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+fn two() -> u32 {
+    2
+}
+fn eight() -> u32 {
+    8
+}
+fn two_u64() -> u64 {
+    2
+}
+fn cancel_default() -> f64 {
+    0.3
+}
+
+/// Expectations checked after the run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// This many verifier reports (e.g. 0).
+    #[serde(default)]
+    pub reports: Option<usize>,
+    /// These rules reported, at least once each (rule ids, `irpkit rules`).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Final status by request id: a status name (`STATUS_SUCCESS`, `STATUS_CANCELLED`,
+    /// ...) or `disassociated`.
+    #[serde(default)]
+    pub status: BTreeMap<String, String>,
+    /// Event-log entries by code name (`IO_DRIVER_CANCEL_TIMEOUT`).
+    #[serde(default)]
+    pub event_log: BTreeMap<String, usize>,
+    /// This many per-request timeouts fired.
+    #[serde(default)]
+    pub timeouts: Option<usize>,
+}
+
+/// A mistake in a scenario file: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line and column, when known.
+    pub position: Option<(usize, usize)>,
+    /// The field, as a path (`process[0].thread[1].ops[2].handle`), when known.
+    pub field: Option<String>,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        write!(f, ": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// The status names a scenario may expect.
+pub const STATUS_NAMES: &[&str] = &[
+    "STATUS_SUCCESS",
+    "STATUS_CANCELLED",
+    "STATUS_DELETE_PENDING",
+    "STATUS_INVALID_DEVICE_REQUEST",
+    "STATUS_INVALID_HANDLE",
+    "STATUS_INSUFFICIENT_RESOURCES",
+    "disassociated",
+];
+
+/// The event-log codes a scenario may expect.
+pub const EVENT_NAMES: &[&str] = &["IO_DRIVER_CANCEL_TIMEOUT"];
+
+/// Reads and checks the scenario file at `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        position: None,
+        field: None,
+        message: format!("cannot read it: {e}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Parses and checks scenario `text` (from `file`, named in errors).
+pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let error = |position, field, message| ScenarioError { file: file.to_path_buf(), position, field, message };
+    let deserializer = toml::Deserializer::parse(text)
+        .map_err(|e| error(e.span().map(|s| line_column(text, s.start)), None, tidy(e.message())))?;
+    let mut scenario: Scenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = path_of(e.path());
+        let span = e.inner().span().or_else(|| locate(text, &path));
+        let field = (!path.is_empty()).then(|| render(&path));
+        error(span.map(|s| line_column(text, s.start)), field, tidy(e.inner().message()))
+    })?;
+    if scenario.name.is_none() {
+        scenario.name = file.file_stem().map(|s| s.to_string_lossy().into_owned());
+    }
+    check(&scenario).map_err(|(path, message)| {
+        let span = locate(text, &path);
+        error(span.map(|s| line_column(text, s.start)), Some(render(&path)), message)
+    })?;
+    Ok(scenario)
+}
+
+/// serde's and toml's messages, on one line.
+fn tidy(message: &str) -> String {
+    message.trim().replace('\n', " ")
+}
+
+/// One step of a path into the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn path_of(p: &serde_path_to_error::Path) -> Vec<Seg> {
+    use serde_path_to_error::Segment;
+    p.iter()
+        .filter_map(|s| match s {
+            Segment::Seq { index } => Some(Seg::Index(*index)),
+            Segment::Map { key } => Some(Seg::Key(key.clone())),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+fn render(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The span of the value at `path` (the deepest part of it that exists).
+fn locate(text: &str, path: &[Seg]) -> Option<Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let mut span = root.span();
+    let top = DeValue::Table(root.into_inner());
+    let mut at = &top;
+    for seg in path {
+        let next = match (seg, at) {
+            (Seg::Key(k), DeValue::Table(t)) => {
+                t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str()).map(|(_, v)| v)
+            }
+            (Seg::Index(i), DeValue::Array(a)) => a.get(*i),
+            _ => None,
+        };
+        match next {
+            Some(v) => {
+                span = v.span();
+                at = v.get_ref();
+            }
+            None => break,
+        }
+    }
+    Some(span)
+}
+
+/// 1-based line and column of byte `offset`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+type Problem = (Vec<Seg>, String);
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_string())
+}
+
+fn one_of(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    values.into_iter().map(|v| format!("`{}`", v.as_ref())).collect::<Vec<_>>().join(", ")
+}
+
+/// The checks serde cannot make: names refer to things that exist, ids are unique,
+/// values are in range.
+fn check(s: &Scenario) -> Result<(), Problem> {
+    let mut devices = BTreeSet::new();
+    for (i, d) in s.devices.iter().enumerate() {
+        let at = |f: &str| vec![key("device"), Seg::Index(i), key(f)];
+        if !devices.insert(d.name.as_str()) {
+            return Err((at("name"), format!("a second device named `{}`: device names must be unique", d.name)));
+        }
+        if d.name.is_empty() || !d.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err((at("name"), format!("`{}` is not a device name: use letters, digits, `-` and `_`", d.name)));
+        }
+        if let Some(bug) = &d.bug {
+            let Some(family) = d.driver.family() else {
+                return Err((
+                    at("bug"),
+                    "only the catalog drivers `queue`, `startio` and `startio-sync` have bugs to switch on".to_string(),
+                ));
+            };
+            let names: Vec<&str> = irpkit_samples::buggy::catalog()
+                .into_iter()
+                .filter(|e| e.bug.family() == family)
+                .map(|e| e.name)
+                .collect();
+            if !names.contains(&bug.as_str()) {
+                return Err((at("bug"), format!("`{bug}` is not a bug of this driver; accepted: {}", one_of(&names))));
+            }
+        }
+        if d.deferred_start_io.is_some()
+            && !matches!(
+                d.driver,
+                DriverKind::Serial | DriverKind::Disk | DriverKind::Startio | DriverKind::StartioSync
+            )
+        {
+            return Err((
+                at("deferred_start_io"),
+                "only StartIo drivers (`serial`, `disk`, `startio`, `startio-sync`) have it".to_string(),
+            ));
+        }
+        if d.hardware_ms == Some(0) {
+            return Err((at("hardware_ms"), "must be at least 1".to_string()));
+        }
+    }
+    let mut process_names = BTreeSet::new();
+    let mut request_ids = BTreeSet::new();
+    for (pi, p) in s.processes.iter().enumerate() {
+        if !process_names.insert(p.name.as_str()) {
+            return Err((
+                vec![key("process"), Seg::Index(pi), key("name")],
+                format!("a second process named `{}`", p.name),
+            ));
+        }
+        let threads: BTreeSet<&str> = p.threads.iter().map(|t| t.name.as_str()).collect();
+        if threads.len() != p.threads.len() {
+            return Err((
+                vec![key("process"), Seg::Index(pi), key("thread")],
+                "thread names must be unique within a process".to_string(),
+            ));
+        }
+        // Handles a process opens anywhere (threads run concurrently: a use before the
+        // open is a run-time failure, a handle never opened is a mistake).
+        let mut handles = BTreeSet::new();
+        for t in &p.threads {
+            for op in &t.ops {
+                match op {
+                    Op::Open { handle, .. } => {
+                        handles.insert(handle.as_str());
+                    }
+                    Op::Duplicate { new, .. } => {
+                        handles.insert(new.as_str());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (ti, t) in p.threads.iter().enumerate() {
+            for (oi, op) in t.ops.iter().enumerate() {
+                let at = |f: &str| {
+                    vec![
+                        key("process"),
+                        Seg::Index(pi),
+                        key("thread"),
+                        Seg::Index(ti),
+                        key("ops"),
+                        Seg::Index(oi),
+                        key(f),
+                    ]
+                };
+                let handle_ok = |h: &str| -> Result<(), Problem> {
+                    if handles.contains(h) {
+                        Ok(())
+                    } else {
+                        Err((
+                            at("handle"),
+                            format!(
+                                "no `open` (or `duplicate`) in process `{}` makes a handle `{h}`; handles: {}",
+                                p.name,
+                                one_of(&handles)
+                            ),
+                        ))
+                    }
+                };
+                match op {
+                    Op::Open { device, .. } => {
+                        if !devices.contains(device.as_str()) {
+                            return Err((
+                                at("device"),
+                                format!("no device named `{device}`; devices: {}", one_of(&devices)),
+                            ));
+                        }
+                    }
+                    Op::Duplicate { handle, .. } | Op::Close { handle } | Op::CancelIo { handle } => handle_ok(handle)?,
+                    Op::Read(x) | Op::Write(x) => {
+                        handle_ok(&x.handle)?;
+                        request_id(&mut request_ids, &x.id, at("id"))?;
+                        if x.timeout_ms == Some(0) {
+                            return Err((at("timeout_ms"), "must be at least 1".to_string()));
+                        }
+                    }
+                    Op::Ioctl(x) => {
+                        handle_ok(&x.handle)?;
+                        request_id(&mut request_ids, &x.id, at("id"))?;
+                    }
+                    Op::CancelIoEx { handle, .. } => handle_ok(handle)?,
+                    Op::CancelSynchronousIo { thread } => {
+                        if !threads.contains(thread.as_str()) {
+                            return Err((
+                                at("thread"),
+                                format!("no thread `{thread}` in process `{}`; threads: {}", p.name, one_of(&threads)),
+                            ));
+                        }
+                    }
+                    Op::Sleep { .. } | Op::Wait { .. } | Op::ExitThread | Op::ExitProcess => {}
+                }
+            }
+        }
+    }
+    // References to request ids, now that all are known.
+    for (pi, p) in s.processes.iter().enumerate() {
+        for (ti, t) in p.threads.iter().enumerate() {
+            for (oi, op) in t.ops.iter().enumerate() {
+                let r = match op {
+                    Op::Wait { request, .. } => Some(("request", request)),
+                    Op::CancelIoEx { request: Some(request), .. } => Some(("request", request)),
+                    _ => None,
+                };
+                if let Some((f, id)) = r {
+                    if !request_ids.contains(id.as_str()) {
+                        return Err((
+                            vec![
+                                key("process"),
+                                Seg::Index(pi),
+                                key("thread"),
+                                Seg::Index(ti),
+                                key("ops"),
+                                Seg::Index(oi),
+                                key(f),
+                            ],
+                            format!("no request has the id `{id}`: give the read, write or ioctl `id = \"{id}\"`"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(r) = &s.random {
+        let at = |f: &str| vec![key("random"), key(f)];
+        if !devices.contains(r.device.as_str()) {
+            return Err((at("device"), format!("no device named `{}`; devices: {}", r.device, one_of(&devices))));
+        }
+        if !(0.0..=1.0).contains(&r.cancel) {
+            return Err((at("cancel"), format!("{} is not a probability: use a number from 0 to 1", r.cancel)));
+        }
+        if r.threads == 0 || r.threads > 64 {
+            return Err((at("threads"), "must be from 1 to 64".to_string()));
+        }
+        if r.requests > 10_000 {
+            return Err((at("requests"), "at most 10000 per thread".to_string()));
+        }
+    }
+    for (id, status) in &s.expect.status {
+        let at = vec![key("expect"), key("status"), key(id)];
+        if !request_ids.contains(id.as_str()) && s.random.is_none() {
+            return Err((at, format!("no request has the id `{id}`; ids: {}", one_of(&request_ids))));
+        }
+        if !STATUS_NAMES.contains(&status.as_str()) {
+            return Err((
+                at,
+                format!("`{status}` is not a status this expectation knows; accepted: {}", one_of(STATUS_NAMES)),
+            ));
+        }
+    }
+    for name in s.expect.event_log.keys() {
+        if !EVENT_NAMES.contains(&name.as_str()) {
+            return Err((
+                vec![key("expect"), key("event_log"), key(name)],
+                format!("`{name}` is not an event-log code; accepted: {}", one_of(EVENT_NAMES)),
+            ));
+        }
+    }
+    for (i, rule) in s.expect.rules.iter().enumerate() {
+        if !irpkit::verifier::Rule::ALL.iter().any(|r| r.id() == rule) {
+            return Err((
+                vec![key("expect"), key("rules"), Seg::Index(i)],
+                format!("`{rule}` is not a verifier rule; `irpkit rules` lists them"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn request_id(ids: &mut BTreeSet<String>, id: &Option<String>, at: Vec<Seg>) -> Result<(), Problem> {
+    if let Some(id) = id {
+        if !ids.insert(id.clone()) {
+            return Err((at, format!("a second request with the id `{id}`: ids must be unique")));
+        }
+    }
+    Ok(())
+}

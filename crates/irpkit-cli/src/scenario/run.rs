@@ -1,0 +1,883 @@
+//! Running a scenario file: devices created, requester threads started together, every
+//! request followed to its end, the expectations checked.
+//!
+//! On the virtual clock a run goes through the explorer's scheduler with one schedule
+//! (the scenario's seed): deterministic, and the five-minute thread-exit wait takes
+//! milliseconds. On the real clock the threads run free.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use irpkit::explore::{self, Limits, Strategy};
+use irpkit::io::{EventLogEntry, Handle, Overlapped, Process, RequestTimeout, RequesterThread, ThreadHandle};
+use irpkit::nt::{self, ke_delay_execution_thread, NtStatus};
+use irpkit::safe::{create_device, create_start_io_device, Device, DeviceRef};
+use irpkit::verifier::Report;
+use irpkit::Kernel;
+use irpkit_samples::buggy::{self, Bug, CatalogDeviceHandle};
+use irpkit_samples::csq_worker::CsqWorker;
+use irpkit_samples::pending_read::PendingRead;
+use irpkit_samples::serial::{Serial, SerialConfig};
+use irpkit_samples::stubborn::Stubborn;
+
+use super::{ClockKind, DriverKind, Op, ProcessSpec, Scenario, ThreadSpec, VerifierKind};
+
+/// How one request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// Its result was delivered.
+    Completed {
+        /// Final status.
+        status: NtStatus,
+        /// Bytes transferred.
+        information: usize,
+    },
+    /// Thread exit gave up on it after the five minutes (logged).
+    Disassociated,
+    /// It never reached a driver (no such handle at that moment, process ending).
+    Refused(NtStatus),
+    /// Nobody knows: never delivered, not disassociated — a lost request.
+    Lost,
+}
+
+impl End {
+    /// The name expectations use: a status name, `disassociated`, or `lost`.
+    pub fn name(&self) -> String {
+        match self {
+            End::Completed { status, .. } | End::Refused(status) => {
+                nt::status_name(*status).map_or_else(|| format!("0x{:08X}", *status as u32), str::to_string)
+            }
+            End::Disassociated => "disassociated".to_string(),
+            End::Lost => "lost".to_string(),
+        }
+    }
+}
+
+/// One request of the run.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Its id (given, or `<process>.<thread>.<n>`).
+    pub id: String,
+    /// The process and thread that issued it.
+    pub process: String,
+    /// See `process`.
+    pub thread: String,
+    /// The device it went to.
+    pub device: String,
+    /// What it was (`read 16 @0`, ...).
+    pub what: String,
+    /// Synchronous (the thread waited) or overlapped.
+    pub synchronous: bool,
+    /// irpkit's IRP serial number (overlapped requests).
+    pub irp: Option<u64>,
+    /// When it was issued, on the kernel's clock.
+    pub issued_at: Duration,
+    /// When its completion finished (delivered or not).
+    pub completed_at: Option<Duration>,
+    /// The first time someone asked to cancel it (CancelIo, CancelIoEx,
+    /// CancelSynchronousIo, its timeout, its thread's exit).
+    pub cancel_requested_at: Option<Duration>,
+    /// Whether its timeout fired.
+    pub timed_out: bool,
+    /// How it ended.
+    pub end: End,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The scenario's name.
+    pub name: String,
+    /// Every request, in issue order.
+    pub requests: Vec<Request>,
+    /// The event log.
+    pub event_log: Vec<EventLogEntry>,
+    /// Verifier reports, in order.
+    pub reports: Vec<Report>,
+    /// A run that did not finish cleanly: a panic, deadlock, livelock, ...
+    pub failure: Option<String>,
+    /// Operations that could not be carried out (a handle not open at that moment, ...).
+    pub op_errors: Vec<String>,
+    /// The kernel clock at the end.
+    pub ended_at: Duration,
+    /// Expectations: (what, held, detail).
+    pub expectations: Vec<(String, bool, String)>,
+}
+
+impl RunSummary {
+    /// Requests that are neither delivered, disassociated nor refused.
+    pub fn unaccounted(&self) -> usize {
+        self.requests.iter().filter(|r| r.end == End::Lost).count()
+    }
+
+    /// Whether every expectation held, nothing was lost and the run finished.
+    pub fn ok(&self) -> bool {
+        self.failure.is_none() && self.unaccounted() == 0 && self.expectations.iter().all(|e| e.1)
+    }
+}
+
+/// A device of the run.
+enum LiveDevice {
+    PendingRead(Device<PendingRead>),
+    Serial(Device<Serial>),
+    CsqWorker(Arc<Device<CsqWorker>>),
+    Stubborn(Device<Stubborn>),
+    Catalog(CatalogDeviceHandle),
+}
+
+impl LiveDevice {
+    fn device_ref(&self) -> &DeviceRef {
+        match self {
+            LiveDevice::PendingRead(d) => d.device_ref(),
+            LiveDevice::Serial(d) => d.device_ref(),
+            LiveDevice::CsqWorker(d) => d.device_ref(),
+            LiveDevice::Stubborn(d) => d.device_ref(),
+            LiveDevice::Catalog(d) => d.device_ref(),
+        }
+    }
+}
+
+/// A device pointer the requester threads may share.
+#[derive(Clone, Copy)]
+struct DevPtr(*mut nt::DeviceObject);
+// SAFETY: device objects are shared by design and live as long as their kernel.
+unsafe impl Send for DevPtr {}
+// SAFETY: as above.
+unsafe impl Sync for DevPtr {}
+
+/// A request while the run goes on.
+struct Live {
+    record: Request,
+    overlapped: Option<Overlapped>,
+    handle: Option<Handle>,
+    timeout: Option<RequestTimeout>,
+}
+
+/// One process's shared state.
+struct Proc {
+    name: String,
+    process: Process,
+    /// Open handles by name: the handle, whether it is overlapped, the device's name.
+    handles: Mutex<BTreeMap<String, (Handle, bool, String)>>,
+    threads: Mutex<BTreeMap<String, ThreadHandle>>,
+}
+
+/// The run's shared state (std locks here are only held for bookkeeping, never across a
+/// kernel primitive).
+struct World {
+    kernel: Kernel,
+    devices: BTreeMap<String, (DevPtr, String)>,
+    requests: Mutex<Vec<Live>>,
+    op_errors: Mutex<Vec<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn ms(n: u64) -> i64 {
+    -(i64::try_from(n).unwrap_or(i64::MAX / 10_000).saturating_mul(10_000))
+}
+
+/// The explorer's view of a scenario file: one run fills `summary`.
+struct FileScenario {
+    spec: Scenario,
+    processes: Vec<ProcessSpec>,
+    result: Mutex<Option<(Vec<Request>, Vec<EventLogEntry>, Vec<String>)>>,
+}
+
+impl explore::Scenario for FileScenario {
+    fn name(&self) -> &str {
+        self.spec.name.as_deref().unwrap_or("scenario")
+    }
+
+    fn run(&self, kernel: &Kernel) {
+        let outcome = run_world(kernel, &self.spec, &self.processes);
+        *lock(&self.result) = Some(outcome);
+    }
+}
+
+/// Runs `spec` once and checks its expectations.
+pub fn run(spec: &Scenario) -> RunSummary {
+    let processes = with_random(spec);
+    let name = spec.name.clone().unwrap_or_else(|| "scenario".to_string());
+    let scenario = Arc::new(FileScenario { spec: spec.clone(), processes, result: Mutex::new(None) });
+    let (reports, failure, ended_at) = match spec.clock {
+        ClockKind::Virtual => {
+            let limits = Limits { stop_at_first_report: spec.verifier == VerifierKind::Strict, ..Limits::default() };
+            let dyn_scenario: Arc<dyn explore::Scenario> = scenario.clone();
+            let outcome = explore::run_one(&dyn_scenario, Strategy::Random, spec.seed, &limits);
+            let at = outcome.trace.last().map_or(Duration::ZERO, |s| s.at);
+            match outcome.violation {
+                Some(v) => {
+                    let failure = match &v.kind {
+                        explore::ViolationKind::Report(_) => None,
+                        other => Some(other.to_string()),
+                    };
+                    let strict_stop = spec.verifier == VerifierKind::Strict && !v.reports.is_empty();
+                    let failure = failure.or_else(|| {
+                        strict_stop.then(|| "the verifier is strict: the run stopped at its first report".to_string())
+                    });
+                    (v.reports, failure, at)
+                }
+                None => (Vec::new(), None, at),
+            }
+        }
+        ClockKind::Real => {
+            let kernel = Kernel::builder().verifier_mode(irpkit::verifier::VerifierMode::Record).build();
+            let failure = {
+                let _entered = kernel.enter();
+                let dpc = kernel.start_dpc_thread();
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    explore::Scenario::run(&*scenario, &kernel)
+                }));
+                drop(dpc);
+                kernel.report_leaked_irps("at the end of the scenario (every thread had finished)");
+                r.err().map(|p| {
+                    let text = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "a panic".to_string());
+                    format!("panic: {text}")
+                })
+            };
+            let at = kernel.clock().now();
+            (kernel.verifier().take_reports(), failure, at)
+        }
+    };
+    let (requests, event_log, op_errors) = lock(&scenario.result).take().unwrap_or_default();
+    let mut summary =
+        RunSummary { name, requests, event_log, reports, failure, op_errors, ended_at, expectations: Vec::new() };
+    summary.expectations = check_expectations(spec, &summary);
+    summary
+}
+
+/// The processes of the file plus the random workload's.
+fn with_random(spec: &Scenario) -> Vec<ProcessSpec> {
+    let mut processes = spec.processes.clone();
+    let Some(r) = &spec.random else { return processes };
+    let mut rng = SplitMix(r.seed.unwrap_or(spec.seed) ^ 0x5EED_5EED);
+    let threads = (0..r.threads)
+        .map(|t| {
+            let name = format!("t{t}");
+            let mut ops = vec![Op::Open { device: r.device.clone(), handle: format!("h{t}"), overlapped: true }];
+            let mut ids = Vec::new();
+            for n in 0..r.requests {
+                let id = format!("random.{name}.{n}");
+                ops.push(Op::Read(super::Transfer {
+                    handle: format!("h{t}"),
+                    length: 16,
+                    offset: i64::from(rng.below(64) as u32) * 512,
+                    id: Some(id.clone()),
+                    timeout_ms: None,
+                }));
+                ids.push(id.clone());
+                if r.max_gap_ms > 0 {
+                    ops.push(Op::Sleep { ms: rng.below(r.max_gap_ms + 1) });
+                }
+                if rng.chance(r.cancel) {
+                    if rng.chance(0.2) {
+                        ops.push(Op::CancelIo { handle: format!("h{t}") });
+                    } else {
+                        let victim = ids[rng.below(ids.len() as u64) as usize].clone();
+                        ops.push(Op::CancelIoEx { handle: format!("h{t}"), request: Some(victim) });
+                    }
+                }
+            }
+            for id in ids {
+                ops.push(Op::Wait { request: id, timeout_ms: Some(50) });
+            }
+            ops.push(Op::Close { handle: format!("h{t}") });
+            ThreadSpec { name, ops }
+        })
+        .collect();
+    processes.push(ProcessSpec { name: "random".to_string(), threads });
+    processes
+}
+
+/// splitmix64.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
+    }
+}
+
+fn create(kernel: &Kernel, spec: &super::DeviceSpec) -> LiveDevice {
+    let hardware = Duration::from_millis(spec.hardware_ms.unwrap_or(1));
+    let deferred = spec.deferred_start_io.unwrap_or(true);
+    let name = format!("{}", spec.name);
+    match spec.driver {
+        DriverKind::PendingRead => {
+            LiveDevice::PendingRead(create_device(kernel, &name, PendingRead::new()).expect("IoCreateDevice"))
+        }
+        DriverKind::Serial | DriverKind::Disk => {
+            let config = SerialConfig {
+                transfer_time: hardware,
+                elevator: spec.driver == DriverKind::Disk,
+                deferred_start_io: deferred,
+                ..SerialConfig::default()
+            };
+            let d = create_start_io_device(kernel, &name, Serial::new(config)).expect("IoCreateDevice");
+            d.configure(d.device_ref());
+            LiveDevice::Serial(d)
+        }
+        DriverKind::CsqWorker => {
+            let d = Arc::new(
+                create_device(kernel, &name, CsqWorker::new(hardware, Duration::ZERO)).expect("IoCreateDevice"),
+            );
+            CsqWorker::start(&d);
+            LiveDevice::CsqWorker(d)
+        }
+        DriverKind::Stubborn => {
+            LiveDevice::Stubborn(create_device(kernel, &name, Stubborn::new()).expect("IoCreateDevice"))
+        }
+        DriverKind::Queue | DriverKind::Startio | DriverKind::StartioSync => {
+            let family = spec.driver.family().expect("a catalog driver");
+            let bug = spec.bug.as_deref().and_then(buggy::bug_named).unwrap_or(Bug::None);
+            LiveDevice::Catalog(CatalogDeviceHandle::start(kernel, &name, family, bug, deferred))
+        }
+    }
+}
+
+fn run_world(
+    kernel: &Kernel,
+    spec: &Scenario,
+    processes: &[ProcessSpec],
+) -> (Vec<Request>, Vec<EventLogEntry>, Vec<String>) {
+    let mut live: Vec<(String, LiveDevice)> =
+        spec.devices.iter().map(|d| (d.name.clone(), create(kernel, d))).collect();
+    let world = Arc::new(World {
+        kernel: kernel.clone(),
+        devices: live
+            .iter()
+            .map(|(n, d)| (n.clone(), (DevPtr(d.device_ref().as_ptr()), d.device_ref().name())))
+            .collect(),
+        requests: Mutex::new(Vec::new()),
+        op_errors: Mutex::new(Vec::new()),
+    });
+    // The pending-read devices' hardware: one read finished every `hardware_ms` until
+    // the requesters are done.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut hardware = Vec::new();
+    for ((_, d), s) in live.iter().zip(&spec.devices) {
+        if let LiveDevice::PendingRead(dev) = d {
+            let (dev, stop, period) = (dev.clone(), stop.clone(), s.hardware_ms.unwrap_or(1));
+            hardware.push(kernel.spawn_named("hardware", move || {
+                while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                    ke_delay_execution_thread(ms(period));
+                    while dev.complete_next(u32::MAX).is_some() && period == 0 {}
+                }
+            }));
+        }
+    }
+    let procs: Vec<Arc<Proc>> = processes
+        .iter()
+        .map(|p| {
+            Arc::new(Proc {
+                name: p.name.clone(),
+                process: Process::new(kernel),
+                handles: Mutex::new(BTreeMap::new()),
+                threads: Mutex::new(BTreeMap::new()),
+            })
+        })
+        .collect();
+    let mut joins = Vec::new();
+    for (p, pspec) in procs.iter().zip(processes) {
+        for t in &pspec.threads {
+            let (world, proc_, t) = (world.clone(), p.clone(), t.clone());
+            joins.push(p.process.spawn(move |rt| run_thread(&world, &proc_, &t, rt)));
+        }
+    }
+    for j in joins {
+        if j.join().is_err() {
+            lock(&world.op_errors).push("a requester thread panicked".to_string());
+        }
+    }
+    // Process exit for every process: remaining threads exit, handles close (cleanup).
+    for p in &procs {
+        p.process.terminate();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    for h in hardware {
+        let _ = h.join();
+    }
+    // Devices wind down: the worker unloads, the stubborn driver finally lets go, the
+    // catalog's worker stops; the hardware's last timers fire.
+    for (_, d) in &mut live {
+        match d {
+            LiveDevice::CsqWorker(d) => d.shutdown(),
+            LiveDevice::Stubborn(d) => {
+                d.finish_all(nt::STATUS_SUCCESS);
+            }
+            LiveDevice::Catalog(d) => d.stop(),
+            LiveDevice::PendingRead(_) | LiveDevice::Serial(_) => {}
+        }
+    }
+    ke_delay_execution_thread(ms(20));
+    let event_log = kernel.event_log();
+    let requests = std::mem::take(&mut *lock(&world.requests)).into_iter().map(|l| finish(l, &event_log)).collect();
+    let errors = std::mem::take(&mut *lock(&world.op_errors));
+    drop(live);
+    (requests, event_log, errors)
+}
+
+/// The request's end, once the run is over.
+fn finish(l: Live, log: &[EventLogEntry]) -> Request {
+    let mut r = l.record;
+    r.timed_out = l.timeout.as_ref().is_some_and(|t| t.fired());
+    if let Some(o) = &l.overlapped {
+        r.irp = o.irp_id();
+        r.completed_at = o.completed_at();
+        if r.end == End::Lost {
+            r.end = if o.is_signalled() {
+                let b = o.status_block();
+                End::Completed { status: b.status, information: b.information }
+            } else if r.irp.is_some_and(|id| log.iter().any(|e| e.irp == id)) {
+                End::Disassociated
+            } else {
+                End::Lost
+            };
+        }
+    }
+    r
+}
+
+fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
+    lock(&p.threads).insert(t.name.clone(), rt.handle());
+    let now = || world.kernel.clock().now();
+    let error = |n: usize, what: String| {
+        lock(&world.op_errors).push(format!("process `{}` thread `{}` op {n}: {what}", p.name, t.name));
+    };
+    let handle_of = |n: usize, name: &str| -> Option<Handle> {
+        let h = lock(&p.handles).get(name).map(|e| e.0);
+        if h.is_none() {
+            error(n, format!("handle `{name}` is not open at this moment (not opened yet, or closed)"));
+        }
+        h
+    };
+    // Marks the outstanding requests matching `pick` as asked to be cancelled now.
+    let mark = |pick: &dyn Fn(&Live) -> bool| {
+        let at = now();
+        for l in lock(&world.requests).iter_mut() {
+            let outstanding = l.overlapped.as_ref().map_or(l.record.end == End::Lost, |o| !o.is_signalled());
+            if l.record.process == p.name && outstanding && l.record.cancel_requested_at.is_none() && pick(l) {
+                l.record.cancel_requested_at = Some(at);
+            }
+        }
+    };
+    let mut issued = 0usize;
+    for (n, op) in t.ops.iter().enumerate() {
+        match op {
+            Op::Open { device, handle, overlapped } => {
+                let Some((dev, dev_name)) = world.devices.get(device) else { continue };
+                // SAFETY: a device of this run's kernel, alive as long as the kernel.
+                let dref = unsafe { DeviceRef::from_ptr(dev.0) };
+                match p.process.open(dref, *overlapped) {
+                    Ok(h) => {
+                        lock(&p.handles).insert(handle.clone(), (h, *overlapped, dev_name.clone()));
+                    }
+                    Err(status) => error(n, format!("open of `{device}` failed: {}", nt::describe_status(status))),
+                }
+            }
+            Op::Duplicate { handle, new } => {
+                let source = lock(&p.handles).get(handle).cloned();
+                if let Some((h, overlapped, dev_name)) = source {
+                    match p.process.duplicate(h) {
+                        Ok(d) => {
+                            lock(&p.handles).insert(new.clone(), (d, overlapped, dev_name));
+                        }
+                        Err(status) => error(n, format!("duplicate failed: {}", nt::describe_status(status))),
+                    }
+                } else {
+                    error(n, format!("handle `{handle}` is not open at this moment"));
+                }
+            }
+            Op::Close { handle } => {
+                let h = lock(&p.handles).remove(handle);
+                match h {
+                    Some((h, ..)) => {
+                        p.process.close(h);
+                    }
+                    None => error(n, format!("handle `{handle}` is not open at this moment")),
+                }
+            }
+            Op::Read(x) | Op::Write(x) => {
+                let read = matches!(op, Op::Read(_));
+                let what = format!("{} {} @{}", if read { "read" } else { "write" }, x.length, x.offset);
+                issue(world, p, t, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| match o {
+                    Some(o) if read => rt.read_overlapped(h, x.length, x.offset, o).map(|s| (s, None)),
+                    Some(o) => rt.write_overlapped(h, x.length, x.offset, o).map(|s| (s, None)),
+                    None if read => rt.read(h, x.length, x.offset).map(|b| (b.status, Some(b))),
+                    None => rt.write(h, x.length, x.offset).map(|b| (b.status, Some(b))),
+                });
+            }
+            Op::Ioctl(x) => {
+                let what = format!("ioctl 0x{:X}", x.code);
+                issue(world, p, t, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| match o {
+                    Some(o) => rt.device_io_control_overlapped(h, x.code, x.input, x.output, o).map(|s| (s, None)),
+                    None => rt.device_io_control(h, x.code, x.input, x.output).map(|b| (b.status, Some(b))),
+                });
+            }
+            Op::Sleep { ms: d } => {
+                ke_delay_execution_thread(ms(*d));
+            }
+            Op::Wait { request, timeout_ms } => {
+                let o = lock(&world.requests).iter().find(|l| &l.record.id == request).map(|l| l.overlapped.clone());
+                match o {
+                    Some(Some(o)) => {
+                        o.wait(&world.kernel, timeout_ms.map(Duration::from_millis));
+                    }
+                    Some(None) => {
+                        error(n, format!("request `{request}` was synchronous: there is nothing to wait for"))
+                    }
+                    None => error(n, format!("request `{request}` was not issued (yet)")),
+                }
+            }
+            Op::CancelIo { handle } => {
+                if let Some(h) = handle_of(n, handle) {
+                    mark(&|l| l.handle == Some(h) && l.record.thread == t.name);
+                    rt.cancel_io(h);
+                }
+            }
+            Op::CancelIoEx { handle, request } => {
+                if let Some(h) = handle_of(n, handle) {
+                    let o = request.as_ref().and_then(|id| {
+                        lock(&world.requests).iter().find(|l| &l.record.id == id).and_then(|l| l.overlapped.clone())
+                    });
+                    if request.is_some() && o.is_none() {
+                        error(
+                            n,
+                            format!(
+                                "request `{}` is not an overlapped request issued so far",
+                                request.as_deref().unwrap_or("")
+                            ),
+                        );
+                        continue;
+                    }
+                    mark(&|l| l.handle == Some(h) && request.as_ref().is_none_or(|id| &l.record.id == id));
+                    let _ = p.process.cancel_io_ex(h, o.as_ref());
+                }
+            }
+            Op::CancelSynchronousIo { thread } => {
+                let target = lock(&p.threads).get(thread).cloned();
+                match target {
+                    Some(th) => {
+                        mark(&|l| l.record.thread == *thread && l.record.synchronous);
+                        let _ = p.process.cancel_synchronous_io(&th);
+                    }
+                    None => error(n, format!("thread `{thread}` has not started")),
+                }
+            }
+            Op::ExitThread => break,
+            Op::ExitProcess => {
+                mark(&|_| true);
+                p.process.terminate();
+                break;
+            }
+        }
+    }
+    // The thread exits when this returns: its outstanding requests are cancelled.
+    mark(&|l| l.record.thread == t.name);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn issue(
+    world: &World,
+    p: &Proc,
+    t: &ThreadSpec,
+    n: usize,
+    issued: &mut usize,
+    handle: &str,
+    id: Option<String>,
+    what: String,
+    timeout_ms: Option<u64>,
+    call: impl FnOnce(Handle, Option<&Overlapped>) -> Result<(NtStatus, Option<nt::IoStatusBlock>), NtStatus>,
+) {
+    let id = id.unwrap_or_else(|| format!("{}.{}.{}", p.name, t.name, *issued));
+    *issued += 1;
+    let entry = lock(&p.handles).get(handle).cloned();
+    let record = |synchronous, end| Request {
+        id: id.clone(),
+        process: p.name.clone(),
+        thread: t.name.clone(),
+        device: entry.as_ref().map_or_else(|| "-".to_string(), |e| e.2.clone()),
+        what: what.clone(),
+        synchronous,
+        irp: None,
+        issued_at: world.kernel.clock().now(),
+        completed_at: None,
+        cancel_requested_at: None,
+        timed_out: false,
+        end,
+    };
+    let Some((h, overlapped_handle, _)) = entry.clone() else {
+        lock(&world.op_errors).push(format!(
+            "process `{}` thread `{}` op {n}: request `{id}`: handle `{handle}` is not open at this moment",
+            p.name, t.name
+        ));
+        lock(&world.requests).push(Live {
+            record: record(false, End::Refused(nt::STATUS_INVALID_HANDLE)),
+            overlapped: None,
+            handle: None,
+            timeout: None,
+        });
+        return;
+    };
+    if overlapped_handle {
+        let o = Overlapped::new();
+        let index = {
+            let mut all = lock(&world.requests);
+            all.push(Live {
+                record: record(false, End::Lost),
+                overlapped: Some(o.clone()),
+                handle: Some(h),
+                timeout: None,
+            });
+            all.len() - 1
+        };
+        match call(h, Some(&o)) {
+            Ok(_) => {
+                if let Some(ms) = timeout_ms {
+                    let timer = p.process.cancel_after(h, &o, Duration::from_millis(ms));
+                    lock(&world.requests)[index].timeout = Some(timer);
+                }
+            }
+            Err(status) => lock(&world.requests)[index].record.end = End::Refused(status),
+        }
+    } else {
+        let index = {
+            let mut all = lock(&world.requests);
+            all.push(Live { record: record(true, End::Lost), overlapped: None, handle: Some(h), timeout: None });
+            all.len() - 1
+        };
+        let result = call(h, None);
+        let at = world.kernel.clock().now();
+        let mut all = lock(&world.requests);
+        let r = &mut all[index].record;
+        match result {
+            Ok((_, Some(b))) => {
+                r.end = End::Completed { status: b.status, information: b.information };
+                r.completed_at = Some(at);
+            }
+            Ok((status, None)) => r.end = End::Refused(status),
+            Err(status) => r.end = End::Refused(status),
+        }
+    }
+}
+
+/// Checks the file's expectations against the run.
+fn check_expectations(spec: &Scenario, s: &RunSummary) -> Vec<(String, bool, String)> {
+    let e = &spec.expect;
+    let mut out = Vec::new();
+    if let Some(n) = e.reports {
+        out.push((format!("{n} verifier report(s)"), s.reports.len() == n, format!("{} reported", s.reports.len())));
+    }
+    for rule in &e.rules {
+        let seen = s.reports.iter().filter(|r| r.rule.id() == rule).count();
+        out.push((format!("rule {rule} reported"), seen > 0, format!("reported {seen} time(s)")));
+    }
+    for (id, want) in &e.status {
+        let got = s.requests.iter().find(|r| &r.id == id).map(|r| r.end.name());
+        let detail = got.clone().unwrap_or_else(|| "never issued".to_string());
+        out.push((format!("request {id} ends {want}"), got.as_deref() == Some(want.as_str()), detail));
+    }
+    for (code, n) in &e.event_log {
+        let seen = s.event_log.iter().filter(|x| x.name == code).count();
+        out.push((
+            format!("{n} {code} event-log entr{}", if *n == 1 { "y" } else { "ies" }),
+            seen == *n,
+            format!("{seen} logged"),
+        ));
+    }
+    if let Some(n) = e.timeouts {
+        let fired = s.requests.iter().filter(|r| r.timed_out).count();
+        out.push((format!("{n} request timeout(s) fired"), fired == n, format!("{fired} fired")));
+    }
+    out
+}
+
+/// Percentiles of cancel latency (cancel asked → completion), in µs on the kernel's clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    /// Requests measured.
+    pub count: usize,
+    /// Median.
+    pub p50_us: f64,
+    /// 90th percentile.
+    pub p90_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Largest.
+    pub max_us: f64,
+}
+
+impl RunSummary {
+    /// Cancel latency over the requests that were asked to be cancelled and then completed.
+    pub fn cancel_latency(&self) -> Option<Latency> {
+        let mut v: Vec<f64> = self
+            .requests
+            .iter()
+            .filter_map(|r| {
+                let (asked, done) = (r.cancel_requested_at?, r.completed_at?);
+                Some(done.saturating_sub(asked).as_secs_f64() * 1e6)
+            })
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1];
+        Some(Latency { count: v.len(), p50_us: at(0.50), p90_us: at(0.90), p99_us: at(0.99), max_us: v[v.len() - 1] })
+    }
+
+    /// Requests by how they ended (`STATUS_SUCCESS`, `disassociated`, ...).
+    pub fn by_end(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for r in &self.requests {
+            *m.entry(r.end.name()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// The machine-readable summary, format `irpkit-run/1` (documented in
+    /// `scenarios/README.md`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let us = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e6);
+        serde_json::json!({
+            "format": "irpkit-run/1",
+            "scenario": self.name,
+            "ok": self.ok(),
+            "ended_at_us": self.ended_at.as_secs_f64() * 1e6,
+            "requests": {
+                "total": self.requests.len(),
+                "by_status": self.by_end(),
+                "unaccounted": self.unaccounted(),
+                "timeouts": self.requests.iter().filter(|r| r.timed_out).count(),
+                "list": self.requests.iter().map(|r| serde_json::json!({
+                    "id": r.id,
+                    "process": r.process,
+                    "thread": r.thread,
+                    "device": r.device,
+                    "what": r.what,
+                    "synchronous": r.synchronous,
+                    "irp": r.irp,
+                    "issued_at_us": r.issued_at.as_secs_f64() * 1e6,
+                    "cancel_requested_at_us": us(r.cancel_requested_at),
+                    "completed_at_us": us(r.completed_at),
+                    "timed_out": r.timed_out,
+                    "end": r.end.name(),
+                    "information": match r.end { End::Completed { information, .. } => Some(information), _ => None },
+                })).collect::<Vec<_>>(),
+            },
+            "cancel_latency_us": self.cancel_latency().map(|l| serde_json::json!({
+                "count": l.count, "p50": l.p50_us, "p90": l.p90_us, "p99": l.p99_us, "max": l.max_us,
+            })),
+            "event_log": self.event_log.iter().map(|e| serde_json::json!({
+                "code": e.code, "name": e.name, "device": e.device, "irp": e.irp, "thread": e.thread,
+                "at_us": e.at.as_secs_f64() * 1e6,
+            })).collect::<Vec<_>>(),
+            "verifier_reports": self.reports.iter().map(|r| serde_json::json!({
+                "rule": r.rule.id(),
+                "code": r.rule.bugcheck().map(|b| b.to_string()),
+                "irp": r.irp.as_ref().map(|i| i.id),
+                "message": r.to_string(),
+            })).collect::<Vec<_>>(),
+            "failure": self.failure,
+            "operation_errors": self.op_errors,
+            "expectations": self.expectations.iter().map(|(what, held, detail)| serde_json::json!({
+                "expect": what, "held": held, "got": detail,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The human summary: one line per request, then totals, reports, expectations.
+    pub fn write_table(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let t = |d: Option<Duration>| d.map_or_else(|| "-".to_string(), |d| format!("{:.3}", d.as_secs_f64() * 1e3));
+        writeln!(out, "scenario {}", self.name)?;
+        writeln!(
+            out,
+            "{:<22} {:<18} {:<14} {:>7} {:>9} {:>9} {:>9}  end",
+            "request", "thread", "what", "irp", "issued", "cancel", "done"
+        )?;
+        for r in &self.requests {
+            let end = match &r.end {
+                End::Completed { information, .. } => format!("{} ({information} bytes)", r.end.name()),
+                other => other.name(),
+            };
+            writeln!(
+                out,
+                "{:<22} {:<18} {:<14} {:>7} {:>9} {:>9} {:>9}  {end}{}",
+                r.id,
+                format!("{}/{}", r.process, r.thread),
+                r.what,
+                r.irp.map_or_else(|| "-".to_string(), |i| format!("#{i}")),
+                t(Some(r.issued_at)),
+                t(r.cancel_requested_at),
+                t(r.completed_at),
+                if r.timed_out { "  (timed out)" } else { "" }
+            )?;
+        }
+        writeln!(out, "(times in ms on the kernel's clock)")?;
+        let by: Vec<String> = self.by_end().iter().map(|(k, v)| format!("{v} {k}")).collect();
+        writeln!(
+            out,
+            "\nsummary: {} requests: {}; unaccounted: {}",
+            self.requests.len(),
+            if by.is_empty() { "none".to_string() } else { by.join(", ") },
+            self.unaccounted()
+        )?;
+        if let Some(l) = self.cancel_latency() {
+            writeln!(
+                out,
+                "cancel latency (cancel asked -> completion, {} requests): p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, max {:.0} us",
+                l.count, l.p50_us, l.p90_us, l.p99_us, l.max_us
+            )?;
+        }
+        for e in &self.event_log {
+            writeln!(
+                out,
+                "event log: 0x{:08X} {} for {} (IRP #{}, thread {}) at {:.3} ms",
+                e.code,
+                e.name,
+                e.device,
+                e.irp,
+                e.thread,
+                e.at.as_secs_f64() * 1e3
+            )?;
+        }
+        writeln!(out, "verifier reports: {}", self.reports.len())?;
+        for r in &self.reports {
+            for line in r.to_string().lines() {
+                writeln!(out, "  {line}")?;
+            }
+        }
+        for e in &self.op_errors {
+            writeln!(out, "operation error: {e}")?;
+        }
+        if let Some(f) = &self.failure {
+            writeln!(out, "the run did not finish cleanly: {f}")?;
+        }
+        for (what, held, got) in &self.expectations {
+            writeln!(out, "expect {what}: {} ({got})", if *held { "holds" } else { "FAILS" })?;
+        }
+        Ok(())
+    }
+}
