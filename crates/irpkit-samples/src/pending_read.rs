@@ -17,22 +17,43 @@
 
 use std::collections::VecDeque;
 
-use irpkit::nt::{self, NtStatus};
+use irpkit::nt::{self, KEvent, NtStatus};
 use irpkit::safe::{
     CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, CancelableIrp, DeviceRef, Dispatched, Driver, Irp,
     SpinLock, SpinLockGuard,
 };
 
 /// The pending-read device's state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PendingRead {
     queue: SpinLock<VecDeque<CancelableIrp>>,
+    /// Set when a read is queued (and by [`wake`](Self::wake)): the hardware's doorbell.
+    arrived: KEvent,
+}
+
+impl Default for PendingRead {
+    fn default() -> Self {
+        PendingRead { queue: SpinLock::default(), arrived: KEvent::new(nt::EventType::Synchronization, false) }
+    }
 }
 
 impl PendingRead {
     /// A device with an empty queue.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The hardware's idle wait: returns at once if a read is waiting, else when one is
+    /// queued or [`wake`](Self::wake) is called. Call on a thread in the device's kernel.
+    pub fn wait_for_work(&self) {
+        if self.queued() == 0 {
+            nt::ke_wait_for_single_object(&self.arrived, None);
+        }
+    }
+
+    /// Ends a [`wait_for_work`](Self::wait_for_work) (e.g. to stop the hardware).
+    pub fn wake(&self) {
+        nt::ke_set_event(&self.arrived, 0, false);
     }
 
     /// Requests waiting for the hardware.
@@ -80,7 +101,11 @@ impl Driver for PendingRead {
                 let pending = irp.mark_pending();
                 let mut queue = self.lock();
                 match irp.set_cancel_routine::<CancelQueuedRead>() {
-                    Ok(token) => queue.push_back(token),
+                    Ok(token) => {
+                        queue.push_back(token);
+                        drop(queue);
+                        self.wake();
+                    }
                     Err(cancelled) => {
                         drop(queue);
                         cancelled.complete_cancelled();

@@ -391,7 +391,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         .map_err(|e| error(e.span().map(|s| line_column(text, s.start)), None, tidy(e.message())))?;
     let mut scenario: Scenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = path_of(e.path());
-        let span = e.inner().span().or_else(|| locate(text, &path));
+        let span = narrow(text, e.inner().span(), locate(text, &path), e.inner().message());
         let field = (!path.is_empty()).then(|| render(&path));
         error(span.map(|s| line_column(text, s.start)), field, tidy(e.inner().message()))
     })?;
@@ -403,6 +403,29 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         error(span.map(|s| line_column(text, s.start)), Some(render(&path)), message)
     })?;
     Ok(scenario)
+}
+
+/// The most precise place for a deserialization error: the value at the error's path when
+/// it lies inside the span the parser gave (inline tables lose their inner positions), and
+/// for an unknown field, the key itself.
+fn narrow(text: &str, parser: Option<Range<usize>>, path: Option<Range<usize>>, message: &str) -> Option<Range<usize>> {
+    let mut span = match (parser, path) {
+        (Some(a), Some(b)) if b.start >= a.start && b.end <= a.end => b,
+        (Some(a), _) => a,
+        (None, b) => b?,
+    };
+    if let Some(name) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
+        let within = text.get(span.clone()).unwrap_or_default();
+        let found = within.match_indices(name).find(|(i, _)| {
+            let before = within[..*i].chars().next_back();
+            let after = within[i + name.len()..].trim_start();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-') && after.starts_with('=')
+        });
+        if let Some((i, _)) = found {
+            span = span.start + i..span.start + i + name.len();
+        }
+    }
+    Some(span)
 }
 
 /// serde's and toml's messages, on one line.
@@ -472,7 +495,11 @@ fn locate(text: &str, path: &[Seg]) -> Option<Range<usize>> {
 
 /// 1-based line and column of byte `offset`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)

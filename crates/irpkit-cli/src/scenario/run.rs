@@ -151,7 +151,8 @@ struct Live {
     record: Request,
     overlapped: Option<Overlapped>,
     handle: Option<Handle>,
-    timeout: Option<RequestTimeout>,
+    /// The armed timeout and its length.
+    timeout: Option<(RequestTimeout, Duration)>,
 }
 
 /// One process's shared state.
@@ -180,11 +181,14 @@ fn ms(n: u64) -> i64 {
     -(i64::try_from(n).unwrap_or(i64::MAX / 10_000).saturating_mul(10_000))
 }
 
-/// The explorer's view of a scenario file: one run fills `summary`.
+/// What a run leaves: the requests, the event log, the operations that failed.
+type WorldResult = (Vec<Request>, Vec<EventLogEntry>, Vec<String>);
+
+/// The explorer's view of a scenario file: one run fills `result`.
 struct FileScenario {
     spec: Scenario,
     processes: Vec<ProcessSpec>,
-    result: Mutex<Option<(Vec<Request>, Vec<EventLogEntry>, Vec<String>)>>,
+    result: Mutex<Option<WorldResult>>,
 }
 
 impl explore::Scenario for FileScenario {
@@ -205,7 +209,14 @@ pub fn run(spec: &Scenario) -> RunSummary {
     let scenario = Arc::new(FileScenario { spec: spec.clone(), processes, result: Mutex::new(None) });
     let (reports, failure, ended_at) = match spec.clock {
         ClockKind::Virtual => {
-            let limits = Limits { stop_at_first_report: spec.verifier == VerifierKind::Strict, ..Limits::default() };
+            // One run, not a search: room for long scenarios (the five-minute wait, big
+            // random workloads).
+            let limits = Limits {
+                stop_at_first_report: spec.verifier == VerifierKind::Strict,
+                max_steps: 5_000_000,
+                max_virtual_time: Duration::from_secs(4 * 3600),
+                ..Limits::default()
+            };
             let dyn_scenario: Arc<dyn explore::Scenario> = scenario.clone();
             let outcome = explore::run_one(&dyn_scenario, Strategy::Random, spec.seed, &limits);
             let at = outcome.trace.last().map_or(Duration::ZERO, |s| s.at);
@@ -323,7 +334,7 @@ impl SplitMix {
 fn create(kernel: &Kernel, spec: &super::DeviceSpec) -> LiveDevice {
     let hardware = Duration::from_millis(spec.hardware_ms.unwrap_or(1));
     let deferred = spec.deferred_start_io.unwrap_or(true);
-    let name = format!("{}", spec.name);
+    let name = spec.name.clone();
     match spec.driver {
         DriverKind::PendingRead => {
             LiveDevice::PendingRead(create_device(kernel, &name, PendingRead::new()).expect("IoCreateDevice"))
@@ -380,12 +391,17 @@ fn run_world(
     for ((_, d), s) in live.iter().zip(&spec.devices) {
         if let LiveDevice::PendingRead(dev) = d {
             let (dev, stop, period) = (dev.clone(), stop.clone(), s.hardware_ms.unwrap_or(1));
-            hardware.push(kernel.spawn_named("hardware", move || {
-                while !stop.load(std::sync::atomic::Ordering::Acquire) {
+            hardware.push((
+                dev.clone(),
+                kernel.spawn_named("hardware", move || loop {
+                    dev.wait_for_work();
+                    if stop.load(std::sync::atomic::Ordering::Acquire) {
+                        return;
+                    }
                     ke_delay_execution_thread(ms(period));
-                    while dev.complete_next(u32::MAX).is_some() && period == 0 {}
-                }
-            }));
+                    dev.complete_next(u32::MAX);
+                }),
+            ));
         }
     }
     let procs: Vec<Arc<Proc>> = processes
@@ -416,7 +432,8 @@ fn run_world(
         p.process.terminate();
     }
     stop.store(true, std::sync::atomic::Ordering::Release);
-    for h in hardware {
+    for (dev, h) in hardware {
+        dev.wake();
         let _ = h.join();
     }
     // Devices wind down: the worker unloads, the stubborn driver finally lets go, the
@@ -442,10 +459,17 @@ fn run_world(
 /// The request's end, once the run is over.
 fn finish(l: Live, log: &[EventLogEntry]) -> Request {
     let mut r = l.record;
-    r.timed_out = l.timeout.as_ref().is_some_and(|t| t.fired());
     if let Some(o) = &l.overlapped {
         r.irp = o.irp_id();
         r.completed_at = o.completed_at();
+        // A timeout that ran out after the request had finished cancelled nothing.
+        if let Some((timer, after)) = &l.timeout {
+            let deadline = r.issued_at + *after;
+            r.timed_out = timer.fired() && r.completed_at.is_none_or(|done| done >= deadline);
+            if r.timed_out && r.cancel_requested_at.is_none_or(|at| at > deadline) {
+                r.cancel_requested_at = Some(deadline);
+            }
+        }
         if r.end == End::Lost {
             r.end = if o.is_signalled() {
                 let b = o.status_block();
@@ -656,8 +680,9 @@ fn issue(
         match call(h, Some(&o)) {
             Ok(_) => {
                 if let Some(ms) = timeout_ms {
-                    let timer = p.process.cancel_after(h, &o, Duration::from_millis(ms));
-                    lock(&world.requests)[index].timeout = Some(timer);
+                    let after = Duration::from_millis(ms);
+                    let timer = p.process.cancel_after(h, &o, after);
+                    lock(&world.requests)[index].timeout = Some((timer, after));
                 }
             }
             Err(status) => lock(&world.requests)[index].record.end = End::Refused(status),

@@ -1,0 +1,263 @@
+//! Scenario files: the bundled ones run with their expectations holding, deterministically;
+//! malformed ones get an error naming the file, line, column and field, with what is
+//! accepted, and exit code 2.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use irpkit_cli::scenario;
+
+fn irpkit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_irpkit"))
+}
+
+fn bundled() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "scenarios/ holds the examples: {files:?}");
+    files
+}
+
+#[test]
+fn bundled_scenarios_run_and_their_expectations_hold() {
+    for file in bundled() {
+        let out = irpkit().arg("run").arg(&file).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{}:\n{text}\n{}", file.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("unaccounted: 0"), "{}:\n{text}", file.display());
+        assert!(!text.contains("FAILS"), "{}:\n{text}", file.display());
+    }
+}
+
+#[test]
+fn run_json_is_the_documented_summary_and_deterministic() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/demo.toml");
+    let runs: Vec<serde_json::Value> = (0..2)
+        .map(|_| {
+            let out = irpkit().arg("run").arg(&file).arg("--json").output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+            serde_json::from_slice(&out.stdout).unwrap()
+        })
+        .collect();
+    let doc = &runs[0];
+    assert_eq!(doc["format"], "irpkit-run/1");
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["requests"]["unaccounted"], 0);
+    let total = doc["requests"]["total"].as_u64().unwrap();
+    let by: u64 = doc["requests"]["by_status"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(by, total, "every request is counted once by status");
+    assert_eq!(doc["requests"]["by_status"]["disassociated"], 1);
+    assert_eq!(doc["event_log"][0]["name"], "IO_DRIVER_CANCEL_TIMEOUT");
+    assert!(doc["event_log"][0]["at_us"].as_f64().unwrap() >= 300e6, "after five (virtual) minutes");
+    assert_eq!(doc["verifier_reports"].as_array().unwrap().len(), 0);
+    assert!(doc["cancel_latency_us"]["count"].as_u64().unwrap() > 0);
+    assert!(doc["expectations"].as_array().unwrap().iter().all(|e| e["held"] == true));
+    assert_eq!(runs[0], runs[1], "the virtual clock makes a run deterministic");
+}
+
+#[test]
+fn a_failed_expectation_exits_1_and_says_which() {
+    let dir = std::env::temp_dir().join(format!("irpkit-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wrong.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[device]]
+name = "d"
+driver = "pending-read"
+[[process]]
+name = "p"
+[[process.thread]]
+name = "t"
+ops = [{ op = "open", device = "d", handle = "h" }, { op = "read", handle = "h", id = "r" }, { op = "wait", request = "r" }]
+[expect]
+status = { r = "STATUS_CANCELLED" }
+"#,
+    )
+    .unwrap();
+    let out = irpkit().arg("run").arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("expect request r ends STATUS_CANCELLED: FAILS (STATUS_SUCCESS)"), "{text}");
+}
+
+/// A bug switched on in a catalog driver is reported, and the expectation naming its rule
+/// holds.
+#[test]
+fn a_catalog_bug_in_a_scenario_is_reported() {
+    let text = r#"
+[[device]]
+name = "d"
+driver = "startio"
+bug = "cancel-completes-current"
+[[process]]
+name = "p"
+[[process.thread]]
+name = "t"
+ops = [
+  { op = "open", device = "d", handle = "h" },
+  { op = "read", handle = "h", id = "r" },
+  { op = "cancel-io-ex", handle = "h", request = "r" },
+  { op = "wait", request = "r" },
+]
+[expect]
+rules = ["double-completion"]
+"#;
+    let s = scenario::parse(Path::new("bug.toml"), text).unwrap();
+    let summary = scenario::run::run(&s);
+    assert!(summary.expectations.iter().all(|e| e.1), "{:#?}\n{:#?}", summary.expectations, summary.reports);
+}
+
+const BASE: &str = r#"
+[[device]]
+name = "d"
+driver = "serial"
+
+[[process]]
+name = "p"
+
+[[process.thread]]
+name = "t"
+ops = [
+  { op = "open", device = "d", handle = "h" },
+  { op = "read", handle = "h", id = "r1" },
+]
+"#;
+
+/// (what is appended to or replaced in BASE, text the error must contain).
+#[test]
+fn malformed_files_get_a_clear_error() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("not toml", "[[device]\nname = 1", &["bad.toml:1:10", "unclosed array table"]),
+        (
+            "unknown top-level key",
+            "colour = \"red\"\n",
+            &["bad.toml:1:1", "unknown field `colour`", "`clock`", "`device`"],
+        ),
+        (
+            "unknown driver",
+            "[[device]]\nname = \"x\"\ndriver = \"floppy\"\n",
+            &["field `device[0].driver`", "unknown variant `floppy`", "`pending-read`", "`csq-worker`"],
+        ),
+        ("clock", "clock = \"sundial\"\n", &["bad.toml:1:9", "field `clock`", "`virtual`", "`real`"]),
+        ("wrong type", "seed = \"seven\"\n", &["bad.toml:1:8", "field `seed`", "invalid type: string"]),
+    ];
+    for (what, text, wants) in cases {
+        let err = scenario::parse(Path::new("bad.toml"), text).expect_err(what).to_string();
+        for want in *wants {
+            assert!(err.contains(want), "{what}: `{err}` lacks `{want}`");
+        }
+    }
+    // Mistakes inside the base file: (replace, with, expected parts).
+    let edits: &[(&str, &str, &[&str])] = &[
+        (
+            "{ op = \"read\", handle = \"h\", id = \"r1\" }",
+            "{ op = \"raed\", handle = \"h\" }",
+            &[
+                "bad.toml:13:",
+                "field `process[0].thread[0].ops[1].op`",
+                "unknown variant `raed`",
+                "`read`",
+                "`cancel-io-ex`",
+            ],
+        ),
+        (
+            "handle = \"h\", id = \"r1\"",
+            "handle = \"h\", lenght = 3",
+            &["bad.toml:13:", "unknown field `lenght`", "`length`"],
+        ),
+        (
+            "handle = \"h\", id = \"r1\"",
+            "handle = \"nope\"",
+            &["bad.toml:13:", "field `process[0].thread[0].ops[1].handle`", "no `open`", "`h`"],
+        ),
+        (
+            "device = \"d\"",
+            "device = \"e\"",
+            &["bad.toml:12:", "field `process[0].thread[0].ops[0].device`", "no device named `e`", "`d`"],
+        ),
+        (
+            "driver = \"serial\"",
+            "driver = \"serial\"\nbug = \"plain-store\"",
+            &["bad.toml:5:", "field `device[0].bug`", "only the catalog drivers"],
+        ),
+        (
+            "driver = \"serial\"",
+            "driver = \"queue\"\nbug = \"plane-store\"",
+            &["field `device[0].bug`", "`plane-store` is not a bug", "`plain-store`"],
+        ),
+        (
+            "driver = \"serial\"",
+            "driver = \"serial\"\nhardware_ms = 0",
+            &["field `device[0].hardware_ms`", "at least 1"],
+        ),
+        (
+            "{ op = \"read\", handle = \"h\", id = \"r1\" },",
+            "{ op = \"read\", handle = \"h\", id = \"r1\" },\n  { op = \"wait\", request = \"r2\" },",
+            &["bad.toml:14:", "field `process[0].thread[0].ops[2].request`", "no request has the id `r2`"],
+        ),
+        (
+            "{ op = \"read\", handle = \"h\", id = \"r1\" },",
+            "{ op = \"read\", handle = \"h\", id = \"r1\" },\n  { op = \"read\", handle = \"h\", id = \"r1\" },",
+            &["field `process[0].thread[0].ops[2].id`", "a second request with the id `r1`"],
+        ),
+        (
+            "{ op = \"read\", handle = \"h\", id = \"r1\" },",
+            "{ op = \"read\", handle = \"h\", id = \"r1\" },\n  { op = \"cancel-synchronous-io\", thread = \"u\" },",
+            &["field `process[0].thread[0].ops[2].thread`", "no thread `u`", "`t`"],
+        ),
+    ];
+    for (from, to, wants) in edits {
+        assert!(BASE.contains(from), "{from}");
+        let text = BASE.replacen(from, to, 1);
+        let err = scenario::parse(Path::new("bad.toml"), &text).expect_err(to).to_string();
+        for want in *wants {
+            assert!(err.contains(want), "{to}: `{err}` lacks `{want}`");
+        }
+    }
+    let extra: &[(&str, &[&str])] = &[
+        (
+            "[expect]\nstatus = { r1 = \"CANCELLED\" }\n",
+            &["field `expect.status.r1`", "`STATUS_CANCELLED`", "`disassociated`"],
+        ),
+        (
+            "[expect]\nstatus = { r9 = \"STATUS_SUCCESS\" }\n",
+            &["field `expect.status.r9`", "no request has the id `r9`", "`r1`"],
+        ),
+        (
+            "[expect]\nevent_log = { IO_TIMEOUT = 1 }\n",
+            &["field `expect.event_log.IO_TIMEOUT`", "`IO_DRIVER_CANCEL_TIMEOUT`"],
+        ),
+        ("[expect]\nrules = [\"double-complete\"]\n", &["field `expect.rules[0]`", "`irpkit rules`"]),
+        ("[random]\ndevice = \"d\"\ncancel = 1.5\n", &["field `random.cancel`", "not a probability"]),
+        ("[random]\ndevice = \"nope\"\n", &["field `random.device`", "no device named `nope`"]),
+    ];
+    for (tail, wants) in extra {
+        let text = format!("{BASE}{tail}");
+        let err = scenario::parse(Path::new("bad.toml"), &text).expect_err(tail).to_string();
+        for want in *wants {
+            assert!(err.contains(want), "{tail}: `{err}` lacks `{want}`");
+        }
+    }
+}
+
+#[test]
+fn malformed_file_exits_2_with_the_error_on_stderr() {
+    let dir = std::env::temp_dir().join(format!("irpkit-scenario-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "clock = \"sundial\"\n").unwrap();
+    let out = irpkit().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:1:9: field `clock`"), "{err}");
+    let missing = irpkit().args(["run", "/nonexistent/x.toml"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read it"));
+}
