@@ -261,3 +261,47 @@ fn malformed_file_exits_2_with_the_error_on_stderr() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read it"));
 }
+
+/// `exit-process` from one thread: its requests are cancelled (or disassociated after the
+/// five minutes), and a request another thread issues afterwards is refused
+/// `STATUS_DELETE_PENDING` without reaching a driver.
+#[test]
+fn exit_process_cancels_and_refuses_later_requests() {
+    let text = r#"
+[[device]]
+name = "d"
+driver = "pending-read"
+hardware_ms = 5
+[[device]]
+name = "s"
+driver = "stubborn"
+[[process]]
+name = "p"
+[[process.thread]]
+name = "a"
+ops = [
+  { op = "open", device = "d", handle = "h" },
+  { op = "open", device = "s", handle = "x" },
+  { op = "read", handle = "h", id = "r1" },
+  { op = "read", handle = "x", id = "stuck" },
+  { op = "sleep", ms = 1 },
+  { op = "exit-process" },
+  { op = "read", handle = "h", id = "never" },
+]
+[[process.thread]]
+name = "b"
+ops = [
+  { op = "sleep", ms = 400000 },
+  { op = "read", handle = "h", id = "late" },
+]
+[expect]
+status = { r1 = "STATUS_CANCELLED", stuck = "disassociated", late = "STATUS_DELETE_PENDING" }
+event_log = { IO_DRIVER_CANCEL_TIMEOUT = 1 }
+"#;
+    let s = scenario::parse(Path::new("exit.toml"), text).unwrap();
+    let summary = scenario::run::run(&s);
+    assert!(summary.ok(), "{:#?}\n{:?}", summary.expectations, summary.failure);
+    assert!(summary.requests.iter().all(|r| r.id != "never"), "nothing runs after exit-process in that thread");
+    let late = summary.requests.iter().find(|r| r.id == "late").unwrap();
+    assert_eq!(late.cancel_requested_at, None, "a refused request is never outstanding");
+}

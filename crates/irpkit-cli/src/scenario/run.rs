@@ -501,7 +501,7 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
     let mark = |pick: &dyn Fn(&Live) -> bool| {
         let at = now();
         for l in lock(&world.requests).iter_mut() {
-            let outstanding = l.overlapped.as_ref().map_or(l.record.end == End::Lost, |o| !o.is_signalled());
+            let outstanding = l.record.end == End::Lost && l.overlapped.as_ref().is_none_or(|o| !o.is_signalled());
             if l.record.process == p.name && outstanding && l.record.cancel_requested_at.is_none() && pick(l) {
                 l.record.cancel_requested_at = Some(at);
             }
