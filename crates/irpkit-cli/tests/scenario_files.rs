@@ -305,3 +305,30 @@ event_log = { IO_DRIVER_CANCEL_TIMEOUT = 1 }
     let late = summary.requests.iter().find(|r| r.id == "late").unwrap();
     assert_eq!(late.cancel_requested_at, None, "a refused request is never outstanding");
 }
+
+/// A request the driver fails at once (never pending) ends with that status, synchronous
+/// or overlapped, and is not counted lost.
+#[test]
+fn an_immediate_failure_is_the_requests_end() {
+    let text = r#"
+[[device]]
+name = "d"
+driver = "serial"
+[[process]]
+name = "p"
+[[process.thread]]
+name = "a"
+ops = [
+  { op = "open", device = "d", handle = "h" },
+  { op = "ioctl", handle = "h", code = 0x222000, id = "overlapped" },
+  { op = "open", device = "d", handle = "s", overlapped = false },
+  { op = "ioctl", handle = "s", code = 0x222000, id = "sync" },
+]
+[expect]
+status = { overlapped = "STATUS_INVALID_DEVICE_REQUEST", sync = "STATUS_INVALID_DEVICE_REQUEST" }
+"#;
+    let s = scenario::parse(Path::new("ioctl.toml"), text).unwrap();
+    let summary = scenario::run::run(&s);
+    assert!(summary.ok(), "{:#?}", summary.expectations);
+    assert_eq!(summary.unaccounted(), 0);
+}

@@ -461,7 +461,9 @@ fn finish(l: Live, log: &[EventLogEntry]) -> Request {
     let mut r = l.record;
     if let Some(o) = &l.overlapped {
         r.irp = o.irp_id();
-        r.completed_at = o.completed_at();
+        if r.end == End::Lost {
+            r.completed_at = o.completed_at();
+        }
         // A timeout that ran out after the request had finished cancelled nothing.
         if let Some((timer, after)) = &l.timeout {
             let deadline = r.issued_at + *after;
@@ -678,6 +680,13 @@ fn issue(
             all.len() - 1
         };
         match call(h, Some(&o)) {
+            // A failure that never pended is returned by the call, not delivered to the
+            // OVERLAPPED (as Win32 returns it from ReadFile): that is its end.
+            Ok((status, _)) if status < 0 && !o.is_signalled() => {
+                let mut all = lock(&world.requests);
+                all[index].record.end = End::Completed { status, information: 0 };
+                all[index].record.completed_at = Some(world.kernel.clock().now());
+            }
             Ok(_) => {
                 if let Some(ms) = timeout_ms {
                     let after = Duration::from_millis(ms);
