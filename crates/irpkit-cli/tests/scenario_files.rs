@@ -332,3 +332,15 @@ status = { overlapped = "STATUS_INVALID_DEVICE_REQUEST", sync = "STATUS_INVALID_
     assert!(summary.ok(), "{:#?}", summary.expectations);
     assert_eq!(summary.unaccounted(), 0);
 }
+
+/// `clock = "real"`: free-running threads on the machine's clock reach the same ends.
+#[test]
+fn a_real_clock_run_reaches_the_same_ends() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/cancel-basics.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replacen("\n[[device]]", "clock = \"real\"\n\n[[device]]", 1);
+    let s = scenario::parse(&file, &text).unwrap();
+    assert_eq!(s.clock, scenario::ClockKind::Real);
+    let summary = scenario::run::run(&s);
+    assert!(summary.ok(), "{:#?}\n{:?}", summary.expectations, summary.failure);
+    assert!(summary.ended_at >= std::time::Duration::from_millis(3), "real time passed: {:?}", summary.ended_at);
+}

@@ -239,12 +239,19 @@ pub struct Outcome {
     pub threads: Vec<String>,
 }
 
-/// splitmix64: a small, good, deterministic generator for schedules.
+/// splitmix64: a small, good, deterministic generator (schedules here; workloads built
+/// from a seed elsewhere).
 #[derive(Debug, Clone)]
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -252,12 +259,18 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {
-            self.next() % n
+            self.next_u64() % n
         }
+    }
+
+    /// True with probability `p` (never for `p <= 0`).
+    pub fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
 }
 
@@ -290,7 +303,7 @@ impl sched::Strategy for Pct {
     fn new_thread(&mut self, _id: usize) {
         // Initial priorities are above every change-point priority (those count down
         // from `depth`), distinct with overwhelming probability.
-        let p = 1_000 + (self.rng.next() >> 16);
+        let p = 1_000 + (self.rng.next_u64() >> 16);
         self.priorities.push(p);
     }
     fn choose(&mut self, c: sched::Choice<'_>) -> usize {

@@ -269,7 +269,7 @@ pub fn run(spec: &Scenario) -> RunSummary {
 fn with_random(spec: &Scenario) -> Vec<ProcessSpec> {
     let mut processes = spec.processes.clone();
     let Some(r) = &spec.random else { return processes };
-    let mut rng = SplitMix(r.seed.unwrap_or(spec.seed) ^ 0x5EED_5EED);
+    let mut rng = explore::Rng::new(r.seed.unwrap_or(spec.seed) ^ 0x5EED_5EED);
     let threads = (0..r.threads)
         .map(|t| {
             let name = format!("t{t}");
@@ -306,29 +306,6 @@ fn with_random(spec: &Scenario) -> Vec<ProcessSpec> {
         .collect();
     processes.push(ProcessSpec { name: "random".to_string(), threads });
     processes
-}
-
-/// splitmix64.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
-    }
 }
 
 fn create(kernel: &Kernel, spec: &super::DeviceSpec) -> LiveDevice {
