@@ -603,7 +603,7 @@ impl Process {
         let threads: Vec<_> = lock(&self.shared.threads).clone();
         let mut matched = 0;
         for t in threads {
-            matched += cancel_matching(&self.shared.kernel, &t, |irp| {
+            matched += cancel_matching(&self.shared.kernel, &t, "CancelIoEx", |irp| {
                 // SAFETY: a listed IRP is allocated (or pinned) while we look.
                 unsafe {
                     (*irp).tail.overlay.original_file_object == file.object()
@@ -628,7 +628,7 @@ impl Process {
         if thread.thread.exited.load(Ordering::Acquire) {
             return nt::STATUS_INVALID_HANDLE;
         }
-        let matched = cancel_matching(&self.shared.kernel, &thread.thread, |irp| {
+        let matched = cancel_matching(&self.shared.kernel, &thread.thread, "CancelSynchronousIo", |irp| {
             // SAFETY: a listed IRP is allocated (or pinned) while we look.
             unsafe { (*irp).flags & IRP_SYNCHRONOUS_API != 0 }
         });
@@ -671,7 +671,7 @@ impl Process {
 
 /// Pins and cancels (as the I/O manager) every IRP on `t`'s list matching `pred`; returns
 /// how many matched.
-fn cancel_matching(kernel: &Kernel, t: &ThreadShared, pred: impl Fn(*mut Irp) -> bool) -> usize {
+fn cancel_matching(kernel: &Kernel, t: &ThreadShared, by: &'static str, pred: impl Fn(*mut Irp) -> bool) -> usize {
     let _entered = kernel.enter();
     let picked: Vec<IrpPtr> = {
         let list = lock(&t.irps);
@@ -688,6 +688,7 @@ fn cancel_matching(kernel: &Kernel, t: &ThreadShared, pred: impl Fn(*mut Irp) ->
     for p in &picked {
         // SAFETY: pinned IRP memory; the I/O manager cancels on the requester's behalf.
         unsafe {
+            crate::timeline::cancel_requested(p.0, by);
             nt::cancel::cancel_as_io_manager(p.0);
             nt::irp::unpin(p.0);
         }
@@ -702,7 +703,8 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
     }
     let kernel = &process.kernel;
     let _entered = kernel.enter();
-    cancel_matching(kernel, t, |_| true);
+    let span = crate::timeline::thread_exit(&kernel.shared, t.id, lock(&t.irps).len());
+    cancel_matching(kernel, t, "thread exit", |_| true);
     let interval = nt_interval(process.config.exit_check_interval);
     for _ in 0..process.config.exit_max_checks {
         if lock(&t.irps).is_empty() {
@@ -719,6 +721,8 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
             // completion running now (which would take it off the list itself).
             let won = unsafe { nt::irp::disassociate(p.0) };
             if won {
+                // SAFETY: as above.
+                unsafe { crate::timeline::disassociated(p.0) };
                 // SAFETY: as above; pinned until logged below.
                 unsafe {
                     nt::irp::pin(p.0);
@@ -754,8 +758,8 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
         // SAFETY: the pin taken above.
         unsafe { nt::irp::unpin(p.0) };
     }
-    let mut threads = lock(&process.threads);
-    threads.retain(|x| !Arc::ptr_eq(x, t));
+    lock(&process.threads).retain(|x| !Arc::ptr_eq(x, t));
+    crate::timeline::thread_exit_ended(&kernel.shared, t.id, span);
 }
 
 fn nt_interval(d: Duration) -> i64 {
@@ -1009,7 +1013,7 @@ impl RequesterThread {
             // SAFETY: listed IRPs are allocated while we look.
             unsafe { (*irp).tail.overlay.original_file_object == object }
         };
-        cancel_matching(&self.process.shared.kernel, &self.thread, mine);
+        cancel_matching(&self.process.shared.kernel, &self.thread, "CancelIo", mine);
         let poll = nt_interval(self.process.shared.config.cancel_io_poll);
         while lock(&self.thread.irps).iter().any(|p| mine(p.0)) {
             nt::ke_delay_execution_thread(poll);
@@ -1026,6 +1030,7 @@ impl RequesterThread {
 
 impl KernelShared {
     pub(crate) fn log_event(&self, entry: EventLogEntry) {
+        crate::timeline::event_logged(self, entry.name, entry.irp);
         lock(&self.event_log).push(entry);
     }
 }

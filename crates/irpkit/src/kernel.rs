@@ -195,6 +195,8 @@ pub(crate) struct KernelShared {
     /// Boxed: queues point at them, so they must not move when the vector grows.
     /// The system event log.
     pub(crate) event_log: Mutex<Vec<crate::io::EventLogEntry>>,
+    /// The timeline recorder (off unless asked for).
+    pub(crate) timeline: crate::timeline::Recorder,
     #[allow(clippy::vec_box)]
     pub(crate) queue_indexes: Mutex<Vec<Box<crate::nt::devqueue::KeyIndex>>>,
 }
@@ -284,6 +286,7 @@ impl KernelBuilder {
                 dpc: crate::nt::dpc::DpcEngine::new(),
                 queue_indexes: Mutex::new(Vec::new()),
                 event_log: Mutex::new(Vec::new()),
+                timeline: crate::timeline::Recorder::default(),
             }),
         }
     }
@@ -337,8 +340,17 @@ impl Kernel {
         R: Send + 'static,
     {
         let kernel = self.clone();
+        let thread_name = name.to_string();
         let body = move || {
             let _entered = kernel.enter();
+            crate::timeline::thread_named(&kernel.shared, &thread_name);
+            struct Ended(Kernel);
+            impl Drop for Ended {
+                fn drop(&mut self) {
+                    crate::timeline::thread_ended(&self.0.shared);
+                }
+            }
+            let _ended = Ended(kernel.clone());
             f()
         };
         #[cfg(not(any(loom, shuttle)))]
@@ -386,6 +398,29 @@ impl Kernel {
             );
         }
         leaked.len()
+    }
+
+    /// Turns the timeline recorder on or off (see [`crate::timeline`]). Events recorded
+    /// so far are kept.
+    pub fn record_timeline(&self, on: bool) {
+        self.shared.timeline.set_on(on);
+    }
+
+    /// The events recorded so far, in order.
+    pub fn timeline(&self) -> Vec<crate::timeline::Event> {
+        self.shared.timeline.events()
+    }
+
+    /// Takes the events recorded so far (the recorder starts again from an empty list;
+    /// sequence numbers start again from 0).
+    pub fn take_timeline(&self) -> Vec<crate::timeline::Event> {
+        self.shared.timeline.take()
+    }
+
+    /// Names the calling thread in this kernel's timeline (threads started with
+    /// [`spawn_named`](Self::spawn_named) are named already).
+    pub fn name_current_thread(&self, name: &str) {
+        crate::timeline::thread_named(&self.shared, name);
     }
 
     /// Whether `other` is a handle to the same kernel.

@@ -47,6 +47,7 @@ pub mod safe;
 #[cfg_attr(any(loom, shuttle), allow(dead_code))]
 mod sched;
 pub(crate) mod sync;
+pub mod timeline;
 pub mod verifier;
 
 pub use kernel::{current_irql, spin_locks_held, EnterGuard, JoinHandle, Kernel, KernelBuilder};

@@ -47,6 +47,8 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
     }
     // SAFETY: live IRP; the slot is atomic.
     let old = unsafe { (*irp).cancel_routine.exchange(routine) };
+    // SAFETY: live IRP.
+    unsafe { crate::timeline::cancel_routine_exchanged(irp, routine.is_some(), old.is_some()) };
     if let Some(found) = old {
         // SAFETY: live IRP.
         unsafe { check_plain_store(irp, found, "IoSetCancelRoutine") };
@@ -183,6 +185,8 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
     if !caller.is_null() && caller != creator {
         k.report(Rule::ForeignIrpCancel, R, irp, "a driver called IoCancelIrp on an IRP it did not create".to_string());
     }
+    // SAFETY: readable IRP memory.
+    crate::timeline::io_cancel_irp(k, unsafe { crate::timeline::irp_number(irp) }, by_io_manager);
     let irql = acquire_cancel_lock(k, R);
     // SAFETY: live IRP; `Cancel` and `CancelRoutine` are atomics.
     let r = unsafe { &*irp };
@@ -240,6 +244,9 @@ pub(crate) unsafe fn invoke_cancel_routine(
         // SAFETY: a device in an IRP's stack location is live.
         unsafe { (*device).driver_object }
     };
+    // SAFETY: live IRP.
+    let id = unsafe { crate::timeline::irp_number(irp) };
+    let span = crate::timeline::cancel_routine(k, id);
     // The IRP may be gone once the routine returns: nothing below touches it.
     call_checked(
         k,
@@ -252,4 +259,5 @@ pub(crate) unsafe fn invoke_cancel_routine(
         // SAFETY: the driver's cancel routine, called as documented with the lock held.
         || unsafe { routine(device, irp) },
     );
+    crate::timeline::cancel_routine_returned(k, id, span);
 }

@@ -97,6 +97,8 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         );
     }
     // SAFETY: live IRP owned by the caller.
+    unsafe { crate::timeline::completed(k, irp, r.io_status.status, r.io_status.information) };
+    // SAFETY: live IRP owned by the caller.
     if unsafe { walk(irp) } {
         // SAFETY: the walk finished: the IRP is at its final stage, still owned.
         unsafe { final_stage(k, irp) };
@@ -211,6 +213,10 @@ unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
             // SAFETY: the requester's event outlives its request.
             set_event_in(k, unsafe { &*r.user_event });
         }
+    }
+    if link.is_some() {
+        // SAFETY: live IRP.
+        unsafe { crate::timeline::finished(k, irp, status, deliver) };
     }
     if let Some(link) = link {
         // SAFETY: the requester's bookkeeping for this very IRP, once.

@@ -594,6 +594,8 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     // SAFETY: the caller owns the IRP; the new location is the dispatch routine's.
     unsafe { irp::clear_pending_mark(irp, location) };
     let frame = kernel::begin_dispatch_frame(irp);
+    // SAFETY: live device.
+    let span = unsafe { crate::timeline::dispatch(k, id.unwrap_or(0), device, major, location) };
     let status = call_checked(
         k,
         driver,
@@ -610,6 +612,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
         // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
         || unsafe { dispatch(device, irp) },
     );
+    crate::timeline::dispatch_returned(k, id.unwrap_or(0), status, span);
     let passed_down = kernel::end_dispatch_frame(frame);
     if let (Some(id), false) = (id, passed_down) {
         // SAFETY: pool memory of a live kernel; `location_marked` checks it still holds

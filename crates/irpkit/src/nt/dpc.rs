@@ -372,6 +372,7 @@ impl KernelShared {
         crate::sched::point("DPC delivery", ptr::null());
         let old = kernel::current_irql();
         kernel::set_irql(DISPATCH_LEVEL);
+        let span = crate::timeline::dpc(self, routine as usize);
         call_checked(
             self,
             owner,
@@ -383,6 +384,7 @@ impl KernelShared {
             // SAFETY: the driver's DPC routine with its own DPC object and arguments.
             || unsafe { routine(dpc, context, a1, a2) },
         );
+        crate::timeline::dpc_returned(self, routine as usize, span);
         kernel::set_irql(old);
         true
     }

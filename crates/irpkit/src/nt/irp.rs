@@ -97,6 +97,15 @@ pub(crate) unsafe fn header(irp: *mut Irp) -> Option<*mut IrpHeader> {
     (unsafe { (*h).magic } == HEADER_MAGIC).then_some(h)
 }
 
+/// The kernel an irpkit IRP header belongs to.
+///
+/// # Safety
+/// `h` is a valid header (from [`header`]); its kernel outlives its blocks.
+pub(crate) unsafe fn header_kernel<'a>(h: *mut IrpHeader) -> &'a KernelShared {
+    // SAFETY: forwarded contract.
+    unsafe { &*(*h).kernel }
+}
+
 fn location_bit(location: i8) -> u64 {
     1u64 << (location.rem_euclid(64) as u32)
 }
@@ -412,6 +421,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
     unsafe { initialize(irp, stack_size) };
     // SAFETY: as above.
     unsafe { (*irp).allocation_flags = IRP_ALLOCATED_BY_IRPKIT };
+    crate::timeline::irp_allocated(k, irp, stack_size);
     irp
 }
 
@@ -480,6 +490,8 @@ pub unsafe fn io_free_irp(irp: *mut Irp) {
         k.report(Rule::InvalidIrp, "IoFreeIrp", irp, "IoFreeIrp on an IRP that was already freed".to_string());
         return;
     }
+    // SAFETY: the IRP's memory stays readable (pool memory).
+    unsafe { crate::timeline::freed(k, irp) };
     // SAFETY: valid header; we held the "allocated" reference.
     unsafe { release_ref(h) };
 }
@@ -616,6 +628,7 @@ pub unsafe fn io_mark_irp_pending(irp: *mut Irp) {
     unsafe {
         (*io_get_current_irp_stack_location(irp)).control |= SL_PENDING_RETURNED;
         note_pending_mark(irp, (*irp).current_location());
+        crate::timeline::marked_pending(irp, (*irp).current_location());
     }
 }
 
