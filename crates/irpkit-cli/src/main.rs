@@ -17,9 +17,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the bundled scenario on the sample drivers and shows what happened to every
-    /// request: completed, cancelled while queued, cancelled too late.
-    Demo,
+    /// Runs the bundled scenario (scenarios/demo.toml: every mechanism of the seed pages
+    /// at once) on the sample drivers, shows what happened to every request, and writes
+    /// its timeline (a Chrome trace and an HTML page). Exit code 1 when a request is
+    /// unaccounted for, an expectation fails or the verifier reports anything.
+    Demo(demo::DemoArgs),
     /// Runs a scenario file (TOML; see scenarios/README.md) and shows what happened to
     /// every request. Exit code 1 when an expectation fails, a request is unaccounted for
     /// or the run does not finish; 2 when the file is malformed.
@@ -33,6 +35,8 @@ enum Command {
         /// workload).
         #[arg(long)]
         seed: Option<u64>,
+        #[command(flatten)]
+        outputs: Outputs,
     },
     /// Lists the rules the verifier checks, with their Windows codes.
     Rules,
@@ -48,11 +52,24 @@ enum Command {
     },
 }
 
+/// Where to write the run's timeline.
+#[derive(Debug, clap::Args, Default)]
+struct Outputs {
+    /// Write the timeline as Chrome trace-event JSON (open it in https://ui.perfetto.dev
+    /// or chrome://tracing): a track per IRP, per thread and for DPCs, with flow arrows
+    /// from each cancel request to the delivery.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
+    /// Write one self-contained HTML page (no network) with the summary and the timeline.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo => demo::run(&mut std::io::stdout()),
-        Command::Run { file, json, seed } => run_cmd(&file, json, seed, &mut std::io::stdout()),
+        Command::Demo(args) => demo::run(&args, &mut std::io::stdout()),
+        Command::Run { file, json, seed, outputs } => run_cmd(&file, json, seed, &outputs, &mut std::io::stdout()),
         Command::Rules => {
             print_rules(&mut std::io::stdout());
             ExitCode::SUCCESS
@@ -62,7 +79,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_cmd(file: &std::path::Path, json: bool, seed: Option<u64>, out: &mut impl std::io::Write) -> ExitCode {
+fn run_cmd(
+    file: &std::path::Path,
+    json: bool,
+    seed: Option<u64>,
+    outputs: &Outputs,
+    out: &mut impl std::io::Write,
+) -> ExitCode {
     let mut scenario = match irpkit_cli::scenario::load(file) {
         Ok(s) => s,
         Err(e) => {
@@ -81,6 +104,11 @@ fn run_cmd(file: &std::path::Path, json: bool, seed: Option<u64>, out: &mut impl
     };
     if let Err(e) = written {
         eprintln!("irpkit run: cannot write the summary: {e}");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = irpkit_cli::timeline::write_run_outputs(&summary, outputs.trace.as_deref(), outputs.html.as_deref())
+    {
+        eprintln!("irpkit run: {e}");
         return ExitCode::from(2);
     }
     if summary.ok() {

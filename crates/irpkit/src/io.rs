@@ -92,6 +92,8 @@ pub(crate) struct ThreadShared {
     apcs: Mutex<VecDeque<UserApc>>,
     /// Signalled when an APC is queued.
     apc_ready: KEvent,
+    /// The number of the last IRP this thread issued (0: none yet).
+    last_irp: std::sync::atomic::AtomicU64,
 }
 
 /// An I/O completion routine with the result it is called with.
@@ -574,6 +576,7 @@ impl Process {
             exited: AtomicBool::new(false),
             apcs: Mutex::new(VecDeque::new()),
             apc_ready: KEvent::new(nt::EventType::Synchronization, false),
+            last_irp: std::sync::atomic::AtomicU64::new(0),
         });
         lock(&self.shared.threads).push(thread.clone());
         RequesterThread { process: self.clone(), thread, _entered: self.shared.kernel.enter() }
@@ -803,6 +806,12 @@ impl RequesterThread {
         lock(&self.thread.irps).len()
     }
 
+    /// The number of the last IRP this thread issued (the number the timeline, the
+    /// verifier's reports and the event log use), if it issued one.
+    pub fn last_irp_id(&self) -> Option<u64> {
+        Some(self.thread.last_irp.load(StdOrdering::Relaxed)).filter(|&n| n != 0)
+    }
+
     fn issue(
         &self,
         h: Handle,
@@ -829,7 +838,9 @@ impl RequesterThread {
         nt::ke_clear_event(&op_state.done);
         op_state.completed_ns.store(0, StdOrdering::Relaxed);
         // SAFETY: our fresh irpkit IRP.
-        op_state.irp.store(unsafe { nt::irp::irp_id(irp) }.unwrap_or(0), StdOrdering::Relaxed);
+        let irp_number = unsafe { nt::irp::irp_id(irp) }.unwrap_or(0);
+        op_state.irp.store(irp_number, StdOrdering::Relaxed);
+        self.thread.last_irp.store(irp_number, StdOrdering::Relaxed);
         {
             let mut notify = lock(&op_state.notify);
             notify.routine = routine;

@@ -13,6 +13,7 @@ use irpkit::explore::{self, Limits, Strategy};
 use irpkit::io::{EventLogEntry, Handle, Overlapped, Process, RequestTimeout, RequesterThread, ThreadHandle};
 use irpkit::nt::{self, ke_delay_execution_thread, NtStatus};
 use irpkit::safe::{create_device, create_start_io_device, Device, DeviceRef};
+use irpkit::timeline::Event;
 use irpkit::verifier::Report;
 use irpkit::Kernel;
 use irpkit_samples::buggy::{self, Bug, CatalogDeviceHandle};
@@ -69,7 +70,8 @@ pub struct Request {
     pub what: String,
     /// Synchronous (the thread waited) or overlapped.
     pub synchronous: bool,
-    /// irpkit's IRP serial number (overlapped requests).
+    /// irpkit's IRP number (the timeline's and the event log's); none for a request that
+    /// never got an IRP.
     pub irp: Option<u64>,
     /// When it was issued, on the kernel's clock.
     pub issued_at: Duration,
@@ -103,6 +105,8 @@ pub struct RunSummary {
     pub ended_at: Duration,
     /// Expectations: (what, held, detail).
     pub expectations: Vec<(String, bool, String)>,
+    /// Everything the kernel did, in order (see [`irpkit::timeline`]).
+    pub timeline: Vec<Event>,
 }
 
 impl RunSummary {
@@ -181,8 +185,9 @@ fn ms(n: u64) -> i64 {
     -(i64::try_from(n).unwrap_or(i64::MAX / 10_000).saturating_mul(10_000))
 }
 
-/// What a run leaves: the requests, the event log, the operations that failed.
-type WorldResult = (Vec<Request>, Vec<EventLogEntry>, Vec<String>);
+/// What a run leaves: the requests, the event log, the operations that failed, the
+/// timeline.
+type WorldResult = (Vec<Request>, Vec<EventLogEntry>, Vec<String>, Vec<Event>);
 
 /// The explorer's view of a scenario file: one run fills `result`.
 struct FileScenario {
@@ -258,9 +263,18 @@ pub fn run(spec: &Scenario) -> RunSummary {
             (kernel.verifier().take_reports(), failure, at)
         }
     };
-    let (requests, event_log, op_errors) = lock(&scenario.result).take().unwrap_or_default();
-    let mut summary =
-        RunSummary { name, requests, event_log, reports, failure, op_errors, ended_at, expectations: Vec::new() };
+    let (requests, event_log, op_errors, timeline) = lock(&scenario.result).take().unwrap_or_default();
+    let mut summary = RunSummary {
+        name,
+        requests,
+        event_log,
+        reports,
+        failure,
+        op_errors,
+        ended_at,
+        expectations: Vec::new(),
+        timeline,
+    };
     summary.expectations = check_expectations(spec, &summary);
     summary
 }
@@ -345,11 +359,9 @@ fn create(kernel: &Kernel, spec: &super::DeviceSpec) -> LiveDevice {
     }
 }
 
-fn run_world(
-    kernel: &Kernel,
-    spec: &Scenario,
-    processes: &[ProcessSpec],
-) -> (Vec<Request>, Vec<EventLogEntry>, Vec<String>) {
+fn run_world(kernel: &Kernel, spec: &Scenario, processes: &[ProcessSpec]) -> WorldResult {
+    kernel.record_timeline(true);
+    kernel.name_current_thread("scenario");
     let mut live: Vec<(String, LiveDevice)> =
         spec.devices.iter().map(|d| (d.name.clone(), create(kernel, d))).collect();
     let world = Arc::new(World {
@@ -430,7 +442,8 @@ fn run_world(
     let requests = std::mem::take(&mut *lock(&world.requests)).into_iter().map(|l| finish(l, &event_log)).collect();
     let errors = std::mem::take(&mut *lock(&world.op_errors));
     drop(live);
-    (requests, event_log, errors)
+    kernel.record_timeline(false);
+    (requests, event_log, errors, kernel.take_timeline())
 }
 
 /// The request's end, once the run is over.
@@ -464,6 +477,7 @@ fn finish(l: Live, log: &[EventLogEntry]) -> Request {
 }
 
 fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
+    world.kernel.name_current_thread(&format!("{}/{}", p.name, t.name));
     lock(&p.threads).insert(t.name.clone(), rt.handle());
     let now = || world.kernel.clock().now();
     let error = |n: usize, what: String| {
@@ -525,7 +539,7 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
             Op::Read(x) | Op::Write(x) => {
                 let read = matches!(op, Op::Read(_));
                 let what = format!("{} {} @{}", if read { "read" } else { "write" }, x.length, x.offset);
-                issue(world, p, t, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| match o {
+                issue(world, p, t, rt, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| match o {
                     Some(o) if read => rt.read_overlapped(h, x.length, x.offset, o).map(|s| (s, None)),
                     Some(o) => rt.write_overlapped(h, x.length, x.offset, o).map(|s| (s, None)),
                     None if read => rt.read(h, x.length, x.offset).map(|b| (b.status, Some(b))),
@@ -534,7 +548,7 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
             }
             Op::Ioctl(x) => {
                 let what = format!("ioctl 0x{:X}", x.code);
-                issue(world, p, t, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| match o {
+                issue(world, p, t, rt, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| match o {
                     Some(o) => rt.device_io_control_overlapped(h, x.code, x.input, x.output, o).map(|s| (s, None)),
                     None => rt.device_io_control(h, x.code, x.input, x.output).map(|b| (b.status, Some(b))),
                 });
@@ -606,6 +620,7 @@ fn issue(
     world: &World,
     p: &Proc,
     t: &ThreadSpec,
+    rt: &RequesterThread,
     n: usize,
     issued: &mut usize,
     handle: &str,
@@ -679,10 +694,12 @@ fn issue(
             all.push(Live { record: record(true, End::Lost), overlapped: None, handle: Some(h), timeout: None });
             all.len() - 1
         };
+        let before = rt.last_irp_id();
         let result = call(h, None);
         let at = world.kernel.clock().now();
         let mut all = lock(&world.requests);
         let r = &mut all[index].record;
+        r.irp = rt.last_irp_id().filter(|&n| Some(n) != before);
         match result {
             Ok((_, Some(b))) => {
                 r.end = End::Completed { status: b.status, information: b.information };

@@ -1,0 +1,819 @@
+//! Timelines people can look at: a kernel's recorded events ([`irpkit::timeline`]) laid
+//! out as tracks — one per IRP from allocation to delivery, one per thread, one for DPCs —
+//! with flow arrows from a cancel request through IoCancelIrp and the cancel routine to
+//! the completion and the delivery. Written as Chrome trace-event JSON (opens in
+//! Perfetto, <https://ui.perfetto.dev>, or `chrome://tracing`) or as one self-contained
+//! HTML page.
+//!
+//! Time: the kernel clock's. On the virtual clock many events share one instant, so
+//! events are spread at least 1 µs apart in the order they happened; a gap longer than
+//! that is kept (the five-minute wait shows as five minutes). The HTML page draws events
+//! in order, one column each, and marks the gaps in clock time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use irpkit::nt::{self, NtStatus};
+use irpkit::timeline::{Event, EventKind};
+
+/// Width given to a point event (IoMarkIrpPending, IoCompleteRequest, ...), in µs.
+const POINT: f64 = 0.5;
+
+/// A track group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    /// One track per IRP.
+    Irps,
+    /// One track per thread.
+    Threads,
+    /// The DPC track.
+    Dpcs,
+}
+
+impl Group {
+    fn pid(self) -> u64 {
+        match self {
+            Group::Irps => 1,
+            Group::Threads => 2,
+            Group::Dpcs => 3,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Group::Irps => "IRPs",
+            Group::Threads => "Threads",
+            Group::Dpcs => "DPCs",
+        }
+    }
+}
+
+/// What a slice is, for colour and category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// An IRP's life, allocation to its last event.
+    Life,
+    /// A dispatch routine (IoCallDriver).
+    Dispatch,
+    /// A cancel routine.
+    CancelRoutine,
+    /// A DPC routine.
+    Dpc,
+    /// A requester thread's exit (the I/O manager cancelling and waiting).
+    ThreadExit,
+    /// IoMarkIrpPending, IoSetCancelRoutine.
+    Mark,
+    /// A cancel request or IoCancelIrp.
+    Cancel,
+    /// IoCompleteRequest.
+    Complete,
+    /// The requester told (or the IRP freed).
+    Deliver,
+    /// Disassociated after the five minutes, or an event-log entry.
+    Abandon,
+}
+
+impl Style {
+    fn category(self) -> &'static str {
+        match self {
+            Style::Life => "irp",
+            Style::Dispatch | Style::CancelRoutine | Style::Dpc | Style::ThreadExit => "routine",
+            Style::Mark | Style::Cancel | Style::Complete | Style::Deliver | Style::Abandon => "event",
+        }
+    }
+
+    fn colour(self) -> &'static str {
+        match self {
+            Style::Life => "#d9e2ef",
+            Style::Dispatch => "#6b8fc7",
+            Style::CancelRoutine => "#d9822b",
+            Style::Dpc => "#8e6bbf",
+            Style::ThreadExit => "#9aa5b1",
+            Style::Mark => "#5a9e6f",
+            Style::Cancel => "#d64545",
+            Style::Complete => "#2f6f4f",
+            Style::Deliver => "#1f4e79",
+            Style::Abandon => "#7a1f1f",
+        }
+    }
+}
+
+/// One slice of a track.
+#[derive(Debug, Clone)]
+pub struct Slice {
+    /// What it shows.
+    pub name: String,
+    /// Start, µs on the spread clock.
+    pub start: f64,
+    /// Length, µs.
+    pub dur: f64,
+    /// Start and end in event order (the HTML page's axis).
+    pub rank: (f64, f64),
+    /// Its kind.
+    pub style: Style,
+    /// Details shown on selection.
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Slice {
+    fn end(&self) -> f64 {
+        self.start + self.dur
+    }
+}
+
+/// A track: slices laid out in lanes so that each lane's slices nest.
+#[derive(Debug, Clone)]
+pub struct Track {
+    /// Its group.
+    pub group: Group,
+    /// The IRP number, thread identity or 0 (DPCs).
+    pub key: u64,
+    /// Its title.
+    pub name: String,
+    /// Lanes of properly nested slices (most tracks have one).
+    pub lanes: Vec<Vec<Slice>>,
+}
+
+/// A point a flow arrow passes through: inside slice `slice` of lane `lane` of track
+/// `track`.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowPoint {
+    /// Track index in [`Model::tracks`].
+    pub track: usize,
+    /// Lane of that track.
+    pub lane: usize,
+    /// Time inside the slice, µs.
+    pub ts: f64,
+    /// Position in event order.
+    pub rank: f64,
+}
+
+/// A chain of arrows: a cancel request → IoCancelIrp → cancel routine → completion →
+/// delivery.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// The IRP's number (the flow's id).
+    pub irp: u64,
+    /// The points, in order.
+    pub points: Vec<FlowPoint>,
+}
+
+/// The laid-out timeline.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Tracks: IRPs (by number), threads (by first appearance), DPCs.
+    pub tracks: Vec<Track>,
+    /// Cancel flows.
+    pub flows: Vec<Flow>,
+    /// Events laid out.
+    pub events: usize,
+    /// The clock time of each event (for the HTML page's axis), µs.
+    pub clock_us: Vec<f64>,
+}
+
+fn status_text(status: NtStatus) -> String {
+    nt::status_name(status).map_or_else(|| format!("0x{:08X}", status as u32), str::to_string)
+}
+
+/// A slice before lane assignment, with the flow step it carries.
+struct Raw {
+    group: Group,
+    key: u64,
+    slice: Slice,
+    flow: Option<(u64, u8)>,
+}
+
+/// Which steps of each IRP's cancel flow were placed: a flow starts at the first cancel
+/// request (or IoCancelIrp) and takes the first event of each later step.
+#[derive(Default)]
+struct FlowSteps {
+    started: std::collections::BTreeSet<u64>,
+    taken: std::collections::BTreeSet<(u64, u8)>,
+}
+
+impl FlowSteps {
+    /// Step `step` of `irp`'s flow, if this event is it; `starts`: the event begins a
+    /// cancel.
+    fn step(&mut self, irp: u64, step: u8, starts: bool) -> Option<(u64, u8)> {
+        if starts {
+            self.started.insert(irp);
+        }
+        (self.started.contains(&irp) && self.taken.insert((irp, step))).then_some((irp, step))
+    }
+}
+
+/// Lays out `events` (one kernel's timeline, in order). `labels` names IRPs (e.g. the
+/// scenario's request ids).
+pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
+    let mut events: Vec<&Event> = events.iter().collect();
+    events.sort_by_key(|e| e.seq);
+    // Spread clock: at least 1 µs between events.
+    let mut ts = Vec::with_capacity(events.len());
+    let mut clock_us = Vec::with_capacity(events.len());
+    let mut prev = f64::NEG_INFINITY;
+    for e in &events {
+        let at = e.at.as_secs_f64() * 1e6;
+        let t = if at > prev + 1.0 { at } else { prev + 1.0 };
+        ts.push(t);
+        clock_us.push(at);
+        prev = t;
+    }
+    let end_ts = ts.last().map_or(0.0, |t| t + 1.0);
+    let end_rank = events.len() as f64;
+
+    let mut thread_names: BTreeMap<u64, String> = BTreeMap::new();
+    let mut thread_order: Vec<u64> = Vec::new();
+    let mut dpc_numbers: BTreeMap<usize, usize> = BTreeMap::new();
+    // First and last event of each IRP; what it is.
+    let mut irp_span: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    let mut irp_what: BTreeMap<u64, String> = BTreeMap::new();
+    let mut irp_end: BTreeMap<u64, String> = BTreeMap::new();
+    let mut raws: Vec<Raw> = Vec::new();
+    // Open routine slices per thread: (event index, group, key, name, style, flow).
+    type Open = (usize, Vec<(Group, u64)>, String, Style, Option<(u64, u8)>);
+    let mut open: BTreeMap<u64, Vec<Open>> = BTreeMap::new();
+    let mut flow = FlowSteps::default();
+
+    let point = |i: usize, group: Group, key: u64, name: String, style: Style, flow: Option<(u64, u8)>| Raw {
+        group,
+        key,
+        slice: Slice {
+            name,
+            start: ts[i],
+            dur: POINT,
+            rank: (i as f64, i as f64 + 0.5),
+            style,
+            args: vec![("clock", format!("{:.3} ms", clock_us[i] / 1e3))],
+        },
+        flow,
+    };
+
+    for (i, e) in events.iter().enumerate() {
+        if !thread_order.contains(&e.thread) {
+            thread_order.push(e.thread);
+        }
+        if let Some(irp) = e.kind.irp() {
+            irp_span.entry(irp).and_modify(|s| s.1 = i).or_insert((i, i));
+        }
+        match &e.kind {
+            EventKind::ThreadNamed { name } => {
+                thread_names.insert(e.thread, name.clone());
+            }
+            EventKind::Dispatch { irp, device, major, location } => {
+                let major = nt::major_function_name(*major);
+                irp_what.entry(*irp).or_insert_with(|| format!("{major} {device}"));
+                let name = format!("{major} → {device} (location {location})");
+                open.entry(e.thread).or_default().push((
+                    i,
+                    vec![(Group::Irps, *irp), (Group::Threads, e.thread)],
+                    name,
+                    Style::Dispatch,
+                    None,
+                ));
+            }
+            EventKind::CancelRoutineStarted { irp } => {
+                open.entry(e.thread).or_default().push((
+                    i,
+                    vec![(Group::Irps, *irp), (Group::Threads, e.thread)],
+                    format!("cancel routine (IRP #{irp})"),
+                    Style::CancelRoutine,
+                    flow.step(*irp, 2, false),
+                ));
+            }
+            EventKind::DpcStarted { routine } => {
+                let n = dpc_numbers.len() + 1;
+                let n = *dpc_numbers.entry(*routine).or_insert(n);
+                open.entry(e.thread).or_default().push((
+                    i,
+                    vec![(Group::Dpcs, 0)],
+                    format!("DPC routine {n}"),
+                    Style::Dpc,
+                    None,
+                ));
+            }
+            EventKind::ThreadExitStarted { thread_id, outstanding } => {
+                open.entry(e.thread).or_default().push((
+                    i,
+                    vec![(Group::Threads, e.thread)],
+                    format!("thread exit (requester thread {thread_id}, {outstanding} IRPs outstanding)"),
+                    Style::ThreadExit,
+                    None,
+                ));
+            }
+            EventKind::DispatchReturned { .. }
+            | EventKind::CancelRoutineReturned { .. }
+            | EventKind::DpcReturned { .. }
+            | EventKind::ThreadExitEnded { .. } => {
+                if let Some((start, places, name, style, step)) = open.get_mut(&e.thread).and_then(Vec::pop) {
+                    let mut args = vec![("clock", format!("{:.3} ms", clock_us[start] / 1e3))];
+                    if let EventKind::DispatchReturned { status, .. } = &e.kind {
+                        args.push(("returned", status_text(*status)));
+                    }
+                    for (n, (group, key)) in places.into_iter().enumerate() {
+                        raws.push(Raw {
+                            group,
+                            key,
+                            slice: Slice {
+                                name: name.clone(),
+                                start: ts[start],
+                                dur: ts[i] - ts[start],
+                                rank: (start as f64, i as f64),
+                                style,
+                                args: args.clone(),
+                            },
+                            flow: if n == 0 { step } else { None },
+                        });
+                    }
+                }
+            }
+            EventKind::MarkedPending { irp, location } => raws.push(point(
+                i,
+                Group::Irps,
+                *irp,
+                format!("IoMarkIrpPending (location {location})"),
+                Style::Mark,
+                None,
+            )),
+            EventKind::CancelRoutineSet { irp } => {
+                raws.push(point(i, Group::Irps, *irp, "IoSetCancelRoutine(routine)".into(), Style::Mark, None))
+            }
+            EventKind::CancelRoutineCleared { irp, had_routine } => raws.push(point(
+                i,
+                Group::Irps,
+                *irp,
+                if *had_routine {
+                    "IoSetCancelRoutine(NULL)".into()
+                } else {
+                    "IoSetCancelRoutine(NULL): IoCancelIrp had taken it".into()
+                },
+                Style::Mark,
+                None,
+            )),
+            EventKind::CancelRequested { irp, by } => raws.push(point(
+                i,
+                Group::Threads,
+                e.thread,
+                format!("{by} → IRP #{irp}"),
+                Style::Cancel,
+                flow.step(*irp, 0, true),
+            )),
+            EventKind::IoCancelIrp { irp, by_io_manager } => {
+                let who = if *by_io_manager { "by the I/O manager" } else { "by a driver" };
+                raws.push(point(
+                    i,
+                    Group::Irps,
+                    *irp,
+                    format!("IoCancelIrp ({who})"),
+                    Style::Cancel,
+                    flow.step(*irp, 1, true),
+                ));
+            }
+            EventKind::Completed { irp, status, information } => {
+                irp_end.insert(*irp, status_text(*status));
+                let mut r = point(
+                    i,
+                    Group::Irps,
+                    *irp,
+                    format!("IoCompleteRequest {}", status_text(*status)),
+                    Style::Complete,
+                    flow.step(*irp, 3, false),
+                );
+                r.slice.args.push(("information", information.to_string()));
+                raws.push(r);
+            }
+            EventKind::Finished { irp, status, delivered } => {
+                let verb = if *delivered { "delivered" } else { "returned by the call" };
+                raws.push(point(
+                    i,
+                    Group::Irps,
+                    *irp,
+                    format!("{verb}: {}", status_text(*status)),
+                    Style::Deliver,
+                    flow.step(*irp, 4, false),
+                ));
+            }
+            EventKind::Disassociated { irp } => {
+                irp_end.insert(*irp, "disassociated".into());
+                raws.push(point(
+                    i,
+                    Group::Irps,
+                    *irp,
+                    "disassociated from its thread (five minutes)".into(),
+                    Style::Abandon,
+                    flow.step(*irp, 4, false),
+                ));
+            }
+            EventKind::EventLogged { irp, name } => {
+                raws.push(point(i, Group::Irps, *irp, format!("event log: {name}"), Style::Abandon, None))
+            }
+            EventKind::IrpFreed { irp } => {
+                raws.push(point(i, Group::Irps, *irp, "IoFreeIrp".into(), Style::Deliver, None))
+            }
+            _ => {}
+        }
+    }
+    // Routines still running at the end (a run stopped early): cut at the end.
+    for (_, stack) in std::mem::take(&mut open) {
+        for (start, places, name, style, step) in stack {
+            for (n, (group, key)) in places.into_iter().enumerate() {
+                raws.push(Raw {
+                    group,
+                    key,
+                    slice: Slice {
+                        name: format!("{name} (still running at the end)"),
+                        start: ts[start],
+                        dur: end_ts - ts[start],
+                        rank: (start as f64, end_rank),
+                        style,
+                        args: Vec::new(),
+                    },
+                    flow: if n == 0 { step } else { None },
+                });
+            }
+        }
+    }
+    // Each IRP's life.
+    for (&irp, &(first, last)) in &irp_span {
+        let what = irp_what.get(&irp).cloned().unwrap_or_default();
+        let label = labels.get(&irp).map(|l| format!("{l}: ")).unwrap_or_default();
+        let end = irp_end.get(&irp).cloned().unwrap_or_else(|| "not completed".into());
+        raws.push(Raw {
+            group: Group::Irps,
+            key: irp,
+            slice: Slice {
+                name: format!("{label}IRP #{irp} {what} → {end}"),
+                start: ts[first],
+                dur: ts[last] + POINT - ts[first],
+                rank: (first as f64, last as f64 + 0.5),
+                style: Style::Life,
+                args: vec![("issued", format!("{:.3} ms", clock_us[first] / 1e3))],
+            },
+            flow: None,
+        });
+    }
+
+    // Tracks, then lanes.
+    let mut tracks: Vec<Track> = Vec::new();
+    let mut index: BTreeMap<(Group, u64), usize> = BTreeMap::new();
+    let mut add = |group: Group, key: u64, name: String, tracks: &mut Vec<Track>| {
+        index.insert((group, key), tracks.len());
+        tracks.push(Track { group, key, name, lanes: Vec::new() });
+    };
+    for &irp in irp_span.keys() {
+        let what = irp_what.get(&irp).map(|w| format!(" {w}")).unwrap_or_default();
+        let name = match labels.get(&irp) {
+            Some(l) => format!("IRP #{irp} ({l})"),
+            None => format!("IRP #{irp}{what}"),
+        };
+        add(Group::Irps, irp, name, &mut tracks);
+    }
+    for &t in &thread_order {
+        if raws.iter().any(|r| r.group == Group::Threads && r.key == t) {
+            let name = thread_names.get(&t).cloned().unwrap_or_else(|| format!("thread {t}"));
+            add(Group::Threads, t, name, &mut tracks);
+        }
+    }
+    if raws.iter().any(|r| r.group == Group::Dpcs) {
+        add(Group::Dpcs, 0, "DPC queue".into(), &mut tracks);
+    }
+    let mut per_track: Vec<Vec<Raw>> = (0..tracks.len()).map(|_| Vec::new()).collect();
+    for r in raws {
+        if let Some(&t) = index.get(&(r.group, r.key)) {
+            per_track[t].push(r);
+        }
+    }
+    let mut steps: BTreeMap<u64, Vec<(u8, FlowPoint)>> = BTreeMap::new();
+    for (t, mut raws) in per_track.into_iter().enumerate() {
+        raws.sort_by(|a, b| a.slice.start.total_cmp(&b.slice.start).then(b.slice.dur.total_cmp(&a.slice.dur)));
+        // Each lane keeps the ends of its open slices; a slice goes to the first lane
+        // where it nests.
+        let mut stacks: Vec<Vec<f64>> = Vec::new();
+        for r in raws {
+            let (start, end) = (r.slice.start, r.slice.end());
+            let mut chosen = None;
+            for (l, stack) in stacks.iter_mut().enumerate() {
+                while stack.last().is_some_and(|&e| e <= start) {
+                    stack.pop();
+                }
+                if stack.last().is_none_or(|&e| e >= end) {
+                    chosen = Some(l);
+                    break;
+                }
+            }
+            let lane = chosen.unwrap_or_else(|| {
+                stacks.push(Vec::new());
+                stacks.len() - 1
+            });
+            stacks[lane].push(end);
+            if tracks[t].lanes.len() <= lane {
+                tracks[t].lanes.resize_with(lane + 1, Vec::new);
+            }
+            if let Some((irp, step)) = r.flow {
+                let inside = (r.slice.dur / 2.0).min(0.25);
+                steps
+                    .entry(irp)
+                    .or_default()
+                    .push((step, FlowPoint { track: t, lane, ts: start + inside, rank: r.slice.rank.0 + 0.25 }));
+            }
+            tracks[t].lanes[lane].push(r.slice);
+        }
+    }
+    let mut flows = Vec::new();
+    for (irp, mut points) in steps {
+        points.sort_by(|a, b| a.1.ts.total_cmp(&b.1.ts).then(a.0.cmp(&b.0)));
+        if points.len() >= 2 {
+            flows.push(Flow { irp, points: points.into_iter().map(|p| p.1).collect() });
+        }
+    }
+    Model { tracks, flows, events: events.len(), clock_us }
+}
+
+/// The Chrome trace-event JSON (object form) of a laid-out timeline.
+pub fn chrome_trace(model: &Model, title: &str) -> serde_json::Value {
+    use serde_json::json;
+    let mut out = Vec::new();
+    let tid = |t: usize, lane: usize| (t * 64 + lane + 1) as u64;
+    for group in [Group::Irps, Group::Threads, Group::Dpcs] {
+        if model.tracks.iter().any(|t| t.group == group) {
+            out.push(json!({"ph": "M", "name": "process_name", "pid": group.pid(), "tid": 0,
+                "args": {"name": group.title()}}));
+            out.push(json!({"ph": "M", "name": "process_sort_index", "pid": group.pid(), "tid": 0,
+                "args": {"sort_index": group.pid()}}));
+        }
+    }
+    for (t, track) in model.tracks.iter().enumerate() {
+        for (lane, slices) in track.lanes.iter().enumerate() {
+            let name = if lane == 0 { track.name.clone() } else { format!("{} (overlapping {lane})", track.name) };
+            let (pid, tid) = (track.group.pid(), tid(t, lane));
+            out.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}));
+            out.push(json!({"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid,
+                "args": {"sort_index": tid}}));
+            for s in slices {
+                let args: serde_json::Map<String, serde_json::Value> =
+                    s.args.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
+                out.push(json!({"ph": "X", "name": s.name, "cat": s.style.category(), "ts": s.start,
+                    "dur": s.dur, "pid": pid, "tid": tid, "args": args}));
+            }
+        }
+    }
+    for f in &model.flows {
+        let last = f.points.len() - 1;
+        for (n, p) in f.points.iter().enumerate() {
+            let track = &model.tracks[p.track];
+            let mut e = json!({"ph": if n == 0 { "s" } else if n == last { "f" } else { "t" },
+                "name": "cancel", "cat": "cancel", "id": f.irp, "ts": p.ts,
+                "pid": track.group.pid(), "tid": tid(p.track, p.lane)});
+            if n == last {
+                e["bp"] = json!("e");
+            }
+            out.push(e);
+        }
+    }
+    json!({
+        "traceEvents": out,
+        "displayTimeUnit": "ns",
+        "otherData": {"title": title, "producer": "irpkit", "format": "irpkit timeline (Chrome trace-event JSON)"},
+    })
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// One self-contained HTML page (no network): the summary, then the timeline drawn as
+/// SVG in event order, with the clock's gaps marked.
+pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
+    const LABEL: f64 = 300.0;
+    const COL: f64 = 16.0;
+    const ROW: f64 = 18.0;
+    const TOP: f64 = 40.0;
+    let mut rows: Vec<(usize, usize, String, Group)> = Vec::new();
+    for (t, track) in model.tracks.iter().enumerate() {
+        for lane in 0..track.lanes.len().max(1) {
+            let name = if lane == 0 { track.name.clone() } else { format!("  … overlapping {lane}") };
+            rows.push((t, lane, name, track.group));
+        }
+    }
+    let row_of = |t: usize, lane: usize| rows.iter().position(|r| r.0 == t && r.1 == lane).unwrap_or(0);
+    let width = LABEL + (model.events as f64 + 2.0) * COL;
+    let height = TOP + rows.len() as f64 * ROW + 20.0;
+    let x = |rank: f64| LABEL + rank * COL;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    svg.push_str(
+        r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#c0392b"/></marker></defs>"##,
+    );
+    // Clock axis: a tick where the clock moved, a mark where it jumped.
+    let mut last_label = f64::NEG_INFINITY;
+    for (i, &c) in model.clock_us.iter().enumerate() {
+        let prev = if i == 0 { None } else { Some(model.clock_us[i - 1]) };
+        let jumped = prev.is_some_and(|p| c - p >= 1000.0);
+        if i == 0 || (jumped && x(i as f64) - last_label > 60.0) {
+            let _ = write!(
+                svg,
+                r##"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2:.0}" stroke="#bbb" stroke-dasharray="{3}"/><text x="{4:.1}" y="{5}" fill="#555">{6}</text>"##,
+                x(i as f64),
+                TOP - 14.0,
+                height - 20.0,
+                if jumped { "4 3" } else { "1 0" },
+                x(i as f64) + 2.0,
+                TOP - 18.0,
+                esc(&format!("{}{:.3} ms", if jumped { "⋯ " } else { "" }, c / 1e3))
+            );
+            last_label = x(i as f64);
+        }
+    }
+    let mut group_seen = None;
+    for (r, (_, _, name, group)) in rows.iter().enumerate() {
+        let y = TOP + r as f64 * ROW;
+        if group_seen != Some(*group) {
+            let _ = write!(
+                svg,
+                r##"<line x1="0" y1="{y:.0}" x2="{width:.0}" y2="{y:.0}" stroke="#888"/><text x="4" y="{:.0}" font-weight="bold" fill="#333">{}</text>"##,
+                y - 3.0,
+                group.title()
+            );
+            group_seen = Some(*group);
+        }
+        if r % 2 == 1 {
+            let _ = write!(svg, r##"<rect x="0" y="{y:.0}" width="{width:.0}" height="{ROW}" fill="#f6f6f6"/>"##);
+        }
+        let _ = write!(svg, r##"<text x="12" y="{:.0}" fill="#222">{}</text>"##, y + 13.0, esc(name));
+    }
+    let mut slices = 0;
+    for (t, track) in model.tracks.iter().enumerate() {
+        for (lane, lane_slices) in track.lanes.iter().enumerate() {
+            let y = TOP + row_of(t, lane) as f64 * ROW;
+            for s in lane_slices {
+                let (x0, x1) = (x(s.rank.0), x(s.rank.1).max(x(s.rank.0) + 4.0));
+                let (y0, h) = if s.style == Style::Life { (y + 2.0, ROW - 4.0) } else { (y + 5.0, ROW - 10.0) };
+                let args: String = s.args.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
+                let _ = write!(
+                    svg,
+                    r#"<rect class="slice" x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{h:.0}" rx="2" fill="{}"><title>{}</title></rect>"#,
+                    x1 - x0,
+                    s.style.colour(),
+                    esc(&format!("{}{args}", s.name))
+                );
+                slices += 1;
+            }
+        }
+    }
+    let mut arrows = 0;
+    for f in &model.flows {
+        for w in f.points.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let ya = TOP + row_of(a.track, a.lane) as f64 * ROW + ROW / 2.0;
+            let yb = TOP + row_of(b.track, b.lane) as f64 * ROW + ROW / 2.0;
+            let _ = write!(
+                svg,
+                r##"<line class="flow" x1="{:.1}" y1="{ya:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#c0392b" stroke-width="1.2" marker-end="url(#arrow)"><title>cancel of IRP #{}</title></line>"##,
+                x(a.rank),
+                x(b.rank),
+                f.irp
+            );
+            arrows += 1;
+        }
+    }
+    svg.push_str("</svg>");
+    let legend: String = [
+        (Style::Life, "IRP, allocation to its last event"),
+        (Style::Dispatch, "dispatch routine"),
+        (Style::CancelRoutine, "cancel routine"),
+        (Style::Dpc, "DPC"),
+        (Style::ThreadExit, "thread exit"),
+        (Style::Mark, "IoMarkIrpPending / IoSetCancelRoutine"),
+        (Style::Cancel, "cancel request / IoCancelIrp"),
+        (Style::Complete, "IoCompleteRequest"),
+        (Style::Deliver, "delivered / freed"),
+        (Style::Abandon, "disassociated / event log"),
+    ]
+    .iter()
+    .map(|(s, what)| format!(r#"<span class="key"><i style="background:{}"></i>{}</span>"#, s.colour(), esc(what)))
+    .collect();
+    format!(
+        r##"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; margin: 16px; color: #222; }}
+pre {{ background: #f4f4f4; padding: 8px; overflow-x: auto; font-size: 12px; }}
+#scroll {{ overflow: auto; border: 1px solid #ccc; max-height: 80vh; }}
+.key {{ margin-right: 14px; font-size: 12px; white-space: nowrap; }}
+.key i {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle; }}
+rect.slice:hover {{ stroke: #000; }}
+</style></head>
+<body data-rendered="no">
+<h1>{title}</h1>
+<h2>Summary</h2>
+<pre id="summary">{summary}</pre>
+<h2>Timeline</h2>
+<p>Events in the order they happened, one column each; dashed lines mark where the kernel clock jumped. Hover a slice for its details; red arrows follow a cancel from the request to the delivery.</p>
+<p>{legend}</p>
+<p id="status"></p>
+<div id="scroll">{svg}</div>
+<script>
+(function () {{
+  var svg = document.getElementById('timeline');
+  var slices = svg.querySelectorAll('rect.slice').length;
+  var flows = svg.querySelectorAll('line.flow').length;
+  document.getElementById('status').textContent = slices + ' slices, ' + flows + ' arrows, {events} events';
+  document.body.setAttribute('data-rendered', slices === {slices} && flows === {arrows} ? 'ok' : 'mismatch');
+}})();
+</script>
+</body></html>
+"##,
+        title = esc(title),
+        summary = esc(summary),
+        events = model.events,
+    )
+}
+
+/// Writes a run's timeline as Chrome trace-event JSON to `trace` and as an HTML page to
+/// `html` (either may be absent). The IRP tracks are named after the scenario's requests.
+pub fn write_run_outputs(
+    summary: &crate::scenario::run::RunSummary,
+    trace: Option<&std::path::Path>,
+    html: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let labels: BTreeMap<u64, String> =
+        summary.requests.iter().filter_map(|r| r.irp.map(|irp| (irp, format!("{} {}", r.id, r.what)))).collect();
+    let model = layout(&summary.timeline, &labels);
+    let title = format!("irpkit: scenario {}", summary.name);
+    if let Some(path) = trace {
+        let text = serde_json::to_string(&chrome_trace(&model, &title)).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?;
+    }
+    if let Some(path) = html {
+        let mut table = Vec::new();
+        summary.write_table(&mut table).map_err(|e| e.to_string())?;
+        let page = html_page(&model, &title, &String::from_utf8_lossy(&table));
+        std::fs::write(path, page).map_err(|e| format!("cannot write the page to {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ev(seq: u64, thread: u64, kind: EventKind) -> Event {
+        Event { seq, at: Duration::ZERO, thread, kind }
+    }
+
+    /// A cancel routine running on another thread while the dispatch routine is still
+    /// running: the IRP's track gets a second lane so both slices nest properly, and the
+    /// cancel flow goes from the request through the routine to the completion.
+    #[test]
+    fn overlapping_routines_get_their_own_lane_and_the_flow_follows_the_cancel() {
+        let events = [
+            ev(0, 1, EventKind::IrpAllocated { irp: 7, stack_size: 1 }),
+            ev(1, 1, EventKind::Dispatch { irp: 7, device: "D".into(), major: 3, location: 1 }),
+            ev(2, 2, EventKind::CancelRequested { irp: 7, by: "CancelIoEx" }),
+            ev(3, 2, EventKind::IoCancelIrp { irp: 7, by_io_manager: true }),
+            ev(4, 2, EventKind::CancelRoutineStarted { irp: 7 }),
+            ev(5, 1, EventKind::DispatchReturned { irp: 7, status: 0x103 }),
+            ev(6, 2, EventKind::Completed { irp: 7, status: nt::STATUS_CANCELLED, information: 0 }),
+            ev(7, 2, EventKind::Finished { irp: 7, status: nt::STATUS_CANCELLED, delivered: true }),
+            ev(8, 2, EventKind::CancelRoutineReturned { irp: 7 }),
+        ];
+        let labels = BTreeMap::from([(7, "r1 read".to_string())]);
+        let model = layout(&events, &labels);
+        let irp = &model.tracks[0];
+        assert_eq!(irp.name, "IRP #7 (r1 read)");
+        assert_eq!(irp.lanes.len(), 2, "{:#?}", irp.lanes);
+        let names: Vec<&str> = irp.lanes[1].iter().map(|s| s.name.as_str()).collect();
+        assert!(names.iter().any(|n| n.starts_with("cancel routine")), "{names:?}");
+        assert!(irp.lanes[0][0].name.contains("IRP_MJ_READ D") && irp.lanes[0][0].name.ends_with("STATUS_CANCELLED"));
+        assert_eq!(model.flows.len(), 1);
+        let flow = &model.flows[0];
+        assert_eq!(flow.points.len(), 5, "request, IoCancelIrp, routine, completion, delivery");
+        assert_eq!(model.tracks[flow.points[0].track].group, Group::Threads);
+        assert!(flow.points.windows(2).all(|w| w[0].ts < w[1].ts));
+        let trace = chrome_trace(&model, "t");
+        let phases: String = trace["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["ph"].as_str().filter(|p| ["s", "t", "f"].contains(p)))
+            .collect();
+        assert_eq!(phases, "stttf");
+        let page = html_page(&model, "t <x>", "summary & more");
+        assert!(page.contains("t &lt;x&gt;") && page.contains("summary &amp; more"));
+        assert_eq!(page.matches(r#"class="flow""#).count(), 4);
+    }
+}
