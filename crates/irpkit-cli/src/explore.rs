@@ -319,7 +319,7 @@ fn load(path: &Path) -> Result<Saved, String> {
 }
 
 /// Runs `irpkit replay FILE`.
-pub(crate) fn replay_cmd(path: &Path, out: &mut impl Write) -> ExitCode {
+pub(crate) fn replay_cmd(path: &Path, json: bool, out: &mut impl Write) -> ExitCode {
     let saved = match load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -338,6 +338,32 @@ pub(crate) fn replay_cmd(path: &Path, out: &mut impl Write) -> ExitCode {
         return ExitCode::from(2);
     };
     let outcome = explore::replay(&scenario, &saved.schedule, &Limits::default());
+    let got = outcome.violation.as_ref().map(|v| v.kind.signature());
+    let reproduced = got.as_deref() == Some(saved.violation.as_str());
+    if json {
+        let name = |t: usize| outcome.threads.get(t).cloned().unwrap_or_default();
+        let doc = serde_json::json!({
+            "format": "irpkit-replay/1",
+            "scenario": saved.schedule.scenario,
+            "decisions": saved.schedule.decisions.len(),
+            "preemptions": saved.schedule.preemptions(),
+            "threads": outcome.threads,
+            "expected": saved.violation,
+            "got": got,
+            "reproduced": reproduced,
+            "violation": outcome.violation.as_ref().map(|v| v.kind.to_string()),
+            "first_report_after_step": outcome.violation.as_ref().and_then(|v| v.at_step),
+            "steps": outcome.trace.iter().map(|s| serde_json::json!({
+                "thread": s.thread,
+                "thread_name": name(s.thread),
+                "what": s.what,
+                "irp": s.irp,
+                "at_us": s.at.as_secs_f64() * 1e6,
+            })).collect::<Vec<_>>(),
+        });
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return if reproduced { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    }
     let _ = writeln!(
         out,
         "replaying {} ({} decision(s), {} preemption(s)); threads: {}",

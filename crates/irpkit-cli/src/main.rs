@@ -39,7 +39,11 @@ enum Command {
         outputs: Outputs,
     },
     /// Lists the rules the verifier checks, with their Windows codes.
-    Rules,
+    Rules {
+        /// Print the rules as JSON (format `irpkit-rules/1`) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Runs catalog scenarios many times under a controlled scheduler (random and PCT
     /// schedules), stops at the first violation, shrinks its schedule and saves it.
     /// Exit code 1 when a violation was found.
@@ -49,6 +53,10 @@ enum Command {
     Replay {
         /// The schedule file `irpkit explore` wrote.
         file: std::path::PathBuf,
+        /// Print the replay as JSON (format `irpkit-replay/1`: the outcome and every step)
+        /// instead of the step listing.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -70,12 +78,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout()),
         Command::Run { file, json, seed, outputs } => run_cmd(&file, json, seed, &outputs, &mut std::io::stdout()),
-        Command::Rules => {
-            print_rules(&mut std::io::stdout());
+        Command::Rules { json } => {
+            print_rules(json, &mut std::io::stdout());
             ExitCode::SUCCESS
         }
         Command::Explore(args) => explore::explore_cmd(&args, &mut std::io::stdout()),
-        Command::Replay { file } => explore::replay_cmd(&file, &mut std::io::stdout()),
+        Command::Replay { file, json } => explore::replay_cmd(&file, json, &mut std::io::stdout()),
     }
 }
 
@@ -118,8 +126,28 @@ fn run_cmd(
     }
 }
 
-fn print_rules(out: &mut impl std::io::Write) {
+fn print_rules(json: bool, out: &mut impl std::io::Write) {
     use irpkit::verifier::Rule;
+    if json {
+        let rules: Vec<serde_json::Value> = Rule::ALL
+            .iter()
+            .map(|rule| {
+                let b = rule.bugcheck();
+                serde_json::json!({
+                    "id": rule.id(),
+                    "title": rule.title(),
+                    "bugcheck": b.map(|b| serde_json::json!({
+                        "code": b.code, "name": b.name, "subcode": b.subcode, "text": b.to_string(),
+                    })),
+                    "documentation": rule.doc_url(),
+                    "fix": rule.fix(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({"format": "irpkit-rules/1", "rules": rules});
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return;
+    }
     let _ = writeln!(out, "{:<32} {:<48} rule", "id", "Windows code");
     for rule in Rule::ALL {
         let code = rule.bugcheck().map(|b| b.to_string()).unwrap_or_else(|| "-".to_string());
