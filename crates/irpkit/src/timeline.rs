@@ -265,31 +265,45 @@ pub(crate) unsafe fn irp_number(irp: *mut Irp) -> u64 {
     unsafe { crate::nt::irp::irp_id(irp) }.unwrap_or(0)
 }
 
-/// Records an event about an irpkit IRP in its own kernel (nothing for other IRPs).
+// The hook points. Each records its event (when the recorder is on) and emits the
+// matching `tracing` span or event (when a subscriber has ever been installed). When
+// neither is the case a hook costs two relaxed loads and touches nothing else.
+
+/// A `tracing` span entered for the length of a driver routine (none when nobody
+/// watches).
+pub(crate) type RoutineSpan = Option<tracing::span::EnteredSpan>;
+
+/// Whether a `tracing` subscriber was ever installed (globally or for a scope).
+#[inline]
+fn tracing_on() -> bool {
+    tracing::dispatcher::has_been_set()
+}
+
+/// Whether anyone watches `k`'s events.
+#[inline]
+fn watched(k: &KernelShared) -> bool {
+    k.timeline.is_on() || tracing_on()
+}
+
+/// The kernel of an irpkit IRP if anyone watches it, with the IRP's number.
 ///
 /// # Safety
 /// `irp` is null or points to IRP-sized readable memory whose kernel, if irpkit
 /// allocated it, is alive.
 #[inline]
-pub(crate) unsafe fn record_irp(irp: *mut Irp, kind: impl FnOnce(u64) -> EventKind) {
+unsafe fn watched_irp<'a>(irp: *mut Irp) -> Option<(&'a KernelShared, u64)> {
     // SAFETY: forwarded contract.
-    let Some(h) = (unsafe { crate::nt::irp::header(irp) }) else { return };
+    let h = unsafe { crate::nt::irp::header(irp) }?;
     // SAFETY: a valid header names its live kernel.
     let k = unsafe { crate::nt::irp::header_kernel(h) };
-    if k.timeline.is_on() {
-        // SAFETY: forwarded contract.
-        let id = unsafe { irp_number(irp) };
-        record_slow(k, kind(id));
-    }
+    // SAFETY: forwarded contract.
+    watched(k).then(|| (k, unsafe { irp_number(irp) }))
 }
 
-// The hook points. Each records its event (when the recorder is on) and emits the
-// matching `tracing` span or event (when a subscriber wants it).
-
-/// A `tracing` span entered for the length of a driver routine.
-pub(crate) type RoutineSpan = tracing::span::EnteredSpan;
-
 pub(crate) fn irp_allocated(k: &KernelShared, irp: *mut Irp, stack_size: i8) {
+    if !watched(k) {
+        return;
+    }
     // SAFETY: a fresh irpkit IRP.
     let id = unsafe { irp_number(irp) };
     tracing::trace!(target: "irpkit", irp = id, stack_size, "irp_allocated");
@@ -305,27 +319,26 @@ pub(crate) unsafe fn dispatch(
     major: u8,
     location: i8,
 ) -> RoutineSpan {
-    let major_name = crate::nt::types::major_function_name(major);
-    record(k, || EventKind::Dispatch {
-        irp: id,
-        // SAFETY: forwarded contract.
-        device: unsafe { crate::nt::device::device_name(device) },
-        major,
-        location,
-    });
-    tracing::trace_span!(
+    if !watched(k) {
+        return None;
+    }
+    // SAFETY: forwarded contract.
+    let device = unsafe { crate::nt::device::device_name(device) };
+    let span = tracing::trace_span!(
         target: "irpkit",
         "dispatch",
         irp = id,
-        // SAFETY: forwarded contract.
-        device = %unsafe { crate::nt::device::device_name(device) },
-        major = major_name,
+        device = %device,
+        major = crate::nt::types::major_function_name(major),
         location
     )
-    .entered()
+    .entered();
+    record(k, || EventKind::Dispatch { irp: id, device, major, location });
+    Some(span)
 }
 
 pub(crate) fn dispatch_returned(k: &KernelShared, id: u64, status: NtStatus, span: RoutineSpan) {
+    let Some(span) = span else { return };
     tracing::trace!(target: "irpkit", irp = id, status = format_args!("{:#010x}", status as u32), "dispatch_returned");
     drop(span);
     record(k, || EventKind::DispatchReturned { irp: id, status });
@@ -335,24 +348,22 @@ pub(crate) fn dispatch_returned(k: &KernelShared, id: u64, status: NtStatus, spa
 /// `irp` is a live IRP.
 pub(crate) unsafe fn marked_pending(irp: *mut Irp, location: i8) {
     // SAFETY: forwarded contract.
-    tracing::trace!(target: "irpkit", irp = unsafe { irp_number(irp) }, location, "mark_pending");
-    // SAFETY: forwarded contract.
-    unsafe { record_irp(irp, |irp| EventKind::MarkedPending { irp, location }) };
+    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
+    tracing::trace!(target: "irpkit", irp = id, location, "mark_pending");
+    record(k, || EventKind::MarkedPending { irp: id, location });
 }
 
 /// # Safety
 /// `irp` is a live IRP.
 pub(crate) unsafe fn cancel_routine_exchanged(irp: *mut Irp, set: bool, had_routine: bool) {
+    // SAFETY: forwarded contract.
+    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
     if set {
-        // SAFETY: forwarded contract.
-        tracing::trace!(target: "irpkit", irp = unsafe { irp_number(irp) }, "cancel_routine_set");
-        // SAFETY: forwarded contract.
-        unsafe { record_irp(irp, |irp| EventKind::CancelRoutineSet { irp }) };
+        tracing::trace!(target: "irpkit", irp = id, "cancel_routine_set");
+        record(k, || EventKind::CancelRoutineSet { irp: id });
     } else {
-        // SAFETY: forwarded contract.
-        tracing::trace!(target: "irpkit", irp = unsafe { irp_number(irp) }, had_routine, "cancel_routine_cleared");
-        // SAFETY: forwarded contract.
-        unsafe { record_irp(irp, |irp| EventKind::CancelRoutineCleared { irp, had_routine }) };
+        tracing::trace!(target: "irpkit", irp = id, had_routine, "cancel_routine_cleared");
+        record(k, || EventKind::CancelRoutineCleared { irp: id, had_routine });
     }
 }
 
@@ -360,22 +371,40 @@ pub(crate) unsafe fn cancel_routine_exchanged(irp: *mut Irp, set: bool, had_rout
 /// `irp` points to pinned or allocated irpkit IRP memory.
 pub(crate) unsafe fn cancel_requested(irp: *mut Irp, by: &'static str) {
     // SAFETY: forwarded contract.
-    tracing::debug!(target: "irpkit", irp = unsafe { irp_number(irp) }, by, "cancel_requested");
-    // SAFETY: forwarded contract.
-    unsafe { record_irp(irp, |irp| EventKind::CancelRequested { irp, by }) };
+    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
+    tracing::debug!(target: "irpkit", irp = id, by, "cancel_requested");
+    record(k, || EventKind::CancelRequested { irp: id, by });
 }
 
-pub(crate) fn io_cancel_irp(k: &KernelShared, id: u64, by_io_manager: bool) {
+/// # Safety
+/// `irp` points to readable IRP memory.
+pub(crate) unsafe fn io_cancel_irp(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) {
+    if !watched(k) {
+        return;
+    }
+    // SAFETY: forwarded contract.
+    let id = unsafe { irp_number(irp) };
     tracing::debug!(target: "irpkit", irp = id, by_io_manager, "io_cancel_irp");
     record(k, || EventKind::IoCancelIrp { irp: id, by_io_manager });
 }
 
-pub(crate) fn cancel_routine(k: &KernelShared, id: u64) -> RoutineSpan {
+/// Before a cancel routine runs: its span, and the IRP's number for
+/// [`cancel_routine_returned`] (the IRP may be gone by then).
+///
+/// # Safety
+/// `irp` is a live IRP.
+pub(crate) unsafe fn cancel_routine(k: &KernelShared, irp: *mut Irp) -> (RoutineSpan, u64) {
+    if !watched(k) {
+        return (None, 0);
+    }
+    // SAFETY: forwarded contract.
+    let id = unsafe { irp_number(irp) };
     record(k, || EventKind::CancelRoutineStarted { irp: id });
-    tracing::debug_span!(target: "irpkit", "cancel_routine", irp = id).entered()
+    (Some(tracing::debug_span!(target: "irpkit", "cancel_routine", irp = id).entered()), id)
 }
 
-pub(crate) fn cancel_routine_returned(k: &KernelShared, id: u64, span: RoutineSpan) {
+pub(crate) fn cancel_routine_returned(k: &KernelShared, (span, id): (RoutineSpan, u64)) {
+    let Some(span) = span else { return };
     drop(span);
     record(k, || EventKind::CancelRoutineReturned { irp: id });
 }
@@ -383,6 +412,9 @@ pub(crate) fn cancel_routine_returned(k: &KernelShared, id: u64, span: RoutineSp
 /// # Safety
 /// `irp` is a live IRP.
 pub(crate) unsafe fn completed(k: &KernelShared, irp: *mut Irp, status: NtStatus, information: usize) {
+    if !watched(k) {
+        return;
+    }
     // SAFETY: forwarded contract.
     let id = unsafe { irp_number(irp) };
     tracing::trace!(
@@ -398,6 +430,9 @@ pub(crate) unsafe fn completed(k: &KernelShared, irp: *mut Irp, status: NtStatus
 /// # Safety
 /// `irp` is a live IRP.
 pub(crate) unsafe fn finished(k: &KernelShared, irp: *mut Irp, status: NtStatus, delivered: bool) {
+    if !watched(k) {
+        return;
+    }
     // SAFETY: forwarded contract.
     let id = unsafe { irp_number(irp) };
     tracing::trace!(
@@ -414,14 +449,17 @@ pub(crate) unsafe fn finished(k: &KernelShared, irp: *mut Irp, status: NtStatus,
 /// `irp` points to pinned or allocated irpkit IRP memory.
 pub(crate) unsafe fn disassociated(irp: *mut Irp) {
     // SAFETY: forwarded contract.
-    tracing::debug!(target: "irpkit", irp = unsafe { irp_number(irp) }, "disassociated");
-    // SAFETY: forwarded contract.
-    unsafe { record_irp(irp, |irp| EventKind::Disassociated { irp }) };
+    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
+    tracing::debug!(target: "irpkit", irp = id, "disassociated");
+    record(k, || EventKind::Disassociated { irp: id });
 }
 
 /// # Safety
 /// `irp` is an irpkit IRP being freed (its memory stays readable).
 pub(crate) unsafe fn freed(k: &KernelShared, irp: *mut Irp) {
+    if !watched(k) {
+        return;
+    }
     // SAFETY: forwarded contract.
     let id = unsafe { irp_number(irp) };
     tracing::trace!(target: "irpkit", irp = id, "irp_freed");
@@ -429,21 +467,29 @@ pub(crate) unsafe fn freed(k: &KernelShared, irp: *mut Irp) {
 }
 
 pub(crate) fn dpc(k: &KernelShared, routine: usize) -> RoutineSpan {
+    if !watched(k) {
+        return None;
+    }
     record(k, || EventKind::DpcStarted { routine });
-    tracing::trace_span!(target: "irpkit", "dpc", routine = format_args!("{routine:#x}")).entered()
+    Some(tracing::trace_span!(target: "irpkit", "dpc", routine = format_args!("{routine:#x}")).entered())
 }
 
 pub(crate) fn dpc_returned(k: &KernelShared, routine: usize, span: RoutineSpan) {
+    let Some(span) = span else { return };
     drop(span);
     record(k, || EventKind::DpcReturned { routine });
 }
 
 pub(crate) fn thread_exit(k: &KernelShared, thread_id: u32, outstanding: usize) -> RoutineSpan {
+    if !watched(k) {
+        return None;
+    }
     record(k, || EventKind::ThreadExitStarted { thread_id, outstanding });
-    tracing::debug_span!(target: "irpkit", "thread_exit", thread_id, outstanding).entered()
+    Some(tracing::debug_span!(target: "irpkit", "thread_exit", thread_id, outstanding).entered())
 }
 
 pub(crate) fn thread_exit_ended(k: &KernelShared, thread_id: u32, span: RoutineSpan) {
+    let Some(span) = span else { return };
     drop(span);
     record(k, || EventKind::ThreadExitEnded { thread_id });
 }

@@ -186,7 +186,7 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
         k.report(Rule::ForeignIrpCancel, R, irp, "a driver called IoCancelIrp on an IRP it did not create".to_string());
     }
     // SAFETY: readable IRP memory.
-    crate::timeline::io_cancel_irp(k, unsafe { crate::timeline::irp_number(irp) }, by_io_manager);
+    unsafe { crate::timeline::io_cancel_irp(k, irp, by_io_manager) };
     let irql = acquire_cancel_lock(k, R);
     // SAFETY: live IRP; `Cancel` and `CancelRoutine` are atomics.
     let r = unsafe { &*irp };
@@ -245,8 +245,7 @@ pub(crate) unsafe fn invoke_cancel_routine(
         unsafe { (*device).driver_object }
     };
     // SAFETY: live IRP.
-    let id = unsafe { crate::timeline::irp_number(irp) };
-    let span = crate::timeline::cancel_routine(k, id);
+    let span = unsafe { crate::timeline::cancel_routine(k, irp) };
     // The IRP may be gone once the routine returns: nothing below touches it.
     call_checked(
         k,
@@ -259,5 +258,5 @@ pub(crate) unsafe fn invoke_cancel_routine(
         // SAFETY: the driver's cancel routine, called as documented with the lock held.
         || unsafe { routine(device, irp) },
     );
-    crate::timeline::cancel_routine_returned(k, id, span);
+    crate::timeline::cancel_routine_returned(k, span);
 }
