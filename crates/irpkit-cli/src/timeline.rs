@@ -598,8 +598,12 @@ pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
     const COL: f64 = 16.0;
     const ROW: f64 = 18.0;
     const TOP: f64 = 40.0;
+    // Rows: a title row per group, then a row per lane of each track.
     let mut rows: Vec<(usize, usize, String, Group)> = Vec::new();
     for (t, track) in model.tracks.iter().enumerate() {
+        if rows.last().is_none_or(|r| r.3 != track.group) {
+            rows.push((usize::MAX, 0, String::new(), track.group));
+        }
         for lane in 0..track.lanes.len().max(1) {
             let name = if lane == 0 { track.name.clone() } else { format!("  … overlapping {lane}") };
             rows.push((t, lane, name, track.group));
@@ -637,17 +641,16 @@ pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
             last_label = x(i as f64);
         }
     }
-    let mut group_seen = None;
-    for (r, (_, _, name, group)) in rows.iter().enumerate() {
+    for (r, (t, _, name, group)) in rows.iter().enumerate() {
         let y = TOP + r as f64 * ROW;
-        if group_seen != Some(*group) {
+        if *t == usize::MAX {
             let _ = write!(
                 svg,
                 r##"<line x1="0" y1="{y:.0}" x2="{width:.0}" y2="{y:.0}" stroke="#888"/><text x="4" y="{:.0}" font-weight="bold" fill="#333">{}</text>"##,
-                y - 3.0,
+                y + 13.0,
                 group.title()
             );
-            group_seen = Some(*group);
+            continue;
         }
         if r % 2 == 1 {
             let _ = write!(svg, r##"<rect x="0" y="{y:.0}" width="{width:.0}" height="{ROW}" fill="#f6f6f6"/>"##);
