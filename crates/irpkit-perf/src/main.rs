@@ -74,6 +74,7 @@ fn main() -> ExitCode {
         eprintln!("irpkit-perf: cannot write to {}: {e}", out_dir.display());
         return ExitCode::FAILURE;
     }
+    let out_dir = std::fs::canonicalize(&out_dir).unwrap_or(out_dir);
     if quick {
         println!("{markdown}");
     }

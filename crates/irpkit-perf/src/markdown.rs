@@ -90,6 +90,27 @@ pub fn duration_ns_short(ns: f64) -> String {
     }
 }
 
+/// A ratio with two decimals, or two significant digits below 0.1: `1.30`, `0.0010`.
+pub fn ratio_number(r: f64) -> String {
+    if !r.is_finite() {
+        "n/a".to_string()
+    } else if r == 0.0 || r >= 0.1 {
+        format!("{r:.2}")
+    } else {
+        let decimals = (1 - r.log10().floor() as i32).max(2) as usize;
+        format!("{r:.decimals$}")
+    }
+}
+
+/// A factor: `2.3`, `62`, `967` (two significant digits at least, no decimals past 10).
+fn factor(f: f64) -> String {
+    if f >= 10.0 {
+        format!("{f:.0}")
+    } else {
+        format!("{f:.1}")
+    }
+}
+
 /// A time ratio irpkit / peer, with how to read it: `0.55× (1.8× faster)`,
 /// `1.30× (slower)`, `1.00× (parity)` within 3 %.
 pub fn time_ratio(r: f64) -> String {
@@ -97,11 +118,11 @@ pub fn time_ratio(r: f64) -> String {
         return "n/a".to_string();
     }
     if (r - 1.0).abs() <= 0.03 {
-        format!("{r:.2}× (parity)")
+        format!("{}× (parity)", ratio_number(r))
     } else if r < 1.0 {
-        format!("{r:.2}× ({:.1}× faster)", 1.0 / r)
+        format!("{}× ({}× faster)", ratio_number(r), factor(1.0 / r))
     } else {
-        format!("{r:.2}× (slower)")
+        format!("{}× (slower)", ratio_number(r))
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::experiments as ex;
-use crate::markdown::{duration_ns, duration_ns_short, per_request, time_ratio, Table};
+use crate::markdown::{duration_ns, duration_ns_short, per_request, ratio_number, time_ratio, Table};
 use crate::peers;
 use crate::runner::{alternate, interleave, Contender, Settings};
 use crate::stats::{median, paired_ratio, Percentiles};
@@ -47,14 +47,14 @@ impl Plan {
     pub fn full() -> Self {
         Plan {
             quick: false,
-            timing: Settings { rounds: 31, batch: Duration::from_millis(5) },
+            timing: Settings { rounds: 51, batch: Duration::from_millis(5) },
             by_key_sizes: startio::SIZES.to_vec(),
             memory_n: 1 << 14,
             alloc_n: 10_000,
             latency_same_thread: 20_000,
-            latency_cross_thread: 2_000,
+            latency_cross_thread: 5_000,
             exit_n: 100_000,
-            exit_rounds: 3,
+            exit_rounds: 5,
             exit_curve: vec![1_000, 10_000],
         }
     }
@@ -409,7 +409,7 @@ impl Environment {
 
 fn ratio_plain(r: f64) -> String {
     if r.is_finite() {
-        format!("{r:.2}×")
+        format!("{}×", ratio_number(r))
     } else {
         "n/a".to_string()
     }
@@ -423,6 +423,15 @@ fn fewer_or_more(irpkit: f64, peer: f64) -> String {
     } else {
         "n/a (peer makes none)".to_string()
     }
+}
+
+/// The timing rows repeated in the headline: the NT request path, the safe API and the
+/// cancel storms, each against tokio.
+fn headline_row(row: &TimeRow) -> bool {
+    row.peer.starts_with("tokio")
+        && (row.irpkit == "irpkit NT layer"
+            || row.irpkit == "irpkit safe API"
+            || row.workload.starts_with("cancel storm"))
 }
 
 /// The report as markdown; `svg_name` is the chart's file name beside it.
@@ -501,6 +510,16 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
             if a.2 == 0.0 { "yes" } else { "**no**" }.to_string(),
         ]);
     }
+    if let (Some(a), Some(b)) = (Percentiles::of(&r.latency_same.irpkit), Percentiles::of(&r.latency_same.tokio)) {
+        h.row([
+            "cancel latency p50, on the requester's thread".to_string(),
+            "—".to_string(),
+            duration_ns(a.p50),
+            format!("tokio: {}", duration_ns(b.p50)),
+            ratio_plain(a.p50 / b.p50),
+            "—".to_string(),
+        ]);
+    }
     if let (Some(a), Some(b)) = (Percentiles::of(&r.latency_cross.irpkit), Percentiles::of(&r.latency_cross.tokio)) {
         h.row([
             "cancel latency p99, requester blocked on another thread".to_string(),
@@ -522,15 +541,27 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
             "—".to_string(),
         ]);
     }
-    if let Some(&(n, _, _, ratio)) = r.by_key.last() {
+    if let Some(&(n, a, b, ratio)) = r.by_key.last() {
         h.row([
             format!("keyed insert + remove at {} queued entries", count_label(n)),
             "—".to_string(),
-            "KDEVICE_QUEUE + key index".to_string(),
-            "sorted linked list".to_string(),
-            format!("{} ({:.0}× faster)", ratio_plain(ratio), 1.0 / ratio),
+            format!("KDEVICE_QUEUE + key index: {}", duration_ns(a)),
+            format!("sorted linked list: {}", duration_ns(b)),
+            time_ratio(ratio),
             "—".to_string(),
         ]);
+    }
+    for (_, rows) in &r.time_rows {
+        for row in rows.iter().filter(|row| headline_row(row)) {
+            h.row([
+                row.workload.clone(),
+                "—".to_string(),
+                format!("{}: {}", row.irpkit, duration_ns(row.irpkit_ns)),
+                format!("{}: {}", row.peer, duration_ns(row.peer_ns)),
+                time_ratio(row.ratio),
+                "—".to_string(),
+            ]);
+        }
     }
     s.push_str(&h.render());
     s.push('\n');

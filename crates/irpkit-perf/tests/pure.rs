@@ -1,7 +1,7 @@
 //! The report's pure logic: percentiles, medians and ratios, the markdown table, the SVG
 //! chart, dates and labels, and the alternation order of the runner.
 
-use irpkit_perf::markdown::{duration_ns, duration_ns_short, time_ratio, Table};
+use irpkit_perf::markdown::{duration_ns, duration_ns_short, ratio_number, time_ratio, Table};
 use irpkit_perf::report::{count_label, growth_chart};
 use irpkit_perf::runner::alternate;
 use irpkit_perf::stats::{median, paired_ratio, percentile, Percentiles};
@@ -61,6 +61,10 @@ fn number_formats() {
     assert_eq!(time_ratio(0.5), "0.50× (2.0× faster)");
     assert_eq!(time_ratio(1.3), "1.30× (slower)");
     assert_eq!(time_ratio(1.01), "1.01× (parity)");
+    assert_eq!(time_ratio(0.001034), "0.0010× (967× faster)");
+    assert_eq!(time_ratio(0.0161), "0.016× (62× faster)");
+    assert_eq!(ratio_number(0.0), "0.00");
+    assert_eq!(ratio_number(2.224), "2.22");
     assert_eq!(count_label(100_000), "10⁵");
     assert_eq!(count_label(1_024), "1\u{202f}024");
     assert_eq!(power_of_ten(-2), "10⁻²");
