@@ -774,8 +774,9 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
          - The counting global allocator counts only during the memory and allocation \
          measurements; during timings every allocation, irpkit's and the peers', pays the same \
          one relaxed load.\n\
-         - Quick mode (`{COMMAND} -- --quick`, run by CI) does every measurement with tiny sizes \
-         and writes to the system's temporary directory, never to `docs/`.\n"
+         - Quick mode (`{COMMAND} -- --quick`; CI runs it unoptimised right after the tests, so \
+         that the command cannot rot) does every measurement with tiny sizes and writes to the \
+         system's temporary directory, never to `docs/`.\n"
     );
     s
 }
