@@ -107,7 +107,8 @@ fn producers_consumer_and_canceller_exactly_once() {
     let (t, c) = (taken.load(Ordering::Relaxed), cancelled.load(Ordering::Relaxed));
     assert_eq!(t + c, 2 * PER, "every entry taken or cancelled: {t} + {c}");
     assert_eq!(c, cancel_true, "cancelled exactly when cancel() returned true");
-    assert!(c > 0, "the canceller won some");
+    // How the race splits (how many the canceller wins) depends on the machine's timing;
+    // the property is the exactly-once accounting above, whatever the split.
     let outcomes = tickets.iter().filter(|t| t.outcome() == Outcome::Cancelled).count();
     assert_eq!(outcomes, c);
     assert!(tickets.iter().all(|t| t.outcome() != Outcome::Queued));
