@@ -931,7 +931,7 @@ impl RequesterThread {
                 Link { thread: self.thread.clone(), op: op_state.clone(), file: file.clone(), buffer, results },
             );
         }
-        // Newest first, as NT links a thread's IRPs.
+        // On the thread's list (listed newest first, as NT links a thread's IRPs).
         lock(&self.thread.irps).push(IrpPtr(irp));
         // SAFETY: the IRP is ready; its device is live.
         let status = unsafe { nt::io_call_driver(file.device, irp) };
