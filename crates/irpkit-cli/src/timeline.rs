@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use irpkit::nt::{self, NtStatus};
+use irpkit::nt;
+
+use crate::scenario::run::status_label;
 use irpkit::timeline::{Event, EventKind};
 
 /// Width given to a point event (IoMarkIrpPending, IoCompleteRequest, ...), in µs.
@@ -171,10 +173,6 @@ pub struct Model {
     pub clock_us: Vec<f64>,
 }
 
-fn status_text(status: NtStatus) -> String {
-    nt::status_name(status).map_or_else(|| format!("0x{:08X}", status as u32), str::to_string)
-}
-
 /// A slice before lane assignment, with the flow step it carries.
 struct Raw {
     group: Group,
@@ -307,7 +305,7 @@ pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
                 if let Some((start, places, name, style, step)) = open.get_mut(&e.thread).and_then(Vec::pop) {
                     let mut args = vec![("clock", format!("{:.3} ms", clock_us[start] / 1e3))];
                     if let EventKind::DispatchReturned { status, .. } = &e.kind {
-                        args.push(("returned", status_text(*status)));
+                        args.push(("returned", status_label(*status)));
                     }
                     for (n, (group, key)) in places.into_iter().enumerate() {
                         raws.push(Raw {
@@ -369,12 +367,12 @@ pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
                 ));
             }
             EventKind::Completed { irp, status, information } => {
-                irp_end.insert(*irp, status_text(*status));
+                irp_end.insert(*irp, status_label(*status));
                 let mut r = point(
                     i,
                     Group::Irps,
                     *irp,
-                    format!("IoCompleteRequest {}", status_text(*status)),
+                    format!("IoCompleteRequest {}", status_label(*status)),
                     Style::Complete,
                     flow.step(*irp, 3, false),
                 );
@@ -387,7 +385,7 @@ pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
                     i,
                     Group::Irps,
                     *irp,
-                    format!("{verb}: {}", status_text(*status)),
+                    format!("{verb}: {}", status_label(*status)),
                     Style::Deliver,
                     flow.step(*irp, 4, false),
                 ));

@@ -46,13 +46,17 @@ impl End {
     /// The name expectations use: a status name, `disassociated`, or `lost`.
     pub fn name(&self) -> String {
         match self {
-            End::Completed { status, .. } | End::Refused(status) => {
-                nt::status_name(*status).map_or_else(|| format!("0x{:08X}", *status as u32), str::to_string)
-            }
+            End::Completed { status, .. } | End::Refused(status) => status_label(*status),
             End::Disassociated => "disassociated".to_string(),
             End::Lost => "lost".to_string(),
         }
     }
+}
+
+/// A status as expectations and summaries name it: its symbolic name, or `0x` and eight
+/// hex digits for one irpkit has no name for.
+pub fn status_label(status: NtStatus) -> String {
+    nt::status_name(status).map_or_else(|| format!("0x{:08X}", status as u32), str::to_string)
 }
 
 /// One request of the run.
