@@ -57,6 +57,28 @@ fn run_json_is_the_documented_summary_and_deterministic() {
     assert_eq!(doc["verifier_reports"].as_array().unwrap().len(), 0);
     assert!(doc["cancel_latency_us"]["count"].as_u64().unwrap() > 0);
     assert!(doc["expectations"].as_array().unwrap().iter().all(|e| e["held"] == true));
+    // Each request names who asked for its cancellation first (null: nobody did).
+    let by = |id: &str| {
+        let list = doc["requests"]["list"].as_array().unwrap();
+        list.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("{id}"))["cancel_requested_by"].clone()
+    };
+    for (id, who) in [
+        ("queued", "CancelIoEx"),
+        ("on-hardware", "CancelIoEx"),
+        ("b1", "CancelIo"),
+        ("sync-read", "CancelSynchronousIo"),
+        ("too-slow", "timeout"),
+        ("exit-cancelled", "thread exit"),
+        ("abandoned", "thread exit"),
+    ] {
+        assert_eq!(by(id), who, "{id}");
+    }
+    for id in ["in-time", "served", "a2", "a3"] {
+        assert!(by(id).is_null(), "{id}: nobody asked (a2, a3: IRP_MJ_CLEANUP completed them)");
+    }
+    for r in doc["requests"]["list"].as_array().unwrap() {
+        assert_eq!(r["cancel_requested_at_us"].is_null(), r["cancel_requested_by"].is_null(), "{r}");
+    }
     assert_eq!(runs[0], runs[1], "the virtual clock makes a run deterministic");
 }
 
@@ -304,6 +326,10 @@ event_log = { IO_DRIVER_CANCEL_TIMEOUT = 1 }
     assert!(summary.requests.iter().all(|r| r.id != "never"), "nothing runs after exit-process in that thread");
     let late = summary.requests.iter().find(|r| r.id == "late").unwrap();
     assert_eq!(late.cancel_requested_at, None, "a refused request is never outstanding");
+    for id in ["r1", "stuck"] {
+        let r = summary.requests.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(r.cancel_requested_by, Some(scenario::run::CancelCause::ProcessExit), "{id}");
+    }
 }
 
 /// A request the driver fails at once (never pending) ends with that status, synchronous

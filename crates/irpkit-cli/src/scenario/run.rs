@@ -53,6 +53,37 @@ impl End {
     }
 }
 
+/// Who asked for a request's cancellation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelCause {
+    /// `CancelIo` on its handle, by its thread.
+    CancelIo,
+    /// `CancelIoEx` on its handle (all of the handle's requests, or this one).
+    CancelIoEx,
+    /// `CancelSynchronousIo` of the thread blocked in it.
+    CancelSynchronousIo,
+    /// Its per-request timeout (`timeout_ms`) ran out.
+    Timeout,
+    /// Its thread exited with it outstanding.
+    ThreadExit,
+    /// Its process was terminated (`exit-process`).
+    ProcessExit,
+}
+
+impl CancelCause {
+    /// The name summaries use: the Win32 routine, `timeout`, `thread exit` or `process exit`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CancelCause::CancelIo => "CancelIo",
+            CancelCause::CancelIoEx => "CancelIoEx",
+            CancelCause::CancelSynchronousIo => "CancelSynchronousIo",
+            CancelCause::Timeout => "timeout",
+            CancelCause::ThreadExit => "thread exit",
+            CancelCause::ProcessExit => "process exit",
+        }
+    }
+}
+
 /// A status as expectations and summaries name it: its symbolic name, or `0x` and eight
 /// hex digits for one irpkit has no name for.
 pub fn status_label(status: NtStatus) -> String {
@@ -84,6 +115,8 @@ pub struct Request {
     /// The first time someone asked to cancel it (CancelIo, CancelIoEx,
     /// CancelSynchronousIo, its timeout, its thread's exit).
     pub cancel_requested_at: Option<Duration>,
+    /// Who asked first (set with `cancel_requested_at`).
+    pub cancel_requested_by: Option<CancelCause>,
     /// Whether its timeout fired.
     pub timed_out: bool,
     /// How it ended.
@@ -464,6 +497,7 @@ fn finish(l: Live, log: &[EventLogEntry]) -> Request {
             r.timed_out = timer.fired() && r.completed_at.is_none_or(|done| done >= deadline);
             if r.timed_out && r.cancel_requested_at.is_none_or(|at| at > deadline) {
                 r.cancel_requested_at = Some(deadline);
+                r.cancel_requested_by = Some(CancelCause::Timeout);
             }
         }
         if r.end == End::Lost {
@@ -495,12 +529,13 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
         h
     };
     // Marks the outstanding requests matching `pick` as asked to be cancelled now.
-    let mark = |pick: &dyn Fn(&Live) -> bool| {
+    let mark = |by: CancelCause, pick: &dyn Fn(&Live) -> bool| {
         let at = now();
         for l in lock(&world.requests).iter_mut() {
             let outstanding = l.record.end == End::Lost && l.overlapped.as_ref().is_none_or(|o| !o.is_signalled());
             if l.record.process == p.name && outstanding && l.record.cancel_requested_at.is_none() && pick(l) {
                 l.record.cancel_requested_at = Some(at);
+                l.record.cancel_requested_by = Some(by);
             }
         }
     };
@@ -574,7 +609,7 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
             }
             Op::CancelIo { handle } => {
                 if let Some(h) = handle_of(n, handle) {
-                    mark(&|l| l.handle == Some(h) && l.record.thread == t.name);
+                    mark(CancelCause::CancelIo, &|l| l.handle == Some(h) && l.record.thread == t.name);
                     rt.cancel_io(h);
                 }
             }
@@ -593,7 +628,9 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
                         );
                         continue;
                     }
-                    mark(&|l| l.handle == Some(h) && request.as_ref().is_none_or(|id| &l.record.id == id));
+                    mark(CancelCause::CancelIoEx, &|l| {
+                        l.handle == Some(h) && request.as_ref().is_none_or(|id| &l.record.id == id)
+                    });
                     let _ = p.process.cancel_io_ex(h, o.as_ref());
                 }
             }
@@ -601,7 +638,7 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
                 let target = lock(&p.threads).get(thread).cloned();
                 match target {
                     Some(th) => {
-                        mark(&|l| l.record.thread == *thread && l.record.synchronous);
+                        mark(CancelCause::CancelSynchronousIo, &|l| l.record.thread == *thread && l.record.synchronous);
                         let _ = p.process.cancel_synchronous_io(&th);
                     }
                     None => error(n, format!("thread `{thread}` has not started")),
@@ -609,14 +646,14 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
             }
             Op::ExitThread => break,
             Op::ExitProcess => {
-                mark(&|_| true);
+                mark(CancelCause::ProcessExit, &|_| true);
                 p.process.terminate();
                 break;
             }
         }
     }
     // The thread exits when this returns: its outstanding requests are cancelled.
-    mark(&|l| l.record.thread == t.name);
+    mark(CancelCause::ThreadExit, &|l| l.record.thread == t.name);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -647,6 +684,7 @@ fn issue(
         issued_at: world.kernel.clock().now(),
         completed_at: None,
         cancel_requested_at: None,
+        cancel_requested_by: None,
         timed_out: false,
         end,
     };
@@ -813,6 +851,7 @@ impl RunSummary {
                     "irp": r.irp,
                     "issued_at_us": r.issued_at.as_secs_f64() * 1e6,
                     "cancel_requested_at_us": us(r.cancel_requested_at),
+                    "cancel_requested_by": r.cancel_requested_by.map(CancelCause::name),
                     "completed_at_us": us(r.completed_at),
                     "timed_out": r.timed_out,
                     "end": r.end.name(),
@@ -846,8 +885,8 @@ impl RunSummary {
         writeln!(out, "scenario {}", self.name)?;
         writeln!(
             out,
-            "{:<22} {:<18} {:<14} {:>7} {:>9} {:>9} {:>9}  end",
-            "request", "thread", "what", "irp", "issued", "cancel", "done"
+            "{:<22} {:<18} {:<14} {:>7} {:>9} {:>9} {:<20} {:>9}  end",
+            "request", "thread", "what", "irp", "issued", "cancel", " asked by", "done"
         )?;
         for r in &self.requests {
             let end = match &r.end {
@@ -856,15 +895,17 @@ impl RunSummary {
             };
             writeln!(
                 out,
-                "{:<22} {:<18} {:<14} {:>7} {:>9} {:>9} {:>9}  {end}{}",
+                "{:<22} {:<18} {:<14} {:>7} {:>9} {:>9} {:<20} {:>9}  {end}{}",
                 r.id,
                 format!("{}/{}", r.process, r.thread),
                 r.what,
                 r.irp.map_or_else(|| "-".to_string(), |i| format!("#{i}")),
                 t(Some(r.issued_at)),
                 t(r.cancel_requested_at),
+                r.cancel_requested_by.map_or(String::new(), |by| format!(" {}", by.name())),
                 t(r.completed_at),
-                if r.timed_out { "  (timed out)" } else { "" }
+                // A timeout that fired after someone else had asked is worth a word.
+                if r.timed_out && r.cancel_requested_by != Some(CancelCause::Timeout) { "  (timed out)" } else { "" }
             )?;
         }
         writeln!(out, "(times in ms on the kernel's clock)")?;
