@@ -186,8 +186,10 @@ pub(crate) struct KernelShared {
     pub(crate) verifier: Verifier,
     pub(crate) pool: IrpPool,
     pub(crate) clock: Box<dyn Clock>,
-    /// Waiters on dispatcher objects (KEVENT) sleep here; setting an object wakes them.
-    pub(crate) dispatcher_lock: Mutex<u64>,
+    /// Waiters on dispatcher objects (KEVENT) sleep on `dispatcher_cv`; setting an object
+    /// wakes them. The lock guards how many are asleep there, so that a set with nobody
+    /// asleep skips the condvar (its wake is a system call).
+    pub(crate) dispatcher_lock: Mutex<usize>,
     pub(crate) dispatcher_cv: Condvar,
     pub(crate) drivers: Mutex<Vec<crate::nt::device::DriverPtr>>,
     pub(crate) dpc: crate::nt::dpc::DpcEngine,

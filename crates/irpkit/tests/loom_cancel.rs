@@ -94,3 +94,19 @@ fn loom_two_cancellers_and_driver() {
         }
     });
 }
+
+/// KeSetEvent racing KeWaitForSingleObject on a synchronization event: the waiter never
+/// sleeps through the set (a set finding nobody asleep skips the condvar, so the waiter
+/// must count itself asleep before it can miss a set), and its satisfied wait resets the
+/// event. A lost wakeup leaves every thread blocked, which loom reports.
+#[test]
+fn loom_event_set_vs_wait() {
+    model(|| {
+        let f = Fixture::new(pend_plain);
+        let event: &'static KEvent = Box::leak(Box::new(KEvent::new(EventType::Synchronization, false)));
+        let setter = f.kernel.spawn(move || ke_set_event(event, 0, false));
+        assert_eq!(ke_wait_for_single_object(event, None), STATUS_SUCCESS);
+        assert_eq!(setter.join().unwrap(), 0, "the event was not signalled before");
+        assert_eq!(ke_read_state_event(event), 0, "the satisfied wait reset it");
+    });
+}

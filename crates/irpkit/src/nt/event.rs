@@ -77,11 +77,15 @@ pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
 }
 
 /// Wakes every thread waiting on a dispatcher object of `k` to re-check its object.
+///
+/// The object's new state is stored before this is called. A waiter counts itself asleep
+/// under the dispatcher lock after finding its object unsignalled and before the condvar
+/// releases that lock, so either it sees the new state or this sees it asleep.
 pub(crate) fn notify_waiters(k: &KernelShared) {
-    let mut generation = lock(&k.dispatcher_lock);
-    *generation = generation.wrapping_add(1);
-    drop(generation);
-    k.dispatcher_cv.notify_all();
+    let asleep = *lock(&k.dispatcher_lock);
+    if asleep != 0 {
+        k.dispatcher_cv.notify_all();
+    }
     crate::sched::wake(dispatcher_key(k));
 }
 
@@ -152,7 +156,11 @@ pub fn ke_wait_for_single_object(object: &impl DispatcherObject, timeout: Option
                 crate::sched::block(dispatcher_key(k), deadline, "KeWaitForSingleObject");
             }
         }
-        let mut generation = lock(&k.dispatcher_lock);
+        // Already signalled: no lock needed.
+        if try_satisfy(header) {
+            return STATUS_SUCCESS;
+        }
+        let mut asleep = lock(&k.dispatcher_lock);
         loop {
             if try_satisfy(header) {
                 return STATUS_SUCCESS;
@@ -162,19 +170,22 @@ pub fn ke_wait_for_single_object(object: &impl DispatcherObject, timeout: Option
                     return STATUS_TIMEOUT;
                 }
             }
+            // Counted asleep while the condvar holds the lock for us (see notify_waiters).
+            *asleep += 1;
             // A virtual clock moves without notifying this condvar: poll it every
             // millisecond of real time while a deadline is pending.
-            generation = if deadline.is_some() {
-                match k.dispatcher_cv.wait_timeout(generation, std::time::Duration::from_millis(1)) {
+            asleep = if deadline.is_some() {
+                match k.dispatcher_cv.wait_timeout(asleep, std::time::Duration::from_millis(1)) {
                     Ok((g, _)) => g,
                     Err(p) => p.into_inner().0,
                 }
             } else {
-                match k.dispatcher_cv.wait(generation) {
+                match k.dispatcher_cv.wait(asleep) {
                     Ok(g) => g,
                     Err(p) => p.into_inner(),
                 }
             };
+            *asleep -= 1;
         }
     })
 }
