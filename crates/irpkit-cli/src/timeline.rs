@@ -589,13 +589,77 @@ fn esc(s: &str) -> String {
     o
 }
 
+/// The most events the HTML page draws: beyond it a browser struggles with the SVG (a run
+/// of 4 000 random requests makes about 43 000 events), so the page draws the first ones
+/// and says so; the trace file always has every event.
+pub const PAGE_MAX_EVENTS: usize = 4000;
+
+/// The part of `model` that happened among its first `max_events` events: slices that
+/// start there (cut at its end), tracks that have one, flow points inside it.
+pub fn first_events(model: &Model, max_events: usize) -> Model {
+    if model.events <= max_events {
+        return model.clone();
+    }
+    let end = max_events as f64;
+    let mut tracks = Vec::new();
+    // Old track index -> new, for the flows.
+    let mut renumber = vec![None; model.tracks.len()];
+    for (t, track) in model.tracks.iter().enumerate() {
+        let mut lanes: Vec<Vec<Slice>> = track
+            .lanes
+            .iter()
+            .map(|lane| {
+                lane.iter()
+                    .filter(|s| s.rank.0 < end)
+                    .map(|s| Slice { rank: (s.rank.0, s.rank.1.min(end)), ..s.clone() })
+                    .collect()
+            })
+            .collect();
+        while lanes.last().is_some_and(Vec::is_empty) {
+            lanes.pop();
+        }
+        if !lanes.is_empty() {
+            renumber[t] = Some(tracks.len());
+            tracks.push(Track { lanes, ..track.clone() });
+        }
+    }
+    let flows = model
+        .flows
+        .iter()
+        .filter_map(|f| {
+            let points: Vec<FlowPoint> = f
+                .points
+                .iter()
+                .filter_map(|p| {
+                    let track = renumber[p.track]?;
+                    (p.rank < end && tracks[track].lanes.len() > p.lane).then_some(FlowPoint { track, ..*p })
+                })
+                .collect();
+            (points.len() >= 2).then_some(Flow { irp: f.irp, points })
+        })
+        .collect();
+    Model { tracks, flows, events: max_events, clock_us: model.clock_us[..max_events].to_vec() }
+}
+
 /// One self-contained HTML page (no network): the summary, then the timeline drawn as
-/// SVG in event order, with the clock's gaps marked.
+/// SVG in event order, with the clock's gaps marked. A timeline of more than
+/// [`PAGE_MAX_EVENTS`] events is drawn up to there, with a note saying so.
 pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
+    let all_events = model.events;
+    let cut = all_events > PAGE_MAX_EVENTS;
+    let windowed;
+    let model = if cut {
+        windowed = first_events(model, PAGE_MAX_EVENTS);
+        &windowed
+    } else {
+        model
+    };
     const LABEL: f64 = 300.0;
-    const COL: f64 = 16.0;
     const ROW: f64 = 18.0;
     const TOP: f64 = 40.0;
+    // Columns narrow from 16 px as events grow, to keep the page within about 24 000 px,
+    // but never below 6 px (a slice must stay visible and hoverable).
+    let col = (24_000.0 / model.events.max(1) as f64).clamp(6.0, 16.0);
     // Rows: a title row per group, then a row per lane of each track.
     let mut rows: Vec<(usize, usize, String, Group)> = Vec::new();
     for (t, track) in model.tracks.iter().enumerate() {
@@ -608,9 +672,9 @@ pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
         }
     }
     let row_of = |t: usize, lane: usize| rows.iter().position(|r| r.0 == t && r.1 == lane).unwrap_or(0);
-    let width = LABEL + (model.events as f64 + 2.0) * COL;
+    let width = LABEL + (model.events as f64 + 2.0) * col;
     let height = TOP + rows.len() as f64 * ROW + 20.0;
-    let x = |rank: f64| LABEL + rank * COL;
+    let x = |rank: f64| LABEL + rank * col;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -711,7 +775,7 @@ pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: sans-serif; margin: 16px; color: #222; }}
-pre {{ background: #f4f4f4; padding: 8px; overflow-x: auto; font-size: 12px; }}
+pre {{ background: #f4f4f4; padding: 8px; overflow: auto; max-height: 40vh; font-size: 12px; }}
 #scroll {{ overflow: auto; border: 1px solid #ccc; max-height: 80vh; }}
 .key {{ margin-right: 14px; font-size: 12px; white-space: nowrap; }}
 .key i {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle; }}
@@ -724,7 +788,7 @@ rect.slice:hover {{ stroke: #000; }}
 <h2>Timeline</h2>
 <p>Events in the order they happened, one column each; dashed lines mark where the kernel clock jumped. Hover a slice for its details; red arrows follow a cancel from the request to the delivery.</p>
 <p>{legend}</p>
-<p id="status"></p>
+{cut_note}<p id="status"></p>
 <div id="scroll">{svg}</div>
 <script>
 (function () {{
@@ -740,6 +804,16 @@ rect.slice:hover {{ stroke: #000; }}
         title = esc(title),
         summary = esc(summary),
         events = model.events,
+        cut_note = if cut {
+            format!(
+                r#"<p id="cut"><b>This run has {all_events} events; the page draws the first {} (to {:.3} ms on the kernel's clock).</b> The trace file (<code>--trace</code>) has every one: open it in Perfetto.</p>
+"#,
+                model.events,
+                model.clock_us.last().copied().unwrap_or(0.0) / 1e3
+            )
+        } else {
+            String::new()
+        },
     )
 }
 
@@ -816,5 +890,62 @@ mod tests {
         let page = html_page(&model, "t <x>", "summary & more");
         assert!(page.contains("t &lt;x&gt;") && page.contains("summary &amp; more"));
         assert_eq!(page.matches(r#"class="flow""#).count(), 4);
+        assert!(!page.contains(r#"id="cut""#), "a small run is drawn whole");
+    }
+
+    /// A run too long for the page: the page draws the first PAGE_MAX_EVENTS events —
+    /// the tracks that have a slice there, the flow points there — says so, and stays
+    /// narrow enough for a browser.
+    #[test]
+    fn a_long_run_is_drawn_up_to_the_page_limit() {
+        let mut events = Vec::new();
+        let mut seq = 0;
+        let mut push = |thread, kind| {
+            events.push(ev(seq, thread, kind));
+            seq += 1;
+        };
+        let irps = PAGE_MAX_EVENTS as u64; // each IRP makes several events
+        for irp in 1..=irps {
+            push(1, EventKind::IrpAllocated { irp, stack_size: 1 });
+            push(1, EventKind::CancelRequested { irp, by: "CancelIo" });
+            push(1, EventKind::IoCancelIrp { irp, by_io_manager: true });
+            push(1, EventKind::Completed { irp, status: nt::STATUS_CANCELLED, information: 0 });
+            push(1, EventKind::Finished { irp, status: nt::STATUS_CANCELLED, delivered: true });
+            push(1, EventKind::IrpFreed { irp });
+        }
+        let model = layout(&events, &BTreeMap::new());
+        assert!(model.events > PAGE_MAX_EVENTS);
+        let cut = first_events(&model, PAGE_MAX_EVENTS);
+        assert_eq!(cut.events, PAGE_MAX_EVENTS);
+        assert_eq!(cut.clock_us.len(), PAGE_MAX_EVENTS);
+        let irp_tracks = cut.tracks.iter().filter(|t| t.group == Group::Irps).count();
+        assert!(irp_tracks > 0 && irp_tracks < irps as usize, "{irp_tracks} of {irps} IRPs");
+        for t in &cut.tracks {
+            assert!(t
+                .lanes
+                .iter()
+                .flatten()
+                .all(|s| s.rank.0 < PAGE_MAX_EVENTS as f64 && s.rank.1 <= PAGE_MAX_EVENTS as f64));
+        }
+        assert!(!cut.flows.is_empty());
+        for f in &cut.flows {
+            assert!(f.points.len() >= 2);
+            for p in &f.points {
+                assert!(p.rank < PAGE_MAX_EVENTS as f64);
+                assert!(cut.tracks[p.track].lanes.len() > p.lane);
+                // The renumbered track is still the IRP's own (or a thread's).
+                let t = &cut.tracks[p.track];
+                assert!(t.group != Group::Irps || t.key == f.irp, "flow of #{} on {}", f.irp, t.name);
+            }
+        }
+        let slices: usize = cut.tracks.iter().map(|t| t.lanes.iter().map(Vec::len).sum::<usize>()).sum();
+        let page = html_page(&model, "long", "s");
+        assert!(
+            page.contains(&format!("This run has {} events; the page draws the first {PAGE_MAX_EVENTS}", model.events))
+        );
+        assert_eq!(page.matches(r#"class="slice""#).count(), slices);
+        let width: f64 =
+            page.split(r#"id="timeline" width=""#).nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        assert!(width <= 300.0 + (PAGE_MAX_EVENTS as f64 + 2.0) * 6.0 + 1.0, "{width}");
     }
 }
