@@ -154,3 +154,31 @@ fn timeline_names_kernel_threads() {
     assert_ne!(named[0].1, named[1].1);
     assert!(events.iter().any(|e| e.kind == EventKind::ThreadEnded && e.thread == named[1].1));
 }
+
+/// A recording started after a thread named itself still names that thread (a DPC
+/// thread started with the kernel, say), and forgets threads that have ended.
+#[test]
+fn a_recording_names_threads_that_started_before_it() {
+    let k = kernel();
+    let dpc = k.start_dpc_thread();
+    k.spawn_named("gone", || {}).join().unwrap();
+    k.record_timeline(true);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let named_late = k.spawn_named("late", move || tx.send(()).unwrap());
+    rx.recv().unwrap();
+    named_late.join().unwrap();
+    let names: Vec<String> = k
+        .timeline()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ThreadNamed { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["DPC", "late"], "the DPC thread first (named before the recording), not the ended one");
+    drop(dpc);
+    // Turning the recorder on again while it is on adds nothing.
+    let before = k.timeline().len();
+    k.record_timeline(true);
+    assert_eq!(k.timeline().len(), before);
+}

@@ -405,7 +405,7 @@ impl Kernel {
     /// Turns the timeline recorder on or off (see [`crate::timeline`]). Events recorded
     /// so far are kept.
     pub fn record_timeline(&self, on: bool) {
-        self.shared.timeline.set_on(on);
+        self.shared.timeline.set_on(&self.shared, on);
     }
 
     /// The events recorded so far, in order.

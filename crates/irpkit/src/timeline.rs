@@ -7,6 +7,8 @@
 //! disassociated after the five minutes), DPCs, threads. Recording is off by default (a
 //! relaxed load per hook); [`Kernel::record_timeline`](crate::Kernel::record_timeline)
 //! turns it on and [`Kernel::timeline`](crate::Kernel::timeline) reads what was recorded.
+//! Thread names are kept while it is off: turning it on first records the name of every
+//! named thread still running, so a recording started late still names them.
 //!
 //! The same hook points emit [`tracing`] spans and events (target `irpkit`), so a library
 //! user sees the IRP lifecycle in their own subscriber without turning the recorder on:
@@ -218,6 +220,10 @@ impl EventKind {
 pub(crate) struct Recorder {
     on: AtomicBool,
     events: Mutex<Vec<Event>>,
+    /// The names of the kernel's named threads that have not ended, kept while the
+    /// recorder is off too: a recording started later still names the threads that began
+    /// before it (a DPC thread started with the kernel, say).
+    names: Mutex<Vec<(u64, String)>>,
 }
 
 impl Recorder {
@@ -225,7 +231,17 @@ impl Recorder {
         self.on.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_on(&self, on: bool) {
+    /// Turns recording on or off. Turning it on records the name of every living named
+    /// thread first.
+    pub(crate) fn set_on(&self, k: &KernelShared, on: bool) {
+        if on && !self.is_on() {
+            let names = self.names.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+            for (thread, name) in names {
+                let seq = events.len() as u64;
+                events.push(Event { seq, at: k.clock.now(), thread, kind: EventKind::ThreadNamed { name } });
+            }
+        }
         self.on.store(on, Ordering::Relaxed);
     }
 
@@ -500,9 +516,17 @@ pub(crate) fn event_logged(k: &KernelShared, name: &'static str, irp: u64) {
 }
 
 pub(crate) fn thread_named(k: &KernelShared, name: &str) {
+    let thread = crate::kernel::thread_token() as u64;
+    {
+        let mut names = k.timeline.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.retain(|(t, _)| *t != thread);
+        names.push((thread, name.to_string()));
+    }
     record(k, || EventKind::ThreadNamed { name: name.to_string() });
 }
 
 pub(crate) fn thread_ended(k: &KernelShared) {
+    let thread = crate::kernel::thread_token() as u64;
+    k.timeline.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|(t, _)| *t != thread);
     record(k, || EventKind::ThreadEnded);
 }
