@@ -1,6 +1,7 @@
 //! `irpkit demo`: the bundled scenario (`scenarios/demo.toml`, compiled in) on the sample
-//! drivers — every mechanism of the seed pages at once — with its summary, and its
-//! timeline written as a Chrome trace and an HTML page.
+//! drivers — every mechanism of Microsoft's "Canceling IRPs" and "Cancel Routines in
+//! Drivers with StartIo Routines" pages at once — with its summary, and its timeline
+//! written as a Chrome trace and an HTML page.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -17,8 +17,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the bundled scenario (scenarios/demo.toml: every mechanism of the seed pages
-    /// at once) on the sample drivers, shows what happened to every request, and writes
+    /// Runs the bundled scenario (scenarios/demo.toml: every cancellation mechanism at
+    /// once) on the sample drivers, shows what happened to every request, and writes
     /// its timeline (a Chrome trace and an HTML page). Exit code 1 when a request is
     /// unaccounted for, an expectation fails or the verifier reports anything.
     Demo(demo::DemoArgs),

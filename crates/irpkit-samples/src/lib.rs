@@ -3,7 +3,8 @@
 //! - [`pending_read`]: a device whose reads wait in the driver's own queue, cancelable
 //!   with a cancel routine, until the "hardware" finishes them.
 //! - [`serial`]: a StartIo device with the device queue, a timer + DPC "hardware", and
-//!   the seed page's cancel routine; its keyed variant is an elevator-ordered disk.
+//!   the cancel routine of "Cancel Routines in Drivers with StartIo Routines"; its keyed
+//!   variant is an elevator-ordered disk.
 //! - [`csq_worker`]: reads in a cancel-safe queue served by a system worker thread, with
 //!   IRP_MJ_CLEANUP per file object and a remove lock for unload.
 //! - [`stubborn`]: a device that never completes or cancels reads on its own — what the

@@ -11,10 +11,10 @@
 //!   it (`STATUS_CANCELLED` / 0 if it was cancelled meanwhile, else the bytes
 //!   transferred), starts the next packet (FIFO, or by key from the head's position for
 //!   the disk's elevator).
-//! - The cancel routine, step by step as the seed page says: current IRP → release and
-//!   return (here it also asks the hardware to stop the transfer now); in the device queue
-//!   → `KeRemoveEntryDeviceQueue`, release, complete `STATUS_CANCELLED` / 0; otherwise →
-//!   release and return.
+//! - The cancel routine, step by step as "Cancel Routines in Drivers with StartIo
+//!   Routines" says: current IRP → release and return (here it also asks the hardware to
+//!   stop the transfer now); in the device queue → `KeRemoveEntryDeviceQueue`, release,
+//!   complete `STATUS_CANCELLED` / 0; otherwise → release and return.
 //!
 //! - IRP_MJ_CLEANUP: the file object's requests still in the device queue are removed
 //!   under the cancel spin lock and completed `STATUS_CANCELLED`.
@@ -203,7 +203,7 @@ fn transfer_done(device: &DeviceRef) {
     me.start_next(device);
 }
 
-/// The cancel routine, as the seed page describes it.
+/// The cancel routine, as "Cancel Routines in Drivers with StartIo Routines" describes it.
 #[derive(Debug)]
 pub struct SerialCancel;
 

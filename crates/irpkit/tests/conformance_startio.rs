@@ -1,4 +1,4 @@
-//! Conformance cases S1–S8: StartIo drivers, the seed page case by case, with a
+//! Conformance cases S1–S8: StartIo drivers, "Cancel Routines in Drivers with StartIo Routines" case by case, with a
 //! serial-style test driver written against the NT layer exactly as the page describes.
 #![cfg(not(any(loom, shuttle)))]
 
@@ -48,7 +48,7 @@ unsafe extern "system-unwind" fn dispatch(d: *mut DeviceObject, irp: *mut Irp) -
     STATUS_PENDING
 }
 
-/// The seed page's cancel routine, step by step.
+/// The cancel routine of "Cancel Routines in Drivers with StartIo Routines", step by step.
 unsafe extern "system-unwind" fn seed_cancel(d: *mut DeviceObject, irp: *mut Irp) {
     // SAFETY: called by IoCancelIrp / IoStartPacket with the cancel lock held.
     unsafe {

@@ -1,4 +1,4 @@
-//! Loom checks of the races the StartIo seed page is about: cancel vs. IoStartNextPacket,
+//! Loom checks of the races "Cancel Routines in Drivers with StartIo Routines" is about: cancel vs. IoStartNextPacket,
 //! cancel vs. IoStartPacket, and cancel of `CurrentIrp` vs. the StartIo path's own
 //! completion. In every interleaving: every IRP is completed exactly once, none is lost
 //! in the queue, none is completed while still inserted (the verifier, strict, checks

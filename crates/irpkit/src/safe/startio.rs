@@ -1,4 +1,5 @@
-//! StartIo drivers in safe Rust: the seed page's pattern without `unsafe`.
+//! StartIo drivers in safe Rust: the pattern of "Cancel Routines in Drivers with
+//! StartIo Routines" without `unsafe`.
 //!
 //! - [`Irp::start_packet`] hands the IRP to the device queue (IoStartPacket) with a
 //!   [`StartIoCancelRoutine`].
@@ -56,7 +57,7 @@ impl<'a> QueuedIrp<'a> {
         unsafe { nt::irp::irp_id(self.raw.as_ptr()) }.unwrap_or(0)
     }
 
-    /// Whether the IRP is the device's `CurrentIrp` (step 1 of the seed page).
+    /// Whether the IRP is the device's `CurrentIrp` (step 1 of "Cancel Routines in Drivers with StartIo Routines").
     pub fn is_current(&self, device: &DeviceRef, _lock: &CancelLockGuard<'a>) -> bool {
         // SAFETY: `CurrentIrp` changes only under the cancel spin lock, which `_lock` proves
         // is held.
