@@ -319,7 +319,13 @@ fn load(path: &Path) -> Result<Saved, String> {
 }
 
 /// Runs `irpkit replay FILE`.
-pub(crate) fn replay_cmd(path: &Path, json: bool, out: &mut impl Write) -> ExitCode {
+/// `irpkit replay`: `timeline` says where to write the replay's trace and HTML page.
+pub(crate) fn replay_cmd(
+    path: &Path,
+    json: bool,
+    timeline: (Option<&Path>, Option<&Path>),
+    out: &mut impl Write,
+) -> ExitCode {
     let saved = match load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -337,9 +343,30 @@ pub(crate) fn replay_cmd(path: &Path, json: bool, out: &mut impl Write) -> ExitC
         );
         return ExitCode::from(2);
     };
-    let outcome = explore::replay(&scenario, &saved.schedule, &Limits::default());
+    let (trace_path, html_path) = timeline;
+    let (outcome, events) = if trace_path.is_some() || html_path.is_some() {
+        explore::replay_recorded(&scenario, &saved.schedule, &Limits::default())
+    } else {
+        (explore::replay(&scenario, &saved.schedule, &Limits::default()), Vec::new())
+    };
     let got = outcome.violation.as_ref().map(|v| v.kind.signature());
     let reproduced = got.as_deref() == Some(saved.violation.as_str());
+    if trace_path.is_some() || html_path.is_some() {
+        let mut summary = Vec::new();
+        let _ = write_replay_listing(&saved, &outcome, &mut summary);
+        let title = format!("irpkit: replay of {}", saved.schedule.scenario);
+        if let Err(e) = irpkit_cli::timeline::write_outputs(
+            &events,
+            &Default::default(),
+            &title,
+            &String::from_utf8_lossy(&summary),
+            trace_path,
+            html_path,
+        ) {
+            let _ = writeln!(std::io::stderr(), "irpkit replay: {e}");
+            return ExitCode::from(2);
+        }
+    }
     if json {
         let name = |t: usize| outcome.threads.get(t).cloned().unwrap_or_default();
         let doc = serde_json::json!({
@@ -364,29 +391,33 @@ pub(crate) fn replay_cmd(path: &Path, json: bool, out: &mut impl Write) -> ExitC
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return if reproduced { ExitCode::SUCCESS } else { ExitCode::from(1) };
     }
-    let _ = writeln!(
+    let _ = write_replay_listing(&saved, &outcome, out);
+    if reproduced {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The replay as text: the threads, every step, and whether the saved violation happened.
+fn write_replay_listing(saved: &Saved, outcome: &explore::Outcome, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
         out,
         "replaying {} ({} decision(s), {} preemption(s)); threads: {}",
         saved.schedule.scenario,
         saved.schedule.decisions.len(),
         saved.schedule.preemptions(),
         outcome.threads.iter().enumerate().map(|(i, n)| format!("T{i} {n}")).collect::<Vec<_>>().join(", ")
-    );
+    )?;
     let marker = outcome.violation.as_ref().and_then(|v| v.at_step);
-    let _ = write!(out, "{}", explore::format_trace(&outcome, marker));
+    write!(out, "{}", explore::format_trace(outcome, marker))?;
     match &outcome.violation {
         Some(v) if v.kind.signature() == saved.violation => {
-            let _ = writeln!(out, "\nreproduced: {}\n{}", v.kind.signature(), v.kind);
-            ExitCode::SUCCESS
+            writeln!(out, "\nreproduced: {}\n{}", v.kind.signature(), v.kind)
         }
         Some(v) => {
-            let _ =
-                writeln!(out, "\nNOT reproduced: expected {}, got {}\n{}", saved.violation, v.kind.signature(), v.kind);
-            ExitCode::from(1)
+            writeln!(out, "\nNOT reproduced: expected {}, got {}\n{}", saved.violation, v.kind.signature(), v.kind)
         }
-        None => {
-            let _ = writeln!(out, "\nNOT reproduced: expected {}, the run was clean", saved.violation);
-            ExitCode::from(1)
-        }
+        None => writeln!(out, "\nNOT reproduced: expected {}, the run was clean", saved.violation),
     }
 }

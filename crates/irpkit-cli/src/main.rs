@@ -57,6 +57,10 @@ enum Command {
         /// instead of the step listing.
         #[arg(long)]
         json: bool,
+        /// The replayed interleaving as a timeline, the verifier's reports marked where
+        /// they were filed.
+        #[command(flatten)]
+        outputs: Outputs,
     },
 }
 
@@ -83,7 +87,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Explore(args) => explore::explore_cmd(&args, &mut std::io::stdout()),
-        Command::Replay { file, json } => explore::replay_cmd(&file, json, &mut std::io::stdout()),
+        Command::Replay { file, json, outputs } => explore::replay_cmd(
+            &file,
+            json,
+            (outputs.trace.as_deref(), outputs.html.as_deref()),
+            &mut std::io::stdout(),
+        ),
     }
 }
 

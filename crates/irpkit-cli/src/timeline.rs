@@ -73,6 +73,8 @@ pub enum Style {
     Deliver,
     /// Disassociated after the five minutes, or an event-log entry.
     Abandon,
+    /// A verifier report: a rule broken here.
+    Report,
 }
 
 impl Style {
@@ -81,6 +83,7 @@ impl Style {
             Style::Life => "irp",
             Style::Dispatch | Style::CancelRoutine | Style::Dpc | Style::ThreadExit => "routine",
             Style::Mark | Style::Cancel | Style::Complete | Style::Deliver | Style::Abandon => "event",
+            Style::Report => "verifier",
         }
     }
 
@@ -96,6 +99,7 @@ impl Style {
             Style::Complete => "#2f6f4f",
             Style::Deliver => "#1f4e79",
             Style::Abandon => "#7a1f1f",
+            Style::Report => "#ff00aa",
         }
     }
 }
@@ -403,6 +407,13 @@ pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
             }
             EventKind::EventLogged { irp, name } => {
                 raws.push(point(i, Group::Irps, *irp, format!("event log: {name}"), Style::Abandon, None))
+            }
+            EventKind::VerifierReport { rule, irp } => {
+                let name = format!("verifier: {rule}");
+                if let Some(irp) = irp {
+                    raws.push(point(i, Group::Irps, *irp, name.clone(), Style::Report, None));
+                }
+                raws.push(point(i, Group::Threads, e.thread, name, Style::Report, None));
             }
             EventKind::IrpFreed { irp } => {
                 raws.push(point(i, Group::Irps, *irp, "IoFreeIrp".into(), Style::Deliver, None))
@@ -766,6 +777,7 @@ pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
         (Style::Complete, "IoCompleteRequest"),
         (Style::Deliver, "delivered / freed"),
         (Style::Abandon, "disassociated / event log"),
+        (Style::Report, "verifier report"),
     ]
     .iter()
     .map(|(s, what)| format!(r#"<span class="key"><i style="background:{}"></i>{}</span>"#, s.colour(), esc(what)))
@@ -826,16 +838,32 @@ pub fn write_run_outputs(
 ) -> Result<(), String> {
     let labels: BTreeMap<u64, String> =
         summary.requests.iter().filter_map(|r| r.irp.map(|irp| (irp, format!("{} {}", r.id, r.what)))).collect();
-    let model = layout(&summary.timeline, &labels);
+    let mut table = Vec::new();
+    if html.is_some() {
+        summary.write_table(&mut table).map_err(|e| e.to_string())?;
+    }
     let title = format!("irpkit: scenario {}", summary.name);
+    write_outputs(&summary.timeline, &labels, &title, &String::from_utf8_lossy(&table), trace, html)
+}
+
+/// Lays out `events` (IRP tracks named by `labels`) and writes them as Chrome trace-event
+/// JSON to `trace` and as an HTML page titled `title`, with `summary` above the timeline,
+/// to `html` (either may be absent).
+pub fn write_outputs(
+    events: &[Event],
+    labels: &BTreeMap<u64, String>,
+    title: &str,
+    summary: &str,
+    trace: Option<&std::path::Path>,
+    html: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let model = layout(events, labels);
     if let Some(path) = trace {
-        let text = serde_json::to_string(&chrome_trace(&model, &title)).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string(&chrome_trace(&model, title)).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?;
     }
     if let Some(path) = html {
-        let mut table = Vec::new();
-        summary.write_table(&mut table).map_err(|e| e.to_string())?;
-        let page = html_page(&model, &title, &String::from_utf8_lossy(&table));
+        let page = html_page(&model, title, summary);
         std::fs::write(path, page).map_err(|e| format!("cannot write the page to {}: {e}", path.display()))?;
     }
     Ok(())

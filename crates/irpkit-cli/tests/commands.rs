@@ -27,7 +27,7 @@ fn every_command_has_help_naming_its_options() {
         ("run", &["<FILE>", "--json", "--seed <SEED>", "--trace <FILE>", "--html <FILE>", "scenarios/README.md"]),
         ("rules", &["--json", "Windows codes"]),
         ("explore", &["--scenario", "--iterations", "--seed-range", "--strategy", "--out", "--json", "--list"]),
-        ("replay", &["<FILE>", "--json", "does not happen again"]),
+        ("replay", &["<FILE>", "--json", "--trace <FILE>", "--html <FILE>", "does not happen again"]),
     ];
     for (command, options) in expected {
         let text = help(&[command]);

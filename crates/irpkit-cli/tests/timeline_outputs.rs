@@ -268,6 +268,63 @@ fn run_writes_a_valid_trace_and_reports_an_unwritable_path() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `irpkit replay --trace/--html` draws the replayed interleaving: a valid trace whose
+/// IRP track carries the verifier's report where it was filed, the same IRPs and threads
+/// the step listing names, and the page with the listing above the timeline.
+#[test]
+fn replay_draws_the_race_with_the_report_marked() {
+    let dir = temp_dir("replay-trace");
+    let schedule = dir.join("race.schedule.json");
+    let out = irpkit()
+        .args(["explore", "--scenario", "no-cancel-recheck", "--iterations", "500", "--out"])
+        .arg(&schedule)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the bug is found: {}", String::from_utf8_lossy(&out.stdout));
+    let (trace, html) = (dir.join("race.trace.json"), dir.join("race.html"));
+    let out =
+        irpkit().arg("replay").arg(&schedule).arg("--trace").arg(&trace).arg("--html").arg(&html).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "reproduced: {}", String::from_utf8_lossy(&out.stdout));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
+    let problems = trace_format_problems(&doc);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let events = doc["traceEvents"].as_array().unwrap();
+    let track_name = |e: &Value| {
+        events
+            .iter()
+            .find(|m| m["ph"] == "M" && m["name"] == "thread_name" && m["pid"] == e["pid"] && m["tid"] == e["tid"])
+            .map(|m| m["args"]["name"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let reports: Vec<String> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["name"] == "verifier: cancel-flag-not-checked")
+        .map(track_name)
+        .collect();
+    assert!(reports.iter().any(|t| t.starts_with("IRP #") && t.contains("IRP_MJ_READ")), "{reports:?}");
+    assert!(reports.iter().any(|t| t == "requester thread"), "{reports:?}");
+    // The listing names the same IRP the report is on.
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    let irp = reports.iter().find(|t| t.starts_with("IRP #")).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    assert!(listing.contains(&format!("irp:   IRP {irp}")), "{irp} in\n{listing}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("irpkit: replay of no-cancel-recheck") && page.contains("reproduced: cancel-flag-not-checked")
+    );
+    assert!(page.contains("verifier report"));
+    // The same replay without --trace/--html prints the same listing (recording does not
+    // change the interleaving); only the IRP's address may differ.
+    let plain = irpkit().arg("replay").arg(&schedule).output().unwrap();
+    let no_address = |text: &str| {
+        text.split(" at 0x")
+            .enumerate()
+            .map(|(i, part)| if i == 0 { part } else { part.trim_start_matches(|c: char| c.is_ascii_hexdigit()) })
+            .collect::<String>()
+    };
+    assert_eq!(no_address(&String::from_utf8_lossy(&plain.stdout)), no_address(&listing));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Finds Chromium, installing Debian's package where it is missing and this user can.
 fn chromium() -> Result<PathBuf, String> {
     for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {

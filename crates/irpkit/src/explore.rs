@@ -362,14 +362,19 @@ fn execute(
     scenario: &Arc<dyn Scenario>,
     strategy: Box<dyn sched::Strategy>,
     limits: &Limits,
+    record: bool,
 ) -> (Kernel, sched::RunResult) {
     let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
+    // The recorder's lock is not a scheduling point: recording leaves the schedule as is.
+    kernel.record_timeline(record);
     let k = kernel.clone();
     // The root thread owns its scenario handle: a run abandoned on a deadlock leaves its
     // threads parked for good, still holding what they borrowed.
     let scenario = scenario.clone();
     let root = Box::new(move || {
         let _entered = k.enter();
+        // The scheduler's name for the root thread, on the timeline too.
+        k.name_current_thread("main");
         // The processor's DPC context: timers fire and DPCs run on their own thread.
         let dpc = k.start_dpc_thread();
         scenario.run(&k);
@@ -448,21 +453,41 @@ fn run_seeded(scenario: &Arc<dyn Scenario>, strategy: Strategy, seed: u64, limit
         Strategy::Random => Box::new(RandomWalk(Rng(seed))),
         Strategy::Pct { depth } => Box::new(Pct::new(seed, depth, pct_steps)),
     };
-    let (kernel, r) = execute(scenario, s, limits);
+    let (kernel, r) = execute(scenario, s, limits, false);
     finish(scenario, seed, strategy, &kernel, r)
 }
 
 /// Runs `schedule` again (its decisions, the default everywhere else).
 pub fn replay(scenario: &Arc<dyn Scenario>, schedule: &Schedule, limits: &Limits) -> Outcome {
+    replay_inner(scenario, schedule, limits, false).0
+}
+
+/// [`replay`], with the kernel's timeline recorded (see [`crate::timeline`]): the same
+/// interleaving, and every IRP's events in it — the verifier's reports included, where
+/// they were filed.
+pub fn replay_recorded(
+    scenario: &Arc<dyn Scenario>,
+    schedule: &Schedule,
+    limits: &Limits,
+) -> (Outcome, Vec<crate::timeline::Event>) {
+    replay_inner(scenario, schedule, limits, true)
+}
+
+fn replay_inner(
+    scenario: &Arc<dyn Scenario>,
+    schedule: &Schedule,
+    limits: &Limits,
+    record: bool,
+) -> (Outcome, Vec<crate::timeline::Event>) {
     let s = Box::new(Directed { decisions: schedule.decisions.clone(), next: 0 });
-    let (kernel, r) = execute(scenario, s, limits);
+    let (kernel, r) = execute(scenario, s, limits, record);
     let mut outcome = finish(scenario, schedule.seed, schedule.strategy, &kernel, r);
     // The schedule taken is the one given (decisions the run never reached included).
     outcome.schedule = schedule.clone();
     if let Some(v) = &mut outcome.violation {
         v.schedule = schedule.clone();
     }
-    outcome
+    (outcome, kernel.take_timeline())
 }
 
 /// Shrinks `violation`'s schedule: drops decisions, one at a time and then in halves,

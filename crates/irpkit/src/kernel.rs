@@ -216,6 +216,7 @@ impl KernelShared {
         // SAFETY: callers pass null or an IRP whose memory is still allocated (pool
         // memory is never returned while the kernel lives).
         let irp = unsafe { crate::nt::irp::snapshot(irp) };
+        crate::timeline::verifier_report(self, rule.id(), irp.as_ref().map(|i| i.id));
         self.verifier.file(Report { rule, detected_in, message, location, irp });
     }
 }

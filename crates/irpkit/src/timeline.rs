@@ -15,7 +15,8 @@
 //! spans `dispatch`, `cancel_routine`, `dpc`, `thread_exit`; events `irp_allocated`,
 //! `mark_pending`, `cancel_routine_set`, `cancel_routine_cleared`, `cancel_requested`,
 //! `io_cancel_irp`, `io_complete_request`, `finished`, `disassociated`, `irp_freed`,
-//! `event_logged`. Every one carries the IRP's number (`irp`) where there is one.
+//! `event_logged`, `verifier_report`. Every one carries the IRP's number (`irp`) where
+//! there is one.
 //!
 //! Events carry the kernel clock's time: on the virtual clock many happen at the same
 //! instant, so the order is the event's [`seq`](Event::seq), not its time.
@@ -181,6 +182,14 @@ pub enum EventKind {
         /// The IRP it names.
         irp: u64,
     },
+    /// The verifier filed a report (the rule broken; the full report is in
+    /// [`Verifier::reports`](crate::verifier::Verifier)).
+    VerifierReport {
+        /// The rule's id (`double-completion`, ...).
+        rule: &'static str,
+        /// The IRP it is about, if any.
+        irp: Option<u64>,
+    },
 }
 
 impl EventKind {
@@ -203,6 +212,7 @@ impl EventKind {
             | Disassociated { irp }
             | IrpFreed { irp }
             | EventLogged { irp, .. } => Some(irp),
+            VerifierReport { irp, .. } => irp,
             ThreadNamed { .. }
             | ThreadEnded
             | DpcStarted { .. }
@@ -513,6 +523,11 @@ pub(crate) fn thread_exit_ended(k: &KernelShared, thread_id: u32, span: RoutineS
 pub(crate) fn event_logged(k: &KernelShared, name: &'static str, irp: u64) {
     tracing::info!(target: "irpkit", irp, name, "event_logged");
     record(k, || EventKind::EventLogged { name, irp });
+}
+
+pub(crate) fn verifier_report(k: &KernelShared, rule: &'static str, irp: Option<u64>) {
+    tracing::warn!(target: "irpkit", irp, rule, "verifier_report");
+    record(k, || EventKind::VerifierReport { rule, irp });
 }
 
 pub(crate) fn thread_named(k: &KernelShared, name: &str) {
