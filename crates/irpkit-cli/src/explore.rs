@@ -318,8 +318,8 @@ fn load(path: &Path) -> Result<Saved, String> {
     Ok(Saved { schedule: Schedule { scenario, seed, strategy, decisions }, violation })
 }
 
-/// Runs `irpkit replay FILE`.
-/// `irpkit replay`: `timeline` says where to write the replay's trace and HTML page.
+/// Runs `irpkit replay FILE`; `timeline` says where to write the replay's trace and HTML
+/// page (if anywhere).
 pub(crate) fn replay_cmd(
     path: &Path,
     json: bool,

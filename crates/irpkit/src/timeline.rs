@@ -183,7 +183,7 @@ pub enum EventKind {
         irp: u64,
     },
     /// The verifier filed a report (the rule broken; the full report is in
-    /// [`Verifier::reports`](crate::verifier::Verifier)).
+    /// [`Verifier::reports`](crate::verifier::Verifier::reports)).
     VerifierReport {
         /// The rule's id (`double-completion`, ...).
         rule: &'static str,

@@ -57,7 +57,8 @@ impl<'a> QueuedIrp<'a> {
         unsafe { nt::irp::irp_id(self.raw.as_ptr()) }.unwrap_or(0)
     }
 
-    /// Whether the IRP is the device's `CurrentIrp` (step 1 of "Cancel Routines in Drivers with StartIo Routines").
+    /// Whether the IRP is the device's `CurrentIrp` (step 1 of "Cancel Routines in Drivers
+    /// with StartIo Routines").
     pub fn is_current(&self, device: &DeviceRef, _lock: &CancelLockGuard<'a>) -> bool {
         // SAFETY: `CurrentIrp` changes only under the cancel spin lock, which `_lock` proves
         // is held.
