@@ -53,6 +53,7 @@ fn run_json_is_the_documented_summary_and_deterministic() {
     assert_eq!(by, total, "every request is counted once by status");
     assert_eq!(doc["requests"]["by_status"]["disassociated"], 1);
     assert_eq!(doc["event_log"][0]["name"], "IO_DRIVER_CANCEL_TIMEOUT");
+    assert_eq!(doc["event_log"][0]["request"], "abandoned", "the entry names the request its IRP carried");
     assert!(doc["event_log"][0]["at_us"].as_f64().unwrap() >= 300e6, "after five (virtual) minutes");
     assert_eq!(doc["verifier_reports"].as_array().unwrap().len(), 0);
     assert!(doc["cancel_latency_us"]["count"].as_u64().unwrap() > 0);

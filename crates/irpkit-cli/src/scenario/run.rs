@@ -818,6 +818,11 @@ impl RunSummary {
         Some(Latency { count: v.len(), p50_us: at(0.50), p90_us: at(0.90), p99_us: at(0.99), max_us: v[v.len() - 1] })
     }
 
+    /// The request IRP `irp` carried, if it was one of the scenario's.
+    pub fn request_of_irp(&self, irp: u64) -> Option<&Request> {
+        self.requests.iter().find(|r| r.irp == Some(irp))
+    }
+
     /// Requests by how they ended (`STATUS_SUCCESS`, `disassociated`, ...).
     pub fn by_end(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
@@ -863,6 +868,7 @@ impl RunSummary {
             })),
             "event_log": self.event_log.iter().map(|e| serde_json::json!({
                 "code": e.code, "name": e.name, "device": e.device, "irp": e.irp, "thread": e.thread,
+                "request": self.request_of_irp(e.irp).map(|r| &r.id),
                 "at_us": e.at.as_secs_f64() * 1e6,
             })).collect::<Vec<_>>(),
             "verifier_reports": self.reports.iter().map(|r| serde_json::json!({
@@ -925,14 +931,17 @@ impl RunSummary {
             )?;
         }
         for e in &self.event_log {
+            let whose = match self.request_of_irp(e.irp) {
+                Some(r) => format!("request {} of {}/{}", r.id, r.process, r.thread),
+                None => format!("thread {}", e.thread),
+            };
             writeln!(
                 out,
-                "event log: 0x{:08X} {} for {} (IRP #{}, thread {}) at {:.3} ms",
+                "event log: 0x{:08X} {} for {} (IRP #{}, {whose}) at {:.3} ms",
                 e.code,
                 e.name,
                 e.device,
                 e.irp,
-                e.thread,
                 e.at.as_secs_f64() * 1e3
             )?;
         }
