@@ -188,8 +188,8 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                     e.shrink_replays,
                     match &saved {
                         Ok(()) => format!(
-                            "saved to {} — `irpkit replay {}` shows it step by step",
-                            path.display(),
+                            "saved to {0} — `irpkit replay {0}` shows it step by step, `irpkit replay {0} \
+                             --html race.html` as a timeline",
                             path.display()
                         ),
                         Err(err) => format!("could not save it to {}: {err}", path.display()),
