@@ -371,3 +371,47 @@ fn a_real_clock_run_reaches_the_same_ends() {
     assert!(summary.ok(), "{:#?}\n{:?}", summary.expectations, summary.failure);
     assert!(summary.ended_at >= std::time::Duration::from_millis(3), "real time passed: {:?}", summary.ended_at);
 }
+
+/// A run that cannot finish (here a synchronous read on a driver that never completes it:
+/// the thread waits forever, as it would on Windows) stops with a failure naming what each
+/// thread still running was doing, and still lists every request: the pending one is
+/// `outstanding`, not missing.
+#[test]
+fn a_run_that_hangs_reports_its_requests_and_what_each_thread_was_doing() {
+    let text = r#"
+[[device]]
+name = "s"
+driver = "stubborn"
+[[device]]
+name = "r"
+driver = "pending-read"
+[[process]]
+name = "p"
+[[process.thread]]
+name = "stuck"
+ops = [
+  { op = "open", device = "r", handle = "q" },
+  { op = "read", handle = "q", id = "fine" },
+  { op = "open", device = "s", handle = "h", overlapped = false },
+  { op = "read", handle = "h", id = "forever" },
+]
+"#;
+    let s = scenario::parse(Path::new("hang.toml"), text).unwrap();
+    let summary = scenario::run::run(&s);
+    assert!(!summary.ok());
+    let failure = summary.failure.as_deref().unwrap();
+    assert!(failure.starts_with("deadlock"), "{failure}");
+    assert!(
+        failure.contains("threads still running when it stopped:\n  p/stuck: op 3: a synchronous read on `h`"),
+        "{failure}"
+    );
+    let ends: Vec<(String, String)> = summary.requests.iter().map(|r| (r.id.clone(), r.end.name())).collect();
+    assert_eq!(
+        ends,
+        [("fine".to_string(), "STATUS_SUCCESS".to_string()), ("forever".to_string(), "outstanding".to_string())]
+    );
+    assert_eq!(summary.unaccounted(), 0, "reported, not lost");
+    assert!(!summary.timeline.is_empty(), "the timeline up to the stop is kept");
+    let doc = summary.to_json();
+    assert_eq!(doc["requests"]["by_status"]["outstanding"], 1);
+}

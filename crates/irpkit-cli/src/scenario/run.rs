@@ -40,6 +40,9 @@ pub enum End {
     Refused(NtStatus),
     /// Nobody knows: never delivered, not disassociated — a lost request.
     Lost,
+    /// The run stopped before the end (see [`RunSummary::failure`]) with the request still
+    /// pending: reported, not lost.
+    Outstanding,
 }
 
 impl End {
@@ -49,6 +52,7 @@ impl End {
             End::Completed { status, .. } | End::Refused(status) => status_label(*status),
             End::Disassociated => "disassociated".to_string(),
             End::Lost => "lost".to_string(),
+            End::Outstanding => "outstanding".to_string(),
         }
     }
 }
@@ -212,6 +216,9 @@ struct World {
     devices: BTreeMap<String, (DevPtr, String)>,
     requests: Mutex<Vec<Live>>,
     op_errors: Mutex<Vec<String>>,
+    /// What each running requester thread (`process/thread`) is doing: its operation's
+    /// number and description, for a run that stops before the end.
+    doing: Mutex<BTreeMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -226,11 +233,13 @@ fn ms(n: u64) -> i64 {
 /// timeline.
 type WorldResult = (Vec<Request>, Vec<EventLogEntry>, Vec<String>, Vec<Event>);
 
-/// The explorer's view of a scenario file: one run fills `result`.
+/// The explorer's view of a scenario file: one run fills `result`; `started` keeps the
+/// run's kernel and world, for a run that stops before the end.
 struct FileScenario {
     spec: Scenario,
     processes: Vec<ProcessSpec>,
     result: Mutex<Option<WorldResult>>,
+    started: Mutex<Option<(Kernel, Arc<World>)>>,
 }
 
 impl explore::Scenario for FileScenario {
@@ -239,7 +248,7 @@ impl explore::Scenario for FileScenario {
     }
 
     fn run(&self, kernel: &Kernel) {
-        let outcome = run_world(kernel, &self.spec, &self.processes);
+        let outcome = run_world(kernel, &self.spec, &self.processes, &self.started);
         *lock(&self.result) = Some(outcome);
     }
 }
@@ -248,7 +257,8 @@ impl explore::Scenario for FileScenario {
 pub fn run(spec: &Scenario) -> RunSummary {
     let processes = with_random(spec);
     let name = spec.name.clone().unwrap_or_else(|| "scenario".to_string());
-    let scenario = Arc::new(FileScenario { spec: spec.clone(), processes, result: Mutex::new(None) });
+    let scenario =
+        Arc::new(FileScenario { spec: spec.clone(), processes, result: Mutex::new(None), started: Mutex::new(None) });
     let (reports, failure, ended_at) = match spec.clock {
         ClockKind::Virtual => {
             // One run, not a search: room for long scenarios (the five-minute wait, big
@@ -300,7 +310,22 @@ pub fn run(spec: &Scenario) -> RunSummary {
             (kernel.verifier().take_reports(), failure, at)
         }
     };
-    let (requests, event_log, op_errors, timeline) = lock(&scenario.result).take().unwrap_or_default();
+    let finished = lock(&scenario.result).take();
+    let mut failure = failure;
+    let (requests, event_log, op_errors, timeline) = match finished {
+        Some(r) => r,
+        None => {
+            let (result, running) = stopped_world(&scenario);
+            if !running.is_empty() {
+                let f = failure.get_or_insert_with(|| "the run stopped before the end".to_string());
+                f.push_str("\nthreads still running when it stopped:");
+                for (thread, doing) in running {
+                    f.push_str(&format!("\n  {thread}: {doing}"));
+                }
+            }
+            result
+        }
+    };
     let mut summary = RunSummary {
         name,
         requests,
@@ -396,7 +421,72 @@ fn create(kernel: &Kernel, spec: &super::DeviceSpec) -> LiveDevice {
     }
 }
 
-fn run_world(kernel: &Kernel, spec: &Scenario, processes: &[ProcessSpec]) -> WorldResult {
+/// What a run that stopped before the end leaves: the requests issued so far (those still
+/// pending are [`End::Outstanding`]), the event log, the operation errors, the timeline —
+/// and what each thread still running was doing.
+fn stopped_world(scenario: &FileScenario) -> (WorldResult, Vec<(String, String)>) {
+    let Some((kernel, world)) = lock(&scenario.started).take() else { return Default::default() };
+    let event_log = kernel.event_log();
+    // A thread of the stopped run stays parked where it was; it holds none of these locks
+    // across a kernel call, but do not wait for one if it does.
+    let lives = world.requests.try_lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
+    let requests = lives
+        .into_iter()
+        .map(|l| {
+            let mut r = finish(l, &event_log);
+            if r.end == End::Lost {
+                r.end = End::Outstanding;
+            }
+            r
+        })
+        .collect();
+    let errors = world.op_errors.try_lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
+    let running = world.doing.try_lock().map(|d| d.clone().into_iter().collect()).unwrap_or_default();
+    kernel.record_timeline(false);
+    ((requests, event_log, errors, kernel.take_timeline()), running)
+}
+
+/// What an operation is, for a thread still running when a run stops: the file's words,
+/// and why it may never return.
+fn describe(op: &Op, synchronous: bool) -> String {
+    match op {
+        Op::Read(x) | Op::Write(x) => {
+            let what = if matches!(op, Op::Read(_)) { "read" } else { "write" };
+            if synchronous {
+                format!("a synchronous {what} on `{}` (the thread waits until a driver completes it)", x.handle)
+            } else {
+                format!("{what} on `{}`", x.handle)
+            }
+        }
+        Op::Ioctl(x) if synchronous => {
+            format!("a synchronous ioctl on `{}` (the thread waits until a driver completes it)", x.handle)
+        }
+        Op::Ioctl(x) => format!("ioctl on `{}`", x.handle),
+        Op::Wait { request, timeout_ms: None } => {
+            format!("wait for `{request}` without a timeout (it waits until a driver completes it)")
+        }
+        Op::Wait { request, timeout_ms: Some(t) } => format!("wait for `{request}` (at most {t} ms)"),
+        Op::CancelIo { handle } => format!(
+            "cancel-io on `{handle}` (CancelIo waits, with no time limit, until every request it cancelled is \
+             completed: a driver that never completes one hangs it, as on Windows)"
+        ),
+        Op::Open { device, .. } => format!("open of `{device}`"),
+        Op::Close { handle } => format!("close of `{handle}`"),
+        Op::Duplicate { handle, .. } => format!("duplicate of `{handle}`"),
+        Op::Sleep { ms } => format!("sleep {ms} ms"),
+        Op::CancelIoEx { handle, .. } => format!("cancel-io-ex on `{handle}`"),
+        Op::CancelSynchronousIo { thread } => format!("cancel-synchronous-io of `{thread}`"),
+        Op::ExitThread => "exit-thread".to_string(),
+        Op::ExitProcess => "exit-process".to_string(),
+    }
+}
+
+fn run_world(
+    kernel: &Kernel,
+    spec: &Scenario,
+    processes: &[ProcessSpec],
+    started: &Mutex<Option<(Kernel, Arc<World>)>>,
+) -> WorldResult {
     kernel.record_timeline(true);
     kernel.name_current_thread("scenario");
     let mut live: Vec<(String, LiveDevice)> =
@@ -409,7 +499,9 @@ fn run_world(kernel: &Kernel, spec: &Scenario, processes: &[ProcessSpec]) -> Wor
             .collect(),
         requests: Mutex::new(Vec::new()),
         op_errors: Mutex::new(Vec::new()),
+        doing: Mutex::new(BTreeMap::new()),
     });
+    *lock(started) = Some((kernel.clone(), world.clone()));
     // The pending-read devices' hardware: one read finished every `hardware_ms` until
     // the requesters are done.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -445,7 +537,12 @@ fn run_world(kernel: &Kernel, spec: &Scenario, processes: &[ProcessSpec]) -> Wor
     for (p, pspec) in procs.iter().zip(processes) {
         for t in &pspec.threads {
             let (world, proc_, t) = (world.clone(), p.clone(), t.clone());
-            joins.push(p.process.spawn(move |rt| run_thread(&world, &proc_, &t, rt)));
+            joins.push(kernel.spawn_named("requester thread", move || {
+                let rt = proc_.process.attach_thread();
+                run_thread(&world, &proc_, &t, &rt);
+                rt.exit();
+                lock(&world.doing).remove(&format!("{}/{}", proc_.name, t.name));
+            }));
         }
     }
     for j in joins {
@@ -540,7 +637,14 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
         }
     };
     let mut issued = 0usize;
+    let me = format!("{}/{}", p.name, t.name);
     for (n, op) in t.ops.iter().enumerate() {
+        let synchronous = match op {
+            Op::Read(x) | Op::Write(x) => lock(&p.handles).get(&x.handle).is_some_and(|e| !e.1),
+            Op::Ioctl(x) => lock(&p.handles).get(&x.handle).is_some_and(|e| !e.1),
+            _ => false,
+        };
+        lock(&world.doing).insert(me.clone(), format!("op {n}: {}", describe(op, synchronous)));
         match op {
             Op::Open { device, handle, overlapped } => {
                 let Some((dev, dev_name)) = world.devices.get(device) else { continue };
@@ -654,6 +758,7 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
     }
     // The thread exits when this returns: its outstanding requests are cancelled.
     mark(CancelCause::ThreadExit, &|l| l.record.thread == t.name);
+    lock(&world.doing).insert(me, "thread exit (the I/O manager cancels its requests and waits for them)".into());
 }
 
 #[allow(clippy::too_many_arguments)]
