@@ -313,7 +313,11 @@ pub fn run(spec: &Scenario) -> RunSummary {
     let finished = lock(&scenario.result).take();
     let mut failure = failure;
     let (requests, event_log, op_errors, timeline) = match finished {
-        Some(r) => r,
+        Some(r) => {
+            // Finished: the kernel ends here, as the explorer would have ended it.
+            lock(&scenario.started).take();
+            r
+        }
         None => {
             let (result, running) = stopped_world(&scenario);
             if !running.is_empty() {
@@ -639,11 +643,12 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
     let mut issued = 0usize;
     let me = format!("{}/{}", p.name, t.name);
     for (n, op) in t.ops.iter().enumerate() {
-        let synchronous = match op {
-            Op::Read(x) | Op::Write(x) => lock(&p.handles).get(&x.handle).is_some_and(|e| !e.1),
-            Op::Ioctl(x) => lock(&p.handles).get(&x.handle).is_some_and(|e| !e.1),
-            _ => false,
+        let request_handle = match op {
+            Op::Read(x) | Op::Write(x) => Some(&x.handle),
+            Op::Ioctl(x) => Some(&x.handle),
+            _ => None,
         };
+        let synchronous = request_handle.is_some_and(|h| lock(&p.handles).get(h).is_some_and(|e| !e.1));
         lock(&world.doing).insert(me.clone(), format!("op {n}: {}", describe(op, synchronous)));
         match op {
             Op::Open { device, handle, overlapped } => {
