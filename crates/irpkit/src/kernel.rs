@@ -182,6 +182,9 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Arc<KernelShared>) -> R) -> Op
 
 /// The state shared by everything in one kernel.
 pub(crate) struct KernelShared {
+    /// This kernel itself, not kept alive (for objects that outlive their borrow of it).
+    #[cfg(not(loom))]
+    me: std::sync::Weak<KernelShared>,
     pub(crate) cancel_lock: KSpinLock,
     pub(crate) verifier: Verifier,
     pub(crate) pool: IrpPool,
@@ -209,7 +212,43 @@ impl core::fmt::Debug for KernelShared {
     }
 }
 
+/// A reference to a kernel that does not keep it alive, for safe objects that may outlive
+/// their kernel (a `DeviceTimer` kept past its kernel's end): [`upgrade`](Self::upgrade)
+/// gives the kernel while anything still holds it — a [`Kernel`], a device handle, an
+/// allocated IRP, a thread running in it. Under loom (whose `Arc` has no weak form) it is
+/// a plain pointer, and the kernel must outlive it.
+#[derive(Clone)]
+pub(crate) struct WeakKernel {
+    #[cfg(not(loom))]
+    weak: std::sync::Weak<KernelShared>,
+    #[cfg(loom)]
+    raw: *const KernelShared,
+}
+
+impl WeakKernel {
+    /// The kernel, if it still exists.
+    #[cfg(not(loom))]
+    pub(crate) fn upgrade(&self) -> Option<Arc<KernelShared>> {
+        self.weak.upgrade()
+    }
+
+    /// The kernel (model builds: it must still exist).
+    #[cfg(loom)]
+    pub(crate) fn upgrade(&self) -> Option<&KernelShared> {
+        // SAFETY: under loom the kernel outlives its weak references (see the type's docs).
+        Some(unsafe { &*self.raw })
+    }
+}
+
 impl KernelShared {
+    /// A reference to this kernel that does not keep it alive.
+    pub(crate) fn downgrade(&self) -> WeakKernel {
+        #[cfg(not(loom))]
+        return WeakKernel { weak: self.me.clone() };
+        #[cfg(loom)]
+        return WeakKernel { raw: self };
+    }
+
     /// Files a report about `irp` (may be null), detected in NT routine `detected_in`.
     pub(crate) fn report(&self, rule: Rule, detected_in: &'static str, irp: *mut Irp, message: String) {
         let location = describe_location(current_routine());
@@ -277,21 +316,26 @@ impl KernelBuilder {
 
     /// Builds the kernel.
     pub fn build(self) -> Kernel {
-        Kernel {
-            shared: Arc::new(KernelShared {
-                cancel_lock: KSpinLock::new(),
-                verifier: Verifier::new(self.mode),
-                pool: IrpPool::new(),
-                clock: self.clock.unwrap_or_else(|| Box::new(RealClock::new())),
-                dispatcher_lock: Mutex::new(0),
-                dispatcher_cv: Condvar::new(),
-                drivers: Mutex::new(Vec::new()),
-                dpc: crate::nt::dpc::DpcEngine::new(),
-                queue_indexes: Mutex::new(Vec::new()),
-                event_log: Mutex::new(Vec::new()),
-                timeline: crate::timeline::Recorder::default(),
-            }),
-        }
+        let clock = self.clock.unwrap_or_else(|| Box::new(RealClock::new()));
+        let shared = |#[cfg(not(loom))] me: &std::sync::Weak<KernelShared>| KernelShared {
+            #[cfg(not(loom))]
+            me: me.clone(),
+            cancel_lock: KSpinLock::new(),
+            verifier: Verifier::new(self.mode),
+            pool: IrpPool::new(),
+            clock,
+            dispatcher_lock: Mutex::new(0),
+            dispatcher_cv: Condvar::new(),
+            drivers: Mutex::new(Vec::new()),
+            dpc: crate::nt::dpc::DpcEngine::new(),
+            queue_indexes: Mutex::new(Vec::new()),
+            event_log: Mutex::new(Vec::new()),
+            timeline: crate::timeline::Recorder::default(),
+        };
+        #[cfg(not(loom))]
+        return Kernel { shared: Arc::new_cyclic(shared) };
+        #[cfg(loom)]
+        return Kernel { shared: Arc::new(shared()) };
     }
 }
 

@@ -10,14 +10,29 @@
 //!   sleeps until the next expiry and on a virtual clock jumps to the next expiry as soon
 //!   as no DPC is left to run (discrete-event time).
 //!
-//! The timer table is a binary heap with lazy deletion: (re)arming a timer stamps it, and
-//! heap entries with an old stamp are skipped, so no operation allocates in steady state.
+//! # Invariants
+//! - The engine never writes a `KTIMER`'s memory except its atomic `SignalState`: whether
+//!   a timer is armed, its arming stamp, due time, period and DPC live in the engine's
+//!   table of armed timers. KeCancelTimer removes the timer from that table, and no timer
+//!   outside it is ever dereferenced, so a timer's memory may be freed as soon as it is
+//!   cancelled (the heap below may still hold its address; the address is only compared).
+//! - The due-time heap is lazy: (re)arming pushes an entry with a fresh stamp, and an entry
+//!   whose stamp is not the timer's current one in the table is skipped. Neither the heap
+//!   nor the table allocates in steady state (both keep their capacity).
+//! - A DPC's queue fields (`DpcData`, the system arguments) change only under the engine
+//!   lock. A DPC taken off the queue is recorded as running (with the running thread's
+//!   token) until its routine returns — also when it unwinds — so [`flush_dpc_in`] can wait
+//!   until no other thread is inside it; a `DeviceTimer` drop relies on that before it
+//!   frees the DPC's memory.
+//!
+//! Lock order: the engine lock is a leaf. It is never held while a DPC routine runs, nor
+//! across a scheduling point.
 
 use core::cmp::Reverse;
 use core::ffi::c_void;
 use core::ptr;
 use core::time::Duration;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use super::event::notify_waiters;
 use super::spinlock::call_checked;
@@ -35,27 +50,48 @@ pub enum TimerType {
     Synchronization = 9,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct TimerPtr(*mut KTimer);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct DpcPtr(*mut KDpc);
 
+/// An armed timer's state, kept by the engine (never in the timer's memory).
+#[derive(Clone, Copy)]
+struct Armed {
+    /// The stamp of the arming; heap entries with another stamp are stale.
+    stamp: u64,
+    /// The DPC to queue at expiry (may be null).
+    dpc: *mut KDpc,
+    /// Re-arm this many milliseconds after each expiry (0: one-shot).
+    period: u32,
+}
+
 struct DpcState {
     queue: VecDeque<DpcPtr>,
+    /// Due-time order of armings: `(due, stamp, timer)`, stale entries included.
     timers: BinaryHeap<Reverse<(u64, u64, TimerPtr)>>,
+    /// The armed timers.
+    armed: HashMap<TimerPtr, Armed>,
     next_stamp: u64,
+    /// DPCs whose routine is running, with the token of the thread running each.
+    running: Vec<(DpcPtr, usize)>,
+    /// Threads (not under the explorer) waiting in [`flush_dpc_in`].
+    flush_waiters: usize,
 }
 
 /// One kernel's DPC queue and timer table.
 pub(crate) struct DpcEngine {
     state: Mutex<DpcState>,
     work: Condvar,
+    /// Notified when a DPC routine returns while a flush waits.
+    finished: Condvar,
     stop: AtomicBool,
 }
 
-// SAFETY: the raw DPC and timer pointers are driver objects that outlive their queueing;
-// they are only touched under `state`'s lock or by the one thread running a DPC.
+// SAFETY: the raw DPC and timer pointers are driver objects that outlive their queueing
+// and arming (the NT routines' contracts); the engine touches them only under `state`'s
+// lock, except the one thread running a DPC, which has it recorded in `running`.
 unsafe impl Send for DpcEngine {}
 // SAFETY: as above.
 unsafe impl Sync for DpcEngine {}
@@ -63,8 +99,16 @@ unsafe impl Sync for DpcEngine {}
 impl DpcEngine {
     pub(crate) fn new() -> Self {
         DpcEngine {
-            state: Mutex::new(DpcState { queue: VecDeque::new(), timers: BinaryHeap::new(), next_stamp: 1 }),
+            state: Mutex::new(DpcState {
+                queue: VecDeque::new(),
+                timers: BinaryHeap::new(),
+                armed: HashMap::new(),
+                next_stamp: 1,
+                running: Vec::new(),
+                flush_waiters: 0,
+            }),
             work: Condvar::new(),
+            finished: Condvar::new(),
             stop: AtomicBool::new(false),
         }
     }
@@ -73,6 +117,11 @@ impl DpcEngine {
 /// The explorer's wait key of a kernel's DPC queue and timers.
 fn dpc_key(k: &KernelShared) -> usize {
     ptr::from_ref(&k.dpc) as usize
+}
+
+/// The explorer's wait key of a flush waiting for a DPC routine to return.
+fn flush_key(k: &KernelShared) -> usize {
+    ptr::from_ref(&k.dpc.finished) as usize
 }
 
 fn now_100ns(k: &KernelShared) -> u64 {
@@ -107,7 +156,9 @@ pub unsafe fn ke_initialize_dpc(dpc: *mut KDpc, routine: KDeferredRoutine, conte
 /// `KeInsertQueueDpc`: queues the DPC with two arguments; false if it is already queued.
 ///
 /// # Safety
-/// `dpc` was initialised with [`ke_initialize_dpc`] and stays valid while queued.
+/// `dpc` was initialised with [`ke_initialize_dpc`] and stays valid while queued and while
+/// its routine runs; the kernel writes its queue fields meanwhile, so no Rust reference to
+/// the `KDpc` may be live then (keep it in an `UnsafeCell` or behind a raw pointer).
 pub unsafe fn ke_insert_queue_dpc(dpc: *mut KDpc, argument1: *mut c_void, argument2: *mut c_void) -> bool {
     with_current("KeInsertQueueDpc", |k| {
         let mut state = lock(&k.dpc.state);
@@ -169,6 +220,62 @@ pub(crate) unsafe fn remove_queue_dpc_in(k: &KernelShared, dpc: *mut KDpc) -> bo
     true
 }
 
+/// Takes `dpc` off the queue if it is queued, then waits until no other thread runs its
+/// routine (a routine that returns on this very thread, e.g. one dropping its own timer,
+/// is not waited for). After it returns the kernel holds no reference to the DPC unless
+/// it is queued again. irpkit's counterpart of `KeFlushQueuedDpcs`, for one DPC.
+///
+/// # Safety
+/// `dpc` was initialised with [`ke_initialize_dpc`] (or is all zero) and is valid.
+pub(crate) unsafe fn flush_dpc_in(k: &KernelShared, dpc: *mut KDpc) {
+    let me = kernel::thread_token();
+    let mut state = lock(&k.dpc.state);
+    // SAFETY: valid DPC; queue fields change only under the engine lock, held.
+    unsafe {
+        if !(*dpc).dpc_data.is_null() {
+            (*dpc).dpc_data = ptr::null_mut();
+            state.queue.retain(|&d| d != DpcPtr(dpc));
+        }
+    }
+    while state.running.iter().any(|&(d, t)| d == DpcPtr(dpc) && t != me) {
+        if crate::sched::controlled() {
+            drop(state);
+            crate::sched::block(flush_key(k), None, "a DPC routine still running on another thread");
+            state = lock(&k.dpc.state);
+        } else {
+            state.flush_waiters += 1;
+            state = match k.dpc.finished.wait(state) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            state.flush_waiters -= 1;
+        }
+    }
+}
+
+/// Records a DPC routine as running on this thread; dropping it (the routine returned or
+/// unwound) takes the record off and wakes flushes waiting for it.
+struct RunningDpc<'a> {
+    k: &'a KernelShared,
+    dpc: DpcPtr,
+    token: usize,
+}
+
+impl Drop for RunningDpc<'_> {
+    fn drop(&mut self) {
+        let mut state = lock(&self.k.dpc.state);
+        if let Some(i) = state.running.iter().position(|&(d, t)| d == self.dpc && t == self.token) {
+            state.running.swap_remove(i);
+        }
+        let waiters = state.flush_waiters > 0;
+        drop(state);
+        if waiters {
+            self.k.dpc.finished.notify_all();
+        }
+        crate::sched::wake(flush_key(self.k));
+    }
+}
+
 /// `KeInitializeTimer`: a notification timer, not signalled, not armed.
 ///
 /// # Safety
@@ -208,7 +315,10 @@ pub unsafe fn ke_initialize_timer_ex(timer: *mut KTimer, kind: TimerType) {
 /// it was already armed (it is re-armed).
 ///
 /// # Safety
-/// `timer` was initialised; `dpc` is null or initialised; both stay valid while armed.
+/// `timer` was initialised and stays valid while armed (until it expires without a
+/// period, or KeCancelTimer); `dpc` is null or initialised, valid while the timer is
+/// armed and as [`ke_insert_queue_dpc`] requires once queued. The kernel writes only the
+/// timer's atomic signal state, so shared references to the `KTimer` are fine.
 pub unsafe fn ke_set_timer(timer: *mut KTimer, due_time: i64, dpc: *mut KDpc) -> bool {
     // SAFETY: forwarded contract.
     unsafe { ke_set_timer_ex(timer, due_time, 0, dpc) }
@@ -238,33 +348,27 @@ pub(crate) unsafe fn set_timer_in(
     let now = now_100ns(k);
     let due = if due_time < 0 { now.saturating_add(due_time.unsigned_abs()) } else { due_time as u64 };
     let mut state = lock(&k.dpc.state);
-    // SAFETY: valid timer; its fields change only under the engine lock.
-    let was_armed = unsafe {
-        let was = (*timer).header.reserved != 0;
-        (*timer).header.signal_state.store(0, Ordering::Release);
-        (*timer).dpc = dpc;
-        (*timer).period = period_ms.max(0) as u32;
-        arm_locked(&mut state, timer, due);
-        was
-    };
+    // SAFETY: a valid timer by the contract; its signal state is atomic.
+    unsafe { (*timer).header.signal_state.store(0, Ordering::Release) };
+    let was_armed = state.armed.contains_key(&TimerPtr(timer));
+    arm_locked(&mut state, timer, due, dpc, period_ms.max(0) as u32);
     drop(state);
     k.dpc.work.notify_all();
     crate::sched::wake(dpc_key(k));
     was_armed
 }
 
-/// # Safety
-/// Valid timer; the caller holds the engine lock.
-unsafe fn arm_locked(state: &mut DpcState, timer: *mut KTimer, due: u64) {
+/// Arms (or re-arms) `timer` in the table, with a fresh stamp. Touches no timer memory.
+fn arm_locked(state: &mut DpcState, timer: *mut KTimer, due: u64, dpc: *mut KDpc, period: u32) {
     let stamp = state.next_stamp;
     state.next_stamp += 1;
-    // SAFETY: valid timer under the engine lock.
-    unsafe {
-        (*timer).due_time = due;
-        (*timer).timer_list_entry.flink = stamp as usize as *mut ListEntry;
-        (*timer).header.reserved = 1;
-    }
+    state.armed.insert(TimerPtr(timer), Armed { stamp, dpc, period });
     state.timers.push(Reverse((due, stamp, TimerPtr(timer))));
+}
+
+/// Whether a heap entry is the current arming of its timer.
+fn is_live(state: &DpcState, timer: TimerPtr, stamp: u64) -> bool {
+    state.armed.get(&timer).is_some_and(|a| a.stamp == stamp)
 }
 
 /// `KeCancelTimer`: disarms the timer; returns whether it was armed.
@@ -276,20 +380,13 @@ pub unsafe fn ke_cancel_timer(timer: *mut KTimer) -> bool {
     with_current("KeCancelTimer", |k| unsafe { cancel_timer_in(k, timer) })
 }
 
-/// [`ke_cancel_timer`] in kernel `k`.
+/// [`ke_cancel_timer`] in kernel `k`. Once it returns, the kernel no longer refers to the
+/// timer (its heap entries are stale and never dereferenced): its memory may be freed.
 ///
 /// # Safety
 /// As [`ke_cancel_timer`].
 pub(crate) unsafe fn cancel_timer_in(k: &KernelShared, timer: *mut KTimer) -> bool {
-    let _state = lock(&k.dpc.state);
-    // SAFETY: valid timer under the engine lock; clearing the stamp orphans its heap
-    // entries.
-    unsafe {
-        let was = (*timer).header.reserved != 0;
-        (*timer).header.reserved = 0;
-        (*timer).timer_list_entry.flink = ptr::null_mut();
-        was
-    }
+    lock(&k.dpc.state).armed.remove(&TimerPtr(timer)).is_some()
 }
 
 /// `KeReadStateTimer`: whether the timer has expired (is signalled).
@@ -308,22 +405,22 @@ impl KernelShared {
                 break;
             }
             state.timers.pop();
-            // SAFETY: an armed timer stays valid (the driver's contract); under the lock.
-            unsafe {
-                if (*timer).header.reserved == 0 || (*timer).timer_list_entry.flink as usize as u64 != stamp {
-                    continue; // cancelled or re-armed since
-                }
-                (*timer).header.reserved = 0;
-                (*timer).header.signal_state.store(1, Ordering::Release);
-                if (*timer).period > 0 {
-                    let next = due.saturating_add(u64::from((*timer).period) * 10_000);
-                    arm_locked(&mut state, timer, next);
-                }
-                let dpc = (*timer).dpc;
-                if !dpc.is_null() {
-                    let (lo, hi) = (due as u32 as usize, (due >> 32) as usize);
-                    insert_locked(self, &mut state, dpc, lo as *mut c_void, hi as *mut c_void);
-                }
+            if !is_live(&state, TimerPtr(timer), stamp) {
+                continue; // cancelled or re-armed since: the address is not dereferenced
+            }
+            let armed = state.armed.remove(&TimerPtr(timer)).expect("a live entry is armed");
+            // SAFETY: an armed timer is valid (KeSetTimer's contract); its signal state is
+            // atomic.
+            unsafe { (*timer).header.signal_state.store(1, Ordering::Release) };
+            if armed.period > 0 {
+                let next = due.saturating_add(u64::from(armed.period) * 10_000);
+                arm_locked(&mut state, timer, next, armed.dpc, armed.period);
+            }
+            if !armed.dpc.is_null() {
+                let (lo, hi) = (due as u32 as usize, (due >> 32) as usize);
+                // SAFETY: the armed timer's DPC is valid (KeSetTimer's contract); under the
+                // engine lock.
+                unsafe { insert_locked(self, &mut state, armed.dpc, lo as *mut c_void, hi as *mut c_void) };
             }
             fired += 1;
         }
@@ -337,11 +434,8 @@ impl KernelShared {
     /// The earliest expiry of an armed timer.
     fn next_expiry(&self) -> Option<u64> {
         let mut state = lock(&self.dpc.state);
-        while let Some(&Reverse((due, stamp, TimerPtr(timer)))) = state.timers.peek() {
-            // SAFETY: armed timers stay valid; under the lock.
-            let live =
-                unsafe { (*timer).header.reserved != 0 && (*timer).timer_list_entry.flink as usize as u64 == stamp };
-            if live {
+        while let Some(&Reverse((due, stamp, timer))) = state.timers.peek() {
+            if is_live(&state, timer, stamp) {
                 return Some(due);
             }
             state.timers.pop();
@@ -355,8 +449,9 @@ impl KernelShared {
         let Some(DpcPtr(dpc)) = state.queue.pop_front() else {
             return false;
         };
-        // SAFETY: a queued DPC stays valid; dequeued under the lock, so it may be queued
-        // again (even by its own routine) from here on.
+        // SAFETY: a queued DPC stays valid while queued and while its routine runs (the
+        // contract of KeInsertQueueDpc); dequeued under the lock, so it may be queued again
+        // (even by its own routine) from here on.
         let (routine, context, a1, a2, owner) = unsafe {
             (*dpc).dpc_data = ptr::null_mut();
             (
@@ -367,7 +462,11 @@ impl KernelShared {
                 (*dpc).dpc_list_entry.cast::<DriverObject>(),
             )
         };
+        let token = kernel::thread_token();
+        state.running.push((DpcPtr(dpc), token));
         drop(state);
+        // Until the routine returns (or unwinds), a flush of this DPC waits.
+        let _running = RunningDpc { k: self, dpc: DpcPtr(dpc), token };
         let Some(routine) = routine else { return true };
         crate::sched::point("DPC delivery", ptr::null());
         let old = kernel::current_irql();

@@ -277,34 +277,39 @@ pub struct KDpc {
     pub dpc_data: *mut c_void,
 }
 
-// SAFETY: irpkit touches a DPC's fields only under its kernel's DPC lock (queueing) or
-// on the one thread running it; the raw pointers are the driver's own context.
+// SAFETY: irpkit writes a DPC's fields only at KeInitializeDpc and under its kernel's DPC
+// lock (queueing); KeInsertQueueDpc's contract forbids Rust references to a queued DPC,
+// and the raw pointers are the driver's own context, never followed by irpkit.
 unsafe impl Send for KDpc {}
 // SAFETY: as above.
 unsafe impl Sync for KDpc {}
 
 /// `KTIMER`: a timer, a dispatcher object that is signalled when it expires and may queue
 /// a DPC.
+///
+/// After KeInitializeTimer the kernel writes only `Header.SignalState` (atomic): whether
+/// the timer is armed, when, with which DPC and period, is kept in the kernel's own timer
+/// table, so a shared reference to a `KTIMER` never aliases a racing write, and a
+/// cancelled timer's memory is never read again.
 #[repr(C)]
 #[derive(Debug)]
 pub struct KTimer {
     /// `Header` (`Type` 8 notification timer, 9 synchronization timer).
     pub header: DispatcherHeader,
-    /// `DueTime`: absolute expiry on the kernel's clock, in 100 ns units.
+    /// `DueTime` (irpkit keeps the due time in its table; 0).
     pub due_time: u64,
-    /// `TimerListEntry` (irpkit keeps timers in its own table; `flink` holds the timer's
-    /// current arming stamp).
+    /// `TimerListEntry` (irpkit keeps timers in its own table; unlinked).
     pub timer_list_entry: ListEntry,
-    /// `Dpc`: queued at expiry, if any.
+    /// `Dpc` (irpkit keeps the DPC given to KeSetTimer in its table; null).
     pub dpc: *mut KDpc,
     /// `Processor`.
     pub processor: u32,
-    /// `Period` in milliseconds (0: one-shot).
+    /// `Period` (irpkit keeps the period in its table; 0).
     pub period: u32,
 }
 
-// SAFETY: a timer's fields are changed only under its kernel's DPC lock; the signal state
-// is atomic.
+// SAFETY: after initialisation only the atomic signal state is written (see above); the
+// raw `Dpc` pointer is never written or followed.
 unsafe impl Send for KTimer {}
 // SAFETY: as above.
 unsafe impl Sync for KTimer {}
