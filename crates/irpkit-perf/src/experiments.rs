@@ -190,14 +190,7 @@ pub fn memory_key_index(n: usize) -> f64 {
         n,
         || {
             let k = Kernel::new();
-            let queue = Box::into_raw(Box::new(KDeviceQueue {
-                type_: 0,
-                size: 0,
-                device_list_head: ListEntry::null(),
-                lock: KSpinLock::new(),
-                busy: 0,
-                hint: [0; 7],
-            }));
+            let queue = Box::into_raw(Box::new(KDeviceQueue::new()));
             let entries = (0..=n)
                 .map(|_| {
                     Box::into_raw(Box::new(KDeviceQueueEntry {

@@ -347,7 +347,7 @@ unsafe extern "system-unwind" fn startio_dpc(_dpc: *mut KDpc, context: *mut c_vo
     // SAFETY: the DPC's context is the catalog device; its CurrentIrp is the transfer.
     unsafe {
         let d = context.cast::<DeviceObject>();
-        let irp = (*d).current_irp;
+        let irp = (*d).current_irp.load(Ordering::Acquire);
         if irp.is_null() {
             return;
         }
@@ -368,7 +368,7 @@ unsafe extern "system-unwind" fn startio_cancel(d: *mut DeviceObject, irp: *mut 
     // SAFETY: the cancel-routine contract (cancel spin lock held).
     unsafe {
         let s = state(d);
-        if irp == (*d).current_irp {
+        if irp == (*d).current_irp.load(Ordering::Acquire) {
             io_release_cancel_spin_lock((*irp).cancel_irql);
             if s.bug == Bug::CancelCompletesCurrent {
                 complete(irp, STATUS_CANCELLED, 0); // bug: StartIo's DPC finishes CurrentIrp

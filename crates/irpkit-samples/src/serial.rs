@@ -114,9 +114,9 @@ impl Serial {
 
     fn start_next(&self, device: &DeviceRef) {
         if self.config.elevator {
-            device.start_next_packet_by_key(true, self.stats.last_position.load(Ordering::Relaxed));
+            device.start_next_packet_by_key(self.stats.last_position.load(Ordering::Relaxed));
         } else {
-            device.start_next_packet(true);
+            device.start_next_packet();
         }
     }
 }

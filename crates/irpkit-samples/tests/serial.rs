@@ -162,8 +162,9 @@ fn stress(kernel: Kernel, config: SerialConfig, threads: usize, per_thread: usiz
     assert!(cq + cc > 0 && done > 0, "both paths exercised: {done} transferred, {cq} + {cc} cancelled");
     assert!(cancels_true >= cq, "every queued cancellation came from a cancel routine call");
     assert!(!d.device_ref().is_busy(), "the queue ends not busy");
-    // SAFETY: reading the device's `CurrentIrp` once everything is idle.
-    assert!(unsafe { (*d.as_ptr()).current_irp }.is_null(), "no current IRP");
+    // SAFETY: reading the device's `CurrentIrp` (atomic) once everything is idle.
+    let current = unsafe { (*d.as_ptr()).current_irp.load(std::sync::atomic::Ordering::Acquire) };
+    assert!(current.is_null(), "no current IRP");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while kernel.irps_outstanding() > 0 && std::time::Instant::now() < deadline {
         std::thread::yield_now();

@@ -869,7 +869,7 @@ impl RequesterThread {
         // SAFETY: reading the file object's flags, fixed at open.
         let synchronous = unsafe { (*file.object()).flags } & nt::FO_SYNCHRONOUS_IO != 0;
         // SAFETY: a live device of this kernel.
-        let stack = unsafe { (*file.device).stack_size };
+        let stack = unsafe { (*file.device).stack_size.load(Ordering::Relaxed) };
         let irp = nt::irp::allocate_in(&shared.kernel.shared, stack);
         if irp.is_null() {
             return Err(nt::STATUS_INSUFFICIENT_RESOURCES);

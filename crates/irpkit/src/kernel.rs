@@ -195,6 +195,9 @@ pub(crate) struct KernelShared {
     pub(crate) dispatcher_lock: Mutex<usize>,
     pub(crate) dispatcher_cv: Condvar,
     pub(crate) drivers: Mutex<Vec<crate::nt::device::DriverPtr>>,
+    /// Serialises device attachment and detachment (NT's I/O database lock); a leaf,
+    /// held for no kernel primitive.
+    pub(crate) device_database: Mutex<()>,
     pub(crate) dpc: crate::nt::dpc::DpcEngine,
     /// Key indexes of device queues (see `nt::devqueue`), freed when the kernel ends.
     /// Boxed: queues point at them, so they must not move when the vector grows.
@@ -226,17 +229,13 @@ pub(crate) struct WeakKernel {
 }
 
 impl WeakKernel {
-    /// The kernel, if it still exists.
-    #[cfg(not(loom))]
-    pub(crate) fn upgrade(&self) -> Option<Arc<KernelShared>> {
-        self.weak.upgrade()
-    }
-
-    /// The kernel (model builds: it must still exist).
-    #[cfg(loom)]
-    pub(crate) fn upgrade(&self) -> Option<&KernelShared> {
+    /// Runs `f` with the kernel if it still exists (holding it alive meanwhile).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&KernelShared) -> R) -> Option<R> {
+        #[cfg(not(loom))]
+        return self.weak.upgrade().map(|k| f(&k));
         // SAFETY: under loom the kernel outlives its weak references (see the type's docs).
-        Some(unsafe { &*self.raw })
+        #[cfg(loom)]
+        return Some(f(unsafe { &*self.raw }));
     }
 }
 
@@ -327,6 +326,7 @@ impl KernelBuilder {
             dispatcher_lock: Mutex::new(0),
             dispatcher_cv: Condvar::new(),
             drivers: Mutex::new(Vec::new()),
+            device_database: Mutex::new(()),
             dpc: crate::nt::dpc::DpcEngine::new(),
             queue_indexes: Mutex::new(Vec::new()),
             event_log: Mutex::new(Vec::new()),

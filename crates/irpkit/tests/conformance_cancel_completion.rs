@@ -247,7 +247,7 @@ fn completion_p2_pending_propagation() {
     // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
         io_attach_device_to_device_stack(f.device, bottom);
-        assert_eq!((*f.device).stack_size, 2);
+        assert_eq!((*f.device).stack_size.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
     LOWER.with(|l| l.set(bottom));
     for (mode, expect) in [(0u8, 1u8), (1, 0), (2, 1)] {
@@ -356,7 +356,7 @@ fn completion_p4_device_object_per_level() {
     unsafe {
         io_attach_device_to_device_stack(mid, bottom);
         io_attach_device_to_device_stack(f.device, mid);
-        assert_eq!((*f.device).stack_size, 3);
+        assert_eq!((*f.device).stack_size.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert_eq!(io_get_attached_device(bottom), f.device);
     }
     DEVICES.with(|v| *v.borrow_mut() = vec![f.device, mid, bottom]);

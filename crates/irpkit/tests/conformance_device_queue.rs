@@ -23,7 +23,7 @@ impl Q {
             size: 0,
             device_list_head: ListEntry::null(),
             lock: KSpinLock::new(),
-            busy: 0xAA,
+            busy: std::sync::atomic::AtomicU8::new(0xAA),
             hint: [0; 7],
         }));
         // SAFETY: the queue is at its final (boxed) address and unshared.
@@ -50,7 +50,7 @@ impl Q {
     }
     fn busy(&self) -> bool {
         // SAFETY: the queue lives until `drop`; no routine runs concurrently.
-        unsafe { (*self.queue).busy != 0 }
+        unsafe { (*self.queue).busy.load(std::sync::atomic::Ordering::SeqCst) != 0 }
     }
     fn inserted(&self, i: usize) -> bool {
         // SAFETY: as above.

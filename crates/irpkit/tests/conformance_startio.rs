@@ -53,7 +53,7 @@ unsafe extern "system-unwind" fn seed_cancel(d: *mut DeviceObject, irp: *mut Irp
     // SAFETY: called by IoCancelIrp / IoStartPacket with the cancel lock held.
     unsafe {
         // 1. The current IRP: StartIo owns it.
-        if irp == (*d).current_irp {
+        if irp == (*d).current_irp.load(std::sync::atomic::Ordering::SeqCst) {
             log(d, format!("cancel #{}: current, release", id(irp)));
             io_release_cancel_spin_lock((*irp).cancel_irql);
             return;
@@ -86,7 +86,7 @@ unsafe extern "system-unwind" fn start_io(d: *mut DeviceObject, irp: *mut Irp) {
                 "StartIo #{} at IRQL {} current={} routine={}",
                 id(irp),
                 ke_get_current_irql(),
-                (*d).current_irp == irp,
+                (*d).current_irp.load(std::sync::atomic::Ordering::SeqCst) == irp,
                 (*irp).cancel_routine.load().is_some()
             ),
         );
@@ -129,7 +129,7 @@ unsafe fn hardware_done(d: *mut DeviceObject, status: NtStatus) {
     unsafe {
         let old = ke_raise_irql(DISPATCH_LEVEL);
         let irql = io_acquire_cancel_spin_lock();
-        let irp = (*d).current_irp;
+        let irp = (*d).current_irp.load(std::sync::atomic::Ordering::SeqCst);
         assert!(!irp.is_null(), "a current IRP");
         io_set_cancel_routine(irp, None);
         let cancelled = (*irp).is_cancelled();
@@ -177,7 +177,7 @@ impl Serial {
     }
     fn queue_busy(&self) -> bool {
         // SAFETY: live device.
-        unsafe { (*self.dev()).device_queue.busy != 0 }
+        unsafe { (*self.dev()).device_queue.busy.load(std::sync::atomic::Ordering::SeqCst) != 0 }
     }
 }
 
@@ -190,7 +190,7 @@ fn start_io_s1_idle_device_starts_at_once() {
     let irp = s.send(1, &obs, None);
     assert_eq!(s.log(), vec!["StartIo #1 at IRQL 2 current=true routine=true"]);
     // SAFETY: live device.
-    unsafe { assert_eq!((*s.dev()).current_irp, irp) };
+    unsafe { assert_eq!((*s.dev()).current_irp.load(std::sync::atomic::Ordering::SeqCst), irp) };
     assert_eq!(ke_get_current_irql(), PASSIVE_LEVEL, "the caller's IRQL is restored");
     // SAFETY: the StartIo path owns the current IRP.
     unsafe {
@@ -272,7 +272,7 @@ fn start_io_s4_cancel_between_dequeue_and_start_io() {
         assert_eq!(o2.creator_calls.load(Ordering::SeqCst), 0, "not completed by the cancel routine");
         // ... then StartIo takes it.
         let old = ke_raise_irql(DISPATCH_LEVEL);
-        (*s.dev()).current_irp = b;
+        (*s.dev()).current_irp.store(b, std::sync::atomic::Ordering::SeqCst);
         start_io(s.dev(), b);
         ke_lower_irql(old);
         assert_eq!(o2.creator_calls.load(Ordering::SeqCst), 1, "completed exactly once");
@@ -316,7 +316,36 @@ fn start_io_s6_start_next_on_empty_queue() {
     // SAFETY: the StartIo path owns the current IRP.
     unsafe {
         hardware_done(s.dev(), STATUS_SUCCESS);
-        assert!((*s.dev()).current_irp.is_null());
+        assert!((*s.dev()).current_irp.load(std::sync::atomic::Ordering::SeqCst).is_null());
+        io_free_irp(a);
+    }
+    assert!(!s.queue_busy());
+}
+
+/// S6b: IoStartNextPacket (and ByKey) on a device whose queue is not busy: "if there are
+/// no IRPs in the device queue, this routine simply returns" — no report (the driver never
+/// called KeRemoveDeviceQueue), nothing started, the queue stays idle. Strict mode: a
+/// report would panic.
+#[test]
+fn start_io_s6b_start_next_on_idle_device_simply_returns() {
+    let s = Serial::new(VerifierMode::Strict);
+    for cancelable in [true, false] {
+        // SAFETY: a live StartIo device with nothing started.
+        unsafe {
+            io_start_next_packet(s.dev(), cancelable);
+            io_start_next_packet_by_key(s.dev(), cancelable, 7);
+            assert!((*s.dev()).current_irp.load(std::sync::atomic::Ordering::SeqCst).is_null());
+        }
+    }
+    assert!(!s.queue_busy());
+    assert!(s.log().is_empty(), "StartIo was not called: {:?}", s.log());
+    assert_eq!(s.f.kernel.verifier().report_count(), 0, "{:#?}", s.f.kernel.verifier().reports());
+    // The device still works afterwards.
+    let obs = Obs::default();
+    let a = s.send(1, &obs, None);
+    // SAFETY: the StartIo path owns the current IRP.
+    unsafe {
+        hardware_done(s.dev(), STATUS_SUCCESS);
         io_free_irp(a);
     }
     assert!(!s.queue_busy());
@@ -408,7 +437,7 @@ fn start_io_by_key_elevator() {
         for _ in 0..5 {
             let old = ke_raise_irql(DISPATCH_LEVEL);
             let irql = io_acquire_cancel_spin_lock();
-            let irp = (*s.dev()).current_irp;
+            let irp = (*s.dev()).current_irp.load(std::sync::atomic::Ordering::SeqCst);
             io_set_cancel_routine(irp, None);
             io_release_cancel_spin_lock(irql);
             position = id(irp) as u32;

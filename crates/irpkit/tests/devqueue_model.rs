@@ -65,14 +65,7 @@ fn walk(q: *mut KDeviceQueue, entries: &[*mut KDeviceQueueEntry]) -> Vec<usize> 
 fn run(seed: u64, steps: usize, keys: u32, plain_percent: u64) {
     let kernel = irpkit::Kernel::new();
     let _e = kernel.enter();
-    let q = Box::into_raw(Box::new(KDeviceQueue {
-        type_: 0,
-        size: 0,
-        device_list_head: ListEntry::null(),
-        lock: KSpinLock::new(),
-        busy: 0,
-        hint: [0; 7],
-    }));
+    let q = Box::into_raw(Box::new(KDeviceQueue::new()));
     const N: usize = 48;
     let entries: Vec<*mut KDeviceQueueEntry> = (0..N)
         .map(|_| {
@@ -141,7 +134,7 @@ fn run(seed: u64, steps: usize, keys: u32, plain_percent: u64) {
                     in_queue[e] &= !got;
                 }
             }
-            assert_eq!((*q).busy != 0, model.busy, "step {step}: busy");
+            assert_eq!((*q).busy.load(std::sync::atomic::Ordering::SeqCst) != 0, model.busy, "step {step}: busy");
             assert_eq!(walk(q, &entries), model.list.iter().map(|&(e, _)| e).collect::<Vec<_>>(), "step {step}: order");
         }
         for e in entries {

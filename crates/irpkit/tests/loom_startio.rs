@@ -30,7 +30,7 @@ unsafe extern "system-unwind" fn dispatch(d: *mut DeviceObject, irp: *mut Irp) -
 unsafe extern "system-unwind" fn seed_cancel(d: *mut DeviceObject, irp: *mut Irp) {
     // SAFETY: called with the cancel lock held for a live IRP of this device.
     unsafe {
-        if irp == (*d).current_irp {
+        if irp == (*d).current_irp.load(std::sync::atomic::Ordering::SeqCst) {
             io_release_cancel_spin_lock((*irp).cancel_irql);
         } else if ke_remove_entry_device_queue(&raw mut (*d).device_queue, Irp::device_queue_entry(irp)) {
             io_release_cancel_spin_lock((*irp).cancel_irql);
@@ -65,7 +65,7 @@ fn hardware_done(d: *mut DeviceObject) -> bool {
     unsafe {
         let old = ke_raise_irql(DISPATCH_LEVEL);
         let irql = io_acquire_cancel_spin_lock();
-        let irp = (*d).current_irp;
+        let irp = (*d).current_irp.load(std::sync::atomic::Ordering::SeqCst);
         if irp.is_null() {
             io_release_cancel_spin_lock(irql);
             ke_lower_irql(old);
@@ -112,8 +112,8 @@ fn drain_and_check(d: *mut DeviceObject, irps: &[(*mut Irp, &Obs)]) {
     }
     // SAFETY: live device, idle now.
     unsafe {
-        assert_eq!((*d).device_queue.busy, 0, "nothing lost in the queue");
-        assert!((*d).current_irp.is_null());
+        assert_eq!((*d).device_queue.busy.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing lost in the queue");
+        assert!((*d).current_irp.load(std::sync::atomic::Ordering::SeqCst).is_null());
     }
 }
 

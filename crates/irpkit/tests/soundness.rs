@@ -13,7 +13,11 @@ use std::time::Duration;
 use irpkit::clock::VirtualClock;
 use irpkit::explore::{self, Limits, Scenario, Strategy};
 use irpkit::nt::STATUS_SUCCESS;
-use irpkit::safe::{create_device, DeviceRef, DeviceTimer, Dispatched, Driver, Irp, SpinLock};
+use irpkit::safe::{
+    create_device, create_start_io_device, CancelLockGuard, CancelLockReleased, CancelSpinLockGuard, DeviceRef,
+    DeviceTimer, Dispatched, Driver, Irp, QueuedIrp, Request, SpinLock, StartIoCancelRoutine, StartIoDriver,
+    StartedIrp,
+};
 use irpkit::Kernel;
 
 /// A device whose timer callback counts its calls and checks it never runs once its
@@ -130,4 +134,149 @@ fn device_timer_first_set_from_two_threads() {
         assert_eq!(was_armed.iter().filter(|&&w| w).count(), 1, "one set found the other's arming: {was_armed:?}");
         assert_eq!(kernel.advance(Duration::from_millis(2)), 1, "armed once, fires once");
     }
+}
+
+/// A StartIo driver that parks every IRP StartIo gets until the test finishes it, and
+/// whose cancel routine checks that `CurrentIrp` holds still under the cancel spin lock.
+#[derive(Default)]
+struct Parking {
+    parked: SpinLock<Vec<StartedIrp>>,
+    /// Taken inside the cancel routine (a scheduling point there).
+    routine_lock: SpinLock<()>,
+    torn: AtomicBool,
+}
+
+impl Driver for Parking {
+    fn dispatch(&self, device: &DeviceRef, mut irp: Irp) -> Dispatched {
+        let pending = irp.mark_pending();
+        irp.start_packet::<ParkingCancel>(device, None);
+        pending.into()
+    }
+}
+
+impl StartIoDriver for Parking {
+    fn start_io(&self, _device: &DeviceRef, irp: StartedIrp) {
+        self.parked.lock().push(irp);
+    }
+}
+
+impl Parking {
+    /// Completes every parked IRP (after taking it out of the cancelable state).
+    fn finish_parked(&self) -> usize {
+        let parked: Vec<StartedIrp> = core::mem::take(&mut *self.parked.lock());
+        let n = parked.len();
+        for started in parked {
+            let lock = CancelSpinLockGuard::acquire();
+            let irp = started.into_irp(&lock);
+            drop(lock);
+            irp.complete(STATUS_SUCCESS, 0);
+        }
+        n
+    }
+}
+
+struct ParkingCancel;
+
+impl StartIoCancelRoutine for ParkingCancel {
+    fn cancel<'a>(device: &DeviceRef, irp: QueuedIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+        let me = device.state::<Parking>().expect("the parking device");
+        let before = irp.is_current(device, &lock);
+        drop(me.routine_lock.lock()); // a scheduling point with the cancel spin lock held
+        if irp.is_current(device, &lock) != before {
+            me.torn.store(true, Ordering::SeqCst);
+        }
+        if before {
+            return lock.release();
+        }
+        match irp.remove_from_device_queue(device, &lock) {
+            Ok(removed) => {
+                let released = lock.release();
+                removed.complete_cancelled(&released);
+                released
+            }
+            Err(_) => lock.release(),
+        }
+    }
+}
+
+/// Hole: `QueuedIrp::is_current` relies on `CurrentIrp` changing only under the cancel
+/// spin lock, but the safe `start_next_packet(cancelable: false)` made IoStartNextPacket
+/// write it without that lock: under one live `CancelLockGuard`, `is_current()` went
+/// true → false (a data race on a plain pointer besides). The safe API's IRPs are always
+/// cancelable, so it always starts the next packet with `Cancelable` TRUE.
+struct StartNextDuringCancel;
+
+impl Scenario for StartNextDuringCancel {
+    fn name(&self) -> &str {
+        "start-next-during-cancel"
+    }
+
+    fn run(&self, kernel: &Kernel) {
+        let dev = create_start_io_device(kernel, "parking", Parking::default()).unwrap();
+        let current = Request::read(kernel, dev.device_ref(), 16, 0).unwrap().send();
+        let current = Arc::new(current);
+        let canceller = {
+            let current = current.clone();
+            kernel.spawn(move || current.cancel())
+        };
+        let starter = {
+            let dev = dev.clone();
+            kernel.spawn(move || dev.device_ref().start_next_packet())
+        };
+        canceller.join().unwrap();
+        starter.join().unwrap();
+        assert!(!dev.torn.load(Ordering::SeqCst), "CurrentIrp changed under a live CancelLockGuard");
+        dev.finish_parked();
+        Arc::try_unwrap(current).expect("the threads are done").wait();
+    }
+}
+
+#[test]
+fn current_irp_holds_still_under_the_cancel_lock() {
+    let scenario: Arc<dyn Scenario> = Arc::new(StartNextDuringCancel);
+    for seed in 0..300 {
+        let strategy = Strategy::mixed(seed);
+        let outcome = explore::run_one(&scenario, strategy, seed, &Limits::default());
+        if let Some(v) = outcome.violation {
+            panic!("seed {seed} ({strategy}): {}", v.kind);
+        }
+    }
+}
+
+/// Spins until the device's queue is idle. A plain loop with no call in it: with `Busy` a
+/// plain byte, an optimising build may read it once and spin forever.
+#[inline(never)]
+fn wait_idle(device: &DeviceRef) {
+    while device.is_busy() {
+        std::hint::spin_loop();
+    }
+}
+
+/// Hole: `DeviceRef::is_busy` read `DeviceQueue.Busy` without the queue lock while the
+/// device-queue routines wrote it under the lock: a data race (drd: conflicting load and
+/// store), and in a release build a watcher loop on `is_busy()` was hoisted and never saw
+/// the change. `Busy` is now an atomic of the C field's size. (The watcher runs on its
+/// own thread; if it never returns, the test fails after 20 s and the process ends it.)
+#[test]
+fn is_busy_watcher_sees_the_queue_go_idle() {
+    let kernel = Kernel::new();
+    let _entered = kernel.enter();
+    let dev = create_start_io_device(&kernel, "busy-watch", Parking::default()).unwrap();
+    let request = Request::read(&kernel, dev.device_ref(), 16, 0).unwrap().send();
+    assert!(dev.device_ref().is_busy(), "StartIo holds the IRP: the device is busy");
+    let (watching_tx, watching) = std::sync::mpsc::channel();
+    let (idle_tx, idle) = std::sync::mpsc::channel();
+    {
+        let dev = dev.clone();
+        std::thread::spawn(move || {
+            watching_tx.send(()).unwrap();
+            wait_idle(dev.device_ref());
+            idle_tx.send(()).unwrap();
+        });
+    }
+    watching.recv().unwrap();
+    assert_eq!(dev.finish_parked(), 1);
+    dev.device_ref().start_next_packet();
+    assert!(idle.recv_timeout(Duration::from_secs(20)).is_ok(), "the watcher never saw the device go idle");
+    assert_eq!(request.wait().status, STATUS_SUCCESS);
 }

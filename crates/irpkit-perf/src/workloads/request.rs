@@ -8,6 +8,7 @@
 //! (`kernel().enter()`).
 
 use std::hint::black_box;
+use std::sync::atomic::Ordering;
 
 use irpkit::nt::*;
 use irpkit::safe::{create_device, Device, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request};
@@ -119,7 +120,7 @@ impl FilterOverDevice {
         let stack = unsafe {
             let lower = io_attach_device_to_device_stack(top, bottom);
             (*top).device_extension.cast::<*mut DeviceObject>().write(lower);
-            (*top).stack_size
+            (*top).stack_size.load(Ordering::Relaxed)
         };
         FilterOverDevice { kernel, top, stack, iosb: Box::default() }
     }

@@ -135,14 +135,7 @@ impl DeviceQueueByKey {
     pub fn new(n: usize) -> Self {
         let kernel = Kernel::new();
         let _e = kernel.enter();
-        let queue = Box::into_raw(Box::new(KDeviceQueue {
-            type_: 0,
-            size: 0,
-            device_list_head: ListEntry::null(),
-            lock: KSpinLock::new(),
-            busy: 0,
-            hint: [0; 7],
-        }));
+        let queue = Box::into_raw(Box::new(KDeviceQueue::new()));
         let entries: Vec<*mut KDeviceQueueEntry> = (0..=n + 1)
             .map(|_| {
                 Box::into_raw(Box::new(KDeviceQueueEntry {

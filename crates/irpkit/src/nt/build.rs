@@ -9,6 +9,7 @@ use core::ptr;
 use super::irp::{allocate_in, io_get_next_irp_stack_location};
 use super::types::*;
 use crate::kernel::with_current;
+use crate::sync::atomic::Ordering;
 
 /// `IRP_MJ_*` and parameters of a read or write, for the FSD request builders.
 fn set_read_write(irp: *mut Irp, major: u8, buffer: *mut c_void, length: u32, offset: i64) {
@@ -40,7 +41,7 @@ pub unsafe fn io_build_asynchronous_fsd_request(
         return ptr::null_mut();
     }
     // SAFETY: a live device.
-    let stack = unsafe { (*device).stack_size };
+    let stack = unsafe { (*device).stack_size.load(Ordering::Relaxed) };
     let irp = with_current("IoBuildAsynchronousFsdRequest", |k| allocate_in(k, stack));
     if !irp.is_null() {
         set_read_write(irp, major, buffer, length, offset);
@@ -97,7 +98,7 @@ pub unsafe fn io_build_device_io_control_request(
         return ptr::null_mut();
     }
     // SAFETY: a live device.
-    let stack = unsafe { (*device).stack_size };
+    let stack = unsafe { (*device).stack_size.load(Ordering::Relaxed) };
     let irp = with_current("IoBuildDeviceIoControlRequest", |k| allocate_in(k, stack));
     if irp.is_null() {
         return irp;

@@ -106,7 +106,7 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
 }
 
 /// Whether the IRP's device-queue entry is linked in the queue of the device at its
-/// current stack location (only a queue that is busy and not empty is walked).
+/// current stack location (only a busy queue is walked, under its lock).
 ///
 /// # Safety
 /// `irp` is a live IRP.
@@ -122,10 +122,8 @@ unsafe fn still_in_device_queue(irp: *mut Irp) -> bool {
             return false;
         }
         let queue = &raw mut (*device).device_queue;
-        let head = &raw mut (*queue).device_list_head;
-        if core::ptr::read_volatile(&raw const (*queue).busy) == 0
-            || core::ptr::read_volatile(&raw const (*head).flink) == head
-        {
+        // `Busy` is atomic; the list itself is only read under the queue's lock.
+        if !super::devqueue::is_busy(queue) {
             return false;
         }
         super::devqueue::contains(queue, Irp::device_queue_entry(irp))

@@ -13,7 +13,7 @@ use super::spinlock::{call_checked, check_irql_at_most};
 use super::status::*;
 use super::types::*;
 use crate::kernel::{self, in_routine, Kernel, KernelShared, RoutineKind};
-use crate::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use crate::sync::atomic::{AtomicI32, AtomicI8, AtomicPtr, AtomicU8, Ordering};
 use crate::sync::{lock, Arc};
 use crate::verifier::Rule;
 
@@ -371,15 +371,15 @@ pub unsafe fn io_create_device(
             reference_count: AtomicI32::new(0),
             driver_object: driver,
             next_device: (*driver).device_object,
-            attached_device: ptr::null_mut(),
-            current_irp: ptr::null_mut(),
+            attached_device: AtomicPtr::new(ptr::null_mut()),
+            current_irp: AtomicPtr::new(ptr::null_mut()),
             timer: ptr::null_mut(),
             flags: 0,
             characteristics,
             vpb: ptr::null_mut(),
             device_extension: if extension_size == 0 { ptr::null_mut() } else { extension },
             device_type,
-            stack_size: 1,
+            stack_size: AtomicI8::new(1),
             queue: WaitContextBlock { opaque: [0; 9] },
             alignment_requirement: 0,
             device_queue: super::devqueue::new_device_queue(),
@@ -474,18 +474,23 @@ unsafe fn report_queued_at_delete(device: *mut DeviceObject) {
 /// `device` is a live device object.
 pub unsafe fn io_get_attached_device(device: *mut DeviceObject) -> *mut DeviceObject {
     let mut top = device;
-    // SAFETY: attached devices of a live device are live.
+    // SAFETY: attached devices of a live device are live; the link is atomic.
     unsafe {
-        while !(*top).attached_device.is_null() {
-            top = (*top).attached_device;
+        loop {
+            let above = (*top).attached_device.load(Ordering::Acquire);
+            if above.is_null() {
+                return top;
+            }
+            top = above;
         }
     }
-    top
 }
 
 /// `IoAttachDeviceToDeviceStack`: attaches `source` on top of the stack that `target`
 /// belongs to; `source->StackSize` becomes the old top's plus one. Returns the device
-/// `source` was attached to (the one to pass IRPs down to).
+/// `source` was attached to (the one to pass IRPs down to). Attachments in one kernel are
+/// serialised (NT's I/O database lock), so two devices attaching to one stack at once
+/// stack up instead of both taking the same top.
 ///
 /// # Safety
 /// Both are live irpkit device objects; `source` is not attached anywhere.
@@ -494,10 +499,15 @@ pub unsafe fn io_attach_device_to_device_stack(
     target: *mut DeviceObject,
 ) -> *mut DeviceObject {
     // SAFETY: live devices by the contract.
+    let k = unsafe { device_kernel(target) };
+    let _database = lock(&k.device_database);
+    // SAFETY: live devices by the contract; the links and sizes are atomic. The stack
+    // size is set before the link is published, so a request that finds `source` on top
+    // sizes its IRP for it.
     unsafe {
         let top = io_get_attached_device(target);
-        (*top).attached_device = source;
-        (*source).stack_size = (*top).stack_size + 1;
+        (*source).stack_size.store((*top).stack_size.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        (*top).attached_device.store(source, Ordering::Release);
         top
     }
 }
@@ -508,7 +518,10 @@ pub unsafe fn io_attach_device_to_device_stack(
 /// `target` is a live device object.
 pub unsafe fn io_detach_device(target: *mut DeviceObject) {
     // SAFETY: live device.
-    unsafe { (*target).attached_device = ptr::null_mut() };
+    let k = unsafe { device_kernel(target) };
+    let _database = lock(&k.device_database);
+    // SAFETY: live device; the link is atomic.
+    unsafe { (*target).attached_device.store(ptr::null_mut(), Ordering::Release) };
 }
 
 unsafe extern "system-unwind" fn invalid_device_request(_device: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
@@ -570,7 +583,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
                 unsafe { device_name(device) },
                 irp_ref.stack_count,
                 // SAFETY: live device.
-                unsafe { (*device).stack_size }
+                unsafe { (*device).stack_size.load(Ordering::Relaxed) }
             ),
         );
         return STATUS_INVALID_PARAMETER;
@@ -689,7 +702,7 @@ unsafe fn check_cancel_flag_noticed(
     // The device's CurrentIrp is not stuck: IoStartPacket made it current and StartIo —
     // run later when another thread's StartIo defers it — must check `Cancel` itself.
     // SAFETY: a live device; `CurrentIrp` changes under the cancel spin lock, held here.
-    let current = unsafe { (*device).current_irp } == irp;
+    let current = unsafe { (*device).current_irp.load(Ordering::Relaxed) } == irp;
     // SAFETY: still the same allocated IRP; `Cancel` and the slot are atomic.
     let stuck =
         !current && unsafe { (*irp).is_cancelled() && (*irp).cancel_routine.load().is_some() && !irp::is_freed(irp) };

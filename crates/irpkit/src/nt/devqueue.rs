@@ -21,6 +21,7 @@ use core::ptr;
 use super::spinlock::{ke_acquire_spin_lock, ke_release_spin_lock};
 use super::types::*;
 use crate::kernel::with_current;
+use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::verifier::Rule;
 
 /// A device queue with null links, to be placed and then initialised with
@@ -31,9 +32,27 @@ pub(crate) fn new_device_queue() -> KDeviceQueue {
         size: core::mem::size_of::<KDeviceQueue>() as i16,
         device_list_head: ListEntry::null(),
         lock: KSpinLock::new(),
-        busy: FALSE,
+        busy: AtomicU8::new(FALSE),
         hint: [0; 7],
     }
+}
+
+/// `Busy`, read under the queue lock (or as a snapshot without it).
+///
+/// # Safety
+/// `queue` is an initialised device queue.
+pub(crate) unsafe fn is_busy(queue: *const KDeviceQueue) -> bool {
+    // SAFETY: valid queue; `Busy` is atomic.
+    unsafe { (*queue).busy.load(Ordering::Acquire) != FALSE }
+}
+
+/// Sets `Busy` (under the queue lock).
+///
+/// # Safety
+/// `queue` is an initialised device queue whose lock the caller holds.
+unsafe fn set_busy(queue: *mut KDeviceQueue, busy: bool) {
+    // SAFETY: valid queue; `Busy` is atomic.
+    unsafe { (*queue).busy.store(if busy { TRUE } else { FALSE }, Ordering::Release) };
 }
 
 /// `KeInitializeDeviceQueue`: empty and not busy.
@@ -46,7 +65,7 @@ pub unsafe fn ke_initialize_device_queue(queue: *mut KDeviceQueue) {
         (*queue).type_ = IO_TYPE_DEVICE_QUEUE;
         (*queue).size = core::mem::size_of::<KDeviceQueue>() as i16;
         (*queue).lock = KSpinLock::new();
-        (*queue).busy = FALSE;
+        (*queue).busy = AtomicU8::new(FALSE);
         (*queue).hint = [0; 7];
         let head = &raw mut (*queue).device_list_head;
         (*head).flink = head;
@@ -219,8 +238,8 @@ pub unsafe fn ke_insert_device_queue(queue: *mut KDeviceQueue, entry: *mut KDevi
     // SAFETY: valid queue and entry; list changes happen under the queue lock.
     unsafe {
         locked(queue, "KeInsertDeviceQueue", || {
-            if (*queue).busy == FALSE {
-                (*queue).busy = TRUE;
+            if !is_busy(queue) {
+                set_busy(queue, true);
                 (*entry).inserted = FALSE;
                 false
             } else {
@@ -250,8 +269,8 @@ pub unsafe fn ke_insert_by_key_device_queue(
     unsafe {
         locked(queue, "KeInsertByKeyDeviceQueue", || {
             (*entry).sort_key = sort_key;
-            if (*queue).busy == FALSE {
-                (*queue).busy = TRUE;
+            if !is_busy(queue) {
+                set_busy(queue, true);
                 (*entry).inserted = FALSE;
                 return false;
             }
@@ -317,7 +336,7 @@ unsafe fn remove_where(
     unsafe {
         let head = &raw mut (*queue).device_list_head;
         if (*head).flink == head {
-            (*queue).busy = FALSE;
+            set_busy(queue, false);
             return ptr::null_mut();
         }
         take(queue, pick(head))
@@ -345,7 +364,7 @@ pub unsafe fn ke_remove_device_queue(queue: *mut KDeviceQueue) -> *mut KDeviceQu
     // SAFETY: valid queue; list changes happen under the queue lock.
     let r = unsafe {
         locked(queue, "KeRemoveDeviceQueue", || {
-            if (*queue).busy == FALSE {
+            if !is_busy(queue) {
                 return Err(());
             }
             Ok(remove_where(queue, |head| (*head).flink))
@@ -355,6 +374,24 @@ pub unsafe fn ke_remove_device_queue(queue: *mut KDeviceQueue) -> *mut KDeviceQu
         report_not_busy("KeRemoveDeviceQueue");
         ptr::null_mut()
     })
+}
+
+/// KeRemoveDeviceQueue for IoStartNextPacket, which documents no error for a queue that
+/// is not busy ("if there are no IRPs in the device queue, this routine simply returns"):
+/// such a queue gives null, unreported.
+///
+/// # Safety
+/// `queue` is an initialised device queue.
+pub(crate) unsafe fn remove_device_queue_if_busy(queue: *mut KDeviceQueue) -> *mut KDeviceQueueEntry {
+    // SAFETY: valid queue; list changes happen under the queue lock.
+    unsafe {
+        locked(queue, "KeRemoveDeviceQueue", || {
+            if !is_busy(queue) {
+                return ptr::null_mut();
+            }
+            remove_where(queue, |head| (*head).flink)
+        })
+    }
 }
 
 /// The first entry whose key is `>= sort_key`, or the head.
@@ -388,7 +425,7 @@ pub unsafe fn ke_remove_by_key_device_queue(queue: *mut KDeviceQueue, sort_key: 
     // SAFETY: valid queue; list changes happen under the queue lock.
     let r = unsafe {
         locked(queue, "KeRemoveByKeyDeviceQueue", || {
-            if (*queue).busy == FALSE {
+            if !is_busy(queue) {
                 return Err(());
             }
             Ok(remove_where(queue, |head| by_key(queue, head, sort_key)))
@@ -409,7 +446,7 @@ pub unsafe fn ke_remove_by_key_device_queue_if_busy(queue: *mut KDeviceQueue, so
     // SAFETY: valid queue; list changes happen under the queue lock.
     unsafe {
         locked(queue, "KeRemoveByKeyDeviceQueueIfBusy", || {
-            if (*queue).busy == FALSE {
+            if !is_busy(queue) {
                 return ptr::null_mut();
             }
             remove_where(queue, |head| by_key(queue, head, sort_key))

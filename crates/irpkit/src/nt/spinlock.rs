@@ -177,7 +177,16 @@ fn release_at_dpc(lock: &KSpinLock) {
 
 /// `IoAcquireCancelSpinLock`: acquires the system cancel spin lock of the calling
 /// thread's kernel, raising to DISPATCH_LEVEL; returns the previous IRQL.
-pub fn io_acquire_cancel_spin_lock() -> KIrql {
+///
+/// Safe code takes the lock as a guard instead
+/// ([`CancelSpinLockGuard`](crate::safe::CancelSpinLockGuard)); this routine is `unsafe`
+/// because the safe layer treats "the cancel spin lock is held" as a proof (a guard), and
+/// an unpaired acquire or release here could break what the guard proves.
+///
+/// # Safety
+/// The calling thread releases the lock with [`io_release_cancel_spin_lock`] (passing the
+/// returned IRQL) and does not hand it over to safe code meanwhile.
+pub unsafe fn io_acquire_cancel_spin_lock() -> KIrql {
     with_current("IoAcquireCancelSpinLock", |k| acquire_cancel_lock(k, "IoAcquireCancelSpinLock"))
 }
 
@@ -201,7 +210,16 @@ pub(crate) fn acquire_cancel_lock(k: &KernelShared, routine: &'static str) -> KI
 
 /// `IoReleaseCancelSpinLock`: releases the system cancel spin lock and lowers the IRQL to
 /// `irql`. A cancel routine must pass `Irp->CancelIrql`.
-pub fn io_release_cancel_spin_lock(irql: KIrql) {
+///
+/// # Safety
+/// If the calling thread holds the cancel spin lock, it holds it by its own
+/// [`io_acquire_cancel_spin_lock`] or as an NT-layer cancel routine (entered with it) —
+/// never as a lock that a safe guard stands for (a
+/// [`CancelLockGuard`](crate::safe::CancelLockGuard) or
+/// [`CancelSpinLockGuard`](crate::safe::CancelSpinLockGuard) on this thread): releasing
+/// that one would let another thread change `CurrentIrp` while the guard still "proves"
+/// the lock held. (Releasing it while not holding it is reported, not undefined.)
+pub unsafe fn io_release_cancel_spin_lock(irql: KIrql) {
     with_current("IoReleaseCancelSpinLock", |k| release_cancel_lock(k, irql, "IoReleaseCancelSpinLock"))
 }
 

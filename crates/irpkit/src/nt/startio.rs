@@ -19,7 +19,8 @@ use core::ptr;
 use super::cancel::invoke_cancel_routine;
 use super::device::{device_kernel, start_io_state};
 use super::devqueue::{
-    ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue, ke_remove_device_queue,
+    ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue_if_busy,
+    remove_device_queue_if_busy,
 };
 use super::irp;
 use super::spinlock::{acquire_cancel_lock, call_checked, check_irql_at_most, release_cancel_lock};
@@ -149,7 +150,7 @@ pub unsafe fn io_start_packet(
     };
     if !queued {
         // SAFETY: live device; under the cancel lock when cancellation is in play.
-        unsafe { (*device).current_irp = irp };
+        unsafe { (*device).current_irp.store(irp, Ordering::Release) };
         if let Some(irql) = cancel_irql {
             if state.has(NON_CANCELABLE) {
                 // SAFETY: live IRP; the slot is atomic.
@@ -175,11 +176,14 @@ pub unsafe fn io_start_packet(
 
 /// `IoStartNextPacket`: with `cancelable`, under the cancel spin lock: `CurrentIrp =
 /// NULL`, dequeue the head; found → it becomes `CurrentIrp` (its routine cleared under
-/// NonCancelable) and StartIo is called; empty → the queue becomes not busy.
+/// NonCancelable) and StartIo is called; empty → the queue becomes not busy. A queue that
+/// is not busy (nothing was started) is left as it is, without a report.
 ///
 /// # Safety
-/// `device` is a live irpkit device whose driver has a StartIo routine, whose device
-/// queue is busy (the caller finished `CurrentIrp`).
+/// `device` is a live irpkit device whose driver has a StartIo routine. If its IRPs are
+/// cancelable (queued with a cancel routine), `cancelable` must be true: a cancel routine
+/// relies on `CurrentIrp` changing only under the cancel spin lock (the safe layer's
+/// `QueuedIrp::is_current` does).
 pub unsafe fn io_start_next_packet(device: *mut DeviceObject, cancelable: bool) {
     crate::sched::point("IoStartNextPacket", core::ptr::null());
     // SAFETY: forwarded contract.
@@ -254,13 +258,15 @@ unsafe fn dequeue_next(
     routine: &'static str,
 ) -> Option<*mut Irp> {
     let irql = request.cancelable.then(|| acquire_cancel_lock(k, routine));
-    // SAFETY: live device; `CurrentIrp` under the cancel lock when cancelable.
+    // SAFETY: live device; `CurrentIrp` under the cancel lock when cancelable. A queue
+    // that is not busy is no error here: "if there are no IRPs in the device queue, this
+    // routine simply returns".
     let entry = unsafe {
-        (*device).current_irp = ptr::null_mut();
+        (*device).current_irp.store(ptr::null_mut(), Ordering::Release);
         let queue = &raw mut (*device).device_queue;
         match request.key {
-            Some(key) => ke_remove_by_key_device_queue(queue, key),
-            None => ke_remove_device_queue(queue),
+            Some(key) => ke_remove_by_key_device_queue_if_busy(queue, key),
+            None => remove_device_queue_if_busy(queue),
         }
     };
     let irp = (!entry.is_null()).then(|| {
@@ -268,7 +274,7 @@ unsafe fn dequeue_next(
         let irp = unsafe { Irp::from_device_queue_entry(entry) };
         // SAFETY: live device and IRP (dequeued: owned by the StartIo path now).
         unsafe {
-            (*device).current_irp = irp;
+            (*device).current_irp.store(irp, Ordering::Release);
             if request.cancelable && start_io_state(device).has(NON_CANCELABLE) {
                 (*irp).cancel_routine.exchange(None);
             }

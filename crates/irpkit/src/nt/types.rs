@@ -9,9 +9,15 @@
 //! `DeviceObject::current_irp` is `DeviceObject->CurrentIrp`. `BOOLEAN` fields are `u8`
 //! (C code may store any byte), read with the helper methods.
 //!
-//! Fields that cancellation touches from several threads at once (`Cancel`,
-//! `CancelRoutine`, `CurrentLocation`) are atomics of the same size as the C field, so
-//! that even a buggy driver racing on them never causes undefined behaviour in Rust.
+//! Fields that threads read while others write them — `Irp->Cancel`, `CancelRoutine`,
+//! `CurrentLocation`; `DeviceObject->CurrentIrp`, `AttachedDevice`, `StackSize`,
+//! `ReferenceCount`; `DeviceQueue.Busy`; dispatcher objects' `SignalState`; a remove
+//! lock's counts — are atomics of the same size as the C field (the layout is
+//! unchanged), so that even a buggy driver racing on them never causes undefined
+//! behaviour in Rust. Every other field is written only under the lock that guards it, or
+//! before the object is shared; Rust code reaches shared objects through raw pointers
+//! (and the safe layer's `DeviceRef` through an `UnsafeCell`), never through a plain
+//! shared reference over memory another thread writes.
 
 use core::ffi::c_void;
 
@@ -340,10 +346,26 @@ pub struct KDeviceQueue {
     pub device_list_head: ListEntry,
     /// `Lock`: the queue's own spin lock.
     pub lock: KSpinLock,
-    /// `Busy` (the low byte of a `LONG64` union with `Hint`).
-    pub busy: u8,
-    /// The rest of the `Busy`/`Hint` union.
+    /// `Busy` (the low byte of a `LONG64` union with `Hint`). Written under `Lock`, read
+    /// without it (is the device busy?): an atomic of the C field's size.
+    pub busy: AtomicU8,
+    /// The rest of the `Busy`/`Hint` union (irpkit's key index; only under `Lock`).
     pub hint: [u8; 7],
+}
+
+impl KDeviceQueue {
+    /// A device queue with null links, not busy: place it at its final address and
+    /// initialise it there with [`ke_initialize_device_queue`](crate::nt::ke_initialize_device_queue)
+    /// (the list head points at itself).
+    pub fn new() -> Self {
+        super::devqueue::new_device_queue()
+    }
+}
+
+impl Default for KDeviceQueue {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// `WAIT_CONTEXT_BLOCK` (used by DMA adapters; opaque here, kept for layout).
@@ -368,11 +390,14 @@ pub struct DeviceObject {
     pub driver_object: *mut DriverObject,
     /// `NextDevice`: the next device of the same driver.
     pub next_device: *mut DeviceObject,
-    /// `AttachedDevice`: the device attached on top of this one, if any.
-    pub attached_device: *mut DeviceObject,
+    /// `AttachedDevice`: the device attached on top of this one, if any (atomic: a device
+    /// may be attached while I/O walks the stack).
+    pub attached_device: AtomicPtr<DeviceObject>,
     /// `CurrentIrp`: the IRP StartIo is processing. Maintained only for drivers with a
-    /// StartIo routine, and changed only under the cancel spin lock.
-    pub current_irp: *mut Irp,
+    /// StartIo routine; changed under the cancel spin lock whenever cancellation is in
+    /// play (IoStartPacket with a cancel routine, IoStartNextPacket with `Cancelable`).
+    /// Atomic: a cancel routine compares it with its IRP while StartIo's path changes it.
+    pub current_irp: AtomicPtr<Irp>,
     /// `Timer`.
     pub timer: *mut c_void,
     /// `Flags` (`DO_*`).
@@ -385,8 +410,9 @@ pub struct DeviceObject {
     pub device_extension: *mut c_void,
     /// `DeviceType` (`FILE_DEVICE_*`).
     pub device_type: u32,
-    /// `StackSize`: stack locations an IRP needs for this device and those below it.
-    pub stack_size: i8,
+    /// `StackSize`: stack locations an IRP needs for this device and those below it
+    /// (atomic: attaching sets it while I/O may read it).
+    pub stack_size: AtomicI8,
     /// `Queue` (`ListEntry` / `Wcb` union).
     pub queue: WaitContextBlock,
     /// `AlignmentRequirement`.

@@ -54,7 +54,9 @@ impl<'a> CancelLockGuard<'a> {
     /// `IoReleaseCancelSpinLock(Irp->CancelIrql)`.
     pub fn release(mut self) -> CancelLockReleased<'a> {
         self.released = true;
-        nt::io_release_cancel_spin_lock(self.irql);
+        // SAFETY: the guard stands for the cancel spin lock this thread was given (the
+        // cancel routine was entered holding it); consuming the guard ends the proof.
+        unsafe { nt::io_release_cancel_spin_lock(self.irql) };
         CancelLockReleased { _brand: PhantomData }
     }
 }
@@ -62,7 +64,8 @@ impl<'a> CancelLockGuard<'a> {
 impl Drop for CancelLockGuard<'_> {
     fn drop(&mut self) {
         if !self.released {
-            nt::io_release_cancel_spin_lock(self.irql);
+            // SAFETY: as in `release`: the guard's own lock, and the guard ends here.
+            unsafe { nt::io_release_cancel_spin_lock(self.irql) };
         }
     }
 }

@@ -1,15 +1,32 @@
 //! Safe drivers and devices.
 
+use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::ops::Deref;
 
 use super::irp::{Dispatched, Irp};
 use crate::kernel::Kernel;
 use crate::nt::{self, NtStatus};
+use crate::sync::atomic::Ordering;
 
 /// A device object as safe code sees it: `&DeviceRef` is valid for the borrow.
+///
+/// It is a handle over the device object's memory, not a Rust view of its fields: the
+/// memory sits in an `UnsafeCell`, because other threads change it while dispatch
+/// routines hold a `&DeviceRef` (`CurrentIrp`, the device queue's `Busy` and links, the
+/// DPC). Its methods read and write it only as the NT routines do — atomic fields, or
+/// under the lock that guards them.
 #[repr(transparent)]
-pub struct DeviceRef(nt::DeviceObject);
+pub struct DeviceRef(UnsafeCell<nt::DeviceObject>);
+
+// SAFETY: a `DeviceRef` is only ever reached by reference; every access through it is an
+// atomic, happens under the lock NT guards the field with, or reads a field written
+// before the device was shared (the extension pointer, the driver object) — the same
+// discipline that makes a device object shareable between processors on NT.
+unsafe impl Sync for DeviceRef {}
+// SAFETY: as above (a `&DeviceRef` may be sent because `DeviceRef` is `Sync`; the value
+// itself is never moved out of its device block).
+unsafe impl Send for DeviceRef {}
 
 impl DeviceRef {
     /// Views a raw device object (one an NT-layer driver created with `IoCreateDevice`)
@@ -18,13 +35,14 @@ impl DeviceRef {
     /// # Safety
     /// `device` is a live irpkit device object for the returned lifetime.
     pub unsafe fn from_ptr<'a>(device: *mut nt::DeviceObject) -> &'a DeviceRef {
-        // SAFETY: `DeviceRef` is a transparent wrapper; liveness by the contract.
+        // SAFETY: `DeviceRef` is a transparent wrapper of an `UnsafeCell`, itself
+        // transparent over the device object; liveness by the contract.
         unsafe { &*device.cast::<DeviceRef>() }
     }
 
     /// The raw device object.
     pub fn as_ptr(&self) -> *mut nt::DeviceObject {
-        (self as *const DeviceRef).cast_mut().cast()
+        self.0.get()
     }
 
     /// A device object created through the NT layer ([`nt::io_create_device`]), seen by
@@ -50,17 +68,15 @@ impl DeviceRef {
         // SAFETY: a live irpkit device.
         let ty = unsafe { crate::nt::device::extension_type(self.as_ptr()) }?;
         // SAFETY: the recorded type says the extension holds a `D`, alive while the
-        // device is (for the borrow of `self`).
-        (ty == core::any::TypeId::of::<D>()).then(|| unsafe { &*self.0.device_extension.cast::<D>() })
-    }
-
-    pub(crate) fn raw_object(&self) -> &nt::DeviceObject {
-        &self.0
+        // device is (for the borrow of `self`); the extension pointer is written once, at
+        // creation, before the device is shared.
+        (ty == core::any::TypeId::of::<D>()).then(|| unsafe { &*(*self.as_ptr()).device_extension.cast::<D>() })
     }
 
     /// `StackSize`: the stack locations an IRP needs for this device.
     pub fn stack_size(&self) -> i8 {
-        self.0.stack_size
+        // SAFETY: a live device; the field is atomic.
+        unsafe { (*self.as_ptr()).stack_size.load(Ordering::Relaxed) }
     }
 }
 

@@ -52,6 +52,20 @@
 //! }
 //! ```
 //!
+//! Nor release the lock behind its guard's back, letting another thread change
+//! `CurrentIrp` while the guard still stands (the NT routine is `unsafe`):
+//!
+//! ```compile_fail,E0133
+//! use irpkit::safe::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, DeviceRef};
+//! struct Undercuts;
+//! impl CancelRoutine for Undercuts {
+//!     fn cancel<'a>(_: &DeviceRef, _irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+//!         irpkit::nt::io_release_cancel_spin_lock(irpkit::nt::DISPATCH_LEVEL); // guard still held
+//!         lock.release()
+//!     }
+//! }
+//! ```
+//!
 //! Nor complete the cancelled IRP while still holding the lock:
 //!
 //! ```compile_fail,E0061

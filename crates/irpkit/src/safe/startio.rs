@@ -18,6 +18,7 @@ use super::cancel::{CancelIrp, CancelLockGuard, CancelLockReleased};
 use super::device::DeviceRef;
 use super::irp::Irp;
 use crate::nt;
+use crate::sync::atomic::Ordering;
 use crate::verifier::Rule;
 
 type Brand<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
@@ -60,9 +61,11 @@ impl<'a> QueuedIrp<'a> {
     /// Whether the IRP is the device's `CurrentIrp` (step 1 of "Cancel Routines in Drivers
     /// with StartIo Routines").
     pub fn is_current(&self, device: &DeviceRef, _lock: &CancelLockGuard<'a>) -> bool {
-        // SAFETY: `CurrentIrp` changes only under the cancel spin lock, which `_lock` proves
-        // is held.
-        unsafe { (*device.as_ptr()).current_irp == self.raw.as_ptr() }
+        // SAFETY: a live device; the field is atomic. Its value holds still while `_lock`
+        // lives: the safe layer queues IRPs only with a cancel routine and always starts
+        // the next packet as cancelable, so `CurrentIrp` changes only under the cancel spin
+        // lock, which `_lock` proves this thread holds (and releasing it is `unsafe`).
+        unsafe { (*device.as_ptr()).current_irp.load(Ordering::Acquire) == self.raw.as_ptr() }
     }
 
     /// `KeRemoveEntryDeviceQueue` (step 2): `Ok` with the removed IRP, which the cancel
@@ -113,13 +116,16 @@ pub struct CancelSpinLockGuard {
 impl CancelSpinLockGuard {
     /// Acquires the cancel spin lock of the calling thread's kernel.
     pub fn acquire() -> Self {
-        CancelSpinLockGuard { irql: nt::io_acquire_cancel_spin_lock(), _not_send: PhantomData }
+        // SAFETY: the guard pairs the acquire with the release in its drop, on this thread
+        // (it is not `Send`).
+        CancelSpinLockGuard { irql: unsafe { nt::io_acquire_cancel_spin_lock() }, _not_send: PhantomData }
     }
 }
 
 impl Drop for CancelSpinLockGuard {
     fn drop(&mut self) {
-        nt::io_release_cancel_spin_lock(self.irql);
+        // SAFETY: the lock this guard acquired on this thread; the guard ends here.
+        unsafe { nt::io_release_cancel_spin_lock(self.irql) };
     }
 }
 
@@ -236,18 +242,25 @@ impl Irp {
 }
 
 impl DeviceRef {
-    /// `IoStartNextPacket`: ends the current IRP's turn and starts the next queued one
-    /// (or marks the device idle). Called when the current IRP is done.
-    pub fn start_next_packet(&self, cancelable: bool) {
-        // SAFETY: a live irpkit device; an idle queue is reported (0x2), not undefined.
-        unsafe { nt::io_start_next_packet(self.as_ptr(), cancelable) };
+    /// `IoStartNextPacket(DeviceObject, TRUE)`: ends the current IRP's turn and starts the
+    /// next queued one (or marks the device idle; on an idle device it does nothing).
+    /// Called when the current IRP is done.
+    ///
+    /// Always `Cancelable` TRUE: [`Irp::start_packet`] queues every IRP with a cancel
+    /// routine, and a cancel routine's [`QueuedIrp::is_current`] relies on `CurrentIrp`
+    /// changing only under the cancel spin lock, which only the cancelable form takes.
+    pub fn start_next_packet(&self) {
+        // SAFETY: a live irpkit device; the safe layer's IRPs are cancelable, and so is
+        // this call.
+        unsafe { nt::io_start_next_packet(self.as_ptr(), true) };
     }
 
-    /// `IoStartNextPacketByKey`: like [`start_next_packet`](Self::start_next_packet),
-    /// taking the first IRP whose key is `>= key` (elevator order).
-    pub fn start_next_packet_by_key(&self, cancelable: bool, key: u32) {
+    /// `IoStartNextPacketByKey(DeviceObject, TRUE, Key)`: like
+    /// [`start_next_packet`](Self::start_next_packet), taking the first IRP whose key is
+    /// `>= key` (elevator order).
+    pub fn start_next_packet_by_key(&self, key: u32) {
         // SAFETY: as above.
-        unsafe { nt::io_start_next_packet_by_key(self.as_ptr(), cancelable, key) };
+        unsafe { nt::io_start_next_packet_by_key(self.as_ptr(), true, key) };
     }
 
     /// `IoSetStartIoAttributes`.
@@ -292,8 +305,9 @@ impl DeviceRef {
             .collect()
     }
 
-    /// Whether the device queue is busy (a request is being processed).
+    /// Whether the device queue is busy (a request is being processed): a snapshot.
     pub fn is_busy(&self) -> bool {
-        self.raw_object().device_queue.busy != 0
+        // SAFETY: a live device, whose queue is initialised at creation; `Busy` is atomic.
+        unsafe { crate::nt::devqueue::is_busy(&raw const (*self.as_ptr()).device_queue) }
     }
 }

@@ -165,9 +165,8 @@ impl DeviceTimer {
     /// is gone).
     pub fn cancel(&self) -> bool {
         let Some((_, kernel)) = self.bound() else { return false };
-        let Some(k) = kernel.upgrade() else { return false };
-        // SAFETY: an initialised timer of kernel `k`, which `k` keeps alive.
-        unsafe { nt::dpc::cancel_timer_in(&k, self.inner().timer.get()) }
+        // SAFETY: an initialised timer of kernel `k`, which is held alive meanwhile.
+        kernel.with(|k| unsafe { nt::dpc::cancel_timer_in(k, self.inner().timer.get()) }).unwrap_or(false)
     }
 }
 
@@ -176,15 +175,15 @@ impl Drop for DeviceTimer {
         if let Some((_, kernel)) = self.bound() {
             // A kernel that no longer exists runs no DPC and fires no timer: every thread
             // that does holds it.
-            if let Some(k) = kernel.upgrade() {
-                let inner = self.inner();
+            let inner = self.inner();
+            kernel.with(|k| {
                 // SAFETY: the timer and DPC are initialised; after the cancel and the
                 // flush the kernel refers to neither and no routine uses `Inner`.
                 unsafe {
-                    nt::dpc::cancel_timer_in(&k, inner.timer.get());
-                    nt::dpc::flush_dpc_in(&k, inner.dpc.get());
+                    nt::dpc::cancel_timer_in(k, inner.timer.get());
+                    nt::dpc::flush_dpc_in(k, inner.dpc.get());
                 }
-            }
+            });
         }
         // SAFETY: allocated by `new` with `Box`, and nothing refers to it any more.
         drop(unsafe { Box::from_raw(self.inner.as_ptr()) });

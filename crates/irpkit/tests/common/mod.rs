@@ -121,7 +121,7 @@ pub unsafe fn new_read_with(
 ) -> *mut Irp {
     // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {
-        let irp = io_allocate_irp((*device).stack_size, false);
+        let irp = io_allocate_irp((*device).stack_size.load(std::sync::atomic::Ordering::SeqCst), false);
         assert!(!irp.is_null());
         let sl = io_get_next_irp_stack_location(irp);
         (*sl).major_function = IRP_MJ_READ;
