@@ -214,7 +214,7 @@ unsafe extern "system-unwind" fn queue_cancel(d: *mut DeviceObject, irp: *mut Ir
         if s.bug == Bug::CancelKeepsLock && s.worker_busy.load(Ordering::Acquire) {
             return; // bug: "the worker will see it" — and the cancel spin lock stays held
         }
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         let irql = ke_acquire_spin_lock(&s.lock);
         queue(s).retain(|r| r.0 != irp);
         if s.bug == Bug::CompleteUnderLock {
@@ -369,14 +369,14 @@ unsafe extern "system-unwind" fn startio_cancel(d: *mut DeviceObject, irp: *mut 
     unsafe {
         let s = state(d);
         if irp == (*d).current_irp.load(Ordering::Acquire) {
-            io_release_cancel_spin_lock((*irp).cancel_irql);
+            io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
             if s.bug == Bug::CancelCompletesCurrent {
                 complete(irp, STATUS_CANCELLED, 0); // bug: StartIo's DPC finishes CurrentIrp
             }
             return;
         }
         let removed = ke_remove_entry_device_queue(&raw mut (*d).device_queue, Irp::device_queue_entry(irp));
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         if removed || s.bug == Bug::IgnoresRemoveEntryResult {
             complete(irp, STATUS_CANCELLED, 0);
         }

@@ -767,9 +767,13 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
                 // SAFETY: as above.
                 unsafe { crate::timeline::disassociated(p.0) };
                 // SAFETY: as above; pinned until logged below.
+                // The driver still owns the IRP and may read `Thread`: the store is atomic.
+                // (A std atomic, outside the `sync` seam: nothing in irpkit reads the field,
+                // so a model checker has nothing to order by it.)
                 unsafe {
                     nt::irp::pin(p.0);
-                    (*p.0).tail.overlay.thread = core::ptr::null_mut();
+                    core::sync::atomic::AtomicPtr::from_ptr(&raw mut (*p.0).tail.overlay.thread)
+                        .store(core::ptr::null_mut(), StdOrdering::Release);
                 }
                 list.remove(p);
                 stuck.push(p);

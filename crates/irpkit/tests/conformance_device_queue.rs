@@ -188,7 +188,7 @@ static Q6_CANCEL_CALLS: AtomicU32 = AtomicU32::new(0);
 unsafe extern "system-unwind" fn cancel_without_dequeue(_d: *mut DeviceObject, irp: *mut Irp) {
     Q6_CANCEL_CALLS.fetch_add(1, Ordering::SeqCst);
     // SAFETY: called by IoCancelIrp with a live IRP and the lock held.
-    unsafe { io_release_cancel_spin_lock((*irp).cancel_irql) };
+    unsafe { io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed)) };
 }
 
 /// Q6: an IRP already marked cancelled can be queued; IoCancelIrp on a queued IRP runs its

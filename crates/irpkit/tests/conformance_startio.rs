@@ -55,20 +55,20 @@ unsafe extern "system-unwind" fn seed_cancel(d: *mut DeviceObject, irp: *mut Irp
         // 1. The current IRP: StartIo owns it.
         if irp == (*d).current_irp.load(std::sync::atomic::Ordering::SeqCst) {
             log(d, format!("cancel #{}: current, release", id(irp)));
-            io_release_cancel_spin_lock((*irp).cancel_irql);
+            io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
             return;
         }
         // 2. In the device queue: remove, release, complete STATUS_CANCELLED / 0.
         if ke_remove_entry_device_queue(&raw mut (*d).device_queue, Irp::device_queue_entry(irp)) {
             log(d, format!("cancel #{}: removed from queue", id(irp)));
-            io_release_cancel_spin_lock((*irp).cancel_irql);
+            io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
             (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
             io_complete_request(irp, 0);
             return;
         }
         // Neither: release and return.
         log(d, format!("cancel #{}: neither current nor queued", id(irp)));
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
     }
 }
 

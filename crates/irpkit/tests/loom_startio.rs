@@ -31,13 +31,13 @@ unsafe extern "system-unwind" fn seed_cancel(d: *mut DeviceObject, irp: *mut Irp
     // SAFETY: called with the cancel lock held for a live IRP of this device.
     unsafe {
         if irp == (*d).current_irp.load(std::sync::atomic::Ordering::SeqCst) {
-            io_release_cancel_spin_lock((*irp).cancel_irql);
+            io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         } else if ke_remove_entry_device_queue(&raw mut (*d).device_queue, Irp::device_queue_entry(irp)) {
-            io_release_cancel_spin_lock((*irp).cancel_irql);
+            io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
             (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
             io_complete_request(irp, 0);
         } else {
-            io_release_cancel_spin_lock((*irp).cancel_irql);
+            io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         }
     }
 }

@@ -280,3 +280,98 @@ fn is_busy_watcher_sees_the_queue_go_idle() {
     assert!(idle.recv_timeout(Duration::from_secs(20)).is_ok(), "the watcher never saw the device go idle");
     assert_eq!(request.wait().status, STATUS_SUCCESS);
 }
+
+/// Runs `f` on its own thread; fails the test if it has not returned after 20 s (the
+/// thread is left spinning and ends with the process).
+fn returns_within_20s(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        done_tx.send(()).unwrap();
+    });
+    assert!(done.recv_timeout(Duration::from_secs(20)).is_ok(), "{what} never returned: the queue lock stayed held");
+}
+
+/// Hole: the queue protocol's lock was not released on unwind, so a panicking predicate
+/// (a user closure run under the queue lock) left `CancelQueue` locked and every later
+/// push spun forever. The lock is now a guard.
+#[test]
+fn cancel_queue_survives_a_panicking_predicate() {
+    let queue = Arc::new(irpkit::safe::CancelQueue::<u32>::new());
+    let _kept = queue.push(1);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        queue.pop_where(&|_| panic!("a predicate that panics"));
+    }));
+    assert!(caught.is_err());
+    let q = queue.clone();
+    returns_within_20s("push after the panic", move || {
+        let _t = q.push(2);
+        assert_eq!(q.pop(), Some(1));
+        assert_eq!(q.pop(), Some(2));
+    });
+}
+
+/// The same for the IRP cancel-safe queue: a panicking `remove_next_where` predicate
+/// (run under the queue's spin lock) must leave the queue usable, the IRQL and spin-lock
+/// count restored.
+#[derive(Default)]
+struct Queueing {
+    queue: irpkit::safe::CancelSafeQueue,
+}
+
+impl Driver for Queueing {
+    fn dispatch(&self, _device: &DeviceRef, irp: Irp) -> Dispatched {
+        match self.queue.insert(irp) {
+            Ok(pending) => pending.into(),
+            Err(irp) => irp.complete(irpkit::nt::STATUS_INSUFFICIENT_RESOURCES, 0).into(),
+        }
+    }
+}
+
+#[test]
+fn cancel_safe_queue_survives_a_panicking_predicate() {
+    let kernel = Kernel::new();
+    let _entered = kernel.enter();
+    let dev = create_device(&kernel, "csq-panic", Queueing::default()).unwrap();
+    let first = Request::read(&kernel, dev.device_ref(), 16, 0).unwrap().send();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dev.queue.remove_next_where(&|_| panic!("a predicate that panics"));
+    }));
+    assert!(caught.is_err());
+    assert_eq!(irpkit::nt::ke_get_current_irql(), irpkit::nt::PASSIVE_LEVEL, "the IRQL is restored");
+    let (kernel2, dev2) = (kernel.clone(), dev.clone());
+    returns_within_20s("a second request after the panic", move || {
+        let _entered = kernel2.enter();
+        let second = Request::read(&kernel2, dev2.device_ref(), 16, 0).unwrap().send();
+        for _ in 0..2 {
+            dev2.queue.remove_next().expect("a queued read").complete(STATUS_SUCCESS, 16);
+        }
+        assert_eq!(second.wait().status, STATUS_SUCCESS);
+    });
+    assert_eq!(first.wait().status, STATUS_SUCCESS);
+    assert_eq!(kernel.verifier().report_count(), 0, "{:#?}", kernel.verifier().reports());
+}
+
+/// Hole: `SpinLock::lock` on a lock the calling thread already holds was reported (a
+/// deadlock on a real processor) and then, in record mode, returned a second guard: two
+/// `&mut` to the same value from safe code. It now stops the thread with a panic after the
+/// report, as the processor would have stopped there.
+#[test]
+fn spin_lock_taken_twice_on_one_thread_never_hands_out_a_second_guard() {
+    let kernel = Kernel::builder().verifier_mode(irpkit::verifier::VerifierMode::Record).build();
+    let _entered = kernel.enter();
+    let lock = SpinLock::new(0u32);
+    let first = lock.lock();
+    let second = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut second = lock.lock();
+        *second += 1;
+    }));
+    assert!(second.is_err(), "a second guard was handed out");
+    assert_eq!(kernel.verifier().report_count(), 1, "{:#?}", kernel.verifier().reports());
+    assert_eq!(kernel.verifier().reports()[0].rule.id(), "spin-lock-discipline");
+    assert_eq!(*first, 0);
+    drop(first);
+    assert_eq!(irpkit::nt::ke_get_current_irql(), irpkit::nt::PASSIVE_LEVEL);
+    *lock.lock() += 1;
+    assert_eq!(*lock.lock(), 1);
+}

@@ -327,7 +327,7 @@ unsafe extern "system-unwind" fn cancel_acquires_again(_d: *mut DeviceObject, ir
     // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
         let _ = io_acquire_cancel_spin_lock(); // bug: entered holding it
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
         io_complete_request(irp, 0);
     }
@@ -501,7 +501,7 @@ unsafe extern "system-unwind" fn start_packet_dispatch(d: *mut DeviceObject, irp
 unsafe extern "system-unwind" fn cancel_forgets_the_queue(_d: *mut DeviceObject, irp: *mut Irp) {
     // SAFETY: called with the cancel lock held.
     unsafe {
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         // Bug: completes without KeRemoveEntryDeviceQueue; the IRP stays linked.
         (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
         io_complete_request(irp, 0);
@@ -672,7 +672,7 @@ unsafe extern "system-unwind" fn cancel_removes_from_queue(d: *mut DeviceObject,
     // SAFETY: called with the cancel lock held; `d` is the IRP's live device.
     unsafe {
         let removed = ke_remove_entry_device_queue(&raw mut (*d).device_queue, Irp::device_queue_entry(irp));
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         if removed {
             (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
             io_complete_request(irp, 0);

@@ -28,7 +28,7 @@ unsafe extern "system-unwind" fn dispatch(d: *mut DeviceObject, irp: *mut Irp) -
 
 unsafe extern "system-unwind" fn cancel(_d: *mut DeviceObject, irp: *mut Irp) {
     // SAFETY: never called in this workload (nothing is cancelled); releases as required.
-    unsafe { io_release_cancel_spin_lock((*irp).cancel_irql) };
+    unsafe { io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed)) };
 }
 
 unsafe extern "system-unwind" fn start_io(d: *mut DeviceObject, irp: *mut Irp) {

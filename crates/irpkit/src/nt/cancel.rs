@@ -90,8 +90,7 @@ unsafe fn check_owner_sets_routine(irp: *mut Irp) {
     }
     // SAFETY: live IRP; devices in its stack locations are live.
     let owner = unsafe {
-        let r = &*irp;
-        if i32::from(r.current_location()) > i32::from(r.stack_count) {
+        if i32::from((*irp).current_location.load(Ordering::Acquire)) > i32::from((*irp).stack_count) {
             return; // not sent yet: its creator prepares it
         }
         let device = (*io_get_current_irp_stack_location(irp)).device_object;
@@ -188,16 +187,19 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
     // SAFETY: readable IRP memory.
     unsafe { crate::timeline::io_cancel_irp(k, irp, by_io_manager) };
     let irql = acquire_cancel_lock(k, R);
-    // SAFETY: live IRP; `Cancel` and `CancelRoutine` are atomics.
-    let r = unsafe { &*irp };
-    r.cancel.store(TRUE, Ordering::Release);
-    let Some(routine) = r.cancel_routine.exchange(None) else {
+    // SAFETY: live IRP; `Cancel` and `CancelRoutine` are atomics. (Only those fields are
+    // borrowed: the IRP's owner may be writing the others — no reference to the whole IRP
+    // is made on this, a non-owner's, path.)
+    unsafe { (*irp).cancel.store(TRUE, Ordering::Release) };
+    // SAFETY: as above.
+    let Some(routine) = (unsafe { (*irp).cancel_routine.exchange(None) }) else {
         release_cancel_lock(k, irql, R);
         return false;
     };
     // SAFETY: live IRP.
     unsafe { check_plain_store(irp, routine, R) };
-    if r.is_completed() {
+    // SAFETY: live IRP.
+    if unsafe { Irp::completed_at(irp) } {
         k.report(
             Rule::CancelAfterCompletion,
             R,
@@ -229,9 +231,8 @@ pub(crate) unsafe fn invoke_cancel_routine(
 ) {
     // SAFETY: the caller won the exchange: nobody else writes `CancelIrql` meanwhile.
     let device = unsafe {
-        (*irp).cancel_irql = irql;
-        let r = &*irp;
-        if i32::from(r.current_location()) <= i32::from(r.stack_count) {
+        (*irp).cancel_irql.store(irql, Ordering::Relaxed);
+        if i32::from((*irp).current_location.load(Ordering::Acquire)) <= i32::from((*irp).stack_count) {
             (*io_get_current_irp_stack_location(irp)).device_object
         } else {
             ptr::null_mut()

@@ -65,13 +65,16 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
             format!("IoCompleteRequest was called while holding {held} spin lock(s)"),
         );
     }
-    // SAFETY: live IRP owned by the caller.
-    let r = unsafe { &*irp };
-    if r.is_completed() {
+    // SAFETY: live IRP owned by the caller. Fields are read one by one, never through a
+    // reference to the whole IRP: IoCancelIrp and thread exit may store into its atomics
+    // (and `Thread`) meanwhile.
+    if unsafe { Irp::completed_at(irp) } {
         k.report(Rule::DoubleCompletion, R, irp, "IoCompleteRequest on an IRP that was already completed".to_string());
         return;
     }
-    if r.io_status.status == STATUS_PENDING {
+    // SAFETY: as above; the owner's own field.
+    let io_status = unsafe { (*irp).io_status };
+    if io_status.status == STATUS_PENDING {
         k.report(
             Rule::CompleteWithPending,
             R,
@@ -79,7 +82,8 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
             "IoCompleteRequest with Irp->IoStatus.Status == STATUS_PENDING".to_string(),
         );
     }
-    if r.cancel_routine.load().is_some() {
+    // SAFETY: as above; the slot is atomic.
+    if unsafe { (*irp).cancel_routine.load() }.is_some() {
         k.report(
             Rule::CompleteWithCancelRoutine,
             R,
@@ -97,7 +101,7 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         );
     }
     // SAFETY: live IRP owned by the caller.
-    unsafe { crate::timeline::completed(k, irp, r.io_status.status, r.io_status.information) };
+    unsafe { crate::timeline::completed(k, irp, io_status.status, io_status.information) };
     // SAFETY: live IRP owned by the caller.
     if unsafe { walk(irp) } {
         // SAFETY: the walk finished: the IRP is at its final stage, still owned.
@@ -113,8 +117,7 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
 unsafe fn still_in_device_queue(irp: *mut Irp) -> bool {
     // SAFETY: live IRP; devices in stack locations are live irpkit devices.
     unsafe {
-        let r = &*irp;
-        if i32::from(r.current_location()) > i32::from(r.stack_count) {
+        if i32::from((*irp).current_location.load(Ordering::Acquire)) > i32::from((*irp).stack_count) {
             return false;
         }
         let device = (*super::irp::io_get_current_irp_stack_location(irp)).device_object;
@@ -154,7 +157,7 @@ unsafe fn walk(irp: *mut Irp) -> bool {
             let control = (*sp).control;
             let invoke = (nt_success(status) && control & SL_INVOKE_ON_SUCCESS != 0)
                 || (!nt_success(status) && control & SL_INVOKE_ON_ERROR != 0)
-                || ((*irp).is_cancelled() && control & SL_INVOKE_ON_CANCEL != 0);
+                || ((*irp).cancel.load(Ordering::Acquire) != 0 && control & SL_INVOKE_ON_CANCEL != 0);
             let routine = (*sp).completion_routine;
             let context = (*sp).context;
             (*sp).control = 0;

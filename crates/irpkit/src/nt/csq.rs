@@ -273,7 +273,7 @@ impl QueueOps for Calls {
 
     fn cancel_requested(&self, irp: *mut Irp) -> bool {
         // SAFETY: see the impl comment.
-        unsafe { (*irp).is_cancelled() }
+        unsafe { (*irp).cancel.load(crate::sync::atomic::Ordering::Acquire) != 0 }
     }
 
     fn detach(&self, irp: *mut Irp) {
@@ -329,7 +329,7 @@ unsafe extern "system-unwind" fn csq_cancel_routine(_device: *mut DeviceObject, 
     // SAFETY: IoCancelIrp calls us with a live IRP that this library queued, holding the
     // cancel spin lock; winning the routine makes the IRP ours to remove and complete.
     unsafe {
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(crate::sync::atomic::Ordering::Relaxed));
         csq_core::cancel_won(&Calls::of(queue_of(irp)), irp);
     }
 }

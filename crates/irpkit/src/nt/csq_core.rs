@@ -10,7 +10,9 @@
 //!   under way); the cancellation that wins removes it under the lock and completes it
 //!   after releasing the lock;
 //! - an entry is always removed before it is completed;
-//! - a cancellation that came before the entry was armed is honoured by the insertion.
+//! - a cancellation that came before the entry was armed is honoured by the insertion;
+//! - the queue lock is held by a [`Held`] guard, so a panic under it (a driver callback,
+//!   a predicate, a strict-mode report) releases it while unwinding.
 
 use super::status::{nt_success, NtStatus, STATUS_SUCCESS};
 use super::types::KIrql;
@@ -48,32 +50,51 @@ pub(crate) trait QueueOps {
     fn detach(&self, entry: Self::Entry);
 }
 
+/// The queue lock, held; dropping the guard releases it — also when a callback run under
+/// the lock (a driver's insert or peek routine, a predicate, a strict-mode report) panics,
+/// so a panic never leaves the queue locked.
+pub(crate) struct Held<'q, Q: QueueOps> {
+    q: &'q Q,
+    irql: KIrql,
+}
+
+impl<'q, Q: QueueOps> Held<'q, Q> {
+    /// Takes the queue lock.
+    pub(crate) fn acquire(q: &'q Q) -> Self {
+        let irql = q.acquire();
+        Held { q, irql }
+    }
+}
+
+impl<Q: QueueOps> Drop for Held<'_, Q> {
+    fn drop(&mut self) {
+        self.q.release(self.irql);
+    }
+}
+
 /// Inserts `entry`: returns the insert callback's failure (entry untouched but detached)
 /// or success. An entry whose cancellation came first is removed again and completed
 /// (after the lock is released).
 pub(crate) fn insert<Q: QueueOps>(q: &Q, entry: Q::Entry, context: Q::InsertContext) -> NtStatus {
-    let irql = q.acquire();
+    let held = Held::acquire(q);
     let status = q.insert(entry, context);
     if !nt_success(status) {
         q.detach(entry);
-        q.release(irql);
         return status;
     }
     q.arm(entry);
     if q.cancel_requested(entry) && q.disarm(entry) {
         q.remove(entry);
         q.detach(entry);
-        q.release(irql);
+        drop(held);
         q.complete_canceled(entry);
-        return STATUS_SUCCESS;
     }
-    q.release(irql);
     STATUS_SUCCESS
 }
 
 /// Removes and returns the first entry matching `peek` that is not being cancelled.
 pub(crate) fn remove_next<Q: QueueOps>(q: &Q, peek: Q::Peek) -> Option<Q::Entry> {
-    let irql = q.acquire();
+    let _held = Held::acquire(q);
     let mut at = q.peek(None, peek);
     while let Some(entry) = at {
         if q.disarm(entry) {
@@ -83,29 +104,27 @@ pub(crate) fn remove_next<Q: QueueOps>(q: &Q, peek: Q::Peek) -> Option<Q::Entry>
         }
         at = q.peek(Some(entry), peek);
     }
-    q.release(irql);
     at
 }
 
 /// Removes the entry `find` names (evaluated under the lock; `None`: it left the queue)
 /// unless it is being cancelled; returns it if this call took it.
 pub(crate) fn remove_entry<Q: QueueOps>(q: &Q, find: impl FnOnce() -> Option<Q::Entry>) -> Option<Q::Entry> {
-    let irql = q.acquire();
+    let _held = Held::acquire(q);
     let taken = find().filter(|&entry| q.disarm(entry));
     if let Some(entry) = taken {
         q.remove(entry);
         q.detach(entry);
     }
-    q.release(irql);
     taken
 }
 
 /// The cancellation's part once it won the entry (its disarm returned the entry to it):
 /// remove under the lock, then complete outside it.
 pub(crate) fn cancel_won<Q: QueueOps>(q: &Q, entry: Q::Entry) {
-    let irql = q.acquire();
+    let held = Held::acquire(q);
     q.remove(entry);
     q.detach(entry);
-    q.release(irql);
+    drop(held);
     q.complete_canceled(entry);
 }

@@ -249,9 +249,8 @@ impl Kernel {
             // more, so its IRPs stand still while we look. Device objects live as long as
             // the kernel.
             let device = unsafe {
-                let r = &*irp;
-                let at = r.current_location();
-                if r.is_completed() || at < 1 || i32::from(at) > i32::from(r.stack_count) {
+                let at = (*irp).current_location.load(Ordering::Acquire);
+                if Irp::completed_at(irp) || at < 1 || i32::from(at) > i32::from((*irp).stack_count) {
                     continue;
                 }
                 let device = (*io_get_current_irp_stack_location(irp)).device_object;
@@ -562,9 +561,10 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
         k.report(Rule::InvalidIrp, "IoCallDriver", irp, "IoCallDriver on an IRP that was already freed".to_string());
         return STATUS_INVALID_PARAMETER;
     }
-    // SAFETY: live IRP owned by the caller.
-    let irp_ref = unsafe { &*irp };
-    if irp_ref.cancel_routine.load().is_some() {
+    // SAFETY: live IRP owned by the caller; its fields are read one by one (IoCancelIrp
+    // and thread exit may store into its atomics meanwhile, and this routine moves its
+    // stack location), never through a reference to the whole IRP.
+    if unsafe { (*irp).cancel_routine.load() }.is_some() {
         k.report(
             Rule::CallDriverWithCancelRoutine,
             "IoCallDriver",
@@ -572,7 +572,8 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
             "the IRP was passed to the next driver with its cancel routine still set".to_string(),
         );
     }
-    if irp_ref.current_location() <= 1 {
+    // SAFETY: as above; the field is atomic.
+    if unsafe { (*irp).current_location.load(Ordering::Acquire) } <= 1 {
         k.report(
             Rule::NoMoreIrpStackLocations,
             "IoCallDriver",
@@ -581,7 +582,8 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
                 "IoCallDriver to {} but the IRP has no stack location left (StackCount {}, device StackSize {})",
                 // SAFETY: live device.
                 unsafe { device_name(device) },
-                irp_ref.stack_count,
+                // SAFETY: as above; fixed at allocation.
+                unsafe { (*irp).stack_count },
                 // SAFETY: live device.
                 unsafe { (*device).stack_size.load(Ordering::Relaxed) }
             ),
@@ -603,7 +605,8 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     let irql_before = kernel::current_irql();
     // SAFETY: the IRP is live (checked above).
     let id = unsafe { irp::irp_id(irp) };
-    let location = irp_ref.current_location();
+    // SAFETY: as above.
+    let location = unsafe { (*irp).current_location.load(Ordering::Acquire) };
     // SAFETY: the caller owns the IRP; the new location is the dispatch routine's.
     unsafe { irp::clear_pending_mark(irp, location) };
     let frame = kernel::begin_dispatch_frame(irp);
@@ -704,8 +707,10 @@ unsafe fn check_cancel_flag_noticed(
     // SAFETY: a live device; `CurrentIrp` changes under the cancel spin lock, held here.
     let current = unsafe { (*device).current_irp.load(Ordering::Relaxed) } == irp;
     // SAFETY: still the same allocated IRP; `Cancel` and the slot are atomic.
-    let stuck =
-        !current && unsafe { (*irp).is_cancelled() && (*irp).cancel_routine.load().is_some() && !irp::is_freed(irp) };
+    let stuck = !current
+        && unsafe {
+            (*irp).cancel.load(Ordering::Acquire) != 0 && (*irp).cancel_routine.load().is_some() && !irp::is_freed(irp)
+        };
     super::spinlock::release_cancel_lock(k, irql, "IoCallDriver");
     if stuck {
         kernel::in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {

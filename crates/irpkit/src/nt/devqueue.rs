@@ -82,12 +82,18 @@ unsafe fn locked<R>(queue: *mut KDeviceQueue, what: &'static str, f: impl FnOnce
     if !what.is_empty() {
         crate::sched::point(what, core::ptr::null());
     }
+    /// Releases the queue lock when dropped, also if `f` unwinds (a strict-mode report,
+    /// a panicking filter), so a panic never leaves the queue locked.
+    struct Held<'a>(&'a KSpinLock, KIrql);
+    impl Drop for Held<'_> {
+        fn drop(&mut self) {
+            ke_release_spin_lock(self.0, self.1);
+        }
+    }
     // SAFETY: initialised queue; the lock word is only touched atomically.
     let lock = unsafe { &(*queue).lock };
-    let irql = ke_acquire_spin_lock(lock);
-    let r = f();
-    ke_release_spin_lock(lock, irql);
-    r
+    let _held = Held(lock, ke_acquire_spin_lock(lock));
+    f()
 }
 
 /// # Safety

@@ -448,7 +448,7 @@ unsafe fn initialize(irp: *mut Irp, stack_size: i8) {
             stack_count: stack_size,
             current_location: AtomicI8::new(stack_size + 1),
             cancel: AtomicU8::new(FALSE),
-            cancel_irql: 0,
+            cancel_irql: AtomicU8::new(0),
             apc_environment: 0,
             allocation_flags: flags,
             user_iosb: ptr::null_mut(),

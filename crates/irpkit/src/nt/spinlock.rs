@@ -228,7 +228,7 @@ pub(crate) fn release_cancel_lock(k: &KernelShared, irql: KIrql, routine: &'stat
     if ctx.kind == RoutineKind::Cancel && !ctx.irp.is_null() {
         // SAFETY: the IRP a cancel routine was called for is live while the routine runs
         // (it is completed by this very routine, after the release).
-        let expected = unsafe { (*ctx.irp).cancel_irql };
+        let expected = unsafe { (*ctx.irp).cancel_irql.load(Ordering::Relaxed) };
         if expected != irql {
             k.report(
                 Rule::CancelReleaseWrongIrql,

@@ -162,7 +162,7 @@ pub unsafe fn io_start_packet(
         unsafe { start_or_defer_packet(k, device, irp) };
     } else if let Some(irql) = cancel_irql {
         // SAFETY: live IRP (queued, so nobody completed it; we hold the cancel lock).
-        let cancelled = unsafe { (*irp).is_cancelled() };
+        let cancelled = unsafe { (*irp).cancel.load(Ordering::Acquire) != 0 };
         // SAFETY: as above; the slot is atomic.
         let taken = if cancelled { unsafe { (*irp).cancel_routine.exchange(None) } } else { None };
         match taken {

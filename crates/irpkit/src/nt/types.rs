@@ -649,7 +649,9 @@ pub union DeviceQueueEntryOrContext {
 pub struct IrpTailOverlay {
     /// The device-queue entry / driver context union.
     pub entry: DeviceQueueEntryOrContext,
-    /// `Thread`: the originating thread, or null once disassociated.
+    /// `Thread`: the originating thread, or null once disassociated. Written before the
+    /// IRP is sent and, at disassociation, by the exiting thread with an atomic store
+    /// (`AtomicPtr::from_ptr`; the field sits in a `Copy` union, so its type stays plain).
     pub thread: *mut c_void,
     /// `AuxiliaryBuffer`.
     pub auxiliary_buffer: *mut i8,
@@ -767,8 +769,9 @@ pub struct Irp {
     pub current_location: AtomicI8,
     /// `Cancel`: set by IoCancelIrp, never cleared by the I/O manager.
     pub cancel: AtomicU8,
-    /// `CancelIrql`: the IRQL the cancel routine must release the cancel lock with.
-    pub cancel_irql: KIrql,
+    /// `CancelIrql`: the IRQL the cancel routine must release the cancel lock with
+    /// (atomic: IoCancelIrp writes it while the IRP's owner may be looking at the IRP).
+    pub cancel_irql: AtomicU8,
     /// `ApcEnvironment`.
     pub apc_environment: i8,
     /// `AllocationFlags`.
@@ -801,6 +804,17 @@ impl Irp {
     /// Whether the IRP has been completed (`CurrentLocation > StackCount + 1`).
     pub fn is_completed(&self) -> bool {
         i32::from(self.current_location()) > i32::from(self.stack_count) + 1
+    }
+
+    /// [`is_completed`](Self::is_completed) through a raw pointer, borrowing only the two
+    /// fields it reads (for code that does not own the IRP: other fields may be written
+    /// meanwhile, so no reference to the whole IRP may exist).
+    ///
+    /// # Safety
+    /// `irp` points to IRP memory.
+    pub unsafe fn completed_at(irp: *const Irp) -> bool {
+        // SAFETY: forwarded contract; `CurrentLocation` is atomic, `StackCount` fixed.
+        unsafe { i32::from((*irp).current_location.load(Ordering::Acquire)) > i32::from((*irp).stack_count) + 1 }
     }
 
     /// A pointer to `Irp->Tail.Overlay.DeviceQueueEntry`.

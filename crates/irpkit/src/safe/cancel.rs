@@ -122,7 +122,7 @@ pub(crate) unsafe extern "system-unwind" fn cancel_trampoline<C: CancelRoutine>(
 ) {
     // SAFETY: IoCancelIrp calls us with a live IRP it won, holding the cancel lock with
     // `CancelIrql` saved.
-    let irql = unsafe { (*irp).cancel_irql };
+    let irql = unsafe { (*irp).cancel_irql.load(crate::sync::atomic::Ordering::Relaxed) };
     let guard = CancelLockGuard { irql, released: false, _brand: PhantomData, _not_send: PhantomData };
     let irp = CancelIrp { raw: NonNull::new(irp).expect("IoCancelIrp passes an IRP"), _brand: PhantomData };
     assert!(!device.is_null(), "a safe cancel routine was called for an IRP that was never sent to a device");

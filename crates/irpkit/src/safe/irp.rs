@@ -147,7 +147,7 @@ impl Irp {
     /// `Irp->Cancel`: whether cancellation was requested.
     pub fn is_cancel_requested(&self) -> bool {
         // SAFETY: we own a live IRP.
-        unsafe { (*self.as_ptr()).is_cancelled() }
+        unsafe { (*self.as_ptr()).cancel.load(crate::sync::atomic::Ordering::Acquire) != 0 }
     }
 
     /// `IoMarkIrpPending`, returning the proof that lets a dispatch routine return

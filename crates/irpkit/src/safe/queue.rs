@@ -383,9 +383,9 @@ impl<T: Send + 'static> Drop for CancelQueue<T> {
         let mut i = 0u32;
         let ops = Ops(&*self.inner);
         loop {
-            let irql = ops.acquire();
+            let held = csq_core::Held::acquire(&ops);
             let busy = self.inner.len.load(Ordering::Relaxed) + self.inner.cancelling.load(Ordering::Acquire);
-            ops.release(irql);
+            drop(held);
             if busy == 0 {
                 return;
             }

@@ -4,6 +4,7 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 
 use crate::nt::{self, KIrql, KSpinLock};
+use crate::sync::atomic::Ordering;
 
 /// A `KSPIN_LOCK` protecting a `T`: [`lock`](Self::lock) raises the thread to
 /// DISPATCH_LEVEL and acquires it (`KeAcquireSpinLock`); dropping the guard releases it
@@ -42,8 +43,19 @@ impl<T> SpinLock<T> {
     }
 
     /// `KeAcquireSpinLock`: waits for the lock at DISPATCH_LEVEL.
+    ///
+    /// # Panics
+    /// If the calling thread already holds this lock — a deadlock on a real processor.
+    /// The verifier reports it first (strict mode panics there); in record mode the thread
+    /// is stopped here, since a second guard would alias the first one's `&mut T`.
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        let recursive = self.lock.0.load(Ordering::Relaxed) == crate::kernel::thread_token();
         let old_irql = nt::ke_acquire_spin_lock(&self.lock);
+        if recursive {
+            panic!(
+                "SpinLock::lock on a spin lock this thread already holds (a deadlock on a real processor): drop the first guard before locking again"
+            );
+        }
         SpinLockGuard { lock: self, old_irql }
     }
 }

@@ -98,7 +98,7 @@ pub(crate) unsafe extern "system-unwind" fn start_io_cancel_trampoline<C: StartI
     assert!(!device.is_null(), "a StartIo cancel routine was called for an IRP that was never sent to a device");
     // SAFETY: IoCancelIrp / IoStartPacket call us with a live IRP, the lock held and
     // `CancelIrql` saved.
-    let guard = unsafe { CancelLockGuard::new((*irp).cancel_irql) };
+    let guard = unsafe { CancelLockGuard::new((*irp).cancel_irql.load(Ordering::Relaxed)) };
     let irp = QueuedIrp { raw: NonNull::new(irp).expect("an IRP"), _brand: PhantomData };
     // SAFETY: the live device of the IRP's current stack location.
     let device = unsafe { DeviceRef::from_ptr(device) };
@@ -154,7 +154,7 @@ impl StartedIrp {
     /// `Irp->Cancel`.
     pub fn is_cancel_requested(&self) -> bool {
         // SAFETY: owned live IRP.
-        unsafe { (*self.raw.as_ptr()).is_cancelled() }
+        unsafe { (*self.raw.as_ptr()).cancel.load(Ordering::Acquire) != 0 }
     }
 
     /// `Parameters.Read.Length` (or Write) of the current stack location.

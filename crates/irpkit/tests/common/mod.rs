@@ -225,9 +225,9 @@ pub unsafe extern "system-unwind" fn cancel_complete(_d: *mut DeviceObject, irp:
         obs.cancel_calls.fetch_add(1, Ordering::SeqCst);
         obs.cancel_saw_flag.store((*irp).cancel.load(Ordering::SeqCst), Ordering::SeqCst);
         obs.cancel_saw_routine_none.store((*irp).cancel_routine.load().is_none() as u8, Ordering::SeqCst);
-        obs.cancel_irql_field.store((*irp).cancel_irql, Ordering::SeqCst);
+        obs.cancel_irql_field.store((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed), Ordering::SeqCst);
         obs.log("cancel routine");
-        io_release_cancel_spin_lock((*irp).cancel_irql);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
         obs.irql_after_release.store(ke_get_current_irql(), Ordering::SeqCst);
         (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
         io_complete_request(irp, 0);
