@@ -289,7 +289,7 @@ fn returns_within_20s(what: &str, f: impl FnOnce() + Send + 'static) {
         f();
         done_tx.send(()).unwrap();
     });
-    assert!(done.recv_timeout(Duration::from_secs(20)).is_ok(), "{what} never returned: the queue lock stayed held");
+    assert!(done.recv_timeout(Duration::from_secs(20)).is_ok(), "{what} never returned");
 }
 
 /// Hole: the queue protocol's lock was not released on unwind, so a panicking predicate
@@ -304,7 +304,7 @@ fn cancel_queue_survives_a_panicking_predicate() {
     }));
     assert!(caught.is_err());
     let q = queue.clone();
-    returns_within_20s("push after the panic", move || {
+    returns_within_20s("push after the panic (the queue lock stayed held)", move || {
         let _t = q.push(2);
         assert_eq!(q.pop(), Some(1));
         assert_eq!(q.pop(), Some(2));
@@ -340,7 +340,7 @@ fn cancel_safe_queue_survives_a_panicking_predicate() {
     assert!(caught.is_err());
     assert_eq!(irpkit::nt::ke_get_current_irql(), irpkit::nt::PASSIVE_LEVEL, "the IRQL is restored");
     let (kernel2, dev2) = (kernel.clone(), dev.clone());
-    returns_within_20s("a second request after the panic", move || {
+    returns_within_20s("a second request after the panic (the queue lock stayed held)", move || {
         let _entered = kernel2.enter();
         let second = Request::read(&kernel2, dev2.device_ref(), 16, 0).unwrap().send();
         for _ in 0..2 {
@@ -374,4 +374,64 @@ fn spin_lock_taken_twice_on_one_thread_never_hands_out_a_second_guard() {
     assert_eq!(irpkit::nt::ke_get_current_irql(), irpkit::nt::PASSIVE_LEVEL);
     *lock.lock() += 1;
     assert_eq!(*lock.lock(), 1);
+}
+
+/// Hole: the queues told their owner's removals from the cancel path by a per-thread
+/// "owner removing" flag that was not per queue: a cancellation of an entry of queue C
+/// made from inside a predicate of queue A was taken for C's owner removing, so C's drop
+/// did not wait for that cancellation's handler, and freed the queue under it. C's cancel
+/// handler here checks that C's drop has not returned while it still runs.
+#[test]
+fn queue_drop_waits_for_a_cancellation_started_inside_another_queues_predicate() {
+    use std::sync::mpsc;
+    let (in_handler_tx, in_handler) = mpsc::channel::<()>();
+    let (dropped_tx, dropped) = mpsc::channel::<()>();
+    let dropped = std::sync::Mutex::new(dropped);
+    let freed_under_handler = Arc::new(AtomicBool::new(false));
+    let c = {
+        let freed = freed_under_handler.clone();
+        irpkit::safe::CancelQueue::<u32>::with_cancel_handler(move |_| {
+            in_handler_tx.send(()).unwrap();
+            if dropped.lock().unwrap().recv_timeout(Duration::from_secs(1)).is_ok() {
+                freed.store(true, Ordering::SeqCst);
+            }
+        })
+    };
+    let ticket = c.push(7);
+    let a = irpkit::safe::CancelQueue::<u32>::new();
+    let _queued = a.push(1);
+    let dropper = std::thread::spawn(move || {
+        in_handler.recv().unwrap();
+        drop(c);
+        let _ = dropped_tx.send(());
+    });
+    let taken = a.pop_where(&|_| ticket.cancel());
+    assert_eq!(taken, Some(1));
+    dropper.join().unwrap();
+    assert!(!freed_under_handler.load(Ordering::SeqCst), "the queue was dropped while its cancel handler still ran");
+}
+
+/// The other half of the same hole: a removal by queue A's owner made while another
+/// queue's removal was in progress on the same thread (a predicate of B popping A) was
+/// taken for a cancellation, and A's drop then waited forever for it.
+#[test]
+fn queue_owner_removal_inside_another_queues_predicate_is_not_a_cancellation() {
+    let a = Arc::new(irpkit::safe::CancelQueue::<u32>::new());
+    let b = irpkit::safe::CancelQueue::<u32>::new();
+    let _in_a = a.push(1);
+    let _in_b = b.push(2);
+    let popped_a = std::sync::Mutex::new(None);
+    assert_eq!(
+        b.pop_where(&|_| {
+            *popped_a.lock().unwrap() = a.pop();
+            true
+        }),
+        Some(2)
+    );
+    assert_eq!(*popped_a.lock().unwrap(), Some(1));
+    let a = Arc::try_unwrap(a).expect("one owner");
+    returns_within_20s("dropping the queues (a removal was counted as a cancellation)", move || {
+        drop(a);
+        drop(b);
+    });
 }

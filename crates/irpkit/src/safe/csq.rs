@@ -106,30 +106,34 @@ unsafe extern "system-unwind" fn insert_ex(csq: *mut IoCsq, irp: *mut nt::Irp, _
     STATUS_SUCCESS
 }
 
+// The queue (its state's address) whose owner is removing on this thread, or null.
 crate::sync::const_thread_local! {
-    static OWNER_REMOVING: core::cell::Cell<bool> = core::cell::Cell::new(false);
+    static OWNER_REMOVING: core::cell::Cell<*const ()> = core::cell::Cell::new(ptr::null());
 }
 
-/// Runs `f` as the queue's owner: removals inside it are not the cancel path.
-pub(crate) fn as_owner<R>(f: impl FnOnce() -> R) -> R {
-    struct Reset;
-    impl Drop for Reset {
+/// Runs `f` as the owner of `queue` (its state's address): removals from that queue
+/// inside it are not the cancel path. Nested calls (a predicate of one queue removing
+/// from another) each restore the previous owner, so a removal from any other queue —
+/// a cancellation started inside the predicate among them — is still seen as what it is.
+pub(crate) fn as_owner<R>(queue: *const (), f: impl FnOnce() -> R) -> R {
+    struct Restore(*const ());
+    impl Drop for Restore {
         fn drop(&mut self) {
-            OWNER_REMOVING.with(|o| o.set(false));
+            let previous = self.0;
+            OWNER_REMOVING.with(|o| o.set(previous));
         }
     }
-    OWNER_REMOVING.with(|o| o.set(true));
-    let _reset = Reset;
+    let _restore = Restore(OWNER_REMOVING.with(|o| o.replace(queue)));
     f()
 }
 
-/// Whether this thread is removing as a queue's owner (see [`as_owner`]).
-pub(crate) fn owner_removing() -> bool {
-    OWNER_REMOVING.with(|o| o.get())
+/// Whether this thread is removing from `queue` as its owner (see [`as_owner`]).
+pub(crate) fn owner_removing(queue: *const ()) -> bool {
+    OWNER_REMOVING.with(|o| o.get()) == queue
 }
 
 unsafe extern "system-unwind" fn remove(csq: *mut IoCsq, irp: *mut nt::Irp) {
-    if !owner_removing() {
+    if !owner_removing(csq.cast_const().cast()) {
         // The cancel path (the library cancel routine, or an insertion that found the IRP
         // already cancelled): the queue must outlive its CompleteCanceledIrp.
         inner(csq).cancelling.fetch_add(1, Ordering::AcqRel);
@@ -287,7 +291,8 @@ impl CancelSafeQueue {
     /// `IoCsqRemoveNextIrp` as the owner.
     fn remove_next_raw(&self, context: *mut c_void) -> Option<Irp> {
         // SAFETY: an initialised queue; a non-null context is the caller's predicate.
-        let raw = as_owner(|| unsafe { nt::io_csq_remove_next_irp(self.csq(), context) });
+        let raw =
+            as_owner(self.csq().cast_const().cast(), || unsafe { nt::io_csq_remove_next_irp(self.csq(), context) });
         // SAFETY: the removal gave us the IRP.
         (!raw.is_null()).then(|| unsafe { Irp::from_raw(raw) })
     }

@@ -152,7 +152,7 @@ impl<'a, T: Send> QueueOps for Ops<'a, T> {
             (*f).blink = b;
         }
         self.0.len.store(self.0.len.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
-        if !owner_removing() {
+        if !owner_removing(ptr::from_ref(self.0).cast()) {
             self.0.cancelling.fetch_add(1, Ordering::AcqRel);
         }
     }
@@ -343,7 +343,7 @@ impl<T: Send + 'static> CancelQueue<T> {
     }
 
     fn take(&self, pred: Pred<'_, T>, outcome: u8) -> Option<T> {
-        let e = as_owner(|| csq_core::remove_next(&Ops(&*self.inner), pred))?;
+        let e = as_owner(ptr::from_ref(&*self.inner).cast(), || csq_core::remove_next(&Ops(&*self.inner), pred))?;
         let n = node(e);
         // SAFETY: the removal won the entry: the item is ours, exactly once.
         let item = unsafe { (*n.item.get()).assume_init_read() };
