@@ -85,6 +85,11 @@ impl CsqWorker {
         self.queue.len()
     }
 
+    /// Whether [`shutdown`](Self::shutdown) has begun (the worker takes no new read).
+    pub fn is_stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
     /// Starts the worker thread (`PsCreateSystemThread`).
     pub fn start(device: &Arc<Device<CsqWorker>>) {
         let d = device.clone();

@@ -130,9 +130,13 @@ fn shutdown_cancels_the_queue_and_refuses_new_reads() {
     let held = read(&k, &d, file(1));
     until("the worker took the first read", || d.queued() == 0);
     let queued: Vec<_> = (0..3).map(|_| read(&k, &d, file(1))).collect();
-    // Shutdown waits for the worker, which is mid-transfer: let virtual time run.
+    // Shutdown waits for the worker, which is mid-transfer: let virtual time run — once
+    // shutdown has begun, so that the worker, finishing the transfer, sees it and takes
+    // none of the queued reads (time moving earlier would let it start one).
     let clock = k.clone();
+    let stopping = d.clone();
     let ticker = std::thread::spawn(move || {
+        until("shutdown began", || stopping.is_stopping());
         for _ in 0..50 {
             clock.advance(Duration::from_millis(10));
             std::thread::sleep(Duration::from_millis(2));
