@@ -21,6 +21,18 @@ fn setup(ex: bool) -> Setup {
     Setup { f, dev }
 }
 
+impl Drop for Setup {
+    /// The extension is plain device memory, which the kernel frees without running
+    /// destructors (as Windows frees a device extension): drop the `TestCsq` that
+    /// `add_csq_device` wrote there, or its list and log leak.
+    fn drop(&mut self) {
+        // SAFETY: `add_csq_device` wrote a `TestCsq` into the extension; the test is over,
+        // so no routine of the device or callback of the queue runs any more, and nothing
+        // reads the extension after this.
+        unsafe { ptr::drop_in_place((*self.dev).device_extension.cast::<TestCsq>()) };
+    }
+}
+
 impl Setup {
     fn q(&self) -> &TestCsq {
         csq_of(self.dev)
