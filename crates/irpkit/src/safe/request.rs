@@ -68,10 +68,14 @@ impl Request {
     /// Sends the request (`IoCallDriver`) with the creator's completion routine, which
     /// takes the IRP back when it completes.
     pub fn send(self) -> SentRequest {
-        let raw = self.raw.as_ptr();
-        let target = self.target.as_ptr();
-        let kernel = self.kernel.clone();
-        core::mem::forget(self);
+        // Not dropped (that would free the IRP): its parts move out, the kernel handle
+        // once (a clone and a `forget` leaked one kernel reference per request).
+        let this = core::mem::ManuallyDrop::new(self);
+        let raw = this.raw.as_ptr();
+        let target = this.target.as_ptr();
+        // SAFETY: `this` is never dropped nor used again, so the handle is moved out of it
+        // exactly once.
+        let kernel = unsafe { core::ptr::read(&this.kernel) };
         let _entered = kernel.enter();
         // SAFETY: our fresh IRP; the completion routine goes in the next location, which
         // makes it the top-level (creator's) routine.
