@@ -139,8 +139,13 @@ impl ThreadIrps {
 /// An I/O completion routine with the result it is called with.
 type UserApc = (Box<dyn FnOnce(IoStatusBlock) + Send>, IoStatusBlock);
 
-/// One operation's status block and events.
+/// One request's status block and events. Each request gets its own (an `Overlapped`
+/// points at the one of the request last issued with it), so a completion only ever
+/// writes the state of its own request.
 pub(crate) struct Op {
+    /// Issued: its request may still write `iosb` and set `event` (until `event` or
+    /// `done` is set). False for the blank state of a fresh `Overlapped`.
+    issued: AtomicBool,
     /// The caller's status block (written only when the result is delivered).
     iosb: UnsafeCell<IoStatusBlock>,
     /// The caller's event (set only when the result is delivered).
@@ -170,8 +175,10 @@ struct Notify {
     waker: Option<core::task::Waker>,
 }
 
-// SAFETY: `iosb` is written once by the completing thread before `event`/`done` are set
-// and read after they are; everything else is atomic.
+// SAFETY: `iosb` is written only by its own request: once before the IRP is sent, and once
+// by the completing thread before `event` is set; `Overlapped::status_block` reads it only
+// after seeing `event` set. A new request never reuses an `Op` (see `Overlapped::claim`).
+// Everything else is atomic or behind a lock.
 unsafe impl Send for Op {}
 // SAFETY: as above.
 unsafe impl Sync for Op {}
@@ -180,8 +187,9 @@ unsafe impl Sync for Op {}
 static NEXT_OP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Op {
-    fn new() -> Self {
+    fn new(issued: bool) -> Self {
         Op {
+            issued: AtomicBool::new(issued),
             iosb: UnsafeCell::new(IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }),
             event: KEvent::new(nt::EventType::Notification, false),
             done: KEvent::new(nt::EventType::Notification, false),
@@ -249,6 +257,8 @@ impl FileShared {
 pub(crate) struct Link {
     thread: Arc<ThreadShared>,
     op: Arc<Op>,
+    /// The caller's `OVERLAPPED`, if it gave one (a completion packet carries it).
+    overlapped: Option<Overlapped>,
     file: Arc<FileShared>,
     /// The request's buffer (async requests): owned here, by the IRP's side, until the
     /// result is delivered — whatever happens to the future meanwhile.
@@ -301,7 +311,8 @@ impl Link {
                 nt::event::set_event_in(k, &self.thread.apc_ready);
             }
             if let Some((port, key)) = notify.port {
-                port.post(Packet { key, status, overlapped: Overlapped { op: self.op.clone() } });
+                let overlapped = self.overlapped.clone().unwrap_or_else(|| Overlapped::of(self.op.clone()));
+                port.post(Packet { key, status, overlapped });
             }
         }
         nt::event::set_event_in(k, &self.op.done);
@@ -338,9 +349,19 @@ impl ThreadHandle {
 
 /// An overlapped operation's status block and event (`OVERLAPPED`): written and set when
 /// the request's result is delivered — never for a request that failed without pending.
+///
+/// Single-flight, as Win32 allows reusing an `OVERLAPPED` only once its operation has
+/// completed: a request issued with an `Overlapped` whose previous request has not
+/// finished (its result not delivered, or it failed at once and is not yet settled) is
+/// refused with `Err(STATUS_INVALID_PARAMETER)`, and the first request is untouched. A
+/// request whose thread exited before it completed (disassociated) never finishes: its
+/// `Overlapped` stays in use. Each request has its own status block and event behind the
+/// `Overlapped`, so nothing a finished request's completion still does can reach the next
+/// one. Clones share the same `OVERLAPPED`.
 #[derive(Clone)]
 pub struct Overlapped {
-    op: Arc<Op>,
+    /// The state of the request last issued with it (a blank one before the first).
+    current: Arc<Mutex<Arc<Op>>>,
 }
 
 impl core::fmt::Debug for Overlapped {
@@ -355,22 +376,53 @@ impl Default for Overlapped {
     }
 }
 
+/// Whether `op`'s request may still write its status block or set its event.
+fn in_flight(op: &Op) -> bool {
+    op.issued.load(Ordering::Acquire)
+        && nt::ke_read_state_event(&op.event) == 0
+        && nt::ke_read_state_event(&op.done) == 0
+}
+
 impl Overlapped {
     /// A fresh status block and event.
     pub fn new() -> Self {
-        Overlapped { op: Arc::new(Op::new()) }
+        Self::of(Arc::new(Op::new(false)))
+    }
+
+    /// An `Overlapped` standing for one request's state (a packet's, a future's).
+    fn of(op: Arc<Op>) -> Self {
+        Overlapped { current: Arc::new(Mutex::new(op)) }
+    }
+
+    /// The state of the request last issued with it.
+    fn op(&self) -> Arc<Op> {
+        lock(&self.current).clone()
+    }
+
+    /// Takes the `OVERLAPPED` for a new request: fresh state, unless the previous request
+    /// has not finished. One winner among threads issuing at once.
+    fn claim(&self) -> Result<Arc<Op>, NtStatus> {
+        let mut current = lock(&self.current);
+        if in_flight(&current) {
+            return Err(nt::STATUS_INVALID_PARAMETER);
+        }
+        let op = Arc::new(Op::new(true));
+        *current = op.clone();
+        Ok(op)
     }
 
     /// Whether the event is set (the result was delivered).
     pub fn is_signalled(&self) -> bool {
-        nt::ke_read_state_event(&self.op.event) != 0
+        nt::ke_read_state_event(&self.op().event) != 0
     }
 
     /// The status block as the request left it (`STATUS_PENDING` until delivery).
     pub fn status_block(&self) -> IoStatusBlock {
-        if self.is_signalled() {
-            // SAFETY: written before the event was set, never again while signalled.
-            unsafe { *self.op.iosb.get() }
+        let op = self.op();
+        if nt::ke_read_state_event(&op.event) != 0 {
+            // SAFETY: written before the event was set, never again: a request writes
+            // only its own `Op`.
+            unsafe { *op.iosb.get() }
         } else {
             IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }
         }
@@ -379,13 +431,13 @@ impl Overlapped {
     /// irpkit's serial number of the IRP of the request last issued with this
     /// `OVERLAPPED` (what verifier reports, the event log and timelines call it).
     pub fn irp_id(&self) -> Option<u64> {
-        Some(self.op.irp.load(StdOrdering::Relaxed)).filter(|&id| id != 0)
+        Some(self.op().irp.load(StdOrdering::Relaxed)).filter(|&id| id != 0)
     }
 
     /// When that request's completion finished, on the kernel's clock (`None` before,
     /// and for a request disassociated at thread exit and never completed).
     pub fn completed_at(&self) -> Option<Duration> {
-        match self.op.completed_ns.load(StdOrdering::Relaxed) {
+        match self.op().completed_ns.load(StdOrdering::Relaxed) {
             0 => None,
             ns => Some(Duration::from_nanos(ns - 1)),
         }
@@ -394,7 +446,11 @@ impl Overlapped {
     /// Waits (on the kernel's clock) for the event, then returns the status block.
     pub fn wait(&self, kernel: &Kernel, timeout: Option<Duration>) -> Option<IoStatusBlock> {
         let _entered = kernel.enter();
-        (nt::ke_wait_for_single_object(&self.op.event, timeout) == nt::STATUS_SUCCESS).then(|| self.status_block())
+        let op = self.op();
+        (nt::ke_wait_for_single_object(&op.event, timeout) == nt::STATUS_SUCCESS).then(|| {
+            // SAFETY: as in `status_block`: the event of this very request is set.
+            unsafe { *op.iosb.get() }
+        })
     }
 }
 
@@ -642,7 +698,7 @@ impl Process {
     /// matched.
     pub fn cancel_io_ex(&self, h: Handle, overlapped: Option<&Overlapped>) -> NtStatus {
         let Ok(file) = self.file(h) else { return nt::STATUS_INVALID_HANDLE };
-        let iosb = overlapped.map(|o| o.op.iosb.get());
+        let iosb = overlapped.map(|o| o.op().iosb.get());
         let threads: Vec<_> = lock(&self.shared.threads).clone();
         let mut matched = 0;
         for t in threads {
@@ -869,7 +925,6 @@ impl RequesterThread {
             return Err(nt::STATUS_DELETE_PENDING);
         }
         let file = self.process.file(h)?;
-        let op_state = overlapped.map_or_else(|| Arc::new(Op::new()), |o| o.op.clone());
         // SAFETY: reading the file object's flags, fixed at open.
         let synchronous = unsafe { (*file.object()).flags } & nt::FO_SYNCHRONOUS_IO != 0;
         // SAFETY: a live device of this kernel.
@@ -878,9 +933,19 @@ impl RequesterThread {
         if irp.is_null() {
             return Err(nt::STATUS_INSUFFICIENT_RESOURCES);
         }
-        nt::ke_clear_event(&op_state.event);
-        nt::ke_clear_event(&op_state.done);
-        op_state.completed_ns.store(0, StdOrdering::Relaxed);
+        // Claimed last, once nothing else can fail: a refused or failed issue leaves the
+        // `OVERLAPPED` as it was.
+        let op_state = match overlapped {
+            None => Arc::new(Op::new(true)),
+            Some(o) => match o.claim() {
+                Ok(op) => op,
+                Err(status) => {
+                    // SAFETY: our fresh IRP, never sent.
+                    unsafe { nt::io_free_irp(irp) };
+                    return Err(status);
+                }
+            },
+        };
         // SAFETY: our fresh irpkit IRP.
         let irp_number = unsafe { nt::irp::irp_id(irp) }.unwrap_or(0);
         op_state.irp.store(irp_number, StdOrdering::Relaxed);
@@ -932,7 +997,14 @@ impl RequesterThread {
             let results = buffer.is_some().then(|| shared.results.clone());
             nt::irp::set_requester(
                 irp,
-                Link { thread: self.thread.clone(), op: op_state.clone(), file: file.clone(), buffer, results },
+                Link {
+                    thread: self.thread.clone(),
+                    op: op_state.clone(),
+                    overlapped: overlapped.cloned(),
+                    file: file.clone(),
+                    buffer,
+                    results,
+                },
             );
         }
         // On the thread's list (listed newest first, as NT links a thread's IRPs).
@@ -973,7 +1045,8 @@ impl RequesterThread {
 
     /// `ReadFile` with an `OVERLAPPED` on an overlapped handle: returns what the dispatch
     /// routine returned (`STATUS_PENDING`, or the result of a request finished at once);
-    /// the result is delivered to `overlapped`.
+    /// the result is delivered to `overlapped`. `Err(STATUS_INVALID_PARAMETER)` if
+    /// `overlapped`'s previous request has not finished (see [`Overlapped`]).
     pub fn read_overlapped(
         &self,
         h: Handle,
@@ -984,7 +1057,8 @@ impl RequesterThread {
         self.call(h, Operation::Read { length, offset }, Some(overlapped)).map(|r| r.status)
     }
 
-    /// `WriteFile` with an `OVERLAPPED`.
+    /// `WriteFile` with an `OVERLAPPED` (refused while it is in use, as
+    /// [`read_overlapped`](Self::read_overlapped)).
     pub fn write_overlapped(
         &self,
         h: Handle,
@@ -995,7 +1069,8 @@ impl RequesterThread {
         self.call(h, Operation::Write { length, offset }, Some(overlapped)).map(|r| r.status)
     }
 
-    /// `DeviceIoControl` with an `OVERLAPPED`.
+    /// `DeviceIoControl` with an `OVERLAPPED` (refused while it is in use, as
+    /// [`read_overlapped`](Self::read_overlapped)).
     pub fn device_io_control_overlapped(
         &self,
         h: Handle,
@@ -1009,7 +1084,8 @@ impl RequesterThread {
 
     /// `ReadFileEx`: an overlapped read whose completion routine runs in this thread, as a
     /// user APC, at its next alertable wait ([`alertable_wait`](Self::alertable_wait)) —
-    /// if the result is delivered (not for a failure that never pended).
+    /// if the result is delivered (not for a failure that never pended). Refused while
+    /// `overlapped` is in use, as [`read_overlapped`](Self::read_overlapped).
     pub fn read_ex(
         &self,
         h: Handle,
@@ -1129,7 +1205,7 @@ impl IoFuture {
     }
 
     fn request_cancel(&self) -> NtStatus {
-        self.process.cancel_io_ex(self.handle, Some(&Overlapped { op: self.op.clone() }))
+        self.process.cancel_io_ex(self.handle, Some(&Overlapped::of(self.op.clone())))
     }
 
     /// Requests cancellation of this request and waits for its final status.
