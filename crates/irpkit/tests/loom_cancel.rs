@@ -110,3 +110,49 @@ fn loom_event_set_vs_wait() {
         assert_eq!(ke_read_state_event(event), 0, "the satisfied wait reset it");
     });
 }
+
+unsafe extern "system-unwind" fn cancel_replacement(d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the cancel routine contract; the IRP carries an `Obs`.
+    unsafe {
+        obs_of(irp).log("replacement cancel routine");
+        cancel_note(d, irp);
+    }
+}
+
+unsafe extern "system-unwind" fn cancel_note(_d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the cancel routine contract: called holding the cancel spin lock.
+    unsafe {
+        obs_of(irp).cancel_calls.fetch_add(1, Ordering::SeqCst);
+        io_release_cancel_spin_lock((*irp).cancel_irql.load(std::sync::atomic::Ordering::Relaxed));
+    }
+}
+
+/// IoCancelIrp racing a driver that replaces the IRP's cancel routine A by B through
+/// IoSetCancelRoutine: in every interleaving the replacement finds A or nothing, IoCancelIrp
+/// takes A or B, and no exchange is mistaken for a plain store (strict mode: a report
+/// fails the model). The cancel routine only records; the test completes the IRP.
+#[test]
+fn loom_cancel_vs_replacing_the_cancel_routine() {
+    model(|| {
+        let f = Fixture::new(pend_plain);
+        let obs = Box::leak(Box::new(Obs::default()));
+        // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
+        unsafe {
+            let irp = new_read(f.device, obs);
+            assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+            assert!(io_set_cancel_routine(irp, Some(cancel_note)).is_none());
+            let addr = irp as usize;
+            let canceller = f.kernel.spawn(move || io_cancel_irp(addr as *mut Irp));
+            let replaced = io_set_cancel_routine(irp, Some(cancel_replacement)).is_some();
+            let cancel_took_one = canceller.join().unwrap();
+            assert!(cancel_took_one, "IoCancelIrp found A or B");
+            let left = io_set_cancel_routine(irp, None).is_some();
+            assert_eq!(left, !replaced, "B is left only when IoCancelIrp took A first");
+            assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), 1);
+            (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
+            io_complete_request(irp, 0);
+            assert_eq!(obs.creator_calls.load(Ordering::SeqCst), 1);
+            io_free_irp(irp);
+        }
+    });
+}

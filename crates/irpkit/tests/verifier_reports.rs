@@ -938,3 +938,124 @@ fn verifier_start_io_cancel_order() {
         }
     }
 }
+
+unsafe extern "system-unwind" fn cancel_first(d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the cancel routine contract; the IRP carries an `Obs`.
+    unsafe {
+        obs_of(irp).log("first cancel routine");
+        cancel_complete(d, irp);
+    }
+}
+
+unsafe extern "system-unwind" fn cancel_second(d: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the cancel routine contract; the IRP carries an `Obs`.
+    unsafe {
+        obs_of(irp).log("second cancel routine");
+        cancel_complete(d, irp);
+    }
+}
+
+fn addr(r: Option<DriverCancel>) -> Option<usize> {
+    r.map(|f| f as usize)
+}
+
+/// IoSetCancelRoutine(A), IoSetCancelRoutine(B), IoSetCancelRoutine(NULL) on a pending
+/// IRP: each call returns the routine set before it (none, A, B), and replacing one
+/// routine by another through IoSetCancelRoutine is no plain store. Then B is set again
+/// and IoCancelIrp takes it. Returns the fixture to inspect its reports.
+fn set_a_then_b_then_null(mode: VerifierMode) -> Fixture {
+    let f = Fixture::with_mode(mode, pend_plain);
+    let obs = Obs::default();
+    // SAFETY: a test-owned IRP, pending in the fixture's driver, which does not touch it.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+        assert_eq!(addr(io_set_cancel_routine(irp, Some(cancel_first))), None);
+        assert_eq!(addr(io_set_cancel_routine(irp, Some(cancel_second))), addr(Some(cancel_first)));
+        assert_eq!(addr(io_set_cancel_routine(irp, None)), addr(Some(cancel_second)));
+        assert_eq!(addr(io_set_cancel_routine(irp, Some(cancel_first))), None);
+        assert_eq!(addr(io_set_cancel_routine(irp, Some(cancel_second))), addr(Some(cancel_first)));
+        assert!(io_cancel_irp(irp), "IoCancelIrp takes the second routine");
+        assert_eq!(obs.events(), ["second cancel routine", "cancel routine", "creator completion"]);
+        io_free_irp(irp);
+    }
+    f
+}
+
+/// Replacing one cancel routine by another through IoSetCancelRoutine is legal (it returns
+/// the previous one): strict mode (any report panics) stays quiet.
+#[test]
+fn verifier_cancel_routine_replaced_through_the_api_strict() {
+    let f = set_a_then_b_then_null(VerifierMode::Strict);
+    assert_eq!(f.kernel.verifier().report_count(), 0);
+}
+
+/// The same in record mode: no report at all.
+#[test]
+fn verifier_cancel_routine_replaced_through_the_api_records_nothing() {
+    let f = set_a_then_b_then_null(VerifierMode::Record);
+    assert!(f.rules().is_empty(), "{:?}", f.rules());
+}
+
+unsafe extern "system-unwind" fn filter_leaves_routine(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract; the lower device is set by the test.
+    unsafe {
+        io_set_cancel_routine(irp, Some(cancel_first)); // left set: a bug of its own
+        io_copy_current_irp_stack_location_to_next(irp);
+        io_call_driver(LOWER.with(|l| l.get()), irp)
+    }
+}
+
+unsafe extern "system-unwind" fn lower_sets_own_routine(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract.
+    unsafe {
+        io_mark_irp_pending(irp);
+        let previous = io_set_cancel_routine(irp, Some(cancel_second));
+        assert_eq!(addr(previous), addr(Some(cancel_first)), "the filter's routine comes back");
+    }
+    STATUS_PENDING
+}
+
+/// A lower driver setting its routine over one a filter left behind (set through
+/// IoSetCancelRoutine) is reported once, at IoCallDriver, for the filter's bug — not a
+/// second time as a plain store.
+#[test]
+fn verifier_routine_set_over_a_filters_is_no_plain_store() {
+    let f = Fixture::with_mode(VerifierMode::Record, filter_leaves_routine);
+    let (_, lower) = f.add("Lower", lower_sets_own_routine);
+    let obs = Obs::default();
+    // SAFETY: a test-owned IRP; the filter sits on the lower device's stack.
+    unsafe {
+        io_attach_device_to_device_stack(f.device, lower);
+        LOWER.with(|l| l.set(lower));
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+        assert!(io_cancel_irp(irp), "IoCancelIrp takes the lower driver's routine");
+        assert_eq!(obs.events(), ["second cancel routine", "cancel routine", "creator completion"]);
+        io_free_irp(irp);
+    }
+    assert_eq!(f.rules(), ["call-driver-with-cancel-routine"]);
+}
+
+/// A plain store over a routine set through IoSetCancelRoutine is still reported, by the
+/// IoSetCancelRoutine that takes it out.
+#[test]
+fn verifier_plain_store_over_an_api_routine_is_reported() {
+    let f = Fixture::with_mode(VerifierMode::Record, pend_plain);
+    let obs = Obs::default();
+    // SAFETY: a test-owned IRP, pending in the fixture's driver, which does not touch it.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
+        assert_eq!(addr(io_set_cancel_routine(irp, Some(cancel_first))), None);
+        (*irp).cancel_routine.store_plain(Some(cancel_second)); // bug: `Irp->CancelRoutine = ...`
+        assert!(f.rules().is_empty(), "a store is only seen when the routine is taken out");
+        assert_eq!(addr(io_set_cancel_routine(irp, None)), addr(Some(cancel_second)));
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
+        io_complete_request(irp, 0);
+        io_free_irp(irp);
+    }
+    let r = only_report(&f);
+    assert_eq!(r.rule.id(), "cancel-routine-plain-store");
+    assert_eq!(r.detected_in, "IoSetCancelRoutine");
+}

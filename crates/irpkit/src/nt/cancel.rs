@@ -41,28 +41,22 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
         unsafe { check_owner_sets_routine(irp) };
     }
     crate::sched::point("IoSetCancelRoutine", irp);
-    if let Some(r) = routine {
-        // SAFETY: live IRP.
-        unsafe { irp::note_api_routine(irp, r) };
-    }
-    // SAFETY: live IRP; the slot is atomic.
-    let old = unsafe { (*irp).cancel_routine.exchange(routine) };
     // SAFETY: live IRP.
-    unsafe { crate::timeline::cancel_routine_exchanged(irp, routine.is_some(), old.is_some()) };
-    if let Some(found) = old {
-        // SAFETY: live IRP.
-        unsafe { check_plain_store(irp, found, "IoSetCancelRoutine") };
-    }
-    old
+    let exchanged = unsafe { irp::exchange_cancel_routine(irp, routine) };
+    // SAFETY: live IRP.
+    unsafe { crate::timeline::cancel_routine_exchanged(irp, routine.is_some(), exchanged.old.is_some()) };
+    // SAFETY: live IRP.
+    unsafe { check_plain_store(irp, exchanged, "IoSetCancelRoutine") };
+    exchanged.old
 }
 
-/// Reports a routine that got into `Irp->CancelRoutine` without an exchange.
+/// Reports a routine that got into `Irp->CancelRoutine` without an exchange, found by the
+/// exchange `exchanged` (see [`irp::exchange_cancel_routine`]).
 ///
 /// # Safety
 /// `irp` is a live IRP.
-unsafe fn check_plain_store(irp: *mut Irp, found: DriverCancel, routine: &'static str) {
-    // SAFETY: forwarded contract.
-    if unsafe { irp::set_by_plain_store(irp, found) } {
+unsafe fn check_plain_store(irp: *mut Irp, exchanged: irp::Exchanged, routine: &'static str) {
+    if exchanged.plain_store {
         // SAFETY: live IRP.
         unsafe {
             with_irp_kernel(irp, routine, |k| {
@@ -191,13 +185,14 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
     // borrowed: the IRP's owner may be writing the others — no reference to the whole IRP
     // is made on this, a non-owner's, path.)
     unsafe { (*irp).cancel.store(TRUE, Ordering::Release) };
-    // SAFETY: as above.
-    let Some(routine) = (unsafe { (*irp).cancel_routine.exchange(None) }) else {
+    // SAFETY: live IRP.
+    let exchanged = unsafe { irp::exchange_cancel_routine(irp, None) };
+    let Some(routine) = exchanged.old else {
         release_cancel_lock(k, irql, R);
         return false;
     };
     // SAFETY: live IRP.
-    unsafe { check_plain_store(irp, routine, R) };
+    unsafe { check_plain_store(irp, exchanged, R) };
     // SAFETY: live IRP.
     if unsafe { Irp::completed_at(irp) } {
         k.report(

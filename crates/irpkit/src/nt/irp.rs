@@ -58,9 +58,12 @@ pub(crate) struct IrpHeader {
     /// completion walk's propagation) since its IoCallDriver. Unlike `Control`, the walk
     /// does not clear it, so a dispatch routine's return can still be checked.
     pending_marks: AtomicU64,
-    /// The last non-null routine set through an interlocked exchange (IoSetCancelRoutine),
-    /// to tell a plain store into `Irp->CancelRoutine` apart.
-    api_routine: AtomicUsize,
+    /// The routines exchanges through [`exchange_cancel_routine`] have put into
+    /// `Irp->CancelRoutine` since the IRP was allocated (addresses; 0: free entry,
+    /// [`ROUTINES_SATURATED`] in the last one: more than fit, every routine counts as
+    /// exchanged), to tell a routine that got there by a plain store apart. Entries are
+    /// only ever added, before the exchange that stores the routine.
+    exchanged_routines: [AtomicUsize; 2],
 }
 
 const fn header_size() -> usize {
@@ -163,30 +166,83 @@ pub(crate) unsafe fn location_marked(irp: *mut Irp, location: i8, id: u64) -> Op
     }
 }
 
-/// Records `routine` as set through an interlocked exchange, before the exchange.
-///
-/// # Safety
-/// `irp` is a live IRP (or not irpkit's).
-pub(crate) unsafe fn note_api_routine(irp: *mut Irp, routine: DriverCancel) {
-    // SAFETY: forwarded contract.
-    if let Some(h) = unsafe { header(irp) } {
-        // SAFETY: a valid header.
-        unsafe { (*h).api_routine.store(routine as usize, Ordering::Release) };
-    }
+/// What an exchange of `Irp->CancelRoutine` found.
+#[derive(Clone, Copy)]
+pub(crate) struct Exchanged {
+    /// The routine that was set (none: no routine, or IoCancelIrp took it).
+    pub(crate) old: Option<DriverCancel>,
+    /// `old` got into the slot by a plain store (`Irp->CancelRoutine = ...`): no exchange
+    /// ever put that routine into this IRP.
+    pub(crate) plain_store: bool,
 }
 
-/// Whether `found`, a routine just exchanged out of `irp`, got there by a plain store
-/// (it is not the last routine any exchange put there).
+/// Marks the header's routine record full: every routine counts as exchanged (no code
+/// lives at address 1).
+const ROUTINES_SATURATED: usize = 1;
+
+/// The exchange of `Irp->CancelRoutine` with `new` behind IoSetCancelRoutine, IoCancelIrp
+/// and IoStartPacket, with the record the plain-store check uses.
+///
+/// A routine is recorded before the exchange that stores it, and the record only grows,
+/// so whichever thread's exchange later takes that routine out — the driver replacing A
+/// by B, IoCancelIrp racing it on another processor — finds it recorded (the slot's
+/// exchange orders the record's write before its read): an exchange is never mistaken for
+/// a plain store, in any interleaving. A routine found that no exchange ever put into this
+/// IRP got there by a plain store and is reported by the caller. What this cannot see is a
+/// plain store of a routine an exchange had already put into the same IRP (the record
+/// keeps two routines per IRP; a third makes it accept all).
+///
+/// Exactly "the routine the previous exchange left" would need the slot's exchange and the
+/// record to change in one step: a lock around every exchange, which made loom's search
+/// of `loom_two_cancellers_and_driver` 2.5 times as long (six preemptions) for a check
+/// that only sharpens diagnostics. This record costs one load on the usual path.
 ///
 /// # Safety
-/// `irp` is a live IRP (or not irpkit's: then `false`).
-pub(crate) unsafe fn set_by_plain_store(irp: *mut Irp, found: DriverCancel) -> bool {
+/// `irp` is a live IRP (irpkit's, or any other: then the slot is only exchanged).
+pub(crate) unsafe fn exchange_cancel_routine(irp: *mut Irp, new: Option<DriverCancel>) -> Exchanged {
     // SAFETY: forwarded contract.
-    match unsafe { header(irp) } {
-        // SAFETY: a valid header.
-        Some(h) => (unsafe { (*h).api_routine.load(Ordering::Acquire) }) != found as usize,
-        None => false,
+    let Some(h) = (unsafe { header(irp) }) else {
+        // SAFETY: live IRP; the slot is atomic.
+        return Exchanged { old: unsafe { (*irp).cancel_routine.exchange(new) }, plain_store: false };
+    };
+    // SAFETY: a valid header of a live IRP.
+    let record = unsafe { &(*h).exchanged_routines };
+    if let Some(f) = new {
+        record_routine(record, f as usize);
     }
+    // SAFETY: live IRP; the slot is atomic.
+    let old = unsafe { (*irp).cancel_routine.exchange(new) };
+    Exchanged { old, plain_store: old.is_some_and(|f| !routine_recorded(record, f as usize)) }
+}
+
+/// Adds `routine` to an IRP's record of exchanged routines (see
+/// [`exchange_cancel_routine`]); a full record is marked saturated.
+fn record_routine(record: &[AtomicUsize; 2], routine: usize) {
+    for entry in record {
+        let mut seen = entry.load(Ordering::Acquire);
+        loop {
+            if seen == routine || seen == ROUTINES_SATURATED {
+                return;
+            }
+            if seen != 0 {
+                break; // another routine: try the next entry
+            }
+            match entry.compare_exchange(0, routine, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(now) => seen = now,
+            }
+        }
+    }
+    record[1].store(ROUTINES_SATURATED, Ordering::Release);
+}
+
+/// Whether an exchange ever put `routine` into the IRP whose record this is.
+fn routine_recorded(record: &[AtomicUsize; 2], routine: usize) -> bool {
+    if record[0].load(Ordering::Acquire) == routine {
+        return true;
+    }
+    let last = record[1].load(Ordering::Acquire);
+    last == routine || last == ROUTINES_SATURATED
 }
 
 /// The IRP that follows a header.
@@ -392,7 +448,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     creator_state: AtomicU8::new(0),
                     creator_done: super::event::new_event(super::event::EventType::Notification, false),
                     pending_marks: AtomicU64::new(0),
-                    api_routine: AtomicUsize::new(0),
+                    exchanged_routines: [AtomicUsize::new(0), AtomicUsize::new(0)],
                 })
             };
             h
@@ -407,7 +463,8 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         // also sees the new id (see `location_marked`).
         crate::sync::atomic::fence(Ordering::Release);
         (*h).pending_marks.store(0, Ordering::Relaxed);
-        (*h).api_routine.store(0, Ordering::Relaxed);
+        (*h).exchanged_routines[0].store(0, Ordering::Relaxed);
+        (*h).exchanged_routines[1].store(0, Ordering::Relaxed);
         (*h).refs.store(1, Ordering::Relaxed);
         (*h).allocated.store(true, Ordering::Release);
         (*h).creator = kernel::current_routine().driver;

@@ -133,10 +133,7 @@ pub unsafe fn io_start_packet(
     let cancel_irql = cancel_function.map(|f| {
         let irql = acquire_cancel_lock(k, R);
         // SAFETY: live IRP owned by the caller; the slot is atomic.
-        unsafe {
-            irp::note_api_routine(irp, f);
-            (*irp).cancel_routine.exchange(Some(f))
-        };
+        unsafe { irp::exchange_cancel_routine(irp, Some(f)) };
         irql
     });
     // SAFETY: live device and IRP; the IRP is in no queue (the caller owns it).
