@@ -20,6 +20,10 @@
 //!
 //! Events carry the kernel clock's time: on the virtual clock many happen at the same
 //! instant, so the order is the event's [`seq`](Event::seq), not its time.
+//!
+//! Lock order: the recorder's thread names, then its events. Naming a thread and turning
+//! the recorder on both hold the names lock across their check of "on", so a thread named
+//! while recording starts is recorded exactly once.
 
 use core::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -244,15 +248,23 @@ impl Recorder {
     /// Turns recording on or off. Turning it on records the name of every living named
     /// thread first.
     pub(crate) fn set_on(&self, k: &KernelShared, on: bool) {
+        // Under the names lock, as `thread_named`: a thread naming itself meanwhile is either
+        // in the snapshot or recorded as the recorder is on — never lost between the two.
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         if on && !self.is_on() {
-            let names = self.names.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-            for (thread, name) in names {
+            for (thread, name) in names.iter() {
                 let seq = events.len() as u64;
-                events.push(Event { seq, at: k.clock.now(), thread, kind: EventKind::ThreadNamed { name } });
+                events.push(Event {
+                    seq,
+                    at: k.clock.now(),
+                    thread: *thread,
+                    kind: EventKind::ThreadNamed { name: name.clone() },
+                });
             }
         }
         self.on.store(on, Ordering::Relaxed);
+        drop(names);
     }
 
     pub(crate) fn events(&self) -> Vec<Event> {
@@ -532,12 +544,12 @@ pub(crate) fn verifier_report(k: &KernelShared, rule: &'static str, irp: Option<
 
 pub(crate) fn thread_named(k: &KernelShared, name: &str) {
     let thread = crate::kernel::thread_token() as u64;
-    {
-        let mut names = k.timeline.names.lock().unwrap_or_else(|e| e.into_inner());
-        names.retain(|(t, _)| *t != thread);
-        names.push((thread, name.to_string()));
-    }
+    // Lock order: names, then events (in `record`); see `Recorder::set_on`.
+    let mut names = k.timeline.names.lock().unwrap_or_else(|e| e.into_inner());
+    names.retain(|(t, _)| *t != thread);
+    names.push((thread, name.to_string()));
     record(k, || EventKind::ThreadNamed { name: name.to_string() });
+    drop(names);
 }
 
 pub(crate) fn thread_ended(k: &KernelShared) {

@@ -560,8 +560,15 @@ impl Kernel {
     /// soon as no DPC is queued. It stops when the returned guard drops.
     pub fn start_dpc_thread(&self) -> DpcThread {
         let kernel = self.clone();
+        // Returns once the thread runs (it has its name, e.g. in a timeline recorded next).
+        let started = crate::sync::Arc::new(super::types::KEvent::new(super::event::EventType::Notification, false));
+        let running = started.clone();
         let handle = self.spawn_named("DPC", move || {
             let k = &kernel.shared;
+            if !crate::sched::controlled() {
+                super::event::set_event_in(k, &running);
+            }
+            drop(running);
             if crate::sched::controlled() {
                 // Under the explorer: run what is due, then wait for work or for the next
                 // expiry; the scheduler moves virtual time when every thread waits.
@@ -600,6 +607,12 @@ impl Kernel {
                 }
             }
         });
+        // (Not under the explorer: there the scheduler decides when the thread runs, and
+        // a wait here would add scheduling points to every run.)
+        if !crate::sched::controlled() {
+            let _entered = self.enter();
+            super::event::ke_wait_for_single_object(&*started, None);
+        }
         DpcThread { kernel: self.clone(), handle: Some(handle) }
     }
 }
