@@ -348,6 +348,14 @@ pub(crate) fn irp_allocated(k: &KernelShared, irp: *mut Irp, stack_size: i8) {
     record(k, || EventKind::IrpAllocated { irp: id, stack_size });
 }
 
+/// IoReuseIrp gave the IRP `previous` the number `irp` (a new request in the same memory).
+pub(crate) fn irp_reused(k: &KernelShared, previous: u64, irp: u64) {
+    if !watched(k) {
+        return;
+    }
+    tracing::trace!(target: "irpkit", irp, previous, "irp_reused");
+}
+
 /// # Safety
 /// `device` is a live device object.
 pub(crate) unsafe fn dispatch(

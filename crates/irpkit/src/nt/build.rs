@@ -6,7 +6,7 @@
 use core::ffi::c_void;
 use core::ptr;
 
-use super::irp::{allocate_in, io_get_next_irp_stack_location};
+use super::irp::{allocate_in, io_get_next_irp_stack_location, mark_built};
 use super::types::*;
 use crate::kernel::with_current;
 use crate::sync::atomic::Ordering;
@@ -46,7 +46,10 @@ pub unsafe fn io_build_asynchronous_fsd_request(
     if !irp.is_null() {
         set_read_write(irp, major, buffer, length, offset);
         // SAFETY: our fresh IRP.
-        unsafe { (*irp).user_iosb = iosb };
+        unsafe {
+            (*irp).user_iosb = iosb;
+            mark_built(irp);
+        }
     }
     irp
 }
@@ -120,6 +123,7 @@ pub unsafe fn io_build_device_io_control_request(
         (*irp).user_buffer = output_buffer;
         (*irp).user_iosb = iosb;
         (*irp).user_event = event;
+        mark_built(irp);
     }
     irp
 }

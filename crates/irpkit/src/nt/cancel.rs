@@ -175,7 +175,11 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
     let caller = kernel::current_routine().driver;
     // SAFETY: readable IRP memory.
     let creator = unsafe { irp::creator(irp) };
-    if !caller.is_null() && caller != creator {
+    // An IRP in the caller's own memory (IoInitializeIrp) has no header, so no known
+    // creator: it is not judged.
+    // SAFETY: readable IRP memory.
+    let known = unsafe { irp::header(irp) }.is_some();
+    if !caller.is_null() && known && caller != creator {
         k.report(Rule::ForeignIrpCancel, R, irp, "a driver called IoCancelIrp on an IRP it did not create".to_string());
     }
     // SAFETY: readable IRP memory.

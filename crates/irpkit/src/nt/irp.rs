@@ -52,6 +52,9 @@ pub(crate) struct IrpHeader {
     pub(crate) requester_state: AtomicU8,
     /// The safe API's creator protocol (`safe::SentRequest`): sent, completed, detached.
     pub(crate) creator_state: AtomicU8,
+    /// Built by IoBuildSynchronousFsdRequest, IoBuildAsynchronousFsdRequest or
+    /// IoBuildDeviceIoControlRequest: not to be reused with IoReuseIrp.
+    built: AtomicBool,
     /// Signalled when the creator's completion routine has run.
     pub(crate) creator_done: KEvent,
     /// Bit `n % 64`: stack location `n` was marked pending (IoMarkIrpPending, or the
@@ -446,6 +449,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     requester: None,
                     requester_state: AtomicU8::new(REQUESTER_ASSOCIATED),
                     creator_state: AtomicU8::new(0),
+                    built: AtomicBool::new(false),
                     creator_done: super::event::new_event(super::event::EventType::Notification, false),
                     pending_marks: AtomicU64::new(0),
                     exchanged_routines: [AtomicUsize::new(0), AtomicUsize::new(0)],
@@ -471,30 +475,85 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).requester = None;
         (*h).requester_state.store(REQUESTER_ASSOCIATED, Ordering::Relaxed);
         (*h).creator_state.store(0, Ordering::Relaxed);
+        (*h).built.store(false, Ordering::Relaxed);
         (*h).creator_done.header.signal_state.store(0, Ordering::Relaxed);
     }
     let irp = irp_of(h);
-    // SAFETY: the block has room for an IRP with `stack_size` locations.
-    unsafe { initialize(irp, stack_size) };
-    // SAFETY: as above.
-    unsafe { (*irp).allocation_flags = IRP_ALLOCATED_BY_IRPKIT };
+    // SAFETY: the block has room for an IRP with `stack_size` locations, which nobody
+    // else uses yet.
+    unsafe { initialize(irp, io_size_of_irp(stack_size) as u16, stack_size, IRP_ALLOCATED_BY_IRPKIT) };
     crate::timeline::irp_allocated(k, irp, stack_size);
     irp
 }
 
-/// `IoInitializeIrp`: (re)initialises the IRP at `irp` with `stack_size` locations.
+/// Marks `irp` as built by one of the IoBuild*Request routines.
+///
+/// # Safety
+/// `irp` is a fresh irpkit IRP owned by the caller.
+pub(crate) unsafe fn mark_built(irp: *mut Irp) {
+    // SAFETY: forwarded contract.
+    if let Some(h) = unsafe { header(irp) } {
+        // SAFETY: a valid header.
+        unsafe { (*h).built.store(true, Ordering::Relaxed) };
+    }
+}
+
+/// `IoInitializeIrp`: initialises an IRP the caller allocated as raw memory — `packet_size`
+/// bytes (at least [`io_size_of_irp`]`(stack_size)`), zeroed, then `Type`, `Size`
+/// (= `packet_size`), `StackCount`, `CurrentLocation` = `StackCount + 1` and the current
+/// stack location one past the last, as Microsoft documents it.
+///
+/// The IRP is the caller's, not irpkit's: it has no irpkit header, so no serial number in
+/// reports, IoFreeIrp does not take it, and the final stage of IoCompleteRequest does not
+/// free it — its creator frees or reuses the memory once its completion routine returned
+/// `STATUS_MORE_PROCESSING_REQUIRED` or the walk is over. To reuse it, call this again or
+/// [`io_reuse_irp`]. Microsoft says not to use it on an IRP from [`io_allocate_irp`] (use
+/// [`io_reuse_irp`]): irpkit's mark in `AllocationFlags` would be lost, so IoFreeIrp would
+/// report the IRP and its block would stay in use until the kernel ends.
+///
+/// A `packet_size` too small for `stack_size` locations, or a `stack_size` below 1, is
+/// reported (`invalid-irp`) and nothing is written; a report needs the calling thread to
+/// have entered a kernel.
+///
+/// # Safety
+/// `irp` points to `packet_size` writable bytes, aligned for an [`Irp`], that nobody else
+/// uses (an IRP being initialised belongs to no one yet).
+pub unsafe fn io_initialize_irp(irp: *mut Irp, packet_size: u16, stack_size: i8) {
+    const R: &str = "IoInitializeIrp";
+    if irp.is_null() || stack_size < 1 || usize::from(packet_size) < io_size_of_irp(stack_size) {
+        kernel::with_current(R, |k| {
+            k.report(
+                Rule::InvalidIrp,
+                R,
+                ptr::null_mut(),
+                format!(
+                    "IoInitializeIrp({irp:p}, PacketSize {packet_size}, StackSize {stack_size}): an IRP with {stack_size} stack location(s) needs IoSizeOfIrp = {} bytes",
+                    io_size_of_irp(stack_size.max(0))
+                ),
+            )
+        });
+        return;
+    }
+    kernel::try_with_current(|k| super::spinlock::check_irql_at_most(k, DISPATCH_LEVEL, R, ptr::null_mut()));
+    // SAFETY: `packet_size` writable bytes by the contract.
+    unsafe { ptr::write_bytes(irp.cast::<u8>(), 0, usize::from(packet_size)) };
+    // SAFETY: as above; `packet_size` covers the IRP and its stack locations.
+    unsafe { initialize(irp, packet_size, stack_size, 0) };
+}
+
+/// Writes a fresh IRP with `stack_size` zeroed locations at `irp`: `CurrentLocation` is
+/// `stack_size + 1` and the current stack location one past the last.
 ///
 /// # Safety
 /// `irp` points to writable memory of at least `io_size_of_irp(stack_size)` bytes that
 /// nobody else uses.
-unsafe fn initialize(irp: *mut Irp, stack_size: i8) {
-    let flags = IRP_ALLOCATED_BY_IRPKIT;
+unsafe fn initialize(irp: *mut Irp, packet_size: u16, stack_size: i8, allocation_flags: u8) {
     // SAFETY: writable IRP memory by the contract. Written field by field as a value so
     // the atomics are constructed properly (also under loom).
     unsafe {
         irp.write(Irp {
             type_: IO_TYPE_IRP,
-            size: io_size_of_irp(stack_size) as u16,
+            size: packet_size,
             mdl_address: ptr::null_mut(),
             flags: 0,
             associated_irp: ptr::null_mut(),
@@ -507,7 +566,7 @@ unsafe fn initialize(irp: *mut Irp, stack_size: i8) {
             cancel: AtomicU8::new(FALSE),
             cancel_irql: AtomicU8::new(0),
             apc_environment: 0,
-            allocation_flags: flags,
+            allocation_flags,
             user_iosb: ptr::null_mut(),
             user_event: ptr::null_mut(),
             overlay: IrpOverlay { user_apc_routine: ptr::null_mut(), user_apc_context: ptr::null_mut() },
@@ -519,6 +578,155 @@ unsafe fn initialize(irp: *mut Irp, stack_size: i8) {
         ptr::write_bytes(first, 0, stack_size as usize);
         // CurrentStackLocation starts one past the last location.
         *Irp::current_stack_slot(irp) = first.add(stack_size as usize);
+    }
+}
+
+/// `IoReuseIrp`: reinitialises an IRP its creator allocated — with [`io_allocate_irp`], or
+/// as raw memory set up by [`io_initialize_irp`] — so that it can be sent again: every
+/// field as IoInitializeIrp leaves it (`Cancel` clear, no cancel routine, `PendingReturned`
+/// clear, no status block, event or thread, `CurrentLocation` = `StackCount + 1`, the
+/// current stack location one past the last, the stack locations zeroed), except that
+/// `Size`, `StackCount` and `AllocationFlags` are kept and `IoStatus.Status` is `status`.
+///
+/// An irpkit IRP keeps its allocation — its block, pins, creator and kernel — but starts a
+/// new request: it gets a new serial number (`IRP #n` names a request in reports and
+/// timelines, and the checks that look at a dispatch routine's return after the fact tell
+/// by the number that the memory now holds a later request), its pending marks and its
+/// record of exchanged cancel routines are cleared. Double completion is judged by
+/// `CurrentLocation` (spec §7.2), so the reused IRP can be completed again. The requester
+/// link and the safe API's creator state are left alone: they belong to the I/O manager
+/// and to `safe::SentRequest`, whose IRPs are not the caller's to reuse.
+///
+/// Reported, and then reinitialised anyway as Windows would (record mode): an IRP still in
+/// use — a cancel routine set, or a stack location owned by another driver, i.e. sent and
+/// not yet completed back to its creator (`reuse-irp-in-use`); an IRP the calling driver
+/// did not allocate or that an IoBuild*Request routine built (`reuse-foreign-irp`, SDV
+/// IoReuseIrp / IoReuseIrp2; not checked for raw IRPs, whose allocator irpkit cannot know);
+/// an irpkit IRP already freed (`invalid-irp`, left untouched).
+///
+/// # Safety
+/// `irp` points to a live IRP the caller owns (a freed irpkit IRP is reported, not
+/// undefined, while its kernel lives).
+pub unsafe fn io_reuse_irp(irp: *mut Irp, status: super::NtStatus) {
+    const R: &str = "IoReuseIrp";
+    if irp.is_null() {
+        kernel::with_current(R, |k| k.report(Rule::InvalidIrp, R, irp, "IoReuseIrp(NULL, ...)".to_string()));
+        return;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { with_irp_kernel(irp, R, |k| reuse_in(k, irp, status)) }
+}
+
+/// # Safety
+/// As [`io_reuse_irp`]; `k` is the IRP's kernel.
+unsafe fn reuse_in(k: &KernelShared, irp: *mut Irp, status: super::NtStatus) {
+    const R: &str = "IoReuseIrp";
+    super::spinlock::check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
+    // SAFETY: readable IRP memory by the contract.
+    if unsafe { is_freed(irp) } {
+        k.report(Rule::InvalidIrp, R, irp, "IoReuseIrp on an IRP that was already freed".to_string());
+        return;
+    }
+    let caller = kernel::current_routine().driver;
+    // SAFETY: readable IRP memory.
+    if let Some(h) = unsafe { header(irp) } {
+        // SAFETY: a valid header.
+        let (creator, built) = unsafe { ((*h).creator, (*h).built.load(Ordering::Relaxed)) };
+        if built {
+            k.report(
+                Rule::ReuseForeignIrp,
+                R,
+                irp,
+                "IoReuseIrp on an IRP built by IoBuildSynchronousFsdRequest, IoBuildAsynchronousFsdRequest or IoBuildDeviceIoControlRequest".to_string(),
+            );
+        } else if creator != caller {
+            k.report(Rule::ReuseForeignIrp, R, irp, "IoReuseIrp on an IRP the caller did not allocate".to_string());
+        }
+    }
+    // SAFETY: live IRP; the slot is atomic.
+    if unsafe { (*irp).cancel_routine.load() }.is_some() {
+        k.report(Rule::ReuseIrpInUse, R, irp, "IoReuseIrp on an IRP whose cancel routine is still set".to_string());
+    }
+    // SAFETY: live IRP; devices in its stack locations are live.
+    let holder = unsafe {
+        let r = &*irp;
+        if i32::from(r.current_location()) <= i32::from(r.stack_count) {
+            let device = (*io_get_current_irp_stack_location(irp)).device_object;
+            if !device.is_null() && (*device).driver_object != caller {
+                Some(device)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    };
+    if let Some(device) = holder {
+        k.report(
+            Rule::ReuseIrpInUse,
+            R,
+            irp,
+            format!(
+                "IoReuseIrp on an IRP still held by {} (sent with IoCallDriver and not completed back to its creator)",
+                // SAFETY: a live device of an IRP's stack location.
+                unsafe { super::device::device_name(device) }
+            ),
+        );
+    }
+    // SAFETY: live IRP the caller owns.
+    unsafe { reinitialize(k, irp, status) };
+}
+
+/// The reset behind [`io_reuse_irp`]: in place, field by field, the atomics with atomic
+/// stores (a driver misusing IoReuseIrp may race IoCancelIrp on them; that is reported,
+/// and must not make Rust code undefined).
+///
+/// # Safety
+/// `irp` is a live IRP of kernel `k` (or no irpkit IRP) that the caller owns.
+unsafe fn reinitialize(k: &KernelShared, irp: *mut Irp, status: super::NtStatus) {
+    // SAFETY: readable IRP memory.
+    let h = unsafe { header(irp) };
+    // SAFETY: live IRP owned by the caller: every plain field is the caller's to write;
+    // the stack locations follow it.
+    unsafe {
+        let stack = (*irp).stack_count;
+        (*irp).type_ = IO_TYPE_IRP;
+        (*irp).mdl_address = ptr::null_mut();
+        (*irp).flags = 0;
+        (*irp).associated_irp = ptr::null_mut();
+        (*irp).thread_list_entry = ListEntry::null();
+        (*irp).io_status = IoStatusBlock { status, information: 0 };
+        (*irp).requestor_mode = 0;
+        (*irp).pending_returned = FALSE;
+        (*irp).cancel.store(FALSE, Ordering::Release);
+        (*irp).cancel_irql = 0;
+        (*irp).apc_environment = 0;
+        (*irp).user_iosb = ptr::null_mut();
+        (*irp).user_event = ptr::null_mut();
+        (*irp).overlay = IrpOverlay { user_apc_routine: ptr::null_mut(), user_apc_context: ptr::null_mut() };
+        // Clearing only: an exchange that does not record (see `exchange_cancel_routine`).
+        (*irp).cancel_routine.exchange(None);
+        (*irp).user_buffer = ptr::null_mut();
+        (*irp).tail = IrpTail { apc: [0; 11] };
+        let first = Irp::stack_location(irp, 1);
+        ptr::write_bytes(first, 0, stack.max(0) as usize);
+        *Irp::current_stack_slot(irp) = first.add(stack.max(0) as usize);
+        (*irp).current_location.store(stack + 1, Ordering::Release);
+    }
+    let Some(h) = h else { return };
+    // SAFETY: a valid header of an allocated IRP the caller owns.
+    unsafe {
+        let previous = (*h).id.load(Ordering::Relaxed);
+        let id = k.pool.next_id.fetch_add(1, Ordering::Relaxed);
+        (*h).id.store(id, Ordering::Relaxed);
+        // As at allocation: the id changes before the marks are reset, so a reader that
+        // sees the reset marks also sees the new id (see `location_marked`).
+        crate::sync::atomic::fence(Ordering::Release);
+        (*h).pending_marks.store(0, Ordering::Relaxed);
+        for entry in &(*h).exchanged_routines {
+            entry.store(0, Ordering::Release);
+        }
+        crate::timeline::irp_reused(k, previous, id);
     }
 }
 

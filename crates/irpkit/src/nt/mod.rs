@@ -51,8 +51,8 @@ pub use event::{
 };
 pub use irp::{
     io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
-    io_get_next_irp_stack_location, io_mark_irp_pending, io_set_completion_routine, io_set_completion_routine_ex,
-    io_set_next_irp_stack_location, io_size_of_irp, io_skip_current_irp_stack_location,
+    io_get_next_irp_stack_location, io_initialize_irp, io_mark_irp_pending, io_reuse_irp, io_set_completion_routine,
+    io_set_completion_routine_ex, io_set_next_irp_stack_location, io_size_of_irp, io_skip_current_irp_stack_location,
 };
 pub use objects::{
     io_acquire_remove_lock, io_initialize_remove_lock, io_release_remove_lock, io_release_remove_lock_and_wait,

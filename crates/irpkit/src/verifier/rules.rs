@@ -285,6 +285,24 @@ rules! {
         doc: KERNEL + "canceling-irps",
         fix: "Complete every IRP you own, queue it, or pass it down; cleanup, thread exit and unload must find nothing left behind.",
     }
+    /// IoReuseIrp on an IRP that is still in use: a cancel routine is set, or a driver
+    /// it was sent to has not completed it back to its creator.
+    ReuseIrpInUse {
+        id: "reuse-irp-in-use",
+        code: None,
+        title: "an IRP is reused only when it is back with its creator, with no cancel routine",
+        doc: KERNEL + "reusing-irps",
+        fix: "Call IoReuseIrp only after the IRP's completion routine (yours) returned STATUS_MORE_PROCESSING_REQUIRED, or before it was ever sent; clear any cancel routine first. An IRP a lower driver still holds is that driver's.",
+    }
+    /// IoReuseIrp on an IRP the caller did not allocate with IoAllocateIrp (SDV IoReuseIrp,
+    /// IoReuseIrp2).
+    ReuseForeignIrp {
+        id: "reuse-foreign-irp",
+        code: None,
+        title: "IoReuseIrp is used only on IRPs the caller allocated with IoAllocateIrp (SDV IoReuseIrp, IoReuseIrp2)",
+        doc: DEVTEST + "wdm-ioreuseirp2",
+        fix: "Reuse only IRPs your driver allocated with IoAllocateIrp (or as raw memory set up with IoInitializeIrp). IRPs from IoBuildSynchronousFsdRequest, IoBuildAsynchronousFsdRequest, IoBuildDeviceIoControlRequest or another driver are not yours to reinitialise: free or complete them and allocate your own.",
+    }
     /// A spin lock was acquired twice by one thread, or released by a thread that does
     /// not hold it.
     SpinLockDiscipline {
