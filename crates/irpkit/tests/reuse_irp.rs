@@ -111,7 +111,7 @@ unsafe extern "system-unwind" fn top_dispatch(_d: *mut DeviceObject, request: *m
     let seen = Seen::default();
     // SAFETY: the dispatch contract; the IRP allocated here is this driver's own.
     unsafe {
-        let stack = (*lower).stack_size;
+        let stack = (*lower).stack_size.load(std::sync::atomic::Ordering::SeqCst);
         let irp = io_allocate_irp(stack, false);
         assert!(!irp.is_null());
         let size = (*irp).size;

@@ -699,7 +699,7 @@ unsafe fn reinitialize(k: &KernelShared, irp: *mut Irp, status: super::NtStatus)
         (*irp).requestor_mode = 0;
         (*irp).pending_returned = FALSE;
         (*irp).cancel.store(FALSE, Ordering::Release);
-        (*irp).cancel_irql = 0;
+        (*irp).cancel_irql.store(0, Ordering::Relaxed);
         (*irp).apc_environment = 0;
         (*irp).user_iosb = ptr::null_mut();
         (*irp).user_event = ptr::null_mut();
