@@ -16,6 +16,14 @@ use crate::sync::atomic::Ordering;
 /// routines hold a `&DeviceRef` (`CurrentIrp`, the device queue's `Busy` and links, the
 /// DPC). Its methods read and write it only as the NT routines do — atomic fields, or
 /// under the lock that guards them.
+///
+/// The compiler knows it: like every type with interior mutability, `DeviceRef` is not
+/// `RefUnwindSafe` (a plain view of the device object's fields would be):
+///
+/// ```compile_fail,E0277
+/// fn shared_memory_is_declared<T: std::panic::RefUnwindSafe + ?Sized>() {}
+/// shared_memory_is_declared::<irpkit::safe::DeviceRef>();
+/// ```
 #[repr(transparent)]
 pub struct DeviceRef(UnsafeCell<nt::DeviceObject>);
 
