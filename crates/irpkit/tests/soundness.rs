@@ -20,6 +20,18 @@ use irpkit::safe::{
 };
 use irpkit::Kernel;
 
+/// Runs `scenario` under 300 schedules (mixed strategy, seeds 0..300); fails on the first
+/// violation, naming its seed.
+fn explore_300_schedules(scenario: Arc<dyn Scenario>) {
+    for seed in 0..300 {
+        let strategy = Strategy::mixed(seed);
+        let outcome = explore::run_one(&scenario, strategy, seed, &Limits::default());
+        if let Some(v) = outcome.violation {
+            panic!("seed {seed} ({strategy}): {}", v.kind);
+        }
+    }
+}
+
 /// A device whose timer callback counts its calls and checks it never runs once its
 /// `DeviceTimer` has been dropped.
 #[derive(Default)]
@@ -72,14 +84,7 @@ impl Scenario for DropWhileDpcInFlight {
 
 #[test]
 fn device_timer_drop_waits_for_its_dpc_in_flight() {
-    let scenario: Arc<dyn Scenario> = Arc::new(DropWhileDpcInFlight);
-    for seed in 0..300 {
-        let strategy = Strategy::mixed(seed);
-        let outcome = explore::run_one(&scenario, strategy, seed, &Limits::default());
-        if let Some(v) = outcome.violation {
-            panic!("seed {seed} ({strategy}): {}", v.kind);
-        }
-    }
+    explore_300_schedules(Arc::new(DropWhileDpcInFlight));
 }
 
 /// Hole: dropping an armed `DeviceTimer` left its entry in the kernel's timer table, and
@@ -233,14 +238,7 @@ impl Scenario for StartNextDuringCancel {
 
 #[test]
 fn current_irp_holds_still_under_the_cancel_lock() {
-    let scenario: Arc<dyn Scenario> = Arc::new(StartNextDuringCancel);
-    for seed in 0..300 {
-        let strategy = Strategy::mixed(seed);
-        let outcome = explore::run_one(&scenario, strategy, seed, &Limits::default());
-        if let Some(v) = outcome.violation {
-            panic!("seed {seed} ({strategy}): {}", v.kind);
-        }
-    }
+    explore_300_schedules(Arc::new(StartNextDuringCancel));
 }
 
 /// Spins until the device's queue is idle. A plain loop with no call in it: with `Busy` a

@@ -52,6 +52,13 @@ fn setup() -> (Kernel, Device<Pends>, Process) {
     (kernel, dev, process)
 }
 
+/// Ends the process and checks nothing was lost or reported.
+fn ends_clean(kernel: &Kernel, process: &Process) {
+    process.terminate();
+    assert_eq!(kernel.irps_outstanding(), 0);
+    assert_eq!(kernel.verifier().report_count(), 0, "{:#?}", kernel.verifier().reports());
+}
+
 /// A second request on an `Overlapped` whose first is still pending is refused with
 /// `STATUS_INVALID_PARAMETER`, never reaches the driver, and the first request's result
 /// is delivered intact.
@@ -74,9 +81,7 @@ fn a_second_request_on_a_pending_overlapped_is_refused() {
     assert_eq!(o.status_block(), IoStatusBlock { status: STATUS_SUCCESS, information: 16 });
     assert_eq!(t.outstanding(), 0);
     t.exit();
-    process.terminate();
-    assert_eq!(kernel.irps_outstanding(), 0);
-    assert_eq!(kernel.verifier().report_count(), 0, "{:#?}", kernel.verifier().reports());
+    ends_clean(&kernel, &process);
 }
 
 /// Two threads issuing on one fresh `Overlapped` at once: exactly one of them gets it.
@@ -115,9 +120,7 @@ fn two_threads_racing_to_issue_on_one_overlapped_one_wins() {
             i.join().unwrap();
         }
     }
-    process.terminate();
-    assert_eq!(kernel.irps_outstanding(), 0);
-    assert_eq!(kernel.verifier().report_count(), 0, "{:#?}", kernel.verifier().reports());
+    ends_clean(&kernel, &process);
 }
 
 /// Once its request has completed (delivered, or finished at once), an `Overlapped` takes the
@@ -140,7 +143,5 @@ fn an_overlapped_is_reusable_once_its_request_completed() {
     assert!(dev.finish_one(3));
     assert_eq!(o.status_block(), IoStatusBlock { status: STATUS_SUCCESS, information: 3 });
     t.exit();
-    process.terminate();
-    assert_eq!(kernel.irps_outstanding(), 0);
-    assert_eq!(kernel.verifier().report_count(), 0, "{:#?}", kernel.verifier().reports());
+    ends_clean(&kernel, &process);
 }
