@@ -51,10 +51,13 @@ pub(crate) struct RoutineCtx {
     pub(crate) driver: *mut DriverObject,
     pub(crate) kind: RoutineKind,
     pub(crate) irp: *mut Irp,
+    /// The routine's code address (0: not known), for naming it by its symbol.
+    pub(crate) address: usize,
 }
 
 impl RoutineCtx {
-    const NONE: RoutineCtx = RoutineCtx { driver: ptr::null_mut(), kind: RoutineKind::None, irp: ptr::null_mut() };
+    const NONE: RoutineCtx =
+        RoutineCtx { driver: ptr::null_mut(), kind: RoutineKind::None, irp: ptr::null_mut(), address: 0 };
 }
 
 /// One thread's processor state.
@@ -126,6 +129,18 @@ pub(crate) fn current_routine() -> RoutineCtx {
 /// Runs `f` as driver routine `kind` of `driver` (restoring the previous routine after,
 /// also on unwind).
 pub(crate) fn in_routine<R>(driver: *mut DriverObject, kind: RoutineKind, irp: *mut Irp, f: impl FnOnce() -> R) -> R {
+    in_routine_at(driver, kind, irp, 0, f)
+}
+
+/// [`in_routine`] for the routine at code address `address` (named by its symbol in
+/// reports, where the symbol is known).
+pub(crate) fn in_routine_at<R>(
+    driver: *mut DriverObject,
+    kind: RoutineKind,
+    irp: *mut Irp,
+    address: usize,
+    f: impl FnOnce() -> R,
+) -> R {
     struct Restore(RoutineCtx);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -133,7 +148,7 @@ pub(crate) fn in_routine<R>(driver: *mut DriverObject, kind: RoutineKind, irp: *
             THREAD.with(|t| t.routine.set(prev));
         }
     }
-    let prev = THREAD.with(|t| t.routine.replace(RoutineCtx { driver, kind, irp }));
+    let prev = THREAD.with(|t| t.routine.replace(RoutineCtx { driver, kind, irp, address }));
     let _restore = Restore(prev);
     f()
 }
@@ -195,6 +210,14 @@ pub(crate) struct KernelShared {
     pub(crate) dispatcher_lock: Mutex<usize>,
     pub(crate) dispatcher_cv: Condvar,
     pub(crate) drivers: Mutex<Vec<crate::nt::device::DriverPtr>>,
+    /// Every device object ever created in this kernel (for lookups by name).
+    pub(crate) device_blocks: Mutex<Vec<crate::nt::device::DevicePtr>>,
+    /// Executive pool blocks.
+    pub(crate) pool_blocks: crate::nt::pool::PoolTracker,
+    /// Thread objects, kernel handles, symbolic links.
+    pub(crate) objects: crate::nt::ob::ObjectManager,
+    /// Drivers' debug output.
+    pub(crate) debug_log: crate::nt::debug::DebugLog,
     /// Serialises device attachment and detachment (NT's I/O database lock); a leaf,
     /// held for no kernel primitive.
     pub(crate) device_database: Mutex<()>,
@@ -207,6 +230,9 @@ pub(crate) struct KernelShared {
     pub(crate) timeline: crate::timeline::Recorder,
     #[allow(clippy::vec_box)]
     pub(crate) queue_indexes: Mutex<Vec<Box<crate::nt::devqueue::KeyIndex>>>,
+    /// Values that must outlive everything of this kernel (driver images its objects point
+    /// into): dropped after the drivers and devices are freed. Last, so last dropped.
+    pub(crate) keep_alive: Mutex<Vec<Box<dyn core::any::Any + Send + Sync>>>,
 }
 
 impl core::fmt::Debug for KernelShared {
@@ -280,6 +306,10 @@ fn describe_location(ctx: RoutineCtx) -> Location {
         RoutineKind::SystemThread => "system thread".to_string(),
         RoutineKind::Unload => "Unload routine".to_string(),
     };
+    let routine = match crate::nt::symbols::describe(ctx.address) {
+        Some(name) => format!("{routine} {name}"),
+        None => routine,
+    };
     let routine = if ctx.irp.is_null() {
         routine
     } else {
@@ -326,11 +356,16 @@ impl KernelBuilder {
             dispatcher_lock: Mutex::new(0),
             dispatcher_cv: Condvar::new(),
             drivers: Mutex::new(Vec::new()),
+            device_blocks: Mutex::new(Vec::new()),
+            pool_blocks: Default::default(),
+            objects: Default::default(),
+            debug_log: Default::default(),
             device_database: Mutex::new(()),
             dpc: crate::nt::dpc::DpcEngine::new(),
             queue_indexes: Mutex::new(Vec::new()),
             event_log: Mutex::new(Vec::new()),
             timeline: crate::timeline::Recorder::default(),
+            keep_alive: Mutex::new(Vec::new()),
         };
         #[cfg(not(loom))]
         return Kernel { shared: Arc::new_cyclic(shared) };
@@ -362,6 +397,13 @@ impl Kernel {
     /// A builder to choose the verifier mode and the clock.
     pub fn builder() -> KernelBuilder {
         KernelBuilder::default()
+    }
+
+    /// Keeps `value` alive until this kernel ends: it is dropped after every driver and
+    /// device object of the kernel is freed and no thread runs in it any more (for the
+    /// memory a driver's routines live in, for instance).
+    pub fn keep_alive(&self, value: Box<dyn core::any::Any + Send + Sync>) {
+        crate::sync::lock(&self.shared.keep_alive).push(value);
     }
 
     /// Makes this kernel the calling thread's current kernel until the guard drops.

@@ -51,6 +51,11 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventKind {
+    /// A driver's debug output (DbgPrint, DbgPrintEx, KdPrint; a DbgBreakPoint).
+    DebugOutput {
+        /// The text, as the driver formatted it.
+        text: String,
+    },
     /// The thread got a name ([`Kernel::spawn_named`](crate::Kernel::spawn_named) or
     /// [`Kernel::name_current_thread`](crate::Kernel::name_current_thread)).
     ThreadNamed {
@@ -217,7 +222,8 @@ impl EventKind {
             | IrpFreed { irp }
             | EventLogged { irp, .. } => Some(irp),
             VerifierReport { irp, .. } => irp,
-            ThreadNamed { .. }
+            DebugOutput { .. }
+            | ThreadNamed { .. }
             | ThreadEnded
             | DpcStarted { .. }
             | DpcReturned { .. }
@@ -548,6 +554,11 @@ pub(crate) fn event_logged(k: &KernelShared, name: &'static str, irp: u64) {
 pub(crate) fn verifier_report(k: &KernelShared, rule: &'static str, irp: Option<u64>) {
     tracing::warn!(target: "irpkit", irp, rule, "verifier_report");
     record(k, || EventKind::VerifierReport { rule, irp });
+}
+
+pub(crate) fn debug_output(k: &KernelShared, text: &str) {
+    tracing::info!(target: "irpkit", text, "debug_output");
+    record(k, || EventKind::DebugOutput { text: text.to_string() });
 }
 
 pub(crate) fn thread_named(k: &KernelShared, name: &str) {

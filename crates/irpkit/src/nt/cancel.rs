@@ -254,6 +254,7 @@ pub(crate) unsafe fn invoke_cancel_routine(
         irp,
         detected_in,
         irql,
+        routine as usize,
         || "the cancel routine returned without releasing the cancel spin lock".to_string(),
         // SAFETY: the driver's cancel routine, called as documented with the lock held.
         || unsafe { routine(device, irp) },

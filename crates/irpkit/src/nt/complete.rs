@@ -22,7 +22,7 @@ use super::irp::{self, io_free_irp, with_irp_kernel};
 use super::spinlock::check_irql_at_most;
 use super::status::*;
 use super::types::*;
-use crate::kernel::{self, in_routine, KernelShared, RoutineKind};
+use crate::kernel::{self, KernelShared, RoutineKind};
 use crate::sync::atomic::Ordering;
 use crate::verifier::Rule;
 
@@ -168,7 +168,9 @@ unsafe fn walk(irp: *mut Irp) -> bool {
                     let device =
                         if up == top { ptr::null_mut() } else { (*Irp::stack_location(irp, up)).device_object };
                     let driver = if device.is_null() { irp::creator(irp) } else { (*device).driver_object };
-                    let r = in_routine(driver, RoutineKind::Completion, irp, || routine(device, irp, context));
+                    let r = crate::kernel::in_routine_at(driver, RoutineKind::Completion, irp, routine as usize, || {
+                        routine(device, irp, context)
+                    });
                     if r == STATUS_MORE_PROCESSING_REQUIRED {
                         return false;
                     }

@@ -12,7 +12,7 @@ use super::irp::{self, io_get_current_irp_stack_location, io_set_next_irp_stack_
 use super::spinlock::{call_checked, check_irql_at_most};
 use super::status::*;
 use super::types::*;
-use crate::kernel::{self, in_routine, Kernel, KernelShared, RoutineKind};
+use crate::kernel::{self, Kernel, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicI32, AtomicI8, AtomicPtr, AtomicU8, Ordering};
 use crate::sync::{lock, Arc};
 use crate::verifier::Rule;
@@ -32,12 +32,24 @@ unsafe impl Send for DriverPtr {}
 // SAFETY: as above.
 unsafe impl Sync for DriverPtr {}
 
+/// A device object pointer that may cross threads (the kernel's device list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DevicePtr(pub(crate) *mut DeviceObject);
+// SAFETY: device objects are shared by design; all mutation follows NT's rules.
+unsafe impl Send for DevicePtr {}
+// SAFETY: as above.
+unsafe impl Sync for DevicePtr {}
+
 #[repr(C, align(16))]
 struct DriverHeader {
     magic: u64,
     kernel: *const KernelShared,
     name: String,
     name_utf16: Vec<u16>,
+    service_utf16: Vec<u16>,
+    registry_utf16: Vec<u16>,
+    registry_path: UnicodeString,
+    extension: DriverExtension,
     loaded: AtomicU8,
     devices_ever: Vec<*mut DeviceObject>,
 }
@@ -167,19 +179,48 @@ fn unicode(s: &[u16]) -> UnicodeString {
 
 impl Kernel {
     /// Loads a driver: creates its driver object named `\Driver\{name}` and calls its
-    /// DriverEntry (in the calling thread, which must have entered this kernel).
+    /// DriverEntry (in the calling thread, which must have entered this kernel) with the
+    /// registry path `\Registry\Machine\System\CurrentControlSet\Services\{name}`.
     ///
     /// Returns the driver object, or DriverEntry's failure status (the object is then
     /// discarded).
     pub fn load_driver(&self, name: &str, entry: DriverInitialize) -> Result<*mut DriverObject, NtStatus> {
+        let service = name.rsplit('\\').next().unwrap_or(name);
+        let registry_path = format!("\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{service}");
+        self.load_driver_with_registry_path(name, &registry_path, entry)
+    }
+
+    /// [`load_driver`](Self::load_driver) with the registry path DriverEntry gets.
+    ///
+    /// As the I/O manager does: every `MajorFunction` entry starts as a routine that
+    /// completes the IRP with `STATUS_INVALID_DEVICE_REQUEST`; `DriverExtension` points at
+    /// the driver's extension (its `ServiceKeyName` is the name); and when DriverEntry
+    /// succeeds, `DO_DEVICE_INITIALIZING` is cleared on the devices it created.
+    pub fn load_driver_with_registry_path(
+        &self,
+        name: &str,
+        registry_path: &str,
+        entry: DriverInitialize,
+    ) -> Result<*mut DriverObject, NtStatus> {
         let full = if name.starts_with('\\') { name.to_string() } else { format!("\\Driver\\{name}") };
         let name_utf16: Vec<u16> = full.encode_utf16().collect();
+        let service_utf16: Vec<u16> = full.rsplit('\\').next().unwrap_or(&full).encode_utf16().collect();
+        let registry_utf16: Vec<u16> = registry_path.encode_utf16().chain(core::iter::once(0)).collect();
         let block = Box::into_raw(Box::new(DriverBlock {
             header: DriverHeader {
                 magic: DRIVER_MAGIC,
                 kernel: Arc::as_ptr(&self.shared),
                 name: full,
                 name_utf16,
+                service_utf16,
+                registry_utf16,
+                registry_path: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
+                extension: DriverExtension {
+                    driver_object: ptr::null_mut(),
+                    add_device: ptr::null_mut(),
+                    count: 0,
+                    service_key_name: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
+                },
                 loaded: AtomicU8::new(1),
                 devices_ever: Vec::new(),
             },
@@ -198,22 +239,45 @@ impl Kernel {
                 driver_init: entry as *mut c_void,
                 driver_start_io: None,
                 driver_unload: None,
-                major_function: [None; IRP_MJ_COUNT],
+                major_function: [Some(invalid_device_request as DriverDispatch); IRP_MJ_COUNT],
             },
         }));
-        // SAFETY: `block` is a fresh, exclusively owned allocation.
-        let driver = unsafe {
-            (*block).object.driver_name = unicode(&(*block).header.name_utf16);
-            &raw mut (*block).object
+        // SAFETY: `block` is a fresh, exclusively owned allocation; the strings it points
+        // into are its own vectors, which are never resized.
+        let (driver, registry) = unsafe {
+            let h = &raw mut (*block).header;
+            (*block).object.driver_name = unicode(&(*h).name_utf16);
+            (*h).extension.driver_object = &raw mut (*block).object;
+            (*h).extension.service_key_name = unicode(&(*h).service_utf16);
+            (*block).object.driver_extension = (&raw mut (*h).extension).cast();
+            let path = &(*h).registry_utf16;
+            (*h).registry_path = UnicodeString {
+                length: ((path.len() - 1) * 2) as u16,
+                maximum_length: (path.len() * 2) as u16,
+                buffer: path.as_ptr().cast_mut(),
+            };
+            (&raw mut (*block).object, &raw mut (*h).registry_path)
         };
         let _entered = self.enter();
-        // SAFETY: DriverEntry gets its own, fully initialised driver object.
-        let status =
-            in_routine(driver, RoutineKind::DriverEntry, ptr::null_mut(), || unsafe { entry(driver, ptr::null_mut()) });
+        // SAFETY: DriverEntry gets its own, fully initialised driver object and registry path.
+        let status = crate::kernel::in_routine_at(driver, RoutineKind::DriverEntry, ptr::null_mut(), entry as usize, || unsafe {
+            entry(driver, registry)
+        });
         if !nt_success(status) {
-            // SAFETY: DriverEntry failed; the driver object is ours again.
-            drop(unsafe { Box::from_raw(block) });
+            // A failed DriverEntry's devices stay allocated (stale pointers to them stay
+            // device-shaped): the block moves to the kernel's list, marked unloaded.
+            // SAFETY: the driver object is ours again.
+            unsafe { (*block).header.loaded.store(0, Ordering::Release) };
+            lock(&self.shared.drivers).push(DriverPtr(driver));
             return Err(status);
+        }
+        // SAFETY: DriverEntry has returned; the devices it created are the driver's list.
+        unsafe {
+            let mut device = (*driver).device_object;
+            while !device.is_null() {
+                (*device).flags &= !DO_DEVICE_INITIALIZING;
+                device = (*device).next_device;
+            }
         }
         lock(&self.shared.drivers).push(DriverPtr(driver));
         Ok(driver)
@@ -235,9 +299,24 @@ impl Kernel {
         }
         if let Some(unload) = unload {
             // SAFETY: the driver's own Unload routine with its own driver object.
-            in_routine(driver, RoutineKind::Unload, ptr::null_mut(), || unsafe { unload(driver) });
+            crate::kernel::in_routine_at(driver, RoutineKind::Unload, ptr::null_mut(), unload as usize, || unsafe {
+                unload(driver)
+            });
         }
         self.report_irps_left_at_unload(driver);
+        self.shared.report_pool_left_at_unload(driver);
+        let running = self.shared.system_threads_running(driver);
+        if running > 0 {
+            self.shared.report(
+                Rule::UnloadWithPendingOperations,
+                "driver unload",
+                ptr::null_mut(),
+                format!(
+                    "the driver was unloaded with {running} of its system threads still running: Unload must make \
+                     each one end (PsTerminateSystemThread) and wait on its thread object"
+                ),
+            );
+        }
     }
 
     /// Leak accounting at driver unload: every allocated IRP that is not completed and
@@ -341,8 +420,11 @@ pub unsafe fn io_create_device(
     if base.is_null() {
         return Err(STATUS_INSUFFICIENT_RESOURCES);
     }
-    // SAFETY: `dh` is valid; `devices_ever` is only touched by create and kernel drop.
-    let ordinal = unsafe { (*dh).devices_ever.len() };
+    // SAFETY: `dh` is valid; `devices_ever` is written under the device database lock.
+    let ordinal = unsafe {
+        let _database = lock(&k.device_database);
+        (*dh).devices_ever.len()
+    };
     let name = match name {
         Some(n) if n.starts_with('\\') => n.to_string(),
         Some(n) => format!("\\Device\\{n}"),
@@ -373,7 +455,7 @@ pub unsafe fn io_create_device(
             attached_device: AtomicPtr::new(ptr::null_mut()),
             current_irp: AtomicPtr::new(ptr::null_mut()),
             timer: ptr::null_mut(),
-            flags: 0,
+            flags: DO_DEVICE_INITIALIZING,
             characteristics,
             vpb: ptr::null_mut(),
             device_extension: if extension_size == 0 { ptr::null_mut() } else { extension },
@@ -404,7 +486,9 @@ pub unsafe fn io_create_device(
         });
         super::devqueue::ke_initialize_device_queue(&raw mut (*device).device_queue);
         (*driver).device_object = device;
+        let _database = lock(&k.device_database);
         (*dh).devices_ever.push(device);
+        lock(&k.device_blocks).push(DevicePtr(device));
         device
     };
     Ok(device)
@@ -465,6 +549,20 @@ unsafe fn report_queued_at_delete(device: *mut DeviceObject) {
             ),
         );
     }
+}
+
+/// The device named `name` (an NT device name, compared without regard to case) that is
+/// not deleted, of any driver of `k` (a driver whose DriverEntry is running included).
+pub(crate) fn find_device_by_name(k: &KernelShared, name: &str) -> Option<*mut DeviceObject> {
+    let blocks = lock(&k.device_blocks);
+    blocks.iter().map(|d| d.0).find(|&device| {
+        // SAFETY: device blocks live as long as the kernel; the name is fixed at creation
+        // and `deleted` is atomic.
+        unsafe {
+            let h = device_header(device);
+            (*h).deleted.load(Ordering::Acquire) == 0 && (*h).name.eq_ignore_ascii_case(name)
+        }
+    })
 }
 
 /// `IoGetAttachedDevice`: the highest device in the stack `device` belongs to.
@@ -619,6 +717,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
         irp,
         "IoCallDriver",
         irql_before,
+        dispatch as usize,
         || {
             format!(
                 "the dispatch routine for {} returned while holding the cancel spin lock",

@@ -128,6 +128,26 @@ fn now_100ns(k: &KernelShared) -> u64 {
     u64::try_from(k.clock.now().as_nanos() / 100).unwrap_or(u64::MAX)
 }
 
+/// The clock tick, in 100 ns units (`KeQueryTimeIncrement`: 15.625 ms).
+pub const TIME_INCREMENT: u32 = 156_250;
+
+/// `KeQuerySystemTime` (and `KeQuerySystemTimePrecise`): the system time in 100 ns units,
+/// from the kernel's clock. irpkit's system time starts at 0 when the kernel starts, so
+/// that an absolute due time given to KeSetTimer is on the same scale.
+pub fn ke_query_system_time() -> i64 {
+    with_current("KeQuerySystemTime", |k| now_100ns(k) as i64)
+}
+
+/// `KeQueryInterruptTime`: 100 ns units since the kernel started.
+pub fn ke_query_interrupt_time() -> u64 {
+    with_current("KeQueryInterruptTime", |k| now_100ns(k))
+}
+
+/// `KeQueryTickCount`: clock ticks ([`TIME_INCREMENT`]) since the kernel started.
+pub fn ke_query_tick_count() -> i64 {
+    with_current("KeQueryTickCount", |k| (now_100ns(k) / u64::from(TIME_INCREMENT)) as i64)
+}
+
 /// `KeInitializeDpc`: sets the routine and context. The driver running now (if any) is
 /// recorded as the DPC's owner (irpkit keeps it in `DpcListEntry`, which its own queue
 /// does not use), so reports from the routine name the driver.
@@ -479,6 +499,7 @@ impl KernelShared {
             ptr::null_mut(),
             "KeInsertQueueDpc",
             DISPATCH_LEVEL,
+            routine as usize,
             || "a DPC routine returned while holding the cancel spin lock".to_string(),
             // SAFETY: the driver's DPC routine with its own DPC object and arguments.
             || unsafe { routine(dpc, context, a1, a2) },

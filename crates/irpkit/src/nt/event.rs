@@ -100,6 +100,12 @@ pub trait DispatcherObject {
     fn dispatcher_header(&self) -> &DispatcherHeader;
 }
 
+impl DispatcherObject for DispatcherHeader {
+    fn dispatcher_header(&self) -> &DispatcherHeader {
+        self
+    }
+}
+
 impl DispatcherObject for KEvent {
     fn dispatcher_header(&self) -> &DispatcherHeader {
         &self.header
@@ -133,37 +139,79 @@ fn try_satisfy(header: &DispatcherHeader) -> bool {
     }
 }
 
-/// `KeWaitForSingleObject` on an event or timer: waits until it is signalled (satisfying
-/// the wait resets a synchronization object) or until `timeout` passes on the kernel's
-/// clock. Returns `STATUS_SUCCESS` or `STATUS_TIMEOUT`. Waiting with a non-zero timeout
-/// above APC_LEVEL is reported.
+/// `KeWaitForSingleObject` on an event, semaphore, timer or thread: waits until it is
+/// signalled (satisfying the wait takes a semaphore's unit and resets a synchronization
+/// object) or until `timeout` passes on the kernel's clock. Returns `STATUS_SUCCESS` or
+/// `STATUS_TIMEOUT`. Waiting with a non-zero timeout above APC_LEVEL is reported.
 pub fn ke_wait_for_single_object(object: &impl DispatcherObject, timeout: Option<Duration>) -> NtStatus {
     let header = object.dispatcher_header();
-    with_current("KeWaitForSingleObject", |k| {
+    wait_until("KeWaitForSingleObject", timeout, || try_satisfy(header).then_some(STATUS_SUCCESS))
+}
+
+/// `WAIT_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitType {
+    /// `WaitAll` (0): every object must be signalled at once.
+    All = 0,
+    /// `WaitAny` (1): the first signalled object satisfies the wait.
+    Any = 1,
+}
+
+/// `KeWaitForMultipleObjects`: with [`WaitType::Any`], returns `STATUS_WAIT_0 + i` for the
+/// first object `i` (in array order) that is signalled, satisfying only that one; with
+/// [`WaitType::All`], waits until every object is signalled and satisfies them all, then
+/// returns `STATUS_SUCCESS`. `STATUS_TIMEOUT` when `timeout` passes first. (The all-wait
+/// checks the objects together, then takes them one by one; a racing waiter could take one
+/// in between, which irpkit accepts: drivers use WaitAll on objects no one else waits on.)
+pub fn ke_wait_for_multiple_objects(objects: &[&DispatcherHeader], wait: WaitType, timeout: Option<Duration>) -> NtStatus {
+    wait_until("KeWaitForMultipleObjects", timeout, || match wait {
+        WaitType::Any => objects.iter().position(|h| try_satisfy(h)).map(|i| i as NtStatus),
+        WaitType::All => {
+            if objects.iter().all(|h| is_signalled(h)) {
+                for h in objects {
+                    try_satisfy(h);
+                }
+                Some(STATUS_SUCCESS)
+            } else {
+                None
+            }
+        }
+    })
+}
+
+/// Whether a wait on `header` would be satisfied now (nothing is taken).
+fn is_signalled(header: &DispatcherHeader) -> bool {
+    header.signal_state.load(Ordering::Acquire) > 0
+}
+
+/// The waits' common loop: `ready` is asked again whenever a dispatcher object of the
+/// kernel changes; `STATUS_TIMEOUT` once `timeout` passed on the kernel's clock.
+fn wait_until(routine: &'static str, timeout: Option<Duration>, mut ready: impl FnMut() -> Option<NtStatus>) -> NtStatus {
+    with_current(routine, |k| {
         if timeout != Some(Duration::ZERO) {
-            check_irql_at_most(k, APC_LEVEL, "KeWaitForSingleObject", core::ptr::null_mut());
+            check_irql_at_most(k, APC_LEVEL, routine, core::ptr::null_mut());
         }
         let deadline = timeout.map(|t| k.clock.now().saturating_add(t));
         if crate::sched::controlled() {
-            crate::sched::point("KeWaitForSingleObject", core::ptr::null());
+            crate::sched::point(routine, core::ptr::null());
             loop {
-                if try_satisfy(header) {
-                    return STATUS_SUCCESS;
+                if let Some(status) = ready() {
+                    return status;
                 }
                 if deadline.is_some_and(|d| k.clock.now() >= d) {
                     return STATUS_TIMEOUT;
                 }
-                crate::sched::block(dispatcher_key(k), deadline, "KeWaitForSingleObject");
+                crate::sched::block(dispatcher_key(k), deadline, routine);
             }
         }
         // Already signalled: no lock needed.
-        if try_satisfy(header) {
-            return STATUS_SUCCESS;
+        if let Some(status) = ready() {
+            return status;
         }
         let mut asleep = lock(&k.dispatcher_lock);
         loop {
-            if try_satisfy(header) {
-                return STATUS_SUCCESS;
+            if let Some(status) = ready() {
+                return status;
             }
             if let Some(d) = deadline {
                 if k.clock.now() >= d {

@@ -12,16 +12,20 @@ pub mod build;
 pub mod cancel;
 pub mod complete;
 pub mod csq;
+pub mod debug;
 pub(crate) mod csq_core;
 pub mod device;
 pub mod devqueue;
 pub mod dpc;
 pub mod event;
 pub mod irp;
+pub mod ob;
 pub mod objects;
+pub mod pool;
 pub mod spinlock;
 pub mod startio;
 pub mod status;
+pub mod symbols;
 pub mod types;
 
 pub use build::{
@@ -43,11 +47,22 @@ pub use devqueue::{
 };
 pub use dpc::{
     ke_cancel_timer, ke_initialize_dpc, ke_initialize_timer, ke_initialize_timer_ex, ke_insert_queue_dpc,
-    ke_read_state_timer, ke_remove_queue_dpc, ke_set_timer, ke_set_timer_ex, DpcThread, TimerType,
+    ke_query_interrupt_time, ke_query_system_time, ke_query_tick_count, ke_read_state_timer, ke_remove_queue_dpc,
+    ke_set_timer, ke_set_timer_ex, DpcThread, TimerType, TIME_INCREMENT,
 };
+pub use debug::{dbg_break_point, dbg_print, paged_code, rtl_assert, DebugLine};
 pub use event::{
-    ke_clear_event, ke_initialize_event, ke_read_state_event, ke_reset_event, ke_set_event, ke_wait_for_single_object,
-    DispatcherObject, EventType,
+    ke_clear_event, ke_initialize_event, ke_read_state_event, ke_reset_event, ke_set_event,
+    ke_wait_for_multiple_objects, ke_wait_for_single_object, DispatcherObject, EventType, WaitType,
+};
+pub use ob::{
+    io_create_symbolic_link, io_delete_symbolic_link, ke_enter_critical_region, ke_get_current_thread,
+    ke_leave_critical_region, ke_set_priority_thread, ob_open_handle, ob_reference_object_by_handle,
+    ps_create_system_thread, ps_terminate_system_thread, zw_close, KStartRoutine, KThread, ObjectType,
+};
+pub use pool::{
+    ex_allocate_pool2, ex_allocate_pool_quota_zero, ex_allocate_pool_with_tag, ex_allocate_pool_zero, ex_free_pool,
+    ex_free_pool_with_tag,
 };
 pub use irp::{
     io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
@@ -62,7 +77,9 @@ pub use objects::{
 pub use spinlock::{
     io_acquire_cancel_spin_lock, io_release_cancel_spin_lock, ke_acquire_spin_lock, ke_acquire_spin_lock_at_dpc_level,
     ke_get_current_irql, ke_initialize_spin_lock, ke_lower_irql, ke_raise_irql, ke_release_spin_lock,
-    ke_release_spin_lock_from_dpc_level,
+    ke_release_spin_lock_from_dpc_level, ke_acquire_in_stack_queued_spin_lock,
+    ke_acquire_in_stack_queued_spin_lock_at_dpc_level, ke_release_in_stack_queued_spin_lock,
+    ke_release_in_stack_queued_spin_lock_from_dpc_level, KLockQueueHandle,
 };
 pub use startio::{io_set_start_io_attributes, io_start_next_packet, io_start_next_packet_by_key, io_start_packet};
 pub use status::*;

@@ -5,6 +5,7 @@
 //! processor) from contention. Acquiring raises the thread to DISPATCH_LEVEL; releasing
 //! restores the IRQL the caller passes back.
 
+use core::ffi::c_void;
 use core::ptr;
 
 use super::types::{KIrql, KSpinLock, DISPATCH_LEVEL};
@@ -175,6 +176,63 @@ fn release_at_dpc(lock: &KSpinLock) {
     }
 }
 
+/// `KLOCK_QUEUE_HANDLE`: the caller's record of an in-stack queued spin lock acquisition.
+#[repr(C)]
+#[derive(Debug)]
+pub struct KLockQueueHandle {
+    /// `LockQueue.Next` (irpkit does not queue waiters in the handle; null).
+    pub next: *mut c_void,
+    /// `LockQueue.Lock`: the spin lock acquired.
+    pub lock: *mut KSpinLock,
+    /// `OldIrql`: the IRQL to return to.
+    pub old_irql: KIrql,
+}
+
+/// `KeAcquireInStackQueuedSpinLock`: acquires `lock` raising to DISPATCH_LEVEL, recording
+/// the lock and the previous IRQL in `handle`.
+///
+/// # Safety
+/// `lock` points to a spin lock that outlives the acquisition; `handle` is writable and is
+/// passed unchanged to [`ke_release_in_stack_queued_spin_lock`].
+pub unsafe fn ke_acquire_in_stack_queued_spin_lock(lock: *mut KSpinLock, handle: *mut KLockQueueHandle) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let old = ke_acquire_spin_lock(&*lock);
+        handle.write(KLockQueueHandle { next: ptr::null_mut(), lock, old_irql: old });
+    }
+}
+
+/// `KeReleaseInStackQueuedSpinLock`: releases the lock `handle` records and returns to
+/// its IRQL.
+///
+/// # Safety
+/// `handle` was filled by [`ke_acquire_in_stack_queued_spin_lock`] on this thread.
+pub unsafe fn ke_release_in_stack_queued_spin_lock(handle: *mut KLockQueueHandle) {
+    // SAFETY: the caller's contract.
+    unsafe { ke_release_spin_lock(&*(*handle).lock, (*handle).old_irql) }
+}
+
+/// `KeAcquireInStackQueuedSpinLockAtDpcLevel`.
+///
+/// # Safety
+/// As [`ke_acquire_in_stack_queued_spin_lock`]; the caller is at DISPATCH_LEVEL.
+pub unsafe fn ke_acquire_in_stack_queued_spin_lock_at_dpc_level(lock: *mut KSpinLock, handle: *mut KLockQueueHandle) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        ke_acquire_spin_lock_at_dpc_level(&*lock);
+        handle.write(KLockQueueHandle { next: ptr::null_mut(), lock, old_irql: DISPATCH_LEVEL });
+    }
+}
+
+/// `KeReleaseInStackQueuedSpinLockFromDpcLevel`.
+///
+/// # Safety
+/// `handle` was filled by [`ke_acquire_in_stack_queued_spin_lock_at_dpc_level`].
+pub unsafe fn ke_release_in_stack_queued_spin_lock_from_dpc_level(handle: *mut KLockQueueHandle) {
+    // SAFETY: the caller's contract.
+    unsafe { ke_release_spin_lock_from_dpc_level(&*(*handle).lock) }
+}
+
 /// `IoAcquireCancelSpinLock`: acquires the system cancel spin lock of the calling
 /// thread's kernel, raising to DISPATCH_LEVEL; returns the previous IRQL.
 ///
@@ -270,13 +328,14 @@ pub(crate) fn call_checked<R>(
     irp: *mut super::types::Irp,
     detected_in: &'static str,
     restore: KIrql,
+    address: usize,
     what: impl FnOnce() -> String,
     f: impl FnOnce() -> R,
 ) -> R {
     let held_before = kind != RoutineKind::Cancel && holds_cancel_lock(k);
-    let r = kernel::in_routine(driver, kind, irp, f);
+    let r = kernel::in_routine_at(driver, kind, irp, address, f);
     if !held_before && holds_cancel_lock(k) {
-        kernel::in_routine(driver, kind, ptr::null_mut(), || {
+        kernel::in_routine_at(driver, kind, ptr::null_mut(), address, || {
             k.report(Rule::ReturnedHoldingCancelLock, detected_in, ptr::null_mut(), what())
         });
         release_cancel_lock(k, restore, detected_in);

@@ -366,6 +366,7 @@ unsafe fn call_start_io(k: &KernelShared, device: *mut DeviceObject, irp: *mut I
         irp,
         "IoStartPacket",
         DISPATCH_LEVEL,
+        start_io as usize,
         || "StartIo returned while holding the cancel spin lock".to_string(),
         // SAFETY: the driver's StartIo with its device and current IRP.
         || unsafe { start_io(device, irp) },

@@ -58,6 +58,22 @@ statuses! {
     STATUS_DEVICE_NOT_READY = 0xC000_00A3u32;
     /// Nothing matched (for example CancelIoEx found no request).
     STATUS_NOT_FOUND = 0xC000_0225u32;
+    /// A wait was ended by an alert.
+    STATUS_ALERTED = 0x0000_0101u32;
+    /// The object type does not match (ObReferenceObjectByHandle).
+    STATUS_OBJECT_TYPE_MISMATCH = 0xC000_0024u32;
+    /// The object name is not found.
+    STATUS_OBJECT_NAME_NOT_FOUND = 0xC000_0034u32;
+    /// The object name already exists.
+    STATUS_OBJECT_NAME_COLLISION = 0xC000_0035u32;
+    /// The buffer is too small for the data.
+    STATUS_BUFFER_TOO_SMALL = 0xC000_0023u32;
+    /// The request is not supported.
+    STATUS_NOT_SUPPORTED = 0xC000_00BBu32;
+    /// The device is in a state where it cannot do this.
+    STATUS_INVALID_DEVICE_STATE = 0xC000_0184u32;
+    /// The device is busy.
+    STATUS_DEVICE_BUSY = 0x8000_0011u32;
 }
 
 /// `NT_SUCCESS`: severity success or informational (the status is not negative).

@@ -539,6 +539,33 @@ pub struct FileObject {
     pub file_object_extension: *mut c_void,
 }
 
+/// `DO_BUFFERED_IO`: the I/O manager gives the driver a system buffer.
+pub const DO_BUFFERED_IO: u32 = 0x0000_0004;
+/// `DO_EXCLUSIVE`: one handle at a time.
+pub const DO_EXCLUSIVE: u32 = 0x0000_0008;
+/// `DO_DIRECT_IO`: the I/O manager gives the driver an MDL.
+pub const DO_DIRECT_IO: u32 = 0x0000_0010;
+/// `DO_DEVICE_INITIALIZING`: set by IoCreateDevice; the I/O manager clears it for devices
+/// created in DriverEntry when DriverEntry returns, a driver itself for devices it creates
+/// later.
+pub const DO_DEVICE_INITIALIZING: u32 = 0x0000_0080;
+/// `DO_POWER_PAGABLE`.
+pub const DO_POWER_PAGABLE: u32 = 0x0000_2000;
+
+/// `DRIVER_EXTENSION`: `DriverObject->DriverExtension`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DriverExtension {
+    /// `DriverObject`: back to the driver object.
+    pub driver_object: *mut DriverObject,
+    /// `AddDevice` (PnP; irpkit never calls it).
+    pub add_device: *mut c_void,
+    /// `Count`.
+    pub count: u32,
+    /// `ServiceKeyName`.
+    pub service_key_name: UnicodeString,
+}
+
 /// `FO_SYNCHRONOUS_IO`: the file was opened for synchronous I/O.
 pub const FO_SYNCHRONOUS_IO: u32 = 0x0000_0002;
 

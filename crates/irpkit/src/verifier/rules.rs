@@ -303,6 +303,46 @@ rules! {
         doc: DEVTEST + "wdm-ioreuseirp2",
         fix: "Reuse only IRPs your driver allocated with IoAllocateIrp (or as raw memory set up with IoInitializeIrp). IRPs from IoBuildSynchronousFsdRequest, IoBuildAsynchronousFsdRequest, IoBuildDeviceIoControlRequest or another driver are not yours to reinitialise: free or complete them and allocate your own.",
     }
+    /// ExFreePool of memory that is not an allocated pool block, or with the wrong tag.
+    BadPoolCaller {
+        id: "bad-pool-caller",
+        code: bc(0xC2, "BAD_POOL_CALLER"),
+        title: "pool is freed once, with the tag it was allocated with",
+        doc: DEBUGGER + "bug-check-0xc2--bad-pool-caller",
+        fix: "Free each block returned by ExAllocatePool2/ExAllocatePoolWithTag exactly once, with ExFreePoolWithTag and the same tag; set your pointer to NULL after freeing it.",
+    }
+    /// A driver unloaded with pool blocks it allocated still allocated.
+    PoolLeaked {
+        id: "pool-leaked",
+        code: Some(BugCheck { code: 0xC4, name: "DRIVER_VERIFIER_DETECTED_VIOLATION", subcode: Some(0x62) }),
+        title: "a driver frees its pool allocations before it unloads",
+        doc: DEBUGGER + "bug-check-0xc4--driver-verifier-detected-violation",
+        fix: "Free every block the driver allocated (per-file contexts at IRP_MJ_CLOSE, per-device state in Unload) before DriverUnload returns.",
+    }
+    /// A checked-build ASSERT failed.
+    AssertionFailed {
+        id: "assertion-failed",
+        code: None,
+        title: "the driver's own assertions hold (ASSERT, NT_ASSERT)",
+        doc: DDI + "wdm/nf-wdm-rtlassert",
+        fix: "The driver asserted something that is false on this path: the report names the expression, the file and the line.",
+    }
+    /// ZwClose of a kernel handle that is not open.
+    InvalidKernelHandle {
+        id: "invalid-kernel-handle",
+        code: bc(0x93, "INVALID_KERNEL_HANDLE"),
+        title: "kernel handles are closed once",
+        doc: DEBUGGER + "bug-check-0x93--invalid-kernel-handle",
+        fix: "Close each handle exactly once (ZwClose), and only handles you opened.",
+    }
+    /// A driver unloaded while its timers, DPCs or system threads could still run its code.
+    UnloadWithPendingOperations {
+        id: "unload-with-pending-operations",
+        code: bc(0xCE, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS"),
+        title: "Unload cancels the driver's timers and DPCs and waits for its threads",
+        doc: DEBUGGER + "bug-check-0xce--driver-unloaded-without-cancelling-pending-operations",
+        fix: "In Unload, KeCancelTimer every timer, KeRemoveQueueDpc/KeFlushQueuedDpcs the DPCs, and signal each system thread to end and wait on its thread object before returning.",
+    }
     /// A spin lock was acquired twice by one thread, or released by a thread that does
     /// not hold it.
     SpinLockDiscipline {

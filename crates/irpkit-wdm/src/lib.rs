@@ -1,0 +1,1 @@
+//! WDM C drivers on irpkit.
