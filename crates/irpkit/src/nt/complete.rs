@@ -168,9 +168,10 @@ unsafe fn walk(irp: *mut Irp) -> bool {
                     let device =
                         if up == top { ptr::null_mut() } else { (*Irp::stack_location(irp, up)).device_object };
                     let driver = if device.is_null() { irp::creator(irp) } else { (*device).driver_object };
-                    let r = crate::kernel::in_routine_at(driver, RoutineKind::Completion, irp, routine as usize, || {
-                        routine(device, irp, context)
-                    });
+                    let r =
+                        crate::kernel::in_routine_at(driver, RoutineKind::Completion, irp, routine as usize, || {
+                            routine(device, irp, context)
+                        });
                     if r == STATUS_MORE_PROCESSING_REQUIRED {
                         return false;
                     }

@@ -50,7 +50,8 @@ pub fn dbg_print(component: u32, level: u32, text: &str) {
     let text = text.strip_suffix('\n').unwrap_or(text);
     let text = text.strip_suffix('\r').unwrap_or(text);
     let recorded = try_with_current(|k| {
-        let line = DebugLine { at: k.clock.now(), driver: current_driver_name(), component, level, text: text.to_string() };
+        let line =
+            DebugLine { at: k.clock.now(), driver: current_driver_name(), component, level, text: text.to_string() };
         crate::timeline::debug_output(k, text);
         lock(&k.debug_log.lines).push(line);
     });

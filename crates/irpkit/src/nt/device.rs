@@ -260,9 +260,13 @@ impl Kernel {
         };
         let _entered = self.enter();
         // SAFETY: DriverEntry gets its own, fully initialised driver object and registry path.
-        let status = crate::kernel::in_routine_at(driver, RoutineKind::DriverEntry, ptr::null_mut(), entry as usize, || unsafe {
-            entry(driver, registry)
-        });
+        let status = crate::kernel::in_routine_at(
+            driver,
+            RoutineKind::DriverEntry,
+            ptr::null_mut(),
+            entry as usize,
+            || unsafe { entry(driver, registry) },
+        );
         if !nt_success(status) {
             // A failed DriverEntry's devices stay allocated (stale pointers to them stay
             // device-shaped): the block moves to the kernel's list, marked unloaded.
@@ -305,6 +309,18 @@ impl Kernel {
         }
         self.report_irps_left_at_unload(driver);
         self.shared.report_pool_left_at_unload(driver);
+        let (timers, dpcs) = self.shared.dpc_work_of(driver);
+        if timers + dpcs > 0 {
+            self.shared.report(
+                Rule::UnloadWithPendingOperations,
+                "driver unload",
+                ptr::null_mut(),
+                format!(
+                    "the driver was unloaded with {timers} timer(s) still armed and {dpcs} DPC(s) still queued that run its \
+                     routines: Unload must KeCancelTimer each timer and KeRemoveQueueDpc (or KeFlushQueuedDpcs) its DPCs"
+                ),
+            );
+        }
         let running = self.shared.system_threads_running(driver);
         if running > 0 {
             self.shared.report(

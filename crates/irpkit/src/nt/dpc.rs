@@ -273,6 +273,48 @@ pub(crate) unsafe fn flush_dpc_in(k: &KernelShared, dpc: *mut KDpc) {
     }
 }
 
+impl KernelShared {
+    /// What of `driver` can still run after its Unload: armed timers whose DPC it
+    /// initialised, and its DPCs still queued. Returns (timers, DPCs).
+    pub(crate) fn dpc_work_of(&self, driver: *mut DriverObject) -> (usize, usize) {
+        let state = lock(&self.dpc.state);
+        // SAFETY: armed timers' DPCs and queued DPCs stay valid while armed or queued (the
+        // contracts of KeSetTimer and KeInsertQueueDpc); the owner field is written only at
+        // KeInitializeDpc, before the DPC is armed or queued.
+        let owned =
+            |dpc: *mut KDpc| !dpc.is_null() && unsafe { (*dpc).dpc_list_entry.cast::<DriverObject>() } == driver;
+        let timers = state.armed.values().filter(|a| owned(a.dpc)).count();
+        let dpcs = state.queue.iter().filter(|d| owned(d.0)).count();
+        (timers, dpcs)
+    }
+}
+
+/// `KeFlushQueuedDpcs`: returns once every DPC queued when it was called has run (no
+/// DPC queued, none running on another thread). Called at PASSIVE_LEVEL, typically by
+/// Unload after cancelling its timers. The kernel's DPC thread (or the explorer's) must be
+/// running, or the wait never ends.
+pub fn ke_flush_queued_dpcs() {
+    with_current("KeFlushQueuedDpcs", |k| {
+        super::spinlock::check_irql_at_most(k, super::types::PASSIVE_LEVEL, "KeFlushQueuedDpcs", ptr::null_mut());
+        let me = kernel::thread_token();
+        let mut state = lock(&k.dpc.state);
+        while !state.queue.is_empty() || state.running.iter().any(|&(_, t)| t != me) {
+            if crate::sched::controlled() {
+                drop(state);
+                crate::sched::block(flush_key(k), None, "KeFlushQueuedDpcs: DPCs still queued or running");
+                state = lock(&k.dpc.state);
+            } else {
+                state.flush_waiters += 1;
+                state = match k.dpc.finished.wait(state) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                state.flush_waiters -= 1;
+            }
+        }
+    })
+}
+
 /// Records a DPC routine as running on this thread; dropping it (the routine returned or
 /// unwound) takes the record off and wakes flushes waiting for it.
 struct RunningDpc<'a> {

@@ -163,7 +163,11 @@ pub enum WaitType {
 /// returns `STATUS_SUCCESS`. `STATUS_TIMEOUT` when `timeout` passes first. (The all-wait
 /// checks the objects together, then takes them one by one; a racing waiter could take one
 /// in between, which irpkit accepts: drivers use WaitAll on objects no one else waits on.)
-pub fn ke_wait_for_multiple_objects(objects: &[&DispatcherHeader], wait: WaitType, timeout: Option<Duration>) -> NtStatus {
+pub fn ke_wait_for_multiple_objects(
+    objects: &[&DispatcherHeader],
+    wait: WaitType,
+    timeout: Option<Duration>,
+) -> NtStatus {
     wait_until("KeWaitForMultipleObjects", timeout, || match wait {
         WaitType::Any => objects.iter().position(|h| try_satisfy(h)).map(|i| i as NtStatus),
         WaitType::All => {
@@ -186,7 +190,11 @@ fn is_signalled(header: &DispatcherHeader) -> bool {
 
 /// The waits' common loop: `ready` is asked again whenever a dispatcher object of the
 /// kernel changes; `STATUS_TIMEOUT` once `timeout` passed on the kernel's clock.
-fn wait_until(routine: &'static str, timeout: Option<Duration>, mut ready: impl FnMut() -> Option<NtStatus>) -> NtStatus {
+fn wait_until(
+    routine: &'static str,
+    timeout: Option<Duration>,
+    mut ready: impl FnMut() -> Option<NtStatus>,
+) -> NtStatus {
     with_current(routine, |k| {
         if timeout != Some(Duration::ZERO) {
             check_irql_at_most(k, APC_LEVEL, routine, core::ptr::null_mut());

@@ -12,8 +12,8 @@ pub mod build;
 pub mod cancel;
 pub mod complete;
 pub mod csq;
-pub mod debug;
 pub(crate) mod csq_core;
+pub mod debug;
 pub mod device;
 pub mod devqueue;
 pub mod dpc;
@@ -37,6 +37,7 @@ pub use csq::{
     io_csq_initialize, io_csq_initialize_ex, io_csq_insert_irp, io_csq_insert_irp_ex, io_csq_remove_irp,
     io_csq_remove_next_irp, IoCsq, IoCsqIrpContext, IO_TYPE_CSQ, IO_TYPE_CSQ_EX, IO_TYPE_CSQ_IRP_CONTEXT,
 };
+pub use debug::{dbg_break_point, dbg_print, paged_code, rtl_assert, DebugLine};
 pub use device::{
     io_attach_device_to_device_stack, io_call_driver, io_create_device, io_delete_device, io_detach_device,
     io_get_attached_device, DriverInitialize,
@@ -46,40 +47,40 @@ pub use devqueue::{
     ke_remove_by_key_device_queue_if_busy, ke_remove_device_queue, ke_remove_entry_device_queue,
 };
 pub use dpc::{
-    ke_cancel_timer, ke_initialize_dpc, ke_initialize_timer, ke_initialize_timer_ex, ke_insert_queue_dpc,
-    ke_query_interrupt_time, ke_query_system_time, ke_query_tick_count, ke_read_state_timer, ke_remove_queue_dpc,
-    ke_set_timer, ke_set_timer_ex, DpcThread, TimerType, TIME_INCREMENT,
+    ke_cancel_timer, ke_flush_queued_dpcs, ke_initialize_dpc, ke_initialize_timer, ke_initialize_timer_ex,
+    ke_insert_queue_dpc, ke_query_interrupt_time, ke_query_system_time, ke_query_tick_count, ke_read_state_timer,
+    ke_remove_queue_dpc, ke_set_timer, ke_set_timer_ex, DpcThread, TimerType, TIME_INCREMENT,
 };
-pub use debug::{dbg_break_point, dbg_print, paged_code, rtl_assert, DebugLine};
 pub use event::{
     ke_clear_event, ke_initialize_event, ke_read_state_event, ke_reset_event, ke_set_event,
     ke_wait_for_multiple_objects, ke_wait_for_single_object, DispatcherObject, EventType, WaitType,
-};
-pub use ob::{
-    io_create_symbolic_link, io_delete_symbolic_link, ke_enter_critical_region, ke_get_current_thread,
-    ke_leave_critical_region, ke_set_priority_thread, ob_open_handle, ob_reference_object_by_handle,
-    ps_create_system_thread, ps_terminate_system_thread, zw_close, KStartRoutine, KThread, ObjectType,
-};
-pub use pool::{
-    ex_allocate_pool2, ex_allocate_pool_quota_zero, ex_allocate_pool_with_tag, ex_allocate_pool_zero, ex_free_pool,
-    ex_free_pool_with_tag,
 };
 pub use irp::{
     io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
     io_get_next_irp_stack_location, io_initialize_irp, io_mark_irp_pending, io_reuse_irp, io_set_completion_routine,
     io_set_completion_routine_ex, io_set_next_irp_stack_location, io_size_of_irp, io_skip_current_irp_stack_location,
 };
+pub use ob::{
+    io_attach_device, io_create_symbolic_link, io_delete_symbolic_link, ke_enter_critical_region,
+    ke_get_current_thread, ke_leave_critical_region, ke_set_priority_thread, ob_dereference_object, ob_open_handle,
+    ob_reference_object, ob_reference_object_by_handle, ps_create_system_thread, ps_terminate_system_thread,
+    queue_work_item, zw_close, KStartRoutine, KThread, ObjectType,
+};
 pub use objects::{
     io_acquire_remove_lock, io_initialize_remove_lock, io_release_remove_lock, io_release_remove_lock_and_wait,
     ke_delay, ke_delay_execution_thread, ke_initialize_semaphore, ke_read_state_semaphore, ke_release_semaphore,
     SystemThread,
 };
+pub use pool::{
+    ex_allocate_pool2, ex_allocate_pool_quota_zero, ex_allocate_pool_with_tag, ex_allocate_pool_zero, ex_free_pool,
+    ex_free_pool_with_tag,
+};
 pub use spinlock::{
-    io_acquire_cancel_spin_lock, io_release_cancel_spin_lock, ke_acquire_spin_lock, ke_acquire_spin_lock_at_dpc_level,
-    ke_get_current_irql, ke_initialize_spin_lock, ke_lower_irql, ke_raise_irql, ke_release_spin_lock,
-    ke_release_spin_lock_from_dpc_level, ke_acquire_in_stack_queued_spin_lock,
-    ke_acquire_in_stack_queued_spin_lock_at_dpc_level, ke_release_in_stack_queued_spin_lock,
-    ke_release_in_stack_queued_spin_lock_from_dpc_level, KLockQueueHandle,
+    io_acquire_cancel_spin_lock, io_release_cancel_spin_lock, ke_acquire_in_stack_queued_spin_lock,
+    ke_acquire_in_stack_queued_spin_lock_at_dpc_level, ke_acquire_spin_lock, ke_acquire_spin_lock_at_dpc_level,
+    ke_get_current_irql, ke_initialize_spin_lock, ke_lower_irql, ke_raise_irql, ke_release_in_stack_queued_spin_lock,
+    ke_release_in_stack_queued_spin_lock_from_dpc_level, ke_release_spin_lock, ke_release_spin_lock_from_dpc_level,
+    KLockQueueHandle,
 };
 pub use startio::{io_set_start_io_attributes, io_start_next_packet, io_start_next_packet_by_key, io_start_packet};
 pub use status::*;

@@ -195,47 +195,113 @@ pub fn ke_leave_critical_region() {
 pub unsafe fn ps_create_system_thread(routine: KStartRoutine, context: *mut c_void) -> (usize, *mut KThread) {
     with_current("PsCreateSystemThread", |k| {
         super::spinlock::check_irql_at_most(k, PASSIVE_LEVEL, "PsCreateSystemThread", core::ptr::null_mut());
-        let thread = new_thread_object(true);
         let driver = DriverPtr(kernel::current_routine().driver);
-        let handle = {
-            let mut state = lock(&k.objects.state);
-            state.all_threads.push(thread as usize);
-            open_handle(&mut state, ObjectType::Thread, thread as usize)
-        };
-        let object = thread as usize;
         let context = context as usize;
-        let kernel = Kernel { shared: k.clone() };
-        let join = kernel.spawn_named("system thread", move || {
-            let driver = driver;
-            let thread = object as *mut KThread;
-            with_current("PsCreateSystemThread", |k| {
-                lock(&k.objects.state).threads.insert(kernel::thread_token(), object);
-            });
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                kernel::in_routine_at(driver.0, kernel::RoutineKind::SystemThread, core::ptr::null_mut(), routine as usize, || {
-                    // SAFETY: the caller's contract: the routine runs with its context here.
-                    unsafe { routine(context as *mut c_void) }
-                })
-            }));
-            // SAFETY: thread objects live as long as their kernel, which this thread entered.
-            unsafe {
-                let _ = (*thread).exit_status.compare_exchange(
-                    STATUS_PENDING,
-                    STATUS_SUCCESS,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                );
-                (*thread).header.signal_state.store(1, Ordering::Release);
-            }
-            with_current("PsTerminateSystemThread", |k| notify_waiters(k));
-            if let Err(payload) = run {
-                if !payload.is::<TerminateThread>() {
-                    std::panic::resume_unwind(payload);
-                }
-            }
+        let thread = spawn_system_thread(k, driver, "system thread", routine as usize, move || {
+            // SAFETY: the caller's contract: the routine runs with its context here.
+            unsafe { routine(context as *mut c_void) }
         });
-        lock(&k.objects.state).system_threads.push((driver, object, Some(join)));
+        let handle = open_handle(&mut lock(&k.objects.state), ObjectType::Thread, thread as usize);
         (handle, thread)
+    })
+}
+
+/// Starts `body` on a new thread of `k` as a routine of `driver` (at `address`, for
+/// reports), with its own thread object, accounted for at the driver's unload.
+pub(crate) fn spawn_system_thread(
+    k: &std::sync::Arc<KernelShared>,
+    driver: DriverPtr,
+    name: &str,
+    address: usize,
+    body: impl FnOnce() + Send + 'static,
+) -> *mut KThread {
+    let thread = new_thread_object(true);
+    lock(&k.objects.state).all_threads.push(thread as usize);
+    let object = thread as usize;
+    let kernel = Kernel { shared: k.clone() };
+    let join = kernel.spawn_named(name, move || {
+        let driver = driver;
+        let thread = object as *mut KThread;
+        with_current("PsCreateSystemThread", |k| {
+            lock(&k.objects.state).threads.insert(kernel::thread_token(), object);
+        });
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            kernel::in_routine_at(driver.0, kernel::RoutineKind::SystemThread, core::ptr::null_mut(), address, body)
+        }));
+        // SAFETY: thread objects live as long as their kernel, which this thread entered.
+        unsafe {
+            let _ = (*thread).exit_status.compare_exchange(
+                STATUS_PENDING,
+                STATUS_SUCCESS,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            (*thread).header.signal_state.store(1, Ordering::Release);
+        }
+        with_current("PsTerminateSystemThread", |k| notify_waiters(k));
+        if let Err(payload) = run {
+            if !payload.is::<TerminateThread>() {
+                std::panic::resume_unwind(payload);
+            }
+        }
+    });
+    lock(&k.objects.state).system_threads.push((driver, object, Some(join)));
+    thread
+}
+
+/// `IoQueueWorkItem`'s execution: runs `routine` on a system worker thread, at
+/// PASSIVE_LEVEL, as a routine of the driver that queued it (accounted for at its unload).
+pub fn queue_work_item(address: usize, routine: impl FnOnce() + Send + 'static) {
+    with_current("IoQueueWorkItem", |k| {
+        let driver = DriverPtr(kernel::current_routine().driver);
+        spawn_system_thread(k, driver, "work item", address, routine);
+    })
+}
+
+/// `ObfReferenceObject`: one more reference to a device object (its `ReferenceCount`);
+/// other objects irpkit keeps until the kernel ends. Returns the new count (1 for others).
+///
+/// # Safety
+/// `object` points to an object of the calling thread's kernel.
+pub unsafe fn ob_reference_object(object: *mut c_void) -> isize {
+    with_current("ObfReferenceObject", |k| {
+        if lock(&k.device_blocks).iter().any(|d| d.0.cast() == object) {
+            let device = object.cast::<super::types::DeviceObject>();
+            // SAFETY: a device of this kernel (device blocks live as long as it).
+            unsafe { (*device).reference_count.fetch_add(1, Ordering::AcqRel) as isize + 1 }
+        } else {
+            1
+        }
+    })
+}
+
+/// `ObfDereferenceObject`: drops a reference taken with [`ob_reference_object`] (or by
+/// IoGetAttachedDeviceReference, ObReferenceObjectByHandle). Dropping a device's count
+/// below zero is reported. Returns the new count.
+///
+/// # Safety
+/// As [`ob_reference_object`].
+pub unsafe fn ob_dereference_object(object: *mut c_void) -> isize {
+    with_current("ObfDereferenceObject", |k| {
+        if lock(&k.device_blocks).iter().any(|d| d.0.cast() == object) {
+            let device = object.cast::<super::types::DeviceObject>();
+            // SAFETY: a device of this kernel.
+            let before = unsafe { (*device).reference_count.fetch_sub(1, Ordering::AcqRel) };
+            if before <= 0 {
+                // SAFETY: as above.
+                unsafe { (*device).reference_count.fetch_add(1, Ordering::AcqRel) };
+                k.report(
+                    Rule::InvalidKernelHandle,
+                    "ObfDereferenceObject",
+                    core::ptr::null_mut(),
+                    "ObDereferenceObject on a device object with no reference left".to_string(),
+                );
+                return 0;
+            }
+            before as isize - 1
+        } else {
+            0
+        }
     })
 }
 
@@ -342,6 +408,25 @@ pub fn io_delete_symbolic_link(link: &str) -> NtStatus {
             None => STATUS_OBJECT_NAME_NOT_FOUND,
         }
     })
+}
+
+/// `IoAttachDevice`: attaches `source` on top of the stack of the device `target` names
+/// (an NT device name or a symbolic link), returning the device it was attached to.
+/// `STATUS_OBJECT_NAME_NOT_FOUND` if no device has that name.
+///
+/// # Safety
+/// `source` is a live device of the calling thread's kernel, not attached anywhere.
+pub unsafe fn io_attach_device(
+    source: *mut super::types::DeviceObject,
+    target: &str,
+) -> Result<*mut super::types::DeviceObject, NtStatus> {
+    let found = with_current("IoAttachDevice", |k| {
+        super::spinlock::check_irql_at_most(k, PASSIVE_LEVEL, "IoAttachDevice", core::ptr::null_mut());
+        k.find_device(target)
+    });
+    let target = found.ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
+    // SAFETY: a live device of this kernel (found by name, not deleted) and the caller's.
+    Ok(unsafe { super::device::io_attach_device_to_device_stack(source, target) })
 }
 
 impl KernelShared {

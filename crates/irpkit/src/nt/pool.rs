@@ -93,7 +93,13 @@ fn allocate(k: &KernelShared, routine: &'static str, size: usize, tag: u32, page
         return core::ptr::null_mut();
     };
     // SAFETY: the layout has a non-zero size.
-    let memory = unsafe { if zeroed { std::alloc::alloc_zeroed(layout) } else { std::alloc::alloc(layout) } };
+    let memory = unsafe {
+        if zeroed {
+            std::alloc::alloc_zeroed(layout)
+        } else {
+            std::alloc::alloc(layout)
+        }
+    };
     if memory.is_null() {
         return core::ptr::null_mut();
     }
@@ -112,7 +118,9 @@ pub fn ex_allocate_pool2(flags: u64, size: usize, tag: u32) -> *mut c_void {
                 Rule::BadPoolCaller,
                 "ExAllocatePool2",
                 core::ptr::null_mut(),
-                format!("ExAllocatePool2 with flags 0x{flags:X}: name the pool (POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED)"),
+                format!(
+                    "ExAllocatePool2 with flags 0x{flags:X}: name the pool (POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED)"
+                ),
             );
             return core::ptr::null_mut();
         }

@@ -224,6 +224,8 @@ fn create<D: Driver>(
     // SAFETY: the extension is at least `size_of::<D>()` bytes, 16-byte aligned, unused.
     unsafe {
         (*raw).device_extension.cast::<D>().write(state);
+        // Created after DriverEntry: the driver clears the flag itself, as WDM drivers do.
+        (*raw).flags &= !nt::DO_DEVICE_INITIALIZING;
         crate::nt::device::set_typed_extension(raw, core::any::TypeId::of::<D>(), drop_extension::<D>);
     }
     Ok(Device { raw, kernel: kernel.clone(), _state: core::marker::PhantomData })
