@@ -8,7 +8,7 @@ use std::path::Path;
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = String::from("/// The embedded files: (directory, name, contents).\npub(crate) static EMBEDDED: &[(&str, &str, &str)] = &[\n");
-    for dir in ["include", "c"] {
+    for dir in ["include", "include/irpkit", "c"] {
         let path = root.join(dir);
         println!("cargo:rerun-if-changed={}", path.display());
         let mut names: Vec<_> = std::fs::read_dir(&path)

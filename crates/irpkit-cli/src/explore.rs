@@ -1,5 +1,11 @@
 //! `irpkit explore` and `irpkit replay`: the deterministic race explorer on the
-//! buggy-driver catalog and the correct drivers, and replays of the schedules it saves.
+//! buggy-driver catalog, the correct drivers and scenario files (C drivers included), and
+//! replays of the schedules it saves.
+//!
+//! Schedule files: `irpkit-schedule/1` names a catalog scenario; `irpkit-schedule/2`
+//! (a scenario file's) adds `scenario_file`: the file's path as given, its absolute path,
+//! and hashes of its contents and of its C drivers' files, so that a replay finds the
+//! file again and says when it changed.
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -9,13 +15,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use irpkit::explore::{self, Decision, Limits, Options, Scenario, Schedule, Strategy};
+use irpkit_cli::scenario::{self as file_scenario, run as file_run};
 use irpkit_samples::{buggy, workloads};
 
 /// Settings of `irpkit explore`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExploreArgs {
-    /// Scenarios to explore (repeatable); `irpkit explore --list` names them. Default:
-    /// every scenario of the catalog, buggy and correct.
+    /// Scenario files to explore (`.toml`, see scenarios/README.md), as catalog scenarios
+    /// are: their C drivers are built once and loaded afresh in every schedule.
+    #[arg(value_name = "FILE.toml")]
+    files: Vec<PathBuf>,
+    /// Scenarios to explore (repeatable); `irpkit explore --list` names them. Default
+    /// (without scenario files): every scenario of the catalog, buggy and correct.
     #[arg(long = "scenario", value_name = "NAME")]
     scenarios: Vec<String>,
     /// Lists the scenarios and exits.
@@ -88,7 +99,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         }
         return ExitCode::SUCCESS;
     }
-    let names: Vec<String> = if args.scenarios.is_empty() {
+    let names: Vec<String> = if args.scenarios.is_empty() && args.files.is_empty() {
         irpkit_samples::scenario_names().iter().map(|s| s.to_string()).collect()
     } else {
         args.scenarios.clone()
@@ -96,13 +107,22 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
     let mut scenarios = Vec::new();
     for name in &names {
         match irpkit_samples::scenario(name) {
-            Some(s) => scenarios.push((name.clone(), s)),
+            Some(s) => scenarios.push(Target::catalog(name, s)),
             None => {
                 let _ = writeln!(
                     std::io::stderr(),
                     "irpkit explore: no scenario named `{name}`; `irpkit explore --list` shows them: {}",
                     irpkit_samples::scenario_names().join(", ")
                 );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    for file in &args.files {
+        match Target::file(file) {
+            Ok(t) => scenarios.push(t),
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "irpkit explore: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -122,7 +142,9 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
     let mut table = String::new();
     let mut json = Vec::new();
     let _ = writeln!(table, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
-    for (name, scenario) in &scenarios {
+    for target in &scenarios {
+        let (name, scenario) = (&target.name, &target.scenario);
+        let options = Options { limits: target.limits, ..options.clone() };
         let mut last = Instant::now();
         let e = explore::explore(scenario, &options, |p| {
             if last.elapsed() >= Duration::from_millis(200) {
@@ -144,6 +166,11 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         if tty {
             eprint!("\r{:<78}\r", "");
         }
+        if let Some(err) = target.explorable.as_ref().and_then(file_run::Explorable::setup_error) {
+            let file = target.file.as_ref().map_or_else(String::new, |f| format!("{}: ", f.given.display()));
+            let _ = writeln!(std::io::stderr(), "irpkit explore: {file}{err}");
+            return ExitCode::from(2);
+        }
         let rate = e.schedules as f64 / e.elapsed.as_secs_f64().max(1e-9);
         let per = e.steps / e.schedules.max(1);
         let mut summary = serde_json::json!({
@@ -162,7 +189,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                 violations += 1;
                 let v = shrunk.as_ref().unwrap_or(found);
                 let path = schedule_path(args.out.as_deref(), scenarios.len() > 1, name);
-                let saved = save(&path, &v.schedule, &v.kind.signature(), &v.kind.to_string());
+                let saved = save(&path, &v.schedule, &v.kind.signature(), &v.kind.to_string(), target.file.as_ref());
                 summary["violation"] = serde_json::json!({
                     "rule": v.kind.signature(),
                     "message": v.kind.to_string(),
@@ -224,6 +251,96 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
     }
 }
 
+/// A scenario file a schedule was found on: where it is and what it held.
+#[derive(Debug, Clone)]
+struct FileRef {
+    /// The path as given on the command line.
+    given: PathBuf,
+    /// Its absolute path.
+    absolute: PathBuf,
+    /// The hash of its contents ([`content_hash`]).
+    hash: String,
+    /// The hash of its C drivers' files (sources, shared objects), in order.
+    drivers_hash: String,
+}
+
+/// A scenario to explore: a catalog one, or a scenario file's.
+struct Target {
+    name: String,
+    scenario: Arc<dyn Scenario>,
+    limits: Limits,
+    /// For a scenario file: the file, and its explorer view (for setup errors).
+    file: Option<FileRef>,
+    explorable: Option<file_run::Explorable>,
+}
+
+impl Target {
+    fn catalog(name: &str, scenario: Arc<dyn Scenario>) -> Self {
+        Target { name: name.to_string(), scenario, limits: Limits::default(), file: None, explorable: None }
+    }
+
+    /// A scenario file: read, checked, its C drivers built.
+    fn file(path: &Path) -> Result<Self, String> {
+        if path.extension().is_none_or(|e| e != "toml") {
+            return Err(format!(
+                "`{}` is not a scenario file (FILE.toml); name catalog scenarios with --scenario NAME",
+                path.display()
+            ));
+        }
+        let (spec, file) = load_file(path, path)?;
+        Self::from_spec(&spec, file)
+    }
+
+    fn from_spec(spec: &file_scenario::Scenario, file: FileRef) -> Result<Self, String> {
+        let drivers = file_run::build_drivers(spec).map_err(|e| format!("{}: {e}", file.given.display()))?;
+        let explorable = file_run::explorable(spec, &drivers);
+        Ok(Target {
+            name: spec.name.clone().unwrap_or_else(|| "scenario".to_string()),
+            scenario: explorable.scenario(),
+            limits: file_run::file_limits(true),
+            file: Some(file),
+            explorable: Some(explorable),
+        })
+    }
+}
+
+/// Reads and checks the scenario file at `path` (named `given` in schedule files).
+fn load_file(path: &Path, given: &Path) -> Result<(file_scenario::Scenario, FileRef), String> {
+    let text = std::fs::read(path).map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
+    let spec = file_scenario::parse(path, &String::from_utf8_lossy(&text)).map_err(|e| e.to_string())?;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let file =
+        FileRef { given: given.to_path_buf(), absolute, hash: content_hash(&text), drivers_hash: drivers_hash(&spec) };
+    Ok((spec, file))
+}
+
+/// FNV-1a (64 bits) of `bytes`, as `fnv1a64:` and 16 hex digits: a change detector, not
+/// a security measure.
+fn content_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+/// The hash of a scenario's C driver files (sources and shared objects, each with its
+/// path), in the file's order; a file that cannot be read counts as empty.
+fn drivers_hash(spec: &file_scenario::Scenario) -> String {
+    let mut all = Vec::new();
+    for c in &spec.c_drivers {
+        for f in c.sources.iter().flatten().chain(c.shared_object.iter()) {
+            let path = spec.resolve(f);
+            all.extend_from_slice(path.to_string_lossy().as_bytes());
+            all.push(0);
+            all.extend(std::fs::read(&path).unwrap_or_default());
+            all.push(0);
+        }
+    }
+    content_hash(&all)
+}
+
 /// Where the schedule of scenario `name` goes: `out` itself when it names a file for a
 /// single scenario, else `<name>.schedule.json` in `out` (a directory, created when
 /// missing) or in the current directory.
@@ -247,11 +364,11 @@ fn strategy_json(s: Strategy) -> serde_json::Value {
     }
 }
 
-fn save(path: &Path, s: &Schedule, signature: &str, message: &str) -> std::io::Result<()> {
+fn save(path: &Path, s: &Schedule, signature: &str, message: &str, file: Option<&FileRef>) -> std::io::Result<()> {
     let decisions: Vec<serde_json::Value> =
         s.decisions.iter().map(|d| serde_json::json!([d.step, d.thread, d.preemption])).collect();
-    let doc = serde_json::json!({
-        "format": FORMAT,
+    let mut doc = serde_json::json!({
+        "format": if file.is_some() { FORMAT_FILE } else { FORMAT },
         "scenario": s.scenario,
         "seed": s.seed,
         "strategy": strategy_json(s.strategy),
@@ -259,16 +376,29 @@ fn save(path: &Path, s: &Schedule, signature: &str, message: &str) -> std::io::R
         "message": message,
         "decisions": decisions,
     });
+    if let Some(f) = file {
+        doc["scenario_file"] = serde_json::json!({
+            "path": f.given.to_string_lossy(),
+            "absolute": f.absolute.to_string_lossy(),
+            "hash": f.hash,
+            "drivers_hash": f.drivers_hash,
+        });
+    }
     let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
     std::fs::write(path, text + "\n")
 }
 
+/// A catalog scenario's schedule.
 const FORMAT: &str = "irpkit-schedule/1";
+/// A scenario file's schedule: `irpkit-schedule/1` and `scenario_file`.
+const FORMAT_FILE: &str = "irpkit-schedule/2";
 
 /// A schedule file, read back.
 struct Saved {
     schedule: Schedule,
     violation: String,
+    /// `irpkit-schedule/2`: the scenario file it was found on.
+    file: Option<FileRef>,
 }
 
 fn load(path: &Path) -> Result<Saved, String> {
@@ -277,9 +407,29 @@ fn load(path: &Path) -> Result<Saved, String> {
         .map_err(|e| format!("{}:{}:{}: not JSON: {e}", path.display(), e.line(), e.column()))?;
     let field = |name: &str| doc.get(name).ok_or_else(|| format!("{}: field `{name}` is missing", path.display()));
     let format = field("format")?.as_str().unwrap_or_default();
-    if format != FORMAT {
-        return Err(format!("{}: field `format` is `{format}`; this irpkit reads `{FORMAT}`", path.display()));
+    if format != FORMAT && format != FORMAT_FILE {
+        return Err(format!(
+            "{}: field `format` is `{format}`; this irpkit reads `{FORMAT}` and `{FORMAT_FILE}`",
+            path.display()
+        ));
     }
+    let file = if format == FORMAT_FILE {
+        let f = field("scenario_file")?;
+        let part = |name: &str| -> Result<String, String> {
+            f.get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| format!("{}: field `scenario_file.{name}` is missing or not a string", path.display()))
+        };
+        Some(FileRef {
+            given: PathBuf::from(part("path")?),
+            absolute: PathBuf::from(part("absolute")?),
+            hash: part("hash")?,
+            drivers_hash: part("drivers_hash").unwrap_or_default(),
+        })
+    } else {
+        None
+    };
     let text_of = |name: &str| -> Result<String, String> {
         field(name)?
             .as_str()
@@ -315,7 +465,42 @@ fn load(path: &Path) -> Result<Saved, String> {
             preemption: a[2].as_bool().ok_or_else(bad)?,
         });
     }
-    Ok(Saved { schedule: Schedule { scenario, seed, strategy, decisions }, violation })
+    Ok(Saved { schedule: Schedule { scenario, seed, strategy, decisions }, violation, file })
+}
+
+/// The scenario file a schedule names, found again: at its absolute path, else at its
+/// path as given (from the current directory, then from the schedule file's), read,
+/// checked and its C drivers built. Warns when its contents changed since.
+fn reopen(schedule_file: &Path, saved: &FileRef) -> Result<Target, String> {
+    let beside = schedule_file.parent().map(|d| d.join(&saved.given));
+    let candidates = [Some(saved.absolute.clone()), Some(saved.given.clone()), beside];
+    let Some(found) = candidates.into_iter().flatten().find(|p| p.is_file()) else {
+        return Err(format!(
+            "{}: the scenario file this schedule was found on is gone: neither {} nor {} exists",
+            schedule_file.display(),
+            saved.absolute.display(),
+            saved.given.display()
+        ));
+    };
+    let (spec, now) = load_file(&found, &saved.given)?;
+    if now.hash != saved.hash {
+        let _ = writeln!(
+            std::io::stderr(),
+            "irpkit replay: warning: {} has changed since the schedule was saved ({} then, {} now): the replay \
+             may not follow the same interleaving",
+            found.display(),
+            saved.hash,
+            now.hash
+        );
+    } else if !saved.drivers_hash.is_empty() && now.drivers_hash != saved.drivers_hash {
+        let _ = writeln!(
+            std::io::stderr(),
+            "irpkit replay: warning: the C driver files of {} have changed since the schedule was saved: the replay \
+             may not follow the same interleaving",
+            found.display()
+        );
+    }
+    Target::from_spec(&spec, FileRef { absolute: now.absolute, ..saved.clone() })
 }
 
 /// Runs `irpkit replay FILE`; `timeline` says where to write the replay's trace and HTML
@@ -333,22 +518,43 @@ pub(crate) fn replay_cmd(
             return ExitCode::from(2);
         }
     };
-    let Some(scenario): Option<Arc<dyn Scenario>> = irpkit_samples::scenario(&saved.schedule.scenario) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "irpkit replay: {}: field `scenario` names `{}`, which this irpkit does not have; known: {}",
-            path.display(),
-            saved.schedule.scenario,
-            irpkit_samples::scenario_names().join(", ")
-        );
-        return ExitCode::from(2);
+    let target = match &saved.file {
+        Some(file) => match reopen(path, file) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "irpkit replay: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => match irpkit_samples::scenario(&saved.schedule.scenario) {
+            Some(s) => Target::catalog(&saved.schedule.scenario, s),
+            None => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "irpkit replay: {}: field `scenario` names `{}`, which this irpkit does not have; known: {}",
+                    path.display(),
+                    saved.schedule.scenario,
+                    irpkit_samples::scenario_names().join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        },
     };
+    let scenario = &target.scenario;
     let (trace_path, html_path) = timeline;
     let (outcome, events) = if trace_path.is_some() || html_path.is_some() {
-        explore::replay_recorded(&scenario, &saved.schedule, &Limits::default())
+        explore::replay_recorded(scenario, &saved.schedule, &target.limits)
     } else {
-        (explore::replay(&scenario, &saved.schedule, &Limits::default()), Vec::new())
+        (explore::replay(scenario, &saved.schedule, &target.limits), Vec::new())
     };
+    if let Some(err) = target.explorable.as_ref().and_then(file_run::Explorable::setup_error) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "irpkit replay: {}: {err}",
+            saved.file.as_ref().map_or(path, |f| &f.given).display()
+        );
+        return ExitCode::from(2);
+    }
     let got = outcome.violation.as_ref().map(|v| v.kind.signature());
     let reproduced = got.as_deref() == Some(saved.violation.as_str());
     if trace_path.is_some() || html_path.is_some() {
@@ -372,6 +578,7 @@ pub(crate) fn replay_cmd(
         let doc = serde_json::json!({
             "format": "irpkit-replay/1",
             "scenario": saved.schedule.scenario,
+            "scenario_file": saved.file.as_ref().map(|f| f.given.to_string_lossy().into_owned()),
             "decisions": saved.schedule.decisions.len(),
             "preemptions": saved.schedule.preemptions(),
             "threads": outcome.threads,

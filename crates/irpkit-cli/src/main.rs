@@ -44,9 +44,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Runs catalog scenarios many times under a controlled scheduler (random and PCT
-    /// schedules), stops at the first violation, shrinks its schedule and saves it.
-    /// Exit code 1 when a violation was found.
+    /// Runs catalog scenarios or scenario files many times under a controlled scheduler
+    /// (random and PCT schedules), stops at the first violation, shrinks its schedule and
+    /// saves it. Exit code 1 when a violation was found, 2 on bad input.
     Explore(explore::ExploreArgs),
     /// Replays a saved schedule and prints the interleaving step by step. Exit code 1
     /// when the saved violation does not happen again.
@@ -103,6 +103,7 @@ fn run_cmd(
     outputs: &Outputs,
     out: &mut impl std::io::Write,
 ) -> ExitCode {
+    use irpkit_cli::scenario::run;
     let mut scenario = match irpkit_cli::scenario::load(file) {
         Ok(s) => s,
         Err(e) => {
@@ -113,7 +114,25 @@ fn run_cmd(
     if let Some(seed) = seed {
         scenario.seed = seed;
     }
-    let summary = irpkit_cli::scenario::run::run(&scenario);
+    // C drivers are built once, before the run; a driver that does not build, load or
+    // make its device is bad input.
+    let drivers = match run::build_drivers(&scenario) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("irpkit run: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    for (driver, warnings) in drivers.warnings() {
+        eprintln!("irpkit run: {}: C driver `{driver}` built with warnings:\n{}", file.display(), warnings.trim_end());
+    }
+    let summary = match run::run_built(&scenario, &drivers) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("irpkit run: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
     let written = if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&summary.to_json()).unwrap_or_default())
     } else {

@@ -75,6 +75,8 @@ pub enum Style {
     Abandon,
     /// A verifier report: a rule broken here.
     Report,
+    /// A driver's debug output (DbgPrint, KdPrint), on the thread that printed it.
+    Debug,
 }
 
 impl Style {
@@ -84,6 +86,7 @@ impl Style {
             Style::Dispatch | Style::CancelRoutine | Style::Dpc | Style::ThreadExit => "routine",
             Style::Mark | Style::Cancel | Style::Complete | Style::Deliver | Style::Abandon => "event",
             Style::Report => "verifier",
+            Style::Debug => "debug",
         }
     }
 
@@ -100,6 +103,7 @@ impl Style {
             Style::Deliver => "#1f4e79",
             Style::Abandon => "#7a1f1f",
             Style::Report => "#ff00aa",
+            Style::Debug => "#c9a227",
         }
     }
 }
@@ -418,6 +422,11 @@ pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
             EventKind::IrpFreed { irp } => {
                 raws.push(point(i, Group::Irps, *irp, "IoFreeIrp".into(), Style::Deliver, None))
             }
+            EventKind::DebugOutput { text } => {
+                let mut r = point(i, Group::Threads, e.thread, format!("DbgPrint: {text}"), Style::Debug, None);
+                r.slice.args.push(("text", text.clone()));
+                raws.push(r);
+            }
             _ => {}
         }
     }
@@ -560,8 +569,14 @@ pub fn chrome_trace(model: &Model, title: &str) -> serde_json::Value {
             for s in slices {
                 let args: serde_json::Map<String, serde_json::Value> =
                     s.args.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
-                out.push(json!({"ph": "X", "name": s.name, "cat": s.style.category(), "ts": s.start,
-                    "dur": s.dur, "pid": pid, "tid": tid, "args": args}));
+                if s.style == Style::Debug {
+                    // Debug output is an instant event, scoped to the thread's track.
+                    out.push(json!({"ph": "i", "s": "t", "name": s.name, "cat": s.style.category(),
+                        "ts": s.start, "pid": pid, "tid": tid, "args": args}));
+                } else {
+                    out.push(json!({"ph": "X", "name": s.name, "cat": s.style.category(), "ts": s.start,
+                        "dur": s.dur, "pid": pid, "tid": tid, "args": args}));
+                }
             }
         }
     }
@@ -919,6 +934,33 @@ mod tests {
         assert!(page.contains("t &lt;x&gt;") && page.contains("summary &amp; more"));
         assert_eq!(page.matches(r#"class="flow""#).count(), 4);
         assert!(!page.contains(r#"id="cut""#), "a small run is drawn whole");
+    }
+
+    /// A driver's debug output is an instant event on the thread that printed it, in the
+    /// trace and on the page.
+    #[test]
+    fn debug_output_is_an_instant_event_on_the_printing_thread() {
+        let events = [
+            ev(0, 4, EventKind::ThreadNamed { name: "scenario".into() }),
+            ev(1, 4, EventKind::DebugOutput { text: "echo: DriverEntry <ok>".into() }),
+            ev(2, 9, EventKind::DebugOutput { text: "echo: timer".into() }),
+        ];
+        let model = layout(&events, &BTreeMap::new());
+        let threads: Vec<&Track> = model.tracks.iter().filter(|t| t.group == Group::Threads).collect();
+        assert_eq!(threads.len(), 2, "{:#?}", model.tracks);
+        assert_eq!(threads[0].name, "scenario");
+        assert_eq!(threads[0].lanes[0][0].name, "DbgPrint: echo: DriverEntry <ok>");
+        assert_eq!(threads[1].lanes[0][0].style, Style::Debug);
+        let trace = chrome_trace(&model, "t");
+        let instants: Vec<&serde_json::Value> =
+            trace["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "i").collect();
+        assert_eq!(instants.len(), 2);
+        assert_eq!(instants[0]["s"], "t");
+        assert_eq!(instants[0]["cat"], "debug");
+        assert_eq!(instants[0]["args"]["text"], "echo: DriverEntry <ok>");
+        assert_ne!(instants[0]["tid"], instants[1]["tid"], "each on its own thread's track");
+        let page = html_page(&model, "t", "s");
+        assert!(page.contains("DbgPrint: echo: DriverEntry &lt;ok&gt;"), "the page escapes and shows it");
     }
 
     /// A run too long for the page: the page draws the first PAGE_MAX_EVENTS events —

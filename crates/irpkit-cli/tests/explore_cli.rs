@@ -120,3 +120,32 @@ fn explore_several_scenarios_out_is_a_directory_and_json_summarises() {
         assert!(saved.contains(&format!("\"violation\": \"{rule}\"")), "{saved}");
     }
 }
+
+/// A schedule saved before scenario files could be explored (format `irpkit-schedule/1`,
+/// written by that irpkit and kept as it was) still replays, reproducing its violation.
+#[test]
+fn a_schedule_in_the_first_format_still_replays() {
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/no-cancel-recheck.v1.schedule.json");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["format"], "irpkit-schedule/1");
+    assert!(saved.get("scenario_file").is_none(), "the old format names a catalog scenario only");
+    let out = irpkit().arg("replay").arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("replaying no-cancel-recheck"), "{text}");
+    assert!(text.contains("reproduced: cancel-flag-not-checked"), "{text}");
+    // And it is still what explore writes for a catalog scenario.
+    let dir = scratch("format1");
+    let again = dir.join("again.json");
+    let out = irpkit()
+        .args(["explore", "--scenario", "no-cancel-recheck", "--iterations", "300", "--out"])
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    assert_eq!(written["format"], "irpkit-schedule/1");
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&written), keys(&saved), "the same fields as before");
+}

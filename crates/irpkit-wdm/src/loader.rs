@@ -152,7 +152,7 @@ fn work_dir() -> Result<PathBuf, LoadError> {
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join("irpkit-wdm"));
         let dir = base.join(format!("{:016x}", embedded_hash()));
-        for sub in ["include", "c"] {
+        for sub in ["include", "include/irpkit", "c"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(io_error(format!("creating {}", dir.display())))?;
         }
         for (sub, name, text) in EMBEDDED {
@@ -257,6 +257,13 @@ fn stubs_source() -> String {
     }
     s.push_str(");\n#else\n#error \"irpkit-wdm: jump stubs are written for x86-64 and AArch64 only\"\n#endif\n");
     s
+}
+
+/// Builds (or finds in the cache) and loads the import library now, instead of at the
+/// first [`DriverImage::load`]: a program about to run drivers under the explorer calls it
+/// first, so that no compile happens inside a controlled run.
+pub fn prepare() -> Result<(), LoadError> {
+    import_library().map(|_| ())
 }
 
 fn import_library() -> Result<&'static ImportLibrary, LoadError> {
@@ -610,6 +617,7 @@ fn read_symbols(path: &Path) -> Option<Vec<(u64, u64, String)>> {
 }
 
 fn register_symbols(entry: *mut libc::c_void, table: Vec<(u64, u64, String)>, image: &Path) -> Option<usize> {
+    // SAFETY: Dl_info is plain data (pointers and integers): all zero is a valid value.
     let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
     // SAFETY: `entry` is an address inside a loaded object; `info` is writable.
     if unsafe { libc::dladdr(entry, &mut info) } == 0 || info.dli_fbase.is_null() {

@@ -265,6 +265,10 @@ pub(crate) struct Link {
     buffer: Option<Vec<u8>>,
     /// Where an async request's result waits for its future.
     results: Option<Arc<Results>>,
+    /// The buffers the I/O manager gave the IRP for a device control with input data
+    /// (its system buffer; METHOD_NEITHER's input copy and output buffer): they belong to
+    /// the IRP until its completion has finished.
+    _io_buffers: Vec<Vec<u8>>,
 }
 
 impl Drop for Link {
@@ -865,6 +869,49 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
     crate::timeline::thread_exit_ended(&kernel.shared, t.id, span);
 }
 
+/// Sets up a device control IRP's buffers for `input` as the I/O manager does for the
+/// control code's transfer type (see [`RequesterThread::device_io_control_with_input`])
+/// and returns them: the IRP points into them until its completion has finished.
+///
+/// # Safety
+/// `irp` is a fresh IRP owned by the caller, not yet sent; `sl` is its next stack
+/// location, already holding the device control's parameters.
+unsafe fn control_buffers(
+    irp: *mut Irp,
+    sl: *mut nt::IoStackLocation,
+    code: u32,
+    input: &[u8],
+    output: u32,
+) -> Vec<Vec<u8>> {
+    const METHOD_BUFFERED: u32 = 0;
+    const METHOD_NEITHER: u32 = 3;
+    let output = output as usize;
+    let mut buffers = Vec::new();
+    // A `Vec`'s heap block does not move when the `Vec` itself is moved into `buffers`
+    // and then into the IRP's link: the pointers stored below stay valid.
+    let mut keep = |mut b: Vec<u8>| -> *mut core::ffi::c_void {
+        let p = if b.is_empty() { core::ptr::null_mut() } else { b.as_mut_ptr().cast() };
+        buffers.push(b);
+        p
+    };
+    // SAFETY: the caller owns the fresh IRP and its stack location.
+    unsafe {
+        match code & 3 {
+            METHOD_BUFFERED => {
+                let mut system = vec![0u8; input.len().max(output)];
+                system[..input.len()].copy_from_slice(input);
+                (*irp).associated_irp = keep(system);
+            }
+            METHOD_NEITHER => {
+                (*sl).parameters.device_io_control.type3_input_buffer = keep(input.to_vec());
+                (*irp).user_buffer = keep(vec![0u8; output]);
+            }
+            _ => (*irp).associated_irp = keep(input.to_vec()),
+        }
+    }
+    buffers
+}
+
 fn nt_interval(d: Duration) -> i64 {
     -i64::try_from(d.as_nanos() / 100).unwrap_or(i64::MAX).max(1)
 }
@@ -912,6 +959,10 @@ impl RequesterThread {
         Some(self.thread.last_irp.load(StdOrdering::Relaxed)).filter(|&n| n != 0)
     }
 
+    /// Issues `op`. `input`: a device control's input bytes, placed in the buffers the
+    /// control code's transfer type calls for (see
+    /// [`device_io_control_with_input`](Self::device_io_control_with_input)); `None`
+    /// leaves every buffer pointer null.
     fn issue(
         &self,
         h: Handle,
@@ -919,6 +970,7 @@ impl RequesterThread {
         overlapped: Option<&Overlapped>,
         routine: Option<Box<dyn FnOnce(IoStatusBlock) + Send>>,
         buffer: Option<Vec<u8>>,
+        input: Option<&[u8]>,
     ) -> Result<(NtStatus, Arc<Op>, bool), NtStatus> {
         let shared = &self.process.shared;
         if shared.terminated.load(Ordering::Acquire) || self.thread.exited.load(Ordering::Acquire) {
@@ -995,6 +1047,10 @@ impl RequesterThread {
                 (*irp).user_buffer = b.as_mut_ptr().cast();
             }
             let results = buffer.is_some().then(|| shared.results.clone());
+            let mut io_buffers = Vec::new();
+            if let (Operation::DeviceControl { code, output, .. }, Some(input)) = (op, input) {
+                io_buffers = control_buffers(irp, sl, code, input, output);
+            }
             nt::irp::set_requester(
                 irp,
                 Link {
@@ -1004,6 +1060,7 @@ impl RequesterThread {
                     file: file.clone(),
                     buffer,
                     results,
+                    _io_buffers: io_buffers,
                 },
             );
         }
@@ -1014,8 +1071,14 @@ impl RequesterThread {
         Ok((status, op_state, synchronous))
     }
 
-    fn call(&self, h: Handle, op: Operation, overlapped: Option<&Overlapped>) -> Result<IoStatusBlock, NtStatus> {
-        let (status, op_state, synchronous) = self.issue(h, op, overlapped, None, None)?;
+    fn call(
+        &self,
+        h: Handle,
+        op: Operation,
+        overlapped: Option<&Overlapped>,
+        input: Option<&[u8]>,
+    ) -> Result<IoStatusBlock, NtStatus> {
+        let (status, op_state, synchronous) = self.issue(h, op, overlapped, None, None, input)?;
         if !synchronous {
             return Ok(IoStatusBlock { status, information: 0 });
         }
@@ -1030,17 +1093,17 @@ impl RequesterThread {
 
     /// `ReadFile` on a synchronous handle: waits and returns the final status.
     pub fn read(&self, h: Handle, length: u32, offset: i64) -> Result<IoStatusBlock, NtStatus> {
-        self.call(h, Operation::Read { length, offset }, None)
+        self.call(h, Operation::Read { length, offset }, None, None)
     }
 
     /// `WriteFile` on a synchronous handle.
     pub fn write(&self, h: Handle, length: u32, offset: i64) -> Result<IoStatusBlock, NtStatus> {
-        self.call(h, Operation::Write { length, offset }, None)
+        self.call(h, Operation::Write { length, offset }, None, None)
     }
 
     /// `DeviceIoControl` on a synchronous handle.
     pub fn device_io_control(&self, h: Handle, code: u32, input: u32, output: u32) -> Result<IoStatusBlock, NtStatus> {
-        self.call(h, Operation::DeviceControl { code, input, output }, None)
+        self.call(h, Operation::DeviceControl { code, input, output }, None, None)
     }
 
     /// `ReadFile` with an `OVERLAPPED` on an overlapped handle: returns what the dispatch
@@ -1054,7 +1117,7 @@ impl RequesterThread {
         offset: i64,
         overlapped: &Overlapped,
     ) -> Result<NtStatus, NtStatus> {
-        self.call(h, Operation::Read { length, offset }, Some(overlapped)).map(|r| r.status)
+        self.call(h, Operation::Read { length, offset }, Some(overlapped), None).map(|r| r.status)
     }
 
     /// `WriteFile` with an `OVERLAPPED` (refused while it is in use, as
@@ -1066,7 +1129,7 @@ impl RequesterThread {
         offset: i64,
         overlapped: &Overlapped,
     ) -> Result<NtStatus, NtStatus> {
-        self.call(h, Operation::Write { length, offset }, Some(overlapped)).map(|r| r.status)
+        self.call(h, Operation::Write { length, offset }, Some(overlapped), None).map(|r| r.status)
     }
 
     /// `DeviceIoControl` with an `OVERLAPPED` (refused while it is in use, as
@@ -1079,7 +1142,50 @@ impl RequesterThread {
         output: u32,
         overlapped: &Overlapped,
     ) -> Result<NtStatus, NtStatus> {
-        self.call(h, Operation::DeviceControl { code, input, output }, Some(overlapped)).map(|r| r.status)
+        self.call(h, Operation::DeviceControl { code, input, output }, Some(overlapped), None).map(|r| r.status)
+    }
+
+    /// `DeviceIoControl` with input data, on a synchronous handle: waits and returns the
+    /// final status.
+    ///
+    /// The IRP carries `input` as the I/O manager passes it for the control code's
+    /// transfer type (its low two bits):
+    /// - `METHOD_BUFFERED`: `AssociatedIrp.SystemBuffer` points at a buffer of
+    ///   `max(input.len(), output)` bytes holding `input` (zeros after it); null when
+    ///   both lengths are 0;
+    /// - `METHOD_IN_DIRECT`, `METHOD_OUT_DIRECT`: `SystemBuffer` holds `input` (irpkit
+    ///   builds no MDL for the output buffer: `MdlAddress` stays null);
+    /// - `METHOD_NEITHER`: `Parameters.DeviceIoControl.Type3InputBuffer` points at
+    ///   `input` and `UserBuffer` at an `output`-byte buffer.
+    ///
+    /// The buffers belong to the IRP until its completion has finished (even when its
+    /// thread exits first and the IRP is disassociated). The output is not copied back.
+    /// [`device_io_control`](Self::device_io_control) passes no buffers at all.
+    pub fn device_io_control_with_input(
+        &self,
+        h: Handle,
+        code: u32,
+        input: &[u8],
+        output: u32,
+    ) -> Result<IoStatusBlock, NtStatus> {
+        let length = u32::try_from(input.len()).map_err(|_| nt::STATUS_INVALID_PARAMETER)?;
+        self.call(h, Operation::DeviceControl { code, input: length, output }, None, Some(input))
+    }
+
+    /// [`device_io_control_with_input`](Self::device_io_control_with_input) with an
+    /// `OVERLAPPED` on an overlapped handle (refused while it is in use, as
+    /// [`read_overlapped`](Self::read_overlapped)).
+    pub fn device_io_control_overlapped_with_input(
+        &self,
+        h: Handle,
+        code: u32,
+        input: &[u8],
+        output: u32,
+        overlapped: &Overlapped,
+    ) -> Result<NtStatus, NtStatus> {
+        let length = u32::try_from(input.len()).map_err(|_| nt::STATUS_INVALID_PARAMETER)?;
+        self.call(h, Operation::DeviceControl { code, input: length, output }, Some(overlapped), Some(input))
+            .map(|r| r.status)
     }
 
     /// `ReadFileEx`: an overlapped read whose completion routine runs in this thread, as a
@@ -1094,7 +1200,8 @@ impl RequesterThread {
         overlapped: &Overlapped,
         routine: impl FnOnce(IoStatusBlock) + Send + 'static,
     ) -> Result<NtStatus, NtStatus> {
-        self.issue(h, Operation::Read { length, offset }, Some(overlapped), Some(Box::new(routine)), None).map(|r| r.0)
+        self.issue(h, Operation::Read { length, offset }, Some(overlapped), Some(Box::new(routine)), None, None)
+            .map(|r| r.0)
     }
 
     /// `SleepEx(timeout, TRUE)`: runs this thread's queued completion routines, or waits
@@ -1128,7 +1235,7 @@ impl RequesterThread {
         let length = u32::try_from(buffer.len()).map_err(|_| nt::STATUS_INVALID_PARAMETER)?;
         let overlapped = Overlapped::new();
         let (status, op, synchronous) =
-            self.issue(h, Operation::Read { length, offset }, Some(&overlapped), None, Some(buffer))?;
+            self.issue(h, Operation::Read { length, offset }, Some(&overlapped), None, Some(buffer), None)?;
         if synchronous {
             return Err(nt::STATUS_INVALID_PARAMETER);
         }
@@ -1342,5 +1449,109 @@ impl Process {
             nt::dpc::set_timer_in(k, shared.timer.get(), nt_interval(after), 0, shared.dpc.get());
         }
         RequestTimeout { shared }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safe::{create_device, Dispatched, Driver, Irp as SafeIrp};
+
+    /// What a device control's IRP carried, as its driver saw it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Seen {
+        code: u32,
+        /// The input bytes where the transfer type puts them (`None`: a null pointer).
+        input: Option<Vec<u8>>,
+        /// The system buffer was non-null.
+        system_buffer: bool,
+        /// `UserBuffer` was non-null.
+        user_buffer: bool,
+    }
+
+    /// Completes every device control at once, recording what it carried; a buffered one
+    /// gets its whole system buffer (input and output length) overwritten with 0xAB, so
+    /// a buffer shorter than the output length would be a write out of bounds.
+    #[derive(Default)]
+    struct Inspect {
+        seen: std::sync::Mutex<Vec<Seen>>,
+    }
+
+    impl Driver for Inspect {
+        fn dispatch(&self, _device: &DeviceRef, irp: SafeIrp) -> Dispatched {
+            if irp.major_function() != nt::IRP_MJ_DEVICE_CONTROL {
+                return irp.complete(nt::STATUS_SUCCESS, 0).into();
+            }
+            let raw = irp.as_ptr();
+            // SAFETY: the IRP is this dispatch routine's until it completes it; its
+            // current stack location holds the device control's parameters, and the
+            // buffers the requester gave are as long as those parameters say.
+            let seen = unsafe {
+                let p = (*nt::io_get_current_irp_stack_location(raw)).parameters.device_io_control;
+                let system = (*raw).associated_irp;
+                let source = if p.io_control_code & 3 == 3 { p.type3_input_buffer } else { system };
+                let input = (!source.is_null())
+                    .then(|| std::slice::from_raw_parts(source.cast::<u8>(), p.input_buffer_length as usize).to_vec());
+                if p.io_control_code & 3 == 0 && !system.is_null() {
+                    let len = (p.input_buffer_length.max(p.output_buffer_length)) as usize;
+                    core::ptr::write_bytes(system.cast::<u8>(), 0xAB, len);
+                }
+                Seen {
+                    code: p.io_control_code,
+                    input,
+                    system_buffer: !system.is_null(),
+                    user_buffer: !(*raw).user_buffer.is_null(),
+                }
+            };
+            let n = seen.input.as_ref().map_or(0, Vec::len);
+            self.seen.lock().unwrap_or_else(|e| e.into_inner()).push(seen);
+            irp.complete(nt::STATUS_SUCCESS, n).into()
+        }
+    }
+
+    const BUFFERED: u32 = 0x0022_2000; // FILE_DEVICE_UNKNOWN, function 0x800, METHOD_BUFFERED
+    const NEITHER: u32 = BUFFERED | 3;
+
+    /// The input bytes reach the driver where the control code's transfer type puts them
+    /// (the system buffer, or Type3InputBuffer for METHOD_NEITHER), on synchronous and
+    /// overlapped handles; the old calls still pass no buffer at all.
+    #[test]
+    fn device_io_control_with_input_passes_the_bytes_as_the_transfer_type_says() {
+        let kernel = Kernel::new();
+        let _entered = kernel.enter();
+        let dev = create_device(&kernel, "inspect", Inspect::default()).unwrap();
+        let process = Process::new(&kernel);
+        let t = process.attach_thread();
+        let sync = process.open(dev.device_ref(), false).unwrap();
+        let overlapped = process.open(dev.device_ref(), true).unwrap();
+        let input = [1u8, 2, 3, 4, 5];
+
+        let b = t.device_io_control_with_input(sync, BUFFERED, &input, 64).unwrap();
+        assert_eq!(b, IoStatusBlock { status: nt::STATUS_SUCCESS, information: 5 });
+        let o = Overlapped::new();
+        assert_eq!(
+            t.device_io_control_overlapped_with_input(overlapped, NEITHER, &input[..2], 8, &o),
+            Ok(nt::STATUS_SUCCESS)
+        );
+        assert_eq!(o.status_block(), IoStatusBlock { status: nt::STATUS_SUCCESS, information: 2 });
+        // No bytes and no output: no system buffer, as on Windows.
+        t.device_io_control_with_input(sync, BUFFERED, &[], 0).unwrap();
+        // The calls without input are unchanged: no buffer.
+        t.device_io_control(sync, BUFFERED, 5, 64).unwrap();
+
+        let seen = dev.seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                Seen { code: BUFFERED, input: Some(input.to_vec()), system_buffer: true, user_buffer: false },
+                Seen { code: NEITHER, input: Some(vec![1, 2]), system_buffer: false, user_buffer: true },
+                Seen { code: BUFFERED, input: None, system_buffer: false, user_buffer: false },
+                Seen { code: BUFFERED, input: None, system_buffer: false, user_buffer: false },
+            ]
+        );
+        t.exit();
+        process.terminate();
+        assert_eq!(kernel.irps_outstanding(), 0);
+        assert_eq!(kernel.verifier().report_count(), 0, "{:#?}", kernel.verifier().reports());
     }
 }

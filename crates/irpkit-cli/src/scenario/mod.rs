@@ -34,7 +34,11 @@ pub struct Scenario {
     /// The seed of the schedule (virtual clock) and of the random workload.
     #[serde(default)]
     pub seed: u64,
-    /// The devices, each a sample driver.
+    /// WDM drivers written in C, built before the run and loaded in it (`driver = "c"`
+    /// devices refer to them).
+    #[serde(default, rename = "c_driver")]
+    pub c_drivers: Vec<CDriverSpec>,
+    /// The devices, each a sample driver or a C driver's.
     #[serde(default, rename = "device")]
     pub devices: Vec<DeviceSpec>,
     /// The requester processes.
@@ -46,6 +50,101 @@ pub struct Scenario {
     /// What must hold at the end; `irpkit run` fails when it does not.
     #[serde(default)]
     pub expect: Expect,
+    /// The directory relative paths in the file (C sources, include directories, shared
+    /// objects) are resolved against: the file's own directory. Not a key of the file.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+impl Scenario {
+    /// `path` (from the file) resolved against the file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() || self.dir.as_os_str().is_empty() {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+}
+
+/// A WDM driver written in C: its sources (or a prebuilt shared object), built once
+/// before the run with irpkit's WDM headers, and loaded into the run's kernel (its
+/// DriverEntry runs) before the requester processes start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CDriverSpec {
+    /// The driver's name: its driver object is `\Driver\{name}`; devices refer to it.
+    pub name: String,
+    /// Its C source files, relative to the scenario file's directory.
+    #[serde(default)]
+    pub sources: Option<Vec<PathBuf>>,
+    /// Include directories (searched before irpkit's headers), relative likewise.
+    #[serde(default)]
+    pub include: Vec<PathBuf>,
+    /// Macros: a string or integer value is `-DNAME=VALUE`, `true` is `-DNAME`, `false`
+    /// leaves the macro undefined.
+    #[serde(default)]
+    pub defines: BTreeMap<String, DefineValue>,
+    /// Extra compiler flags.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// A prebuilt driver (instead of `sources`), relative to the scenario file's directory.
+    #[serde(default)]
+    pub shared_object: Option<PathBuf>,
+    /// Call the driver's DriverUnload at the end of the run (default true).
+    #[serde(default = "yes")]
+    pub unload: bool,
+}
+
+/// The value of a `defines` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefineValue {
+    /// `-DNAME=text`.
+    Text(String),
+    /// `-DNAME=n`.
+    Integer(i64),
+    /// `true`: `-DNAME`; `false`: not defined.
+    Flag(bool),
+}
+
+impl DefineValue {
+    /// What `-D` gets: `None` for not defined, `Some(None)` for `-DNAME`,
+    /// `Some(Some(value))` for `-DNAME=value`.
+    pub fn as_define(&self) -> Option<Option<String>> {
+        match self {
+            DefineValue::Text(s) => Some(Some(s.clone())),
+            DefineValue::Integer(n) => Some(Some(n.to_string())),
+            DefineValue::Flag(true) => Some(None),
+            DefineValue::Flag(false) => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DefineValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = DefineValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, an integer or a boolean")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<DefineValue, E> {
+                Ok(DefineValue::Flag(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DefineValue, E> {
+                Ok(DefineValue::Integer(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DefineValue, E> {
+                i64::try_from(v)
+                    .map(DefineValue::Integer)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DefineValue, E> {
+                Ok(DefineValue::Text(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Which clock the kernel runs on.
@@ -89,6 +188,14 @@ pub struct DeviceSpec {
     /// `irpkit explore --list` name); none by default.
     #[serde(default)]
     pub bug: Option<String>,
+    /// `driver = "c"`: the `[[c_driver]]` (by name) whose device this is.
+    #[serde(default)]
+    pub c_driver: Option<String>,
+    /// `driver = "c"`: the device's name as the driver made it — a Win32 name
+    /// (`\\.\Name`, `\DosDevices\Name`, `\??\Name`: a symbolic link the driver created
+    /// with IoCreateSymbolicLink) or an NT device name (`\Device\Name`).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 /// The drivers a scenario can use.
@@ -111,6 +218,8 @@ pub enum DriverKind {
     Startio,
     /// The catalog's synchronous StartIo driver (may have a bug).
     StartioSync,
+    /// A device a C driver (`[[c_driver]]`) created; `c_driver` and `path` say which.
+    C,
 }
 
 impl DriverKind {
@@ -256,9 +365,13 @@ pub struct Control {
     pub handle: String,
     /// The I/O control code.
     pub code: u32,
-    /// Input buffer bytes.
+    /// Input buffer bytes (default: the length of `input_hex`, else 0).
     #[serde(default)]
-    pub input: u32,
+    pub input: Option<u32>,
+    /// The input buffer's contents, in hex (`"0100ff"`; spaces and `_` may separate
+    /// bytes): what a METHOD_BUFFERED driver reads from `Irp->AssociatedIrp.SystemBuffer`.
+    #[serde(default)]
+    pub input_hex: Option<String>,
     /// Output buffer bytes.
     #[serde(default)]
     pub output: u32,
@@ -268,6 +381,38 @@ pub struct Control {
     /// See [`Transfer::timeout_ms`].
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+}
+
+impl Control {
+    /// The input buffer's bytes (`input_hex`; none when it is absent or malformed, which
+    /// [`parse`] refuses).
+    pub fn input_bytes(&self) -> Option<Vec<u8>> {
+        self.input_hex.as_deref().and_then(|h| parse_hex(h).ok())
+    }
+
+    /// The input buffer's length: `input`, else the length of `input_hex`, else 0.
+    pub fn input_length(&self) -> u32 {
+        self.input.unwrap_or_else(|| self.input_bytes().map_or(0, |b| b.len() as u32))
+    }
+}
+
+/// Bytes from hex digits, two per byte; spaces and `_` between bytes are ignored.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
+    if let Some(bad) = digits.iter().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!("`{bad}` is not a hex digit: write the bytes as hex pairs, e.g. \"0100ff\""));
+    }
+    if digits.len() % 2 != 0 {
+        return Err(format!("{} hex digits: each byte takes two", digits.len()));
+    }
+    Ok(digits
+        .chunks(2)
+        .map(|p| {
+            let hi = p[0].to_digit(16).unwrap_or(0);
+            let lo = p[1].to_digit(16).unwrap_or(0);
+            (hi * 16 + lo) as u8
+        })
+        .collect())
 }
 
 /// A generated workload: a process of `threads` threads, each opening the device and
@@ -398,6 +543,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     if scenario.name.is_none() {
         scenario.name = file.file_stem().map(|s| s.to_string_lossy().into_owned());
     }
+    scenario.dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     check(&scenario).map_err(|(path, message)| {
         let span = locate(text, &path);
         error(span.map(|s| line_column(text, s.start)), Some(render(&path)), message)
@@ -518,9 +664,11 @@ fn one_of(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
 /// The checks serde cannot make: names refer to things that exist, ids are unique,
 /// values are in range.
 fn check(s: &Scenario) -> Result<(), Problem> {
+    let c_drivers = check_c_drivers(s)?;
     let mut devices = BTreeSet::new();
     for (i, d) in s.devices.iter().enumerate() {
         let at = |f: &str| vec![key("device"), Seg::Index(i), key(f)];
+        check_c_device(d, &c_drivers, at)?;
         if !devices.insert(d.name.as_str()) {
             return Err((at("name"), format!("a second device named `{}`: device names must be unique", d.name)));
         }
@@ -637,6 +785,23 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                     Op::Ioctl(x) => {
                         handle_ok(&x.handle)?;
                         request_id(&mut request_ids, &x.id, at("id"))?;
+                        if let Some(hex) = &x.input_hex {
+                            let bytes = parse_hex(hex).map_err(|m| (at("input_hex"), m))?;
+                            if x.input.is_some_and(|n| n as usize != bytes.len()) {
+                                return Err((
+                                    at("input"),
+                                    format!(
+                                        "`input` is {} but `input_hex` holds {} byte(s): leave `input` out (it \
+                                         defaults to the bytes' length) or make them agree",
+                                        x.input.unwrap_or(0),
+                                        bytes.len()
+                                    ),
+                                ));
+                            }
+                        }
+                        if x.timeout_ms == Some(0) {
+                            return Err((at("timeout_ms"), "must be at least 1".to_string()));
+                        }
                     }
                     Op::CancelIoEx { handle, .. } => handle_ok(handle)?,
                     Op::CancelSynchronousIo { thread } => {
@@ -721,6 +886,146 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                 vec![key("expect"), key("rules"), Seg::Index(i)],
                 format!("`{rule}` is not a verifier rule; `irpkit rules` lists them"),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// The `[[c_driver]]` tables: unique names, sources or a shared object (not both), files
+/// and directories that exist, macro names that are C identifiers. Returns the names.
+fn check_c_drivers(s: &Scenario) -> Result<BTreeSet<&str>, Problem> {
+    let mut names = BTreeSet::new();
+    for (i, c) in s.c_drivers.iter().enumerate() {
+        let at = |f: &str| vec![key("c_driver"), Seg::Index(i), key(f)];
+        let at_item = |f: &str, j: usize| vec![key("c_driver"), Seg::Index(i), key(f), Seg::Index(j)];
+        if c.name.is_empty() || !c.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err((at("name"), format!("`{}` is not a driver name: use letters, digits, `-` and `_`", c.name)));
+        }
+        if !names.insert(c.name.as_str()) {
+            return Err((at("name"), format!("a second C driver named `{}`: names must be unique", c.name)));
+        }
+        match (&c.sources, &c.shared_object) {
+            (Some(_), Some(_)) => {
+                return Err((
+                    at("shared_object"),
+                    "give the driver's `sources` or a prebuilt `shared_object`, not both".to_string(),
+                ))
+            }
+            (None, None) => {
+                return Err((
+                    vec![key("c_driver"), Seg::Index(i)],
+                    format!(
+                        "C driver `{}` has neither `sources` (its C files) nor `shared_object` (a prebuilt driver)",
+                        c.name
+                    ),
+                ))
+            }
+            (Some(sources), None) => {
+                if sources.is_empty() {
+                    return Err((at("sources"), "no source files: name the driver's C files".to_string()));
+                }
+                for (j, src) in sources.iter().enumerate() {
+                    let path = s.resolve(src);
+                    if !path.is_file() {
+                        return Err((at_item("sources", j), format!("no file {}", path.display())));
+                    }
+                }
+            }
+            (None, Some(so)) => {
+                let path = s.resolve(so);
+                if !path.is_file() {
+                    return Err((at("shared_object"), format!("no file {}", path.display())));
+                }
+                for (f, given) in [
+                    ("include", !c.include.is_empty()),
+                    ("defines", !c.defines.is_empty()),
+                    ("flags", !c.flags.is_empty()),
+                ] {
+                    if given {
+                        return Err((
+                            at(f),
+                            "only for a driver built from `sources`, not a `shared_object`".to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        for (j, dir) in c.include.iter().enumerate() {
+            let path = s.resolve(dir);
+            if !path.is_dir() {
+                return Err((at_item("include", j), format!("no directory {}", path.display())));
+            }
+        }
+        for name in c.defines.keys() {
+            let identifier = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !identifier {
+                return Err((
+                    vec![key("c_driver"), Seg::Index(i), key("defines"), key(name)],
+                    format!("`{name}` is not a C macro name: use letters, digits and `_`, not starting with a digit"),
+                ));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// A device's C-driver fields: `driver = "c"` needs `c_driver` (a `[[c_driver]]`) and
+/// `path`; other drivers have neither.
+fn check_c_device(d: &DeviceSpec, c_drivers: &BTreeSet<&str>, at: impl Fn(&str) -> Vec<Seg>) -> Result<(), Problem> {
+    if d.driver != DriverKind::C {
+        for (f, given) in [("c_driver", d.c_driver.is_some()), ("path", d.path.is_some())] {
+            if given {
+                return Err((at(f), "only `driver = \"c\"` devices have it".to_string()));
+            }
+        }
+        return Ok(());
+    }
+    let known = if c_drivers.is_empty() {
+        "the file has no `[[c_driver]]`".to_string()
+    } else {
+        format!("C drivers: {}", one_of(c_drivers))
+    };
+    match &d.c_driver {
+        None => {
+            return Err((
+                at("c_driver"),
+                format!("a `driver = \"c\"` device needs `c_driver`: the `[[c_driver]]` that creates it; {known}"),
+            ))
+        }
+        Some(c) if !c_drivers.contains(c.as_str()) => {
+            return Err((at("c_driver"), format!("no C driver named `{c}`; {known}")));
+        }
+        Some(_) => {}
+    }
+    match &d.path {
+        None => {
+            return Err((
+                at("path"),
+                "a `driver = \"c\"` device needs `path`: the name its driver gave it — a Win32 name \
+                 (`\\\\.\\Name`, the symbolic link it created with IoCreateSymbolicLink) or an NT device name \
+                 (`\\Device\\Name`)"
+                    .to_string(),
+            ))
+        }
+        Some(p) if !p.starts_with('\\') => {
+            return Err((
+                at("path"),
+                format!(
+                    "`{p}` is not a device name: write a Win32 name (`\\\\.\\Name`) or an NT device name \
+                     (`\\Device\\Name`)"
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    for (f, given) in [
+        ("hardware_ms", d.hardware_ms.is_some()),
+        ("deferred_start_io", d.deferred_start_io.is_some()),
+        ("bug", d.bug.is_some()),
+    ] {
+        if given {
+            return Err((at(f), "a C driver's device has no such setting: the driver's code decides".to_string()));
         }
     }
     Ok(())

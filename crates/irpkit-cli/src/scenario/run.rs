@@ -4,14 +4,20 @@
 //! On the virtual clock a run goes through the explorer's scheduler with one schedule
 //! (the scenario's seed): deterministic, and the five-minute thread-exit wait takes
 //! milliseconds. On the real clock the threads run free.
+//!
+//! C drivers (`[[c_driver]]`) are built once, before the run ([`build_drivers`]); each
+//! run loads them into its kernel (their DriverEntry runs on the scenario's own thread,
+//! before any requester starts), finds their devices by name, and unloads them at the end
+//! (DriverUnload; what they leave behind is reported by the verifier).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use irpkit::explore::{self, Limits, Strategy};
 use irpkit::io::{EventLogEntry, Handle, Overlapped, Process, RequestTimeout, RequesterThread, ThreadHandle};
-use irpkit::nt::{self, ke_delay_execution_thread, NtStatus};
+use irpkit::nt::{self, ke_delay_execution_thread, DebugLine, NtStatus};
 use irpkit::safe::{create_device, create_start_io_device, Device, DeviceRef};
 use irpkit::timeline::Event;
 use irpkit::verifier::Report;
@@ -21,6 +27,7 @@ use irpkit_samples::csq_worker::CsqWorker;
 use irpkit_samples::pending_read::PendingRead;
 use irpkit_samples::serial::{Serial, SerialConfig};
 use irpkit_samples::stubborn::Stubborn;
+use irpkit_wdm::{CDriver, DriverImage, LoadError, LoadedDriver};
 
 use super::{ClockKind, DriverKind, Op, ProcessSpec, Scenario, ThreadSpec, VerifierKind};
 
@@ -148,6 +155,8 @@ pub struct RunSummary {
     pub expectations: Vec<(String, bool, String)>,
     /// Everything the kernel did, in order (see [`irpkit::timeline`]).
     pub timeline: Vec<Event>,
+    /// The C drivers' debug output (DbgPrint, DbgPrintEx, KdPrint), in order.
+    pub debug_output: Vec<DebugLine>,
 }
 
 impl RunSummary {
@@ -169,6 +178,8 @@ enum LiveDevice {
     CsqWorker(Arc<Device<CsqWorker>>),
     Stubborn(Device<Stubborn>),
     Catalog(CatalogDeviceHandle),
+    /// A device a C driver created (the driver owns it).
+    C(DevPtr),
 }
 
 impl LiveDevice {
@@ -179,8 +190,170 @@ impl LiveDevice {
             LiveDevice::CsqWorker(d) => d.device_ref(),
             LiveDevice::Stubborn(d) => d.device_ref(),
             LiveDevice::Catalog(d) => d.device_ref(),
+            // SAFETY: a device object of this run's kernel (found by name after its
+            // driver's DriverEntry): device memory lasts as long as the kernel, which
+            // outlives the run's devices.
+            LiveDevice::C(p) => unsafe { DeviceRef::from_ptr(p.0) },
         }
     }
+}
+
+/// The C drivers of a scenario, built ([`build_drivers`]): each run loads its own copy.
+#[derive(Debug, Clone, Default)]
+pub struct Drivers {
+    images: Vec<BuiltDriver>,
+}
+
+#[derive(Debug, Clone)]
+struct BuiltDriver {
+    name: String,
+    image: DriverImage,
+    unload: bool,
+}
+
+impl Drivers {
+    /// The built drivers: (name, shared object).
+    pub fn images(&self) -> impl Iterator<Item = (&str, &std::path::Path)> {
+        self.images.iter().map(|d| (d.name.as_str(), d.image.path()))
+    }
+
+    /// The compilers' warnings, by driver (drivers built without any are left out).
+    pub fn warnings(&self) -> Vec<(&str, &str)> {
+        self.images
+            .iter()
+            .filter(|d| !d.image.warnings().trim().is_empty())
+            .map(|d| (d.name.as_str(), d.image.warnings()))
+            .collect()
+    }
+}
+
+/// Why a scenario's C drivers could not be built or set up: the run cannot start (bad
+/// input, `irpkit run` exits 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    /// A driver did not build (the compiler's messages are in `error`).
+    Build {
+        /// The `[[c_driver]]`'s name.
+        driver: String,
+        /// What went wrong.
+        error: LoadError,
+    },
+    /// A driver did not load: an unresolved kernel routine, no DriverEntry, DriverEntry
+    /// failed.
+    Load {
+        /// The `[[c_driver]]`'s name.
+        driver: String,
+        /// What went wrong.
+        error: LoadError,
+    },
+    /// A `driver = "c"` device's `path` names no device the driver made.
+    DeviceNotFound {
+        /// The device (the scenario's name for it).
+        device: String,
+        /// The `[[c_driver]]`'s name.
+        driver: String,
+        /// The name looked for.
+        path: String,
+        /// The symbolic links the drivers created: (link, target).
+        links: Vec<(String, String)>,
+        /// The NT names of the devices the driver created.
+        devices: Vec<String>,
+    },
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Build { driver, error } => write!(f, "C driver `{driver}` did not build: {error}"),
+            SetupError::Load { driver, error } => write!(f, "C driver `{driver}` did not load: {error}"),
+            SetupError::DeviceNotFound { device, driver, path, links, devices } => {
+                write!(f, "device `{device}`: C driver `{driver}` made no device named `{path}`; ")?;
+                if links.is_empty() {
+                    write!(f, "it created no symbolic link (IoCreateSymbolicLink)")?;
+                } else {
+                    let l: Vec<String> = links.iter().map(|(a, b)| format!("`{a}` -> `{b}`")).collect();
+                    write!(f, "the symbolic links it created: {}", l.join(", "))?;
+                }
+                if devices.is_empty() {
+                    write!(f, "; it created no device")
+                } else {
+                    let d: Vec<String> = devices.iter().map(|d| format!("`{d}`")).collect();
+                    write!(f, "; its devices: {}", d.join(", "))
+                }
+            }
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// Builds the scenario's C drivers (compiling their sources, or taking the prebuilt
+/// shared objects), once, before any run; builds are cached by irpkit-wdm.
+pub fn build_drivers(spec: &Scenario) -> Result<Drivers, SetupError> {
+    let mut images = Vec::new();
+    for c in &spec.c_drivers {
+        let build_error = |error| SetupError::Build { driver: c.name.clone(), error };
+        let image = match (&c.sources, &c.shared_object) {
+            (_, Some(so)) => {
+                let path = spec.resolve(so);
+                let mut image = DriverImage::from_shared_object(&path);
+                if image.name() != c.name {
+                    // The driver object's name is the scenario's, not the file's stem:
+                    // rebuild the image's name through a copy named after the driver.
+                    image = named_copy(&path, &c.name).map_err(build_error)?;
+                }
+                image
+            }
+            (Some(sources), None) => {
+                let mut b = CDriver::new(&c.name);
+                for src in sources {
+                    b = b.source(spec.resolve(src));
+                }
+                for dir in &c.include {
+                    b = b.include(spec.resolve(dir));
+                }
+                for (name, value) in &c.defines {
+                    if let Some(value) = value.as_define() {
+                        b = b.define(name, value.as_deref());
+                    }
+                }
+                for flag in &c.flags {
+                    b = b.flag(flag);
+                }
+                b.build().map_err(build_error)?
+            }
+            (None, None) => {
+                return Err(build_error(LoadError::Io {
+                    what: format!("building {}", c.name),
+                    error: "neither sources nor a shared object".into(),
+                }))
+            }
+        };
+        images.push(BuiltDriver { name: c.name.clone(), image, unload: c.unload });
+    }
+    if !images.is_empty() {
+        prepare_loader().map_err(|error| SetupError::Build { driver: images[0].name.clone(), error })?;
+    }
+    Ok(Drivers { images })
+}
+
+/// A copy of the shared object at `path` named `{name}.so` (in a directory of its own
+/// under the temporary directory), so that the driver object is `\Driver\{name}`.
+fn named_copy(path: &std::path::Path, name: &str) -> Result<DriverImage, LoadError> {
+    let io = |what: String| move |e: std::io::Error| LoadError::Io { what, error: e.to_string() };
+    let dir = std::env::temp_dir().join(format!("irpkit-cli-drivers-{}", std::process::id())).join(name);
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+    let copy = dir.join(format!("{name}.so"));
+    std::fs::copy(path, &copy).map_err(io(format!("reading {}", path.display())))?;
+    Ok(DriverImage::from_shared_object(copy))
+}
+
+/// Makes irpkit-wdm build (or find) and load its import library now, on this thread,
+/// outside any run: the first load of a driver in a process does it otherwise, and on
+/// the virtual clock that load runs under the explorer's scheduler, where a compiler
+/// taking seconds would be a stall.
+fn prepare_loader() -> Result<(), LoadError> {
+    irpkit_wdm::loader::prepare()
 }
 
 /// A device pointer the requester threads may share.
@@ -214,6 +387,8 @@ struct Proc {
 struct World {
     kernel: Kernel,
     devices: BTreeMap<String, (DevPtr, String)>,
+    /// The NT names of the devices C drivers made.
+    c_devices: std::collections::BTreeSet<String>,
     requests: Mutex<Vec<Live>>,
     op_errors: Mutex<Vec<String>>,
     /// What each running requester thread (`process/thread`) is doing: its operation's
@@ -230,16 +405,31 @@ fn ms(n: u64) -> i64 {
 }
 
 /// What a run leaves: the requests, the event log, the operations that failed, the
-/// timeline.
-type WorldResult = (Vec<Request>, Vec<EventLogEntry>, Vec<String>, Vec<Event>);
+/// timeline, the drivers' debug output.
+#[derive(Default)]
+struct WorldResult {
+    requests: Vec<Request>,
+    event_log: Vec<EventLogEntry>,
+    op_errors: Vec<String>,
+    timeline: Vec<Event>,
+    debug_output: Vec<DebugLine>,
+}
 
-/// The explorer's view of a scenario file: one run fills `result`; `started` keeps the
-/// run's kernel and world, for a run that stops before the end.
+/// A run's kernel and world, kept for a run that stops before the end.
+type Started = Mutex<Option<(Kernel, Arc<World>)>>;
+
+/// The explorer's view of a scenario file. In a run (`keep`), the run fills `result`, and
+/// `started` keeps the run's kernel and world, for a run that stops before the end; when
+/// exploring, neither is kept (each schedule is a run of its own).
 struct FileScenario {
     spec: Scenario,
     processes: Vec<ProcessSpec>,
+    drivers: Drivers,
+    keep: bool,
     result: Mutex<Option<WorldResult>>,
-    started: Mutex<Option<(Kernel, Arc<World>)>>,
+    started: Started,
+    /// The last C driver setup that failed.
+    setup_error: Mutex<Option<SetupError>>,
 }
 
 impl explore::Scenario for FileScenario {
@@ -248,27 +438,106 @@ impl explore::Scenario for FileScenario {
     }
 
     fn run(&self, kernel: &Kernel) {
-        let outcome = run_world(kernel, &self.spec, &self.processes, &self.started);
-        *lock(&self.result) = Some(outcome);
+        // Exploring: once the drivers could not be set up, the remaining schedules end
+        // at once (the caller reports the error; they would all fail alike).
+        if !self.keep && lock(&self.setup_error).is_some() {
+            return;
+        }
+        let started = self.keep.then_some(&self.started);
+        match run_world(kernel, &self.spec, &self.processes, &self.drivers, started) {
+            Ok(outcome) => {
+                if self.keep {
+                    *lock(&self.result) = Some(outcome);
+                }
+            }
+            Err(e) => *lock(&self.setup_error) = Some(e),
+        }
     }
 }
 
-/// Runs `spec` once and checks its expectations.
+/// A scenario file as the explorer runs it: every schedule loads the C drivers afresh
+/// into its own kernel. Expectations are not checked (a schedule's violation is a
+/// verifier report, a panic, a deadlock, a livelock or a lost IRP, as for the catalog's
+/// scenarios).
+pub struct Explorable {
+    scenario: Arc<FileScenario>,
+}
+
+impl Explorable {
+    /// For [`explore::explore`], [`explore::replay`] and their kin.
+    pub fn scenario(&self) -> Arc<dyn explore::Scenario> {
+        self.scenario.clone()
+    }
+
+    /// The error of the first run whose C drivers could not be set up (a DriverEntry that
+    /// failed, a device not found, ...); the runs after it end at once, clean.
+    pub fn setup_error(&self) -> Option<SetupError> {
+        lock(&self.scenario.setup_error).clone()
+    }
+}
+
+/// `spec` (its C drivers built into `drivers`) as an explorer scenario.
+pub fn explorable(spec: &Scenario, drivers: &Drivers) -> Explorable {
+    Explorable { scenario: Arc::new(file_scenario(spec, drivers, false)) }
+}
+
+fn file_scenario(spec: &Scenario, drivers: &Drivers, keep: bool) -> FileScenario {
+    FileScenario {
+        spec: spec.clone(),
+        processes: with_random(spec),
+        drivers: drivers.clone(),
+        keep,
+        result: Mutex::new(None),
+        started: Mutex::new(None),
+        setup_error: Mutex::new(None),
+    }
+}
+
+/// The budgets of one run of a scenario file under the explorer's scheduler: room for
+/// long scenarios (the five-minute wait, big random workloads). `irpkit run` and
+/// `irpkit explore`/`replay` of a file use the same, so that a schedule replays the same.
+pub fn file_limits(stop_at_first_report: bool) -> Limits {
+    Limits {
+        stop_at_first_report,
+        max_steps: 5_000_000,
+        max_virtual_time: Duration::from_secs(4 * 3600),
+        ..Limits::default()
+    }
+}
+
+/// Runs `spec` once and checks its expectations. Its C drivers are built first; a
+/// driver that cannot be built or set up makes a summary whose `failure` says why (see
+/// [`try_run`] to tell that apart).
 pub fn run(spec: &Scenario) -> RunSummary {
-    let processes = with_random(spec);
+    try_run(spec).unwrap_or_else(|e| RunSummary {
+        name: spec.name.clone().unwrap_or_else(|| "scenario".to_string()),
+        requests: Vec::new(),
+        event_log: Vec::new(),
+        reports: Vec::new(),
+        failure: Some(format!("the run could not start: {e}")),
+        op_errors: Vec::new(),
+        ended_at: Duration::ZERO,
+        expectations: Vec::new(),
+        timeline: Vec::new(),
+        debug_output: Vec::new(),
+    })
+}
+
+/// Builds `spec`'s C drivers, runs it once and checks its expectations; `Err` when a C
+/// driver cannot be built, loaded, or its device found.
+pub fn try_run(spec: &Scenario) -> Result<RunSummary, SetupError> {
+    let drivers = build_drivers(spec)?;
+    run_built(spec, &drivers)
+}
+
+/// Runs `spec` once with its C drivers already built ([`build_drivers`]) and checks its
+/// expectations; `Err` when a C driver cannot be loaded or its device found.
+pub fn run_built(spec: &Scenario, drivers: &Drivers) -> Result<RunSummary, SetupError> {
     let name = spec.name.clone().unwrap_or_else(|| "scenario".to_string());
-    let scenario =
-        Arc::new(FileScenario { spec: spec.clone(), processes, result: Mutex::new(None), started: Mutex::new(None) });
+    let scenario = Arc::new(file_scenario(spec, drivers, true));
     let (reports, failure, ended_at) = match spec.clock {
         ClockKind::Virtual => {
-            // One run, not a search: room for long scenarios (the five-minute wait, big
-            // random workloads).
-            let limits = Limits {
-                stop_at_first_report: spec.verifier == VerifierKind::Strict,
-                max_steps: 5_000_000,
-                max_virtual_time: Duration::from_secs(4 * 3600),
-                ..Limits::default()
-            };
+            let limits = file_limits(spec.verifier == VerifierKind::Strict);
             let dyn_scenario: Arc<dyn explore::Scenario> = scenario.clone();
             let outcome = explore::run_one(&dyn_scenario, Strategy::Random, spec.seed, &limits);
             let at = outcome.trace.last().map_or(Duration::ZERO, |s| s.at);
@@ -310,9 +579,13 @@ pub fn run(spec: &Scenario) -> RunSummary {
             (kernel.verifier().take_reports(), failure, at)
         }
     };
+    if let Some(e) = lock(&scenario.setup_error).take() {
+        lock(&scenario.started).take();
+        return Err(e);
+    }
     let finished = lock(&scenario.result).take();
     let mut failure = failure;
-    let (requests, event_log, op_errors, timeline) = match finished {
+    let result = match finished {
         Some(r) => {
             // Finished: the kernel ends here, as the explorer would have ended it.
             lock(&scenario.started).take();
@@ -332,17 +605,18 @@ pub fn run(spec: &Scenario) -> RunSummary {
     };
     let mut summary = RunSummary {
         name,
-        requests,
-        event_log,
+        requests: result.requests,
+        event_log: result.event_log,
         reports,
         failure,
-        op_errors,
+        op_errors: result.op_errors,
         ended_at,
         expectations: Vec::new(),
-        timeline,
+        timeline: result.timeline,
+        debug_output: result.debug_output,
     };
     summary.expectations = check_expectations(spec, &summary);
-    summary
+    Ok(summary)
 }
 
 /// The processes of the file plus the random workload's.
@@ -422,6 +696,7 @@ fn create(kernel: &Kernel, spec: &super::DeviceSpec) -> LiveDevice {
             let bug = spec.bug.as_deref().and_then(buggy::bug_named).unwrap_or(Bug::None);
             LiveDevice::Catalog(CatalogDeviceHandle::start(kernel, &name, family, bug, deferred))
         }
+        DriverKind::C => unreachable!("a C driver's device is found, not created (run_world)"),
     }
 }
 
@@ -444,10 +719,11 @@ fn stopped_world(scenario: &FileScenario) -> (WorldResult, Vec<(String, String)>
             r
         })
         .collect();
-    let errors = world.op_errors.try_lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
+    let op_errors = world.op_errors.try_lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
     let running = world.doing.try_lock().map(|d| d.clone().into_iter().collect()).unwrap_or_default();
     kernel.record_timeline(false);
-    ((requests, event_log, errors, kernel.take_timeline()), running)
+    let debug_output = kernel.debug_output();
+    (WorldResult { requests, event_log, op_errors, timeline: kernel.take_timeline(), debug_output }, running)
 }
 
 /// What an operation is, for a thread still running when a run stops: the file's words,
@@ -485,27 +761,101 @@ fn describe(op: &Op, synchronous: bool) -> String {
     }
 }
 
+/// Unloads the drivers loaded so far (a run that cannot go on).
+fn unload_all(loaded: Vec<(&BuiltDriver, LoadedDriver)>) {
+    for (_, driver) in loaded.into_iter().rev() {
+        driver.unload();
+    }
+}
+
+/// The device a `driver = "c"` device's `path` names, or why there is none.
+fn find_c_device(
+    kernel: &Kernel,
+    spec: &super::DeviceSpec,
+    loaded: &[(&BuiltDriver, LoadedDriver)],
+) -> Result<DevPtr, SetupError> {
+    let driver = spec.c_driver.clone().unwrap_or_default();
+    let path = spec.path.clone().unwrap_or_default();
+    if let Some(device) = kernel.find_device(&path) {
+        return Ok(DevPtr(device));
+    }
+    let mut devices = Vec::new();
+    if let Some((_, l)) = loaded.iter().find(|(d, _)| d.name == driver) {
+        // SAFETY: a loaded driver of this kernel whose DriverEntry has returned; its
+        // device list is linked through `NextDevice`, and device objects live as long as
+        // their kernel. Nothing else runs that could change the list: the requesters
+        // have not started.
+        unsafe {
+            let mut device = (*l.driver_object()).device_object;
+            while !device.is_null() {
+                devices.push(DeviceRef::from_ptr(device).name());
+                device = (*device).next_device;
+            }
+        }
+    }
+    Err(SetupError::DeviceNotFound { device: spec.name.clone(), driver, path, links: kernel.symbolic_links(), devices })
+}
+
 fn run_world(
     kernel: &Kernel,
     spec: &Scenario,
     processes: &[ProcessSpec],
-    started: &Mutex<Option<(Kernel, Arc<World>)>>,
-) -> WorldResult {
-    kernel.record_timeline(true);
+    drivers: &Drivers,
+    started: Option<&Started>,
+) -> Result<WorldResult, SetupError> {
+    // A run records its own timeline; when exploring, the explorer decides (a replay
+    // drawn as a timeline records, a search does not) and takes the events itself.
+    let keep = started.is_some();
+    if keep {
+        kernel.record_timeline(true);
+    }
     kernel.name_current_thread("scenario");
-    let mut live: Vec<(String, LiveDevice)> =
-        spec.devices.iter().map(|d| (d.name.clone(), create(kernel, d))).collect();
+    // The C drivers, each a private copy in this kernel: DriverEntry runs here, on the
+    // scenario's thread (a controlled one on the virtual clock), before any requester.
+    let mut loaded: Vec<(&BuiltDriver, LoadedDriver)> = Vec::new();
+    for d in &drivers.images {
+        match d.image.load(kernel) {
+            Ok(driver) => loaded.push((d, driver)),
+            Err(error) => {
+                unload_all(loaded);
+                return Err(SetupError::Load { driver: d.name.clone(), error });
+            }
+        }
+    }
+    let mut live: Vec<(String, LiveDevice)> = Vec::new();
+    for d in &spec.devices {
+        let device = if d.driver == DriverKind::C {
+            match find_c_device(kernel, d, &loaded) {
+                Ok(p) => LiveDevice::C(p),
+                Err(e) => {
+                    drop(live);
+                    unload_all(loaded);
+                    return Err(e);
+                }
+            }
+        } else {
+            create(kernel, d)
+        };
+        live.push((d.name.clone(), device));
+    }
     let world = Arc::new(World {
         kernel: kernel.clone(),
         devices: live
             .iter()
             .map(|(n, d)| (n.clone(), (DevPtr(d.device_ref().as_ptr()), d.device_ref().name())))
             .collect(),
+        c_devices: live
+            .iter()
+            .filter(|(_, d)| matches!(d, LiveDevice::C(_)))
+            .map(|(_, d)| d.device_ref().name())
+            .collect(),
         requests: Mutex::new(Vec::new()),
         op_errors: Mutex::new(Vec::new()),
         doing: Mutex::new(BTreeMap::new()),
     });
-    *lock(started) = Some((kernel.clone(), world.clone()));
+    if let Some(started) = started {
+        *lock(started) = Some((kernel.clone(), world.clone()));
+    }
     // The pending-read devices' hardware: one read finished every `hardware_ms` until
     // the requesters are done.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -572,16 +922,29 @@ fn run_world(
                 d.finish_all(nt::STATUS_SUCCESS);
             }
             LiveDevice::Catalog(d) => d.stop(),
-            LiveDevice::PendingRead(_) | LiveDevice::Serial(_) => {}
+            LiveDevice::PendingRead(_) | LiveDevice::Serial(_) | LiveDevice::C(_) => {}
         }
     }
     ke_delay_execution_thread(ms(20));
+    // The C drivers unload last: every process has ended and every handle is closed.
+    // What a driver leaves behind (IRPs, pool, system threads) is a verifier report.
+    for (d, driver) in loaded {
+        if d.unload {
+            driver.unload();
+        }
+    }
     let event_log = kernel.event_log();
     let requests = std::mem::take(&mut *lock(&world.requests)).into_iter().map(|l| finish(l, &event_log)).collect();
-    let errors = std::mem::take(&mut *lock(&world.op_errors));
+    let op_errors = std::mem::take(&mut *lock(&world.op_errors));
     drop(live);
-    kernel.record_timeline(false);
-    (requests, event_log, errors, kernel.take_timeline())
+    let debug_output = kernel.debug_output();
+    let timeline = if keep {
+        kernel.record_timeline(false);
+        kernel.take_timeline()
+    } else {
+        Vec::new()
+    };
+    Ok(WorldResult { requests, event_log, op_errors, timeline, debug_output })
 }
 
 /// The request's end, once the run is over.
@@ -696,23 +1059,48 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
             }
             Op::Ioctl(x) => {
                 let what = format!("ioctl 0x{:X}", x.code);
-                issue(world, p, t, rt, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| match o {
-                    Some(o) => rt.device_io_control_overlapped(h, x.code, x.input, x.output, o).map(|s| (s, None)),
-                    None => rt.device_io_control(h, x.code, x.input, x.output).map(|b| (b.status, Some(b))),
+                // Input bytes (given, or zeros for a C driver, which may well read its
+                // system buffer) travel in the buffers the control code's transfer type
+                // calls for; a sample driver without `input_hex` gets none, as before.
+                let to_c = lock(&p.handles).get(&x.handle).is_some_and(|e| world.c_devices.contains(&e.2));
+                let input = x.input_bytes().or_else(|| to_c.then(|| vec![0; x.input_length() as usize]));
+                issue(world, p, t, rt, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| {
+                    match (o, &input) {
+                        (Some(o), Some(bytes)) => {
+                            rt.device_io_control_overlapped_with_input(h, x.code, bytes, x.output, o).map(|s| (s, None))
+                        }
+                        (None, Some(bytes)) => {
+                            rt.device_io_control_with_input(h, x.code, bytes, x.output).map(|b| (b.status, Some(b)))
+                        }
+                        (Some(o), None) => {
+                            rt.device_io_control_overlapped(h, x.code, x.input_length(), x.output, o).map(|s| (s, None))
+                        }
+                        (None, None) => {
+                            rt.device_io_control(h, x.code, x.input_length(), x.output).map(|b| (b.status, Some(b)))
+                        }
+                    }
                 });
             }
             Op::Sleep { ms: d } => {
                 ke_delay_execution_thread(ms(*d));
             }
             Op::Wait { request, timeout_ms } => {
-                let o = lock(&world.requests).iter().find(|l| &l.record.id == request).map(|l| l.overlapped.clone());
-                match o {
-                    Some(Some(o)) => {
-                        o.wait(&world.kernel, timeout_ms.map(Duration::from_millis));
-                    }
-                    Some(None) => {
+                // A request whose end is already known (it failed at once: the call
+                // returned its status, and nothing is delivered to its OVERLAPPED, as on
+                // Windows) has nothing left to wait for.
+                let found = lock(&world.requests)
+                    .iter()
+                    .find(|l| &l.record.id == request)
+                    .map(|l| (l.record.synchronous, l.record.end != End::Lost, l.overlapped.clone()));
+                match found {
+                    Some((true, ..)) => {
                         error(n, format!("request `{request}` was synchronous: there is nothing to wait for"))
                     }
+                    Some((false, true, _)) => {}
+                    Some((false, false, Some(o))) => {
+                        o.wait(&world.kernel, timeout_ms.map(Duration::from_millis));
+                    }
+                    Some((false, false, None)) => error(n, format!("request `{request}` has no OVERLAPPED to wait on")),
                     None => error(n, format!("request `{request}` was not issued (yet)")),
                 }
             }
@@ -987,6 +1375,11 @@ impl RunSummary {
                 "irp": r.irp.as_ref().map(|i| i.id),
                 "message": r.to_string(),
             })).collect::<Vec<_>>(),
+            "debug_output": self.debug_output.iter().map(|d| serde_json::json!({
+                "at_ms": d.at.as_secs_f64() * 1e3,
+                "driver": d.driver,
+                "text": d.text,
+            })).collect::<Vec<_>>(),
             "failure": self.failure,
             "operation_errors": self.op_errors,
             "expectations": self.expectations.iter().map(|(what, held, detail)| serde_json::json!({
@@ -1054,6 +1447,18 @@ impl RunSummary {
                 e.irp,
                 e.at.as_secs_f64() * 1e3
             )?;
+        }
+        if !self.debug_output.is_empty() {
+            writeln!(out, "debug output ({} line(s)):", self.debug_output.len())?;
+            for d in &self.debug_output {
+                writeln!(
+                    out,
+                    "  {:>9.3} ms  {}: {}",
+                    d.at.as_secs_f64() * 1e3,
+                    d.driver.as_deref().unwrap_or("(no driver)"),
+                    d.text
+                )?;
+            }
         }
         writeln!(out, "verifier reports: {}", self.reports.len())?;
         for r in &self.reports {

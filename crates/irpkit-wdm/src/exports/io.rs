@@ -34,10 +34,10 @@ pub(crate) unsafe extern "C-unwind" fn IoInitializeIrp(irp: *mut Irp, packet_siz
 
 /// `PLARGE_INTEGER StartingOffset` (optional) as the offset the NT layer takes.
 unsafe fn offset(p: *const i64) -> i64 {
-    // SAFETY: null or readable, from the driver.
     if p.is_null() {
         0
     } else {
+        // SAFETY: a non-null StartingOffset points to the driver's LARGE_INTEGER.
         unsafe { p.read_unaligned() }
     }
 }

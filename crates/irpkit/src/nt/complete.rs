@@ -100,6 +100,14 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
             "IoCompleteRequest on an IRP that is still linked in its device's queue".to_string(),
         );
     }
+    // Checked again: the device-queue check above takes the queue's lock (a scheduling
+    // point), so a racing second completion may have started its walk since the first
+    // check. No scheduling point lies between this check and the walk's first step.
+    // SAFETY: as above.
+    if unsafe { Irp::completed_at(irp) } {
+        k.report(Rule::DoubleCompletion, R, irp, "IoCompleteRequest on an IRP that was already completed".to_string());
+        return;
+    }
     // SAFETY: live IRP owned by the caller.
     unsafe { crate::timeline::completed(k, irp, io_status.status, io_status.information) };
     // SAFETY: live IRP owned by the caller.

@@ -748,12 +748,12 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     if let (Some(id), false) = (id, passed_down) {
         // SAFETY: pool memory of a live kernel; `location_marked` checks it still holds
         // the same request.
-        unsafe { check_pending_matches(k, driver, major, irp, id, location, status) };
+        unsafe { check_pending_matches(k, driver, major, irp, id, location, status, dispatch as usize) };
     }
     if status == STATUS_PENDING {
         // SAFETY: pool memory stays IRP-shaped; the id tells whether it is still the same
         // request.
-        unsafe { check_cancel_flag_noticed(k, device, driver, major, irp, id) };
+        unsafe { check_cancel_flag_noticed(k, device, driver, major, irp, id, dispatch as usize) };
     }
     status
 }
@@ -765,6 +765,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
 ///
 /// # Safety
 /// `irp` points to irpkit pool memory (or a live IRP) that was the IRP `id`.
+#[allow(clippy::too_many_arguments)]
 unsafe fn check_pending_matches(
     k: &KernelShared,
     driver: *mut DriverObject,
@@ -773,6 +774,7 @@ unsafe fn check_pending_matches(
     id: u64,
     location: i8,
     status: NtStatus,
+    address: usize,
 ) {
     // SAFETY: forwarded contract.
     let Some(marked) = (unsafe { irp::location_marked(irp, location, id) }) else { return };
@@ -792,7 +794,7 @@ unsafe fn check_pending_matches(
     // would describe whatever the memory holds now).
     // SAFETY: pool memory.
     let subject = if unsafe { irp::is_freed(irp) } { ptr::null_mut() } else { irp };
-    kernel::in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {
+    kernel::in_routine_at(driver, RoutineKind::Dispatch(major), ptr::null_mut(), address, || {
         k.report(Rule::PendingMismatch, "IoCallDriver", subject, format!("{message} (IRP #{id})"))
     });
 }
@@ -811,6 +813,7 @@ unsafe fn check_cancel_flag_noticed(
     major: u8,
     irp: *mut Irp,
     id: Option<u64>,
+    address: usize,
 ) {
     // SAFETY: forwarded contract.
     if id.is_none() || unsafe { irp::irp_id(irp) } != id || unsafe { irp::is_freed(irp) } {
@@ -828,7 +831,7 @@ unsafe fn check_cancel_flag_noticed(
         };
     super::spinlock::release_cancel_lock(k, irql, "IoCallDriver");
     if stuck {
-        kernel::in_routine(driver, RoutineKind::Dispatch(major), ptr::null_mut(), || {
+        kernel::in_routine_at(driver, RoutineKind::Dispatch(major), ptr::null_mut(), address, || {
             k.report(
                 Rule::CancelFlagNotChecked,
                 "IoCallDriver",

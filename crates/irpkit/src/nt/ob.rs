@@ -209,7 +209,7 @@ pub unsafe fn ps_create_system_thread(routine: KStartRoutine, context: *mut c_vo
 /// Starts `body` on a new thread of `k` as a routine of `driver` (at `address`, for
 /// reports), with its own thread object, accounted for at the driver's unload.
 pub(crate) fn spawn_system_thread(
-    k: &std::sync::Arc<KernelShared>,
+    k: &crate::sync::Arc<KernelShared>,
     driver: DriverPtr,
     name: &str,
     address: usize,
