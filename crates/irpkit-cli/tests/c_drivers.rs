@@ -292,8 +292,8 @@ fn explore_finds_the_missing_cancel_recheck_and_replay_reproduces_it() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("dispatch routine for IRP_MJ_READ of \\Driver\\irpkit_echo"),
-        "the report names the driver:\n{stdout}"
+        stdout.contains("dispatch routine for IRP_MJ_READ EchoRead (irpkit_echo.so) of \\Driver\\irpkit_echo"),
+        "the report names the C routine by its symbol and the driver:\n{stdout}"
     );
 
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&schedule).unwrap()).unwrap();
