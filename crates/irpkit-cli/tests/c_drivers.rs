@@ -271,6 +271,37 @@ fn run_echo_driver_cancels_one_read_and_shows_its_debug_output() {
     assert!(stdout.contains("unaccounted: 0") && stdout.contains("verifier reports: 0"), "{stdout}");
 }
 
+/// The C samples' scenario files (`drivers/*/*.toml`): `irpkit run` of each holds its
+/// expectations, accounts for every request and reports nothing; the drivers unload in
+/// reverse load order (the filter before the driver it is attached to).
+#[test]
+fn the_c_samples_scenario_files_run_clean() {
+    let drivers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../drivers");
+    for sample in ["startio", "queue", "csq", "filter"] {
+        let file = drivers.join(sample).join(format!("{sample}.toml"));
+        let out = irpkit().arg("run").arg(&file).arg("--json").output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{sample}: {stdout}\n{stderr}");
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(doc["ok"], true, "{sample}: {doc:#}");
+        assert!(doc["requests"]["total"].as_u64().unwrap() >= 3, "{sample}: {doc:#}");
+        assert_eq!(doc["requests"]["unaccounted"], 0, "{sample}: {doc:#}");
+        assert_eq!(doc["verifier_reports"].as_array().unwrap().len(), 0, "{sample}: {doc:#}");
+        let expectations = doc["expectations"].as_array().unwrap();
+        assert!(!expectations.is_empty() && expectations.iter().all(|e| e["held"] == true), "{sample}: {doc:#}");
+        if sample == "filter" {
+            let unloads: Vec<&str> = doc["debug_output"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l["text"].as_str().unwrap().contains(": unload"))
+                .map(|l| l["driver"].as_str().unwrap())
+                .collect();
+            assert_eq!(unloads, ["\\Driver\\IrpkitFilter", "\\Driver\\IrpkitCsq"], "{doc:#}");
+        }
+    }
+}
+
 /// The driver without its Irp->Cancel re-check: `irpkit explore FILE.toml` finds the read
 /// pended with nobody to cancel it, saves a schedule naming the file, and `irpkit replay`
 /// reproduces it from the file — identically each time, drawn as a timeline on demand;

@@ -25,6 +25,8 @@ use irpkit::nt::*;
 use irpkit_wdm::loader::{include_dir, DRIVER_CFLAGS};
 use irpkit_wdm::SOURCE_INCLUDE_DIR;
 
+mod clang;
+
 /// Every line `layout.c` must print: (key, value).
 fn expected() -> Vec<(&'static str, usize)> {
     // `Parameters` and its members that the Rust side does not name: the documented x64
@@ -130,15 +132,15 @@ fn expected() -> Vec<(&'static str, usize)> {
         ("WAIT_CONTEXT_BLOCK.DeviceObject", 48),
         ("WAIT_CONTEXT_BLOCK.CurrentIrp", 56),
         ("WAIT_CONTEXT_BLOCK.BufferChainingDpc", 64),
-        ("MDL", 48),
-        ("MDL.Next", 0),
-        ("MDL.Size", 8),
-        ("MDL.MdlFlags", 10),
-        ("MDL.Process", 16),
-        ("MDL.MappedSystemVa", 24),
-        ("MDL.StartVa", 32),
-        ("MDL.ByteCount", 40),
-        ("MDL.ByteOffset", 44),
+        ("MDL", size_of::<Mdl>()),
+        ("MDL.Next", offset_of!(Mdl, next)),
+        ("MDL.Size", offset_of!(Mdl, size)),
+        ("MDL.MdlFlags", offset_of!(Mdl, mdl_flags)),
+        ("MDL.Process", offset_of!(Mdl, process)),
+        ("MDL.MappedSystemVa", offset_of!(Mdl, mapped_system_va)),
+        ("MDL.StartVa", offset_of!(Mdl, start_va)),
+        ("MDL.ByteCount", offset_of!(Mdl, byte_count)),
+        ("MDL.ByteOffset", offset_of!(Mdl, byte_offset)),
         // --- devices and drivers ---
         ("DEVICE_OBJECT", size_of::<DeviceObject>()),
         ("DEVICE_OBJECT#align", align_of::<DeviceObject>()),
@@ -463,17 +465,6 @@ fn default_compiler() -> String {
     std::env::var("CC").ok().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "cc".to_string())
 }
 
-/// Whether clang is installed; where it must be (CI sets IRPKIT_REQUIRE_CLANG), a missing
-/// clang fails the test instead of skipping it.
-fn clang_available() -> bool {
-    if Command::new("clang").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(std::env::var_os("IRPKIT_REQUIRE_CLANG").is_none(), "clang is required but not installed");
-    eprintln!("clang is not installed: skipped");
-    false
-}
-
 /// A compiler command with the loader's flags, irpkit's headers (this source tree's; the
 /// embedded copy is checked against them below) and `-Werror`.
 fn compile(compiler: &str) -> Command {
@@ -578,7 +569,7 @@ fn c_layouts_match_rust() {
 
 #[test]
 fn c_layouts_match_rust_clang() {
-    if clang_available() {
+    if clang::clang_available() {
         check_layout("clang");
     }
 }
@@ -590,7 +581,7 @@ fn header_smoke_compiles_without_warnings() {
 
 #[test]
 fn header_smoke_compiles_without_warnings_clang() {
-    if clang_available() {
+    if clang::clang_available() {
         check_header_smoke("clang");
     }
 }

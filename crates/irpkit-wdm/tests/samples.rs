@@ -536,6 +536,36 @@ fn filter_directed() {
     run_directed(&scenario);
 }
 
+/// A file opened on the device below the filter (by its own name, `\\.\IrpkitCsq`): the
+/// I/O manager sends its requests to the top of the stack (IoGetRelatedDeviceObject), so
+/// the filter sees the create, the read, the cleanup and the close.
+#[test]
+fn filter_sees_requests_on_the_device_below() {
+    let scenario = c_scenario("filter-below", vec![csq_image(), filter_image(&[])], |kernel, drivers| {
+        let lower = device(kernel, r"\\.\IrpkitCsq");
+        let p = process(kernel);
+        let h = p.open(lower, true).expect("open the device below the filter");
+        let o = ops(1);
+        let t = p.attach_thread();
+        assert_eq!(read(&t, h, &o[0]), nt::STATUS_PENDING);
+        wait_all(kernel, &o);
+        assert_eq!(result(&o[0]), Some((nt::STATUS_SUCCESS, LEN as usize)));
+        t.exit();
+        p.close(h);
+        p.terminate();
+        unload_all(drivers);
+        let f = unload_counters(kernel, "IrpkitFilter");
+        let expected: BTreeMap<String, i64> =
+            [("succeeded", 1), ("cancelled", 0), ("failed", 0), ("pended", 1), ("synchronous", 1), ("skipped", 2)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+        assert_eq!(f, expected, "filter: it saw the create, the read, the cleanup and the close");
+        check_clean(kernel, "filter");
+    });
+    run_directed(&scenario);
+}
+
 /// The filter built with FILTER_SYNCHRONOUS_MAJOR=IRP_MJ_READ: reads are forwarded
 /// synchronously (the dispatch routine waits for its event), so an overlapped read returns
 /// its final status; a read cancelled while the filter waits finishes the wait, and — a

@@ -206,6 +206,8 @@ impl Op {
 /// A file object with its handle and reference counts.
 pub(crate) struct FileShared {
     object: Box<UnsafeCell<FileObject>>,
+    /// The device the file was opened on (`FileObject->DeviceObject`). Requests go to the
+    /// top of its attachment stack, looked up for each one ([`Self::related_device`]).
     device: *mut DeviceObject,
     kernel: Kernel,
     handles: AtomicUsize,
@@ -218,7 +220,9 @@ pub(crate) struct FileShared {
 // SAFETY: the file object is shared with drivers as NT shares it; counters are atomic; the
 // device lives as long as its kernel, which `kernel` keeps alive.
 unsafe impl Send for FileShared {}
-// SAFETY: as above.
+// SAFETY: shared access is what Send above argues: the file object is shared with drivers
+// as NT shares it, the counters are atomics, the port is behind a Mutex, and the device
+// pointer is only read.
 unsafe impl Sync for FileShared {}
 
 impl FileShared {
@@ -226,9 +230,18 @@ impl FileShared {
         self.object.get()
     }
 
+    /// `IoGetRelatedDeviceObject`: the device a request on this file is sent to, the top of
+    /// the stack the file's device belongs to (a filter attached over it sees the request
+    /// first, also when it attached after the file was opened).
+    fn related_device(&self) -> *mut DeviceObject {
+        // SAFETY: the file's device is a live irpkit device of `kernel`, and so is every
+        // device attached over it.
+        unsafe { nt::io_get_attached_device(self.device) }
+    }
+
     fn send(&self, major: u8) -> NtStatus {
-        // SAFETY: the device is a live irpkit device of `kernel`.
-        let device = unsafe { DeviceRef::from_ptr(self.device) };
+        // SAFETY: the related device is a live irpkit device of `kernel`.
+        let device = unsafe { DeviceRef::from_ptr(self.related_device()) };
         match Request::new(&self.kernel, device, major) {
             Ok(r) => r.file_object(self.object()).send().wait().status,
             Err(s) => s,
@@ -265,10 +278,10 @@ pub(crate) struct Link {
     buffer: Option<Vec<u8>>,
     /// Where an async request's result waits for its future.
     results: Option<Arc<Results>>,
-    /// The buffers the I/O manager gave the IRP for a device control with input data
-    /// (its system buffer; METHOD_NEITHER's input copy and output buffer): they belong to
-    /// the IRP until its completion has finished.
-    _io_buffers: Vec<Vec<u8>>,
+    /// The buffers the I/O manager gave the IRP (system buffer, MDL, the caller's buffer
+    /// of a call that names only a length): they belong to the IRP until its completion
+    /// has finished.
+    io_buffers: IoBuffers,
 }
 
 impl Drop for Link {
@@ -300,6 +313,22 @@ impl Link {
         self.op.completed_ns.store(now + 1, StdOrdering::Relaxed);
         self.op.final_status.store(status.status, Ordering::Release);
         lock(&self.thread.irps).remove(IrpPtr(irp));
+        if let Some((system, user)) = self.io_buffers.copy_back {
+            // A buffered read: what the driver put in the system buffer goes to the
+            // caller's buffer (unless the request failed), as the I/O manager copies it.
+            if !nt::nt_error(status.status) {
+                let from = core::mem::take(&mut self.io_buffers.blocks[system]);
+                let to = match user {
+                    Some(i) => Some(&mut self.io_buffers.blocks[i]),
+                    None => self.buffer.as_mut(),
+                };
+                if let Some(to) = to {
+                    let n = status.information.min(from.len()).min(to.len());
+                    to[..n].copy_from_slice(&from[..n]);
+                }
+                self.io_buffers.blocks[system] = from;
+            }
+        }
         if let (Some(results), Some(buffer)) = (&self.results, self.buffer.take()) {
             // Under the results lock: either the future is gone (the buffer is freed here,
             // once) or the result waits for it.
@@ -869,44 +898,127 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
     crate::timeline::thread_exit_ended(&kernel.shared, t.id, span);
 }
 
-/// Sets up a device control IRP's buffers for `input` as the I/O manager does for the
-/// control code's transfer type (see [`RequesterThread::device_io_control_with_input`])
-/// and returns them: the IRP points into them until its completion has finished.
+/// The buffers the I/O manager gave a request (besides an async read's own buffer, which
+/// the link holds apart): they belong to the IRP until its completion has finished (even
+/// when its thread exits first and the IRP is disassociated). A `Vec`'s heap block does not
+/// move when the `Vec` is moved, so the pointers the IRP holds stay valid.
+#[derive(Default)]
+struct IoBuffers {
+    blocks: Vec<Vec<u8>>,
+    /// The MDL of a direct-I/O request (`Irp->MdlAddress`).
+    mdl: Option<Box<nt::Mdl>>,
+    /// A buffered read: the index in `blocks` of its system buffer, and of the caller's
+    /// buffer (`None`: the async read's buffer, which the link holds).
+    copy_back: Option<(usize, Option<usize>)>,
+}
+
+impl IoBuffers {
+    fn keep(&mut self, mut b: Vec<u8>) -> *mut core::ffi::c_void {
+        let p = if b.is_empty() { core::ptr::null_mut() } else { b.as_mut_ptr().cast() };
+        self.blocks.push(b);
+        p
+    }
+
+    /// An MDL describing `length` bytes at `va`, mapped and locked (as after
+    /// MmProbeAndLockPages).
+    fn describe(&mut self, va: *mut core::ffi::c_void, length: usize) -> *mut core::ffi::c_void {
+        const PAGE: usize = 4096;
+        let offset = va as usize % PAGE;
+        let mdl = self.mdl.insert(Box::new(nt::Mdl {
+            next: core::ptr::null_mut(),
+            size: core::mem::size_of::<nt::Mdl>() as i16,
+            mdl_flags: nt::MDL_MAPPED_TO_SYSTEM_VA | nt::MDL_PAGES_LOCKED,
+            process: core::ptr::null_mut(),
+            mapped_system_va: va,
+            start_va: va.cast::<u8>().wrapping_sub(offset).cast(),
+            byte_count: u32::try_from(length).unwrap_or(u32::MAX),
+            byte_offset: offset as u32,
+        }));
+        (&mut **mdl as *mut nt::Mdl).cast()
+    }
+}
+
+/// Sets up a request's buffers as the I/O manager does and returns them.
+///
+/// Reads and writes: the caller's buffer is `caller` (an async read's) or, when the call
+/// names only a length, a zeroed buffer of that length made here. Then, by the flags of
+/// the device the request goes to: `DO_BUFFERED_IO` — a system buffer
+/// (`AssociatedIrp.SystemBuffer`, `IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER`, and
+/// `IRP_INPUT_OPERATION` for a read; a write's holds the caller's data; a read's is copied
+/// to the caller's buffer at completion, `IoStatus.Information` bytes); `DO_DIRECT_IO` —
+/// an MDL for the caller's buffer (`MdlAddress`); neither — `UserBuffer` only.
+///
+/// Device controls with input data, by the control code's transfer type: `METHOD_BUFFERED`
+/// — a system buffer of `max(input, output)` bytes holding the input; `METHOD_IN_DIRECT`
+/// / `METHOD_OUT_DIRECT` — the input in a system buffer and an MDL for an `output`-byte
+/// buffer; `METHOD_NEITHER` — `Type3InputBuffer` at the input, `UserBuffer` at the output.
 ///
 /// # Safety
 /// `irp` is a fresh IRP owned by the caller, not yet sent; `sl` is its next stack
-/// location, already holding the device control's parameters.
-unsafe fn control_buffers(
+/// location, already holding the request's parameters; `caller` (if any) is a heap block
+/// the link keeps until the completion has finished.
+unsafe fn request_buffers(
     irp: *mut Irp,
     sl: *mut nt::IoStackLocation,
-    code: u32,
-    input: &[u8],
-    output: u32,
-) -> Vec<Vec<u8>> {
+    op: Operation,
+    device_flags: u32,
+    caller: Option<&mut Vec<u8>>,
+    input: Option<&[u8]>,
+) -> IoBuffers {
     const METHOD_BUFFERED: u32 = 0;
     const METHOD_NEITHER: u32 = 3;
-    let output = output as usize;
-    let mut buffers = Vec::new();
-    // A `Vec`'s heap block does not move when the `Vec` itself is moved into `buffers`
-    // and then into the IRP's link: the pointers stored below stay valid.
-    let mut keep = |mut b: Vec<u8>| -> *mut core::ffi::c_void {
-        let p = if b.is_empty() { core::ptr::null_mut() } else { b.as_mut_ptr().cast() };
-        buffers.push(b);
-        p
-    };
+    let mut buffers = IoBuffers::default();
     // SAFETY: the caller owns the fresh IRP and its stack location.
     unsafe {
-        match code & 3 {
-            METHOD_BUFFERED => {
-                let mut system = vec![0u8; input.len().max(output)];
-                system[..input.len()].copy_from_slice(input);
-                (*irp).associated_irp = keep(system);
+        match op {
+            Operation::Read { length, .. } | Operation::Write { length, .. } => {
+                let read = matches!(op, Operation::Read { .. });
+                let length = length as usize;
+                let (user, user_index) = match caller {
+                    Some(b) => (b.as_mut_ptr().cast(), None),
+                    None if length == 0 => (core::ptr::null_mut(), None),
+                    None => (buffers.keep(vec![0u8; length]), Some(buffers.blocks.len() - 1)),
+                };
+                (*irp).user_buffer = user;
+                if length == 0 {
+                    // Nothing to transfer: no system buffer, no MDL.
+                } else if device_flags & nt::DO_BUFFERED_IO != 0 {
+                    let mut system = vec![0u8; length];
+                    if !read {
+                        core::ptr::copy_nonoverlapping(user.cast::<u8>(), system.as_mut_ptr(), length);
+                    }
+                    (*irp).associated_irp = buffers.keep(system);
+                    (*irp).flags |= nt::IRP_BUFFERED_IO | nt::IRP_DEALLOCATE_BUFFER;
+                    if read {
+                        (*irp).flags |= nt::IRP_INPUT_OPERATION;
+                        buffers.copy_back = Some((buffers.blocks.len() - 1, user_index));
+                    }
+                } else if device_flags & nt::DO_DIRECT_IO != 0 {
+                    (*irp).mdl_address = buffers.describe(user, length);
+                }
             }
-            METHOD_NEITHER => {
-                (*sl).parameters.device_io_control.type3_input_buffer = keep(input.to_vec());
-                (*irp).user_buffer = keep(vec![0u8; output]);
+            Operation::DeviceControl { code, output, .. } => {
+                let Some(input) = input else { return buffers };
+                let output = output as usize;
+                match code & 3 {
+                    METHOD_BUFFERED => {
+                        let mut system = vec![0u8; input.len().max(output)];
+                        system[..input.len()].copy_from_slice(input);
+                        (*irp).associated_irp = buffers.keep(system);
+                    }
+                    METHOD_NEITHER => {
+                        (*sl).parameters.device_io_control.type3_input_buffer = buffers.keep(input.to_vec());
+                        (*irp).user_buffer = buffers.keep(vec![0u8; output]);
+                    }
+                    _ => {
+                        (*irp).associated_irp = buffers.keep(input.to_vec());
+                        if output > 0 {
+                            let out = buffers.keep(vec![0u8; output]);
+                            (*irp).mdl_address = buffers.describe(out, output);
+                        }
+                    }
+                }
             }
-            _ => (*irp).associated_irp = keep(input.to_vec()),
         }
     }
     buffers
@@ -979,8 +1091,9 @@ impl RequesterThread {
         let file = self.process.file(h)?;
         // SAFETY: reading the file object's flags, fixed at open.
         let synchronous = unsafe { (*file.object()).flags } & nt::FO_SYNCHRONOUS_IO != 0;
+        let target = file.related_device();
         // SAFETY: a live device of this kernel.
-        let stack = unsafe { (*file.device).stack_size.load(Ordering::Relaxed) };
+        let stack = unsafe { (*target).stack_size.load(Ordering::Relaxed) };
         let irp = nt::irp::allocate_in(&shared.kernel.shared, stack);
         if irp.is_null() {
             return Err(nt::STATUS_INSUFFICIENT_RESOURCES);
@@ -1043,14 +1156,12 @@ impl RequesterThread {
             (*irp).user_event = (&op_state.event as *const KEvent).cast_mut();
             file.refs.fetch_add(1, Ordering::AcqRel);
             let mut buffer = buffer;
-            if let Some(b) = buffer.as_mut() {
-                (*irp).user_buffer = b.as_mut_ptr().cast();
-            }
             let results = buffer.is_some().then(|| shared.results.clone());
-            let mut io_buffers = Vec::new();
-            if let (Operation::DeviceControl { code, output, .. }, Some(input)) = (op, input) {
-                io_buffers = control_buffers(irp, sl, code, input, output);
-            }
+            // The device's flags as the driver set them (DO_BUFFERED_IO, DO_DIRECT_IO): a
+            // 4-byte atomic load, as the driver may still be writing other bits.
+            let device_flags =
+                core::sync::atomic::AtomicU32::from_ptr(&raw mut (*target).flags).load(Ordering::Relaxed);
+            let io_buffers = request_buffers(irp, sl, op, device_flags, buffer.as_mut(), input);
             nt::irp::set_requester(
                 irp,
                 Link {
@@ -1060,14 +1171,14 @@ impl RequesterThread {
                     file: file.clone(),
                     buffer,
                     results,
-                    _io_buffers: io_buffers,
+                    io_buffers,
                 },
             );
         }
         // On the thread's list (listed newest first, as NT links a thread's IRPs).
         lock(&self.thread.irps).push(IrpPtr(irp));
         // SAFETY: the IRP is ready; its device is live.
-        let status = unsafe { nt::io_call_driver(file.device, irp) };
+        let status = unsafe { nt::io_call_driver(target, irp) };
         Ok((status, op_state, synchronous))
     }
 
@@ -1153,8 +1264,8 @@ impl RequesterThread {
     /// - `METHOD_BUFFERED`: `AssociatedIrp.SystemBuffer` points at a buffer of
     ///   `max(input.len(), output)` bytes holding `input` (zeros after it); null when
     ///   both lengths are 0;
-    /// - `METHOD_IN_DIRECT`, `METHOD_OUT_DIRECT`: `SystemBuffer` holds `input` (irpkit
-    ///   builds no MDL for the output buffer: `MdlAddress` stays null);
+    /// - `METHOD_IN_DIRECT`, `METHOD_OUT_DIRECT`: `SystemBuffer` holds `input`, and
+    ///   `MdlAddress` describes an `output`-byte buffer (null when `output` is 0);
     /// - `METHOD_NEITHER`: `Parameters.DeviceIoControl.Type3InputBuffer` points at
     ///   `input` and `UserBuffer` at an `output`-byte buffer.
     ///
@@ -1549,6 +1660,140 @@ mod tests {
                 Seen { code: BUFFERED, input: None, system_buffer: false, user_buffer: false },
             ]
         );
+        t.exit();
+        process.terminate();
+        assert_eq!(kernel.irps_outstanding(), 0);
+        assert_eq!(kernel.verifier().report_count(), 0, "{:#?}", kernel.verifier().reports());
+    }
+
+    /// What a read or write IRP carried, as its driver saw it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Carried {
+        major: u8,
+        user_buffer: bool,
+        system_buffer: bool,
+        /// `IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | IRP_INPUT_OPERATION` bits.
+        buffer_flags: u32,
+        /// The MDL's byte count and whether its system address is the user buffer.
+        mdl: Option<(u32, bool)>,
+    }
+
+    /// Fills a read's buffer — where the device's transfer type puts it — with 1, 2, 3, …
+    /// and completes it with `Information` one short of its length (so the copy back is
+    /// seen to take `Information` bytes, not the length).
+    #[derive(Default)]
+    struct Fill {
+        carried: std::sync::Mutex<Vec<Carried>>,
+    }
+
+    impl Driver for Fill {
+        fn dispatch(&self, _device: &DeviceRef, irp: SafeIrp) -> Dispatched {
+            let major = irp.major_function();
+            if major != nt::IRP_MJ_READ && major != nt::IRP_MJ_WRITE {
+                return irp.complete(nt::STATUS_SUCCESS, 0).into();
+            }
+            let raw = irp.as_ptr();
+            // SAFETY: the IRP is this dispatch routine's until it completes it; the buffers
+            // the I/O manager gave it are `Parameters.Read.Length` bytes long.
+            let (carried, length) = unsafe {
+                let length = (*nt::io_get_current_irp_stack_location(raw)).parameters.read.length as usize;
+                let mdl = (*raw).mdl_address.cast::<nt::Mdl>();
+                let user = (*raw).user_buffer;
+                let carried = Carried {
+                    major,
+                    user_buffer: !user.is_null(),
+                    system_buffer: !(*raw).associated_irp.is_null(),
+                    buffer_flags: (*raw).flags
+                        & (nt::IRP_BUFFERED_IO | nt::IRP_DEALLOCATE_BUFFER | nt::IRP_INPUT_OPERATION),
+                    mdl: (!mdl.is_null()).then(|| ((*mdl).byte_count, (*mdl).mapped_system_va == user)),
+                };
+                let target = if carried.system_buffer {
+                    (*raw).associated_irp
+                } else if !mdl.is_null() {
+                    (*mdl).mapped_system_va
+                } else {
+                    user
+                };
+                if major == nt::IRP_MJ_READ && !target.is_null() {
+                    for (i, b) in std::slice::from_raw_parts_mut(target.cast::<u8>(), length).iter_mut().enumerate() {
+                        *b = i as u8 + 1;
+                    }
+                }
+                (carried, length)
+            };
+            self.carried.lock().unwrap_or_else(|e| e.into_inner()).push(carried);
+            irp.complete(nt::STATUS_SUCCESS, length.saturating_sub(1)).into()
+        }
+    }
+
+    /// Polls a future whose result is already there (the driver completes in dispatch).
+    fn ready<F: core::future::Future>(f: F) -> F::Output {
+        let mut f = core::pin::pin!(f);
+        match f.as_mut().poll(&mut core::task::Context::from_waker(core::task::Waker::noop())) {
+            core::task::Poll::Ready(r) => r,
+            core::task::Poll::Pending => panic!("the request did not finish in its dispatch routine"),
+        }
+    }
+
+    /// Reads and writes get the buffers the device's flags ask for: DO_BUFFERED_IO a system
+    /// buffer (copied to the caller's buffer at completion, `Information` bytes, for a
+    /// read), DO_DIRECT_IO an MDL over the caller's buffer, neither the caller's buffer
+    /// itself; a read that names only a length still gets a buffer of that length.
+    #[test]
+    fn reads_and_writes_get_the_buffers_the_device_flags_ask_for() {
+        let kernel = Kernel::new();
+        let _entered = kernel.enter();
+        let process = Process::new(&kernel);
+        let t = process.attach_thread();
+        let all = nt::IRP_BUFFERED_IO | nt::IRP_DEALLOCATE_BUFFER | nt::IRP_INPUT_OPERATION;
+        let cases = [
+            (
+                nt::DO_BUFFERED_IO,
+                Carried {
+                    major: nt::IRP_MJ_READ,
+                    user_buffer: true,
+                    system_buffer: true,
+                    buffer_flags: all,
+                    mdl: None,
+                },
+            ),
+            (
+                nt::DO_DIRECT_IO,
+                Carried {
+                    major: nt::IRP_MJ_READ,
+                    user_buffer: true,
+                    system_buffer: false,
+                    buffer_flags: 0,
+                    mdl: Some((6, true)),
+                },
+            ),
+            (
+                0,
+                Carried { major: nt::IRP_MJ_READ, user_buffer: true, system_buffer: false, buffer_flags: 0, mdl: None },
+            ),
+        ];
+        for (flags, read) in cases {
+            let dev = create_device(&kernel, "fill", Fill::default()).unwrap();
+            // SAFETY: the device is ours and no request is using it yet.
+            unsafe { (*dev.device_ref().as_ptr()).flags |= flags };
+            let sync = process.open(dev.device_ref(), false).unwrap();
+            let overlapped = process.open(dev.device_ref(), true).unwrap();
+            let (iosb, data) = ready(t.read_async(overlapped, vec![0u8; 6], 0).unwrap());
+            assert_eq!(iosb, IoStatusBlock { status: nt::STATUS_SUCCESS, information: 5 }, "flags {flags:#x}");
+            assert_eq!(data, [1, 2, 3, 4, 5, if flags == nt::DO_BUFFERED_IO { 0 } else { 6 }], "flags {flags:#x}");
+            assert_eq!(t.read(sync, 4, 0).unwrap().information, 3);
+            t.write(sync, 4, 0).unwrap();
+            let seen = dev.carried.lock().unwrap().clone();
+            let sync_read = Carried { mdl: read.mdl.map(|_| (4, true)), ..read.clone() };
+            let write = Carried {
+                major: nt::IRP_MJ_WRITE,
+                buffer_flags: read.buffer_flags & !nt::IRP_INPUT_OPERATION,
+                ..sync_read.clone()
+            };
+            assert_eq!(seen, vec![read, sync_read, write], "flags {flags:#x}");
+            process.close(sync);
+            process.close(overlapped);
+        }
         t.exit();
         process.terminate();
         assert_eq!(kernel.irps_outstanding(), 0);

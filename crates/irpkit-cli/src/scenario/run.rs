@@ -927,8 +927,9 @@ fn run_world(
     }
     ke_delay_execution_thread(ms(20));
     // The C drivers unload last: every process has ended and every handle is closed.
-    // What a driver leaves behind (IRPs, pool, system threads) is a verifier report.
-    for (d, driver) in loaded {
+    // What a driver leaves behind (IRPs, pool, system threads) is a verifier report. In
+    // reverse load order: a filter detaches from the device below before that one goes.
+    for (d, driver) in loaded.into_iter().rev() {
         if d.unload {
             driver.unload();
         }

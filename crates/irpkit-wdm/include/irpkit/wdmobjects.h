@@ -380,8 +380,8 @@ typedef struct _WAIT_CONTEXT_BLOCK {
 } WAIT_CONTEXT_BLOCK, *PWAIT_CONTEXT_BLOCK;
 
 /*
- * A memory descriptor list (Irp->MdlAddress for direct I/O). Semi-opaque: drivers use the
- * Mm macros, which irpkit does not provide; declared for the types that point at it.
+ * A memory descriptor list (Irp->MdlAddress for direct I/O). Semi-opaque: drivers read it
+ * through the Mm accessors (irpkit/wdmroutines.h). No page array follows irpkit's MDLs.
  */
 typedef struct _MDL {
     struct _MDL      *Next;

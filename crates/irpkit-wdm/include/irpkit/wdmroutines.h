@@ -363,6 +363,35 @@ NTKERNELAPI VOID ExFreePool(_In_ PVOID P);
 NTKERNELAPI VOID ExInitializeDriverRuntime(_In_ ULONG RuntimeFlags);
 
 /* ---------------------------------------------------------------------------------- */
+/* MDLs of direct I/O: irpkit's buffers are always mapped, so the accessors only read   */
+/* the MDL the I/O manager built (MDL_MAPPED_TO_SYSTEM_VA is set on every one)           */
+/* ---------------------------------------------------------------------------------- */
+
+#define MDL_MAPPED_TO_SYSTEM_VA     0x0001
+#define MDL_PAGES_LOCKED            0x0002
+#define MDL_SOURCE_IS_NONPAGED_POOL 0x0004
+
+typedef enum _MM_PAGE_PRIORITY {
+    LowPagePriority = 0,
+    NormalPagePriority = 16,
+    HighPagePriority = 32
+} MM_PAGE_PRIORITY;
+
+/* Flags a driver may OR into MmGetSystemAddressForMdlSafe's priority. */
+#define MdlMappingNoWrite   0x80000000
+#define MdlMappingNoExecute 0x40000000
+
+FORCEINLINE PVOID MmGetSystemAddressForMdlSafe(_In_ PMDL Mdl, _In_ ULONG Priority)
+{
+    (void)Priority;
+    return (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) ? Mdl->MappedSystemVa : NULL;
+}
+#define MmGetSystemAddressForMdl(Mdl) MmGetSystemAddressForMdlSafe((Mdl), NormalPagePriority)
+#define MmGetMdlVirtualAddress(Mdl) ((PVOID)((PCHAR)(Mdl)->StartVa + (Mdl)->ByteOffset))
+#define MmGetMdlByteCount(Mdl)      ((Mdl)->ByteCount)
+#define MmGetMdlByteOffset(Mdl)     ((Mdl)->ByteOffset)
+
+/* ---------------------------------------------------------------------------------- */
 /* Counted strings, memory, interlocked lists                                           */
 /* ---------------------------------------------------------------------------------- */
 

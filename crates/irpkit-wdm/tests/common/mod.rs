@@ -47,13 +47,7 @@ pub(crate) fn build(name: &str, source: &str, defines: &[(&str, &str)]) -> Drive
     if let Some(image) = built.get(&key) {
         return image.clone();
     }
-    // The source tree's headers first: the copy the crate embeds lacks `include/irpkit/`
-    // (build.rs embeds only the files directly in `include/`), so a fresh cache could not
-    // compile `wdm.h`'s own includes.
-    let mut driver = CDriver::new(name)
-        .source(drivers_dir().join(source))
-        .include(irpkit_wdm::SOURCE_INCLUDE_DIR)
-        .define("DBG", Some("1"));
+    let mut driver = CDriver::new(name).source(drivers_dir().join(source)).define("DBG", Some("1"));
     for (n, v) in defines {
         driver = driver.define(n, Some(v));
     }

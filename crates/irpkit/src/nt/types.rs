@@ -552,6 +552,44 @@ pub const DO_DEVICE_INITIALIZING: u32 = 0x0000_0080;
 /// `DO_POWER_PAGABLE`.
 pub const DO_POWER_PAGABLE: u32 = 0x0000_2000;
 
+/// `MDL`: a memory descriptor list, as the I/O manager builds one for direct I/O
+/// (`Irp->MdlAddress`). irpkit's buffers are ordinary memory, always mapped: an MDL it
+/// builds has `MDL_MAPPED_TO_SYSTEM_VA` set and `MappedSystemVa` at the buffer, which is
+/// what `MmGetSystemAddressForMdlSafe` returns. No page array follows it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Mdl {
+    /// `Next`: the next MDL of a chain.
+    pub next: *mut Mdl,
+    /// `Size`: of the MDL with its page array.
+    pub size: i16,
+    /// `MdlFlags` (`MDL_*`).
+    pub mdl_flags: i16,
+    /// `Process`: the process whose address space `StartVa` is in (none here).
+    pub process: *mut c_void,
+    /// `MappedSystemVa`: the buffer's system address.
+    pub mapped_system_va: *mut c_void,
+    /// `StartVa`: the page-aligned start of the buffer.
+    pub start_va: *mut c_void,
+    /// `ByteCount`: the buffer's length.
+    pub byte_count: u32,
+    /// `ByteOffset`: the buffer's offset within its first page.
+    pub byte_offset: u32,
+}
+
+/// `MDL_MAPPED_TO_SYSTEM_VA`: `MappedSystemVa` is valid.
+pub const MDL_MAPPED_TO_SYSTEM_VA: i16 = 0x0001;
+/// `MDL_PAGES_LOCKED`: the described pages are locked in memory.
+pub const MDL_PAGES_LOCKED: i16 = 0x0002;
+
+/// `IRP_BUFFERED_IO`: `AssociatedIrp.SystemBuffer` is the I/O manager's buffer.
+pub const IRP_BUFFERED_IO: u32 = 0x0000_0010;
+/// `IRP_DEALLOCATE_BUFFER`: the I/O manager frees the system buffer at completion.
+pub const IRP_DEALLOCATE_BUFFER: u32 = 0x0000_0020;
+/// `IRP_INPUT_OPERATION`: data goes from the device to the caller (the system buffer is
+/// copied to the caller's buffer at completion).
+pub const IRP_INPUT_OPERATION: u32 = 0x0000_0040;
+
 /// `DRIVER_EXTENSION`: `DriverObject->DriverExtension`.
 #[repr(C)]
 #[derive(Debug)]
