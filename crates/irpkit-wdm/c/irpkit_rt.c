@@ -1419,7 +1419,7 @@ IRPKIT_EXPORT NTSTATUS RtlUnicodeStringVPrintf(PUNICODE_STRING DestinationString
  * is exported twice, under irpkit_<name> and under its own name. A driver's undefined
  * `wcslen` is looked up in the process's global scope, where the C library comes before
  * this import library, so the plain name alone does not reach this code: the headers
- * should declare the routines with an assembler label, e.g.
+ * declare the routines with an assembler label (irpkit/wdmroutines.h), e.g.
  *     size_t wcslen(const wchar_t *s) __asm__("irpkit_wcslen");
  * (the plain names serve a program that links irpkit_rt.c itself, as the format test
  * does). Case folding (_wcsicmp, towupper, ...) is ASCII-only, as in the "C" locale.
@@ -1499,17 +1499,18 @@ static WCHAR *rt_wcsstr(const WCHAR *h, const WCHAR *n) {
     return NULL;
 }
 
-static WCHAR rt_towlower(WCHAR c) {
-    return c >= 'A' && c <= 'Z' ? (WCHAR)(c - 'A' + 'a') : c;
+/* On wint_t, which is `unsigned int` here (the type the compilers' builtins expect). */
+static unsigned int rt_towlower(unsigned int c) {
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-static WCHAR rt_towupper(WCHAR c) {
-    return c >= 'a' && c <= 'z' ? (WCHAR)(c - 'a' + 'A') : c;
+static unsigned int rt_towupper(unsigned int c) {
+    return c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
 }
 
 static int rt__wcsnicmp(const WCHAR *a, const WCHAR *b, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        WCHAR x = rt_towlower(a[i]), y = rt_towlower(b[i]);
+        WCHAR x = (WCHAR)rt_towlower(a[i]), y = (WCHAR)rt_towlower(b[i]);
         if (x != y) return (int)x - (int)y;
         if (x == 0) return 0;
     }
@@ -1521,12 +1522,12 @@ static int rt__wcsicmp(const WCHAR *a, const WCHAR *b) {
 }
 
 static WCHAR *rt__wcslwr(WCHAR *s) {
-    for (WCHAR *p = s; *p != 0; p++) *p = rt_towlower(*p);
+    for (WCHAR *p = s; *p != 0; p++) *p = (WCHAR)rt_towlower(*p);
     return s;
 }
 
 static WCHAR *rt__wcsupr(WCHAR *s) {
-    for (WCHAR *p = s; *p != 0; p++) *p = rt_towupper(*p);
+    for (WCHAR *p = s; *p != 0; p++) *p = (WCHAR)rt_towupper(*p);
     return s;
 }
 
@@ -1553,5 +1554,5 @@ IRPKIT_WCS_EXPORT(int, _wcsicmp, (const WCHAR *a, const WCHAR *b), (a, b))
 IRPKIT_WCS_EXPORT(int, _wcsnicmp, (const WCHAR *a, const WCHAR *b, size_t n), (a, b, n))
 IRPKIT_WCS_EXPORT(WCHAR *, _wcslwr, (WCHAR *s), (s))
 IRPKIT_WCS_EXPORT(WCHAR *, _wcsupr, (WCHAR *s), (s))
-IRPKIT_WCS_EXPORT(WCHAR, towlower, (WCHAR c), (c))
-IRPKIT_WCS_EXPORT(WCHAR, towupper, (WCHAR c), (c))
+IRPKIT_WCS_EXPORT(unsigned int, towlower, (unsigned int c), (c))
+IRPKIT_WCS_EXPORT(unsigned int, towupper, (unsigned int c), (c))

@@ -84,3 +84,20 @@ fn conformance_cases_from_c_clang() {
         run_cases(Some("clang"));
     }
 }
+
+/// A driver's calls to the C runtime's wide-string routines (wcslen, _wcsicmp, towupper,
+/// ...) reach irpkit's 2-byte versions, not the C library's 4-byte ones, which come first
+/// in the process's symbol scope: the headers bind them by assembler label.
+#[test]
+fn a_drivers_wide_string_routines_work_on_two_byte_characters() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/wide.c");
+    let image = CDriver::new("wide").source(source).build().unwrap_or_else(|e| panic!("{e}"));
+    assert!(image.warnings().trim().is_empty(), "wide.c compiled with warnings:\n{}", image.warnings());
+    let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).build();
+    let _entered = kernel.enter();
+    let loaded = image.load(&kernel);
+    let log: Vec<String> = kernel.debug_output().into_iter().map(|l| l.text).collect();
+    let driver = loaded.unwrap_or_else(|e| panic!("{e}\n{}", log.join("\n")));
+    assert_eq!(log, ["wide: all checks held"], "DriverEntry's output");
+    driver.unload();
+}

@@ -407,6 +407,32 @@ NTSYSAPI SIZE_T RtlCompareMemory(_In_ const VOID *Source1, _In_ const VOID *Sour
 NTSYSAPI NTSTATUS RtlIntegerToUnicodeString(_In_ ULONG Value, _In_opt_ ULONG Base, _Inout_ PUNICODE_STRING String);
 NTSYSAPI NTSTATUS RtlUnicodeStringToInteger(_In_ PCUNICODE_STRING String, _In_opt_ ULONG Base, _Out_ PULONG Value);
 
+/*
+ * The C runtime's wide-string routines on 2-byte wchar_t (-fshort-wchar). The C library's
+ * own work on 4-byte units, and its names come first in the process's symbol scope, so
+ * these are bound to irpkit's by an assembler label. Case folding is ASCII-only. A file
+ * that must see the C library's declarations instead defines IRPKIT_NO_WCS_LABELS.
+ */
+#if !defined(IRPKIT_NO_WCS_LABELS)
+size_t wcslen(const wchar_t *String) __asm__("irpkit_wcslen");
+size_t wcsnlen(const wchar_t *String, size_t MaxCount) __asm__("irpkit_wcsnlen");
+int wcscmp(const wchar_t *String1, const wchar_t *String2) __asm__("irpkit_wcscmp");
+int wcsncmp(const wchar_t *String1, const wchar_t *String2, size_t Count) __asm__("irpkit_wcsncmp");
+wchar_t *wcscpy(wchar_t *Destination, const wchar_t *Source) __asm__("irpkit_wcscpy");
+wchar_t *wcsncpy(wchar_t *Destination, const wchar_t *Source, size_t Count) __asm__("irpkit_wcsncpy");
+wchar_t *wcscat(wchar_t *Destination, const wchar_t *Source) __asm__("irpkit_wcscat");
+wchar_t *wcsncat(wchar_t *Destination, const wchar_t *Source, size_t Count) __asm__("irpkit_wcsncat");
+wchar_t *wcschr(const wchar_t *String, wchar_t Character) __asm__("irpkit_wcschr");
+wchar_t *wcsrchr(const wchar_t *String, wchar_t Character) __asm__("irpkit_wcsrchr");
+wchar_t *wcsstr(const wchar_t *String, const wchar_t *Search) __asm__("irpkit_wcsstr");
+int _wcsicmp(const wchar_t *String1, const wchar_t *String2) __asm__("irpkit__wcsicmp");
+int _wcsnicmp(const wchar_t *String1, const wchar_t *String2, size_t Count) __asm__("irpkit__wcsnicmp");
+wchar_t *_wcslwr(wchar_t *String) __asm__("irpkit__wcslwr");
+wchar_t *_wcsupr(wchar_t *String) __asm__("irpkit__wcsupr");
+unsigned int towlower(unsigned int Character) __asm__("irpkit_towlower"); /* on wint_t */
+unsigned int towupper(unsigned int Character) __asm__("irpkit_towupper");
+#endif
+
 NTKERNELAPI PLIST_ENTRY ExInterlockedInsertTailList(_Inout_ PLIST_ENTRY ListHead, _Inout_ PLIST_ENTRY ListEntry,
                                                     _Inout_ PKSPIN_LOCK Lock);
 NTKERNELAPI PLIST_ENTRY ExInterlockedInsertHeadList(_Inout_ PLIST_ENTRY ListHead, _Inout_ PLIST_ENTRY ListEntry,
