@@ -278,10 +278,10 @@ pub(crate) struct Link {
     buffer: Option<Vec<u8>>,
     /// Where an async request's result waits for its future.
     results: Option<Arc<Results>>,
-    /// The buffers the I/O manager gave the IRP (system buffer, MDL, the caller's buffer
-    /// of a call that names only a length): they belong to the IRP until its completion
-    /// has finished.
-    io_buffers: IoBuffers,
+    /// The caller's buffer of a call that names only a length, and METHOD_NEITHER's
+    /// buffers: they belong to the IRP until its completion has finished (the system
+    /// buffer and MDL are the IRP's own, freed with it).
+    _io_buffers: Vec<Vec<u8>>,
 }
 
 impl Drop for Link {
@@ -313,22 +313,6 @@ impl Link {
         self.op.completed_ns.store(now + 1, StdOrdering::Relaxed);
         self.op.final_status.store(status.status, Ordering::Release);
         lock(&self.thread.irps).remove(IrpPtr(irp));
-        if let Some((system, user)) = self.io_buffers.copy_back {
-            // A buffered read: what the driver put in the system buffer goes to the
-            // caller's buffer (unless the request failed), as the I/O manager copies it.
-            if !nt::nt_error(status.status) {
-                let from = core::mem::take(&mut self.io_buffers.blocks[system]);
-                let to = match user {
-                    Some(i) => Some(&mut self.io_buffers.blocks[i]),
-                    None => self.buffer.as_mut(),
-                };
-                if let Some(to) = to {
-                    let n = status.information.min(from.len()).min(to.len());
-                    to[..n].copy_from_slice(&from[..n]);
-                }
-                self.io_buffers.blocks[system] = from;
-            }
-        }
         if let (Some(results), Some(buffer)) = (&self.results, self.buffer.take()) {
             // Under the results lock: either the future is gone (the buffer is freed here,
             // once) or the result waits for it.
@@ -898,47 +882,11 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
     crate::timeline::thread_exit_ended(&kernel.shared, t.id, span);
 }
 
-/// The buffers the I/O manager gave a request (besides an async read's own buffer, which
-/// the link holds apart): they belong to the IRP until its completion has finished (even
-/// when its thread exits first and the IRP is disassociated). A `Vec`'s heap block does not
-/// move when the `Vec` is moved, so the pointers the IRP holds stay valid.
-#[derive(Default)]
-struct IoBuffers {
-    blocks: Vec<Vec<u8>>,
-    /// The MDL of a direct-I/O request (`Irp->MdlAddress`).
-    mdl: Option<Box<nt::Mdl>>,
-    /// A buffered read: the index in `blocks` of its system buffer, and of the caller's
-    /// buffer (`None`: the async read's buffer, which the link holds).
-    copy_back: Option<(usize, Option<usize>)>,
-}
-
-impl IoBuffers {
-    fn keep(&mut self, mut b: Vec<u8>) -> *mut core::ffi::c_void {
-        let p = if b.is_empty() { core::ptr::null_mut() } else { b.as_mut_ptr().cast() };
-        self.blocks.push(b);
-        p
-    }
-
-    /// An MDL describing `length` bytes at `va`, mapped and locked (as after
-    /// MmProbeAndLockPages).
-    fn describe(&mut self, va: *mut core::ffi::c_void, length: usize) -> *mut core::ffi::c_void {
-        const PAGE: usize = 4096;
-        let offset = va as usize % PAGE;
-        let mdl = self.mdl.insert(Box::new(nt::Mdl {
-            next: core::ptr::null_mut(),
-            size: core::mem::size_of::<nt::Mdl>() as i16,
-            mdl_flags: nt::MDL_MAPPED_TO_SYSTEM_VA | nt::MDL_PAGES_LOCKED,
-            process: core::ptr::null_mut(),
-            mapped_system_va: va,
-            start_va: va.cast::<u8>().wrapping_sub(offset).cast(),
-            byte_count: u32::try_from(length).unwrap_or(u32::MAX),
-            byte_offset: offset as u32,
-        }));
-        (&mut **mdl as *mut nt::Mdl).cast()
-    }
-}
-
-/// Sets up a request's buffers as the I/O manager does and returns them.
+/// Sets up a request's buffers as the I/O manager does. Returns the blocks the link keeps
+/// until the completion has finished (the caller's buffer of a call that names only a
+/// length, METHOD_NEITHER's buffers); the system buffer and MDL go to the IRP
+/// ([`nt::irp::set_buffers`]), freed with it. A `Vec`'s heap block does not move when the
+/// `Vec` is moved, so the pointers the IRP holds stay valid.
 ///
 /// Reads and writes: the caller's buffer is `caller` (an async read's) or, when the call
 /// names only a length, a zeroed buffer of that length made here. Then, by the flags of
@@ -954,7 +902,7 @@ impl IoBuffers {
 /// buffer; `METHOD_NEITHER` — `Type3InputBuffer` at the input, `UserBuffer` at the output.
 ///
 /// # Safety
-/// `irp` is a fresh IRP owned by the caller, not yet sent; `sl` is its next stack
+/// `irp` is a fresh irpkit IRP owned by the caller, not yet sent; `sl` is its next stack
 /// location, already holding the request's parameters; `caller` (if any) is a heap block
 /// the link keeps until the completion has finished.
 unsafe fn request_buffers(
@@ -964,64 +912,71 @@ unsafe fn request_buffers(
     device_flags: u32,
     caller: Option<&mut Vec<u8>>,
     input: Option<&[u8]>,
-) -> IoBuffers {
+) -> Vec<Vec<u8>> {
     const METHOD_BUFFERED: u32 = 0;
     const METHOD_NEITHER: u32 = 3;
-    let mut buffers = IoBuffers::default();
+    let mut kept = Vec::new();
+    let mut keep = |mut b: Vec<u8>| -> *mut core::ffi::c_void {
+        let p = if b.is_empty() { core::ptr::null_mut() } else { b.as_mut_ptr().cast() };
+        kept.push(b);
+        p
+    };
+    let mut io = nt::irp::IoManagerBuffers::default();
     // SAFETY: the caller owns the fresh IRP and its stack location.
     unsafe {
         match op {
             Operation::Read { length, .. } | Operation::Write { length, .. } => {
                 let read = matches!(op, Operation::Read { .. });
                 let length = length as usize;
-                let (user, user_index) = match caller {
-                    Some(b) => (b.as_mut_ptr().cast(), None),
-                    None if length == 0 => (core::ptr::null_mut(), None),
-                    None => (buffers.keep(vec![0u8; length]), Some(buffers.blocks.len() - 1)),
+                let user = match caller {
+                    Some(b) => b.as_mut_ptr().cast(),
+                    None if length == 0 => core::ptr::null_mut(),
+                    None => keep(vec![0u8; length]),
                 };
                 (*irp).user_buffer = user;
                 if length == 0 {
                     // Nothing to transfer: no system buffer, no MDL.
                 } else if device_flags & nt::DO_BUFFERED_IO != 0 {
-                    let mut system = vec![0u8; length];
-                    if !read {
-                        core::ptr::copy_nonoverlapping(user.cast::<u8>(), system.as_mut_ptr(), length);
-                    }
-                    (*irp).associated_irp = buffers.keep(system);
+                    let data = if read { &[][..] } else { core::slice::from_raw_parts(user.cast::<u8>(), length) };
+                    io = nt::irp::IoManagerBuffers::with_system_buffer(data, length);
+                    (*irp).associated_irp = io.system_ptr();
                     (*irp).flags |= nt::IRP_BUFFERED_IO | nt::IRP_DEALLOCATE_BUFFER;
                     if read {
                         (*irp).flags |= nt::IRP_INPUT_OPERATION;
-                        buffers.copy_back = Some((buffers.blocks.len() - 1, user_index));
+                        io.copy_to = (user, length);
                     }
                 } else if device_flags & nt::DO_DIRECT_IO != 0 {
-                    (*irp).mdl_address = buffers.describe(user, length);
+                    (*irp).mdl_address = io.describe(user, length);
                 }
             }
             Operation::DeviceControl { code, output, .. } => {
-                let Some(input) = input else { return buffers };
+                let Some(input) = input else { return kept };
                 let output = output as usize;
                 match code & 3 {
                     METHOD_BUFFERED => {
-                        let mut system = vec![0u8; input.len().max(output)];
-                        system[..input.len()].copy_from_slice(input);
-                        (*irp).associated_irp = buffers.keep(system);
+                        io = nt::irp::IoManagerBuffers::with_system_buffer(input, output);
+                        (*irp).associated_irp = io.system_ptr();
                     }
                     METHOD_NEITHER => {
-                        (*sl).parameters.device_io_control.type3_input_buffer = buffers.keep(input.to_vec());
-                        (*irp).user_buffer = buffers.keep(vec![0u8; output]);
+                        (*sl).parameters.device_io_control.type3_input_buffer = keep(input.to_vec());
+                        (*irp).user_buffer = keep(vec![0u8; output]);
                     }
                     _ => {
-                        (*irp).associated_irp = buffers.keep(input.to_vec());
+                        io = nt::irp::IoManagerBuffers::with_system_buffer(input, 0);
+                        (*irp).associated_irp = io.system_ptr();
                         if output > 0 {
-                            let out = buffers.keep(vec![0u8; output]);
-                            (*irp).mdl_address = buffers.describe(out, output);
+                            let out = keep(vec![0u8; output]);
+                            (*irp).mdl_address = io.describe(out, output);
                         }
                     }
                 }
             }
         }
+        if !io.system.is_empty() || io.mdl.is_some() {
+            nt::irp::set_buffers(irp, Box::new(io));
+        }
     }
-    buffers
+    kept
 }
 
 fn nt_interval(d: Duration) -> i64 {
@@ -1171,7 +1126,7 @@ impl RequesterThread {
                     file: file.clone(),
                     buffer,
                     results,
-                    io_buffers,
+                    _io_buffers: io_buffers,
                 },
             );
         }

@@ -150,3 +150,60 @@ fn null_pointers_are_reported() {
     }
     assert_eq!(f.rules(), vec!["invalid-irp"; 6]);
 }
+
+/// Completes a device control at once after writing `Information` = 16 bytes of 0x5A to
+/// where its transfer type puts the output: the system buffer (METHOD_BUFFERED), the
+/// MDL's mapped address (direct), or UserBuffer (METHOD_NEITHER).
+unsafe extern "system-unwind" fn fill_output(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: dispatch contract; the buffers are as long as the parameters say.
+    unsafe {
+        let p = (*io_get_current_irp_stack_location(irp)).parameters.device_io_control;
+        let out = match p.io_control_code & 3 {
+            0 => (*irp).associated_irp,
+            3 => (*irp).user_buffer,
+            _ => (*(*irp).mdl_address.cast::<Mdl>()).mapped_system_va,
+        };
+        std::ptr::write_bytes(out.cast::<u8>(), 0x5A, p.output_buffer_length as usize);
+        (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: p.output_buffer_length as usize };
+        io_complete_request(irp, 0);
+    }
+    STATUS_SUCCESS
+}
+
+/// A device control a driver builds with IoBuildDeviceIoControlRequest gets its buffers as
+/// the transfer type says: METHOD_BUFFERED a system buffer of max(input, output) bytes
+/// (so a lower driver writing its whole output never writes past a shorter input buffer),
+/// copied to the output buffer at completion, the input buffer untouched; METHOD_OUT_DIRECT
+/// an MDL over the output buffer; METHOD_NEITHER the caller's own buffers.
+#[test]
+fn built_device_controls_get_buffers_by_transfer_type() {
+    let f = Fixture::new(fill_output);
+    for method in [0u32, 2, 3] {
+        let mut input = [1u8, 2, 3, 4];
+        let mut output = [0u8; 16];
+        let mut iosb = IoStatusBlock::default();
+        let event = KEvent::new(EventType::Notification, false);
+        // SAFETY: the buffers, event and status block outlive the request, which
+        // completes in its dispatch routine.
+        unsafe {
+            let irp = io_build_device_io_control_request(
+                0x22_2000 | method,
+                f.device,
+                input.as_mut_ptr().cast(),
+                input.len() as u32,
+                output.as_mut_ptr().cast(),
+                output.len() as u32,
+                false,
+                (&event as *const KEvent).cast_mut(),
+                &mut iosb,
+            );
+            assert!(!irp.is_null());
+            assert_eq!(io_call_driver(f.device, irp), STATUS_SUCCESS);
+        }
+        assert_eq!(ke_wait_for_single_object(&event, Some(Duration::from_secs(1))), STATUS_SUCCESS);
+        assert_eq!(iosb, IoStatusBlock { status: STATUS_SUCCESS, information: 16 }, "method {method}");
+        assert_eq!(output, [0x5A; 16], "method {method}: the output reached the caller's buffer");
+        assert_eq!(input, [1, 2, 3, 4], "method {method}: the input buffer is not written");
+    }
+    assert_eq!(f.kernel.irps_outstanding(), 0);
+}

@@ -80,7 +80,11 @@ pub unsafe fn io_build_synchronous_fsd_request(
 /// `IoBuildDeviceIoControlRequest`: an `IRP_MJ_DEVICE_CONTROL` (or, `internal`,
 /// `IRP_MJ_INTERNAL_DEVICE_CONTROL`) IRP for `device`'s stack, whose result the I/O
 /// manager writes to `iosb` and signals with `event` before freeing it. Null if `device`
-/// is null.
+/// is null. The buffers are passed as the control code's transfer type says:
+/// `METHOD_BUFFERED` — a system buffer of `max(input, output)` bytes holding the input,
+/// copied to `output_buffer` at completion (`Information` bytes); `METHOD_IN_DIRECT` /
+/// `METHOD_OUT_DIRECT` — the input in a system buffer, an MDL for `output_buffer`;
+/// `METHOD_NEITHER` — `Type3InputBuffer` and `UserBuffer` are the caller's buffers.
 ///
 /// # Safety
 /// `device` is null or a live irpkit device; the buffers, `event` and `iosb` stay valid
@@ -119,11 +123,68 @@ pub unsafe fn io_build_device_io_control_request(
             pad3: 0,
             type3_input_buffer: input_buffer,
         };
-        (*irp).associated_irp = input_buffer;
-        (*irp).user_buffer = output_buffer;
+        set_control_buffers(irp, sl, io_control_code, input_buffer, input_length, output_buffer, output_length);
         (*irp).user_iosb = iosb;
         (*irp).user_event = event;
         mark_built(irp);
     }
     irp
+}
+
+/// The buffers of a device control a driver builds (see
+/// [`io_build_device_io_control_request`]).
+///
+/// # Safety
+/// `irp` is a fresh irpkit IRP owned by the caller and `sl` its next stack location;
+/// `input` is null or `input_length` readable bytes, `output` null or `output_length`
+/// bytes that stay valid until completion.
+unsafe fn set_control_buffers(
+    irp: *mut Irp,
+    sl: *mut IoStackLocation,
+    code: u32,
+    input: *mut c_void,
+    input_length: u32,
+    output: *mut c_void,
+    output_length: u32,
+) {
+    const METHOD_BUFFERED: u32 = 0;
+    const METHOD_NEITHER: u32 = 3;
+    // SAFETY: the caller's buffers are as long as it says; the IRP is ours.
+    unsafe {
+        let data = if input.is_null() || input_length == 0 {
+            &[][..]
+        } else {
+            core::slice::from_raw_parts(input.cast::<u8>(), input_length as usize)
+        };
+        (*irp).user_buffer = output;
+        let mut io = match code & 3 {
+            METHOD_NEITHER => {
+                (*sl).parameters.device_io_control.type3_input_buffer = input;
+                return;
+            }
+            METHOD_BUFFERED => {
+                let mut io = super::irp::IoManagerBuffers::with_system_buffer(data, output_length as usize);
+                if !output.is_null() && output_length > 0 {
+                    (*irp).flags |= IRP_INPUT_OPERATION;
+                    io.copy_to = (output, output_length as usize);
+                }
+                io
+            }
+            _ => {
+                let mut io = super::irp::IoManagerBuffers::with_system_buffer(data, 0);
+                if !output.is_null() && output_length > 0 {
+                    (*irp).mdl_address = io.describe(output, output_length as usize);
+                }
+                io
+            }
+        };
+        (*sl).parameters.device_io_control.type3_input_buffer = core::ptr::null_mut();
+        (*irp).associated_irp = io.system_ptr();
+        if !io.system.is_empty() {
+            (*irp).flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+        }
+        if !io.system.is_empty() || io.mdl.is_some() {
+            super::irp::set_buffers(irp, Box::new(io));
+        }
+    }
 }

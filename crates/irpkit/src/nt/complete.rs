@@ -217,6 +217,10 @@ unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
     let synchronous_file = !file.is_null() && unsafe { (*file).flags } & FO_SYNCHRONOUS_IO != 0;
     let deliver = !nt_error(status) || (r.pending_returned != 0 && !synchronous_file);
     if deliver {
+        // A buffered read's data goes to the caller's buffer first (IRP_INPUT_OPERATION).
+        // SAFETY: the IRP is at its final stage and ours; the caller's buffer lives until
+        // the request's result is delivered.
+        unsafe { irp::copy_buffered_output(irp) };
         if !r.user_iosb.is_null() {
             // SAFETY: the requester's status block outlives its request.
             unsafe { *r.user_iosb = r.io_status };

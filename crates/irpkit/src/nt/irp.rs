@@ -61,6 +61,9 @@ pub(crate) struct IrpHeader {
     /// completion walk's propagation) since its IoCallDriver. Unlike `Control`, the walk
     /// does not clear it, so a dispatch routine's return can still be checked.
     pending_marks: AtomicU64,
+    /// The system buffer (and MDL) the I/O manager gave the IRP, with where a buffered
+    /// input operation's data goes at completion: freed with the IRP's block.
+    pub(crate) buffers: Option<Box<IoManagerBuffers>>,
     /// The routines exchanges through [`exchange_cancel_routine`] have put into
     /// `Irp->CancelRoutine` since the IRP was allocated (addresses; 0: free entry,
     /// [`ROUTINES_SATURATED`] in the last one: more than fit, every routine counts as
@@ -452,6 +455,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     built: AtomicBool::new(false),
                     creator_done: super::event::new_event(super::event::EventType::Notification, false),
                     pending_marks: AtomicU64::new(0),
+                    buffers: None,
                     exchanged_routines: [AtomicUsize::new(0), AtomicUsize::new(0)],
                 })
             };
@@ -484,6 +488,85 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
     unsafe { initialize(irp, io_size_of_irp(stack_size) as u16, stack_size, IRP_ALLOCATED_BY_IRPKIT) };
     crate::timeline::irp_allocated(k, irp, stack_size);
     irp
+}
+
+/// Memory the I/O manager allocated for a request: a system buffer
+/// (`AssociatedIrp.SystemBuffer`), an MDL (`MdlAddress`), and for a buffered input
+/// operation the caller's buffer its data is copied to when the request completes.
+#[derive(Default)]
+pub(crate) struct IoManagerBuffers {
+    pub(crate) system: Vec<u8>,
+    pub(crate) mdl: Option<Box<super::types::Mdl>>,
+    /// The caller's buffer (null: none) and its length.
+    pub(crate) copy_to: (*mut c_void, usize),
+}
+
+impl IoManagerBuffers {
+    /// A system buffer of `length` bytes holding `input` (zeros after it).
+    pub(crate) fn with_system_buffer(input: &[u8], length: usize) -> Self {
+        let mut system = vec![0u8; input.len().max(length)];
+        system[..input.len()].copy_from_slice(input);
+        IoManagerBuffers { system, ..Default::default() }
+    }
+
+    /// The system buffer's address (null when it is empty).
+    pub(crate) fn system_ptr(&mut self) -> *mut c_void {
+        if self.system.is_empty() {
+            ptr::null_mut()
+        } else {
+            self.system.as_mut_ptr().cast()
+        }
+    }
+
+    /// An MDL describing `length` bytes at `va`, mapped and locked (as after
+    /// MmProbeAndLockPages; irpkit's memory is always mapped).
+    pub(crate) fn describe(&mut self, va: *mut c_void, length: usize) -> *mut c_void {
+        const PAGE: usize = 4096;
+        let offset = va as usize % PAGE;
+        let mdl = self.mdl.insert(Box::new(super::types::Mdl {
+            next: ptr::null_mut(),
+            size: core::mem::size_of::<super::types::Mdl>() as i16,
+            mdl_flags: super::types::MDL_MAPPED_TO_SYSTEM_VA | super::types::MDL_PAGES_LOCKED,
+            process: ptr::null_mut(),
+            mapped_system_va: va,
+            start_va: va.cast::<u8>().wrapping_sub(offset).cast(),
+            byte_count: u32::try_from(length).unwrap_or(u32::MAX),
+            byte_offset: offset as u32,
+        }));
+        (&mut **mdl as *mut super::types::Mdl).cast()
+    }
+}
+
+/// Gives `irp` the buffers the I/O manager allocated for it (kept until the IRP is freed).
+///
+/// # Safety
+/// `irp` is an irpkit IRP owned by the caller, not yet sent, without buffers yet.
+pub(crate) unsafe fn set_buffers(irp: *mut Irp, buffers: Box<IoManagerBuffers>) {
+    // SAFETY: forwarded contract.
+    let h = unsafe { header(irp) }.expect("an irpkit IRP");
+    // SAFETY: the caller owns the IRP.
+    unsafe { (*h).buffers = Some(buffers) };
+}
+
+/// The final stage's copy of a buffered input operation: `Information` bytes (at most the
+/// caller's length) from the system buffer to the caller's buffer.
+///
+/// # Safety
+/// `irp` is a live IRP at its final stage, owned by the caller; a caller's buffer it
+/// names is still valid.
+pub(crate) unsafe fn copy_buffered_output(irp: *mut Irp) {
+    // SAFETY: forwarded contract.
+    let Some(h) = (unsafe { header(irp) }) else { return };
+    // SAFETY: the caller owns the IRP at its final stage; nothing else touches its buffers.
+    unsafe {
+        let Some(b) = (*h).buffers.as_ref() else { return };
+        let (to, length) = b.copy_to;
+        if to.is_null() || (*irp).flags & super::types::IRP_INPUT_OPERATION == 0 {
+            return;
+        }
+        let n = (*irp).io_status.information.min(length).min(b.system.len());
+        ptr::copy_nonoverlapping(b.system.as_ptr(), to.cast::<u8>(), n);
+    }
 }
 
 /// Marks `irp` as built by one of the IoBuild*Request routines.
@@ -778,7 +861,8 @@ unsafe fn release_ref(h: *mut IrpHeader) {
     };
     if last {
         // SAFETY: we dropped the last reference: nobody else uses the block.
-        let keepalive = unsafe { (*h).keepalive.take() };
+        let (keepalive, buffers) = unsafe { ((*h).keepalive.take(), (*h).buffers.take()) };
+        drop(buffers);
         // SAFETY: valid header; the kernel is alive (held by `keepalive`).
         unsafe { (*(*h).kernel).pool.put(h) };
         // The block may be deallocated now if this was the kernel's last reference.
