@@ -566,6 +566,34 @@ fn filter_sees_requests_on_the_device_below() {
     run_directed(&scenario);
 }
 
+/// A driver as the csq driver's client (`tests/c/client.c`): IoGetDeviceObjectPointer
+/// opens the device (the csq driver's create makes the file's context), a read built with
+/// IoBuildSynchronousFsdRequest on that file object gets its 8 bytes through the system
+/// buffer (the csq device does buffered I/O), and ObDereferenceObject of the file object
+/// sends the cleanup and the close (whose context free leaves no pool behind).
+#[test]
+fn a_client_driver_opens_reads_and_releases_the_csq_device() {
+    let client = build("IrpkitClient", "../crates/irpkit-wdm/tests/c/client.c", &[]);
+    let scenario = c_scenario("client", vec![csq_image(), client], |kernel, drivers| {
+        let log: Vec<String> =
+            kernel.debug_output().into_iter().filter(|l| l.text.starts_with("client:")).map(|l| l.text).collect();
+        assert_eq!(
+            log,
+            [
+                "client: missing device 0xc0000034",
+                "client: read 0x00000000, 8 bytes, 8 filled",
+                "client: file object released",
+            ],
+            "the client's DriverEntry"
+        );
+        unload_all(drivers);
+        let c = unload_counters(kernel, "IrpkitCsq");
+        assert_eq!(c["transferred"], 1, "csq: {c:?}");
+        check_clean(kernel, "client");
+    });
+    run_directed(&scenario);
+}
+
 /// The filter built with FILTER_SYNCHRONOUS_MAJOR=IRP_MJ_READ: reads are forwarded
 /// synchronously (the dispatch routine waits for its event), so an overlapped read returns
 /// its final status; a read cancelled while the filter waits finishes the wait, and — a

@@ -206,9 +206,6 @@ impl Op {
 /// A file object with its handle and reference counts.
 pub(crate) struct FileShared {
     object: Box<UnsafeCell<FileObject>>,
-    /// The device the file was opened on (`FileObject->DeviceObject`). Requests go to the
-    /// top of its attachment stack, looked up for each one ([`Self::related_device`]).
-    device: *mut DeviceObject,
     kernel: Kernel,
     handles: AtomicUsize,
     /// One for the handles together, plus one per outstanding IRP.
@@ -217,12 +214,11 @@ pub(crate) struct FileShared {
     port: Mutex<Option<(Arc<PortShared>, usize)>>,
 }
 
-// SAFETY: the file object is shared with drivers as NT shares it; counters are atomic; the
+// SAFETY: the file object is shared with drivers as NT shares it; counters are atomic; its
 // device lives as long as its kernel, which `kernel` keeps alive.
 unsafe impl Send for FileShared {}
 // SAFETY: shared access is what Send above argues: the file object is shared with drivers
-// as NT shares it, the counters are atomics, the port is behind a Mutex, and the device
-// pointer is only read.
+// as NT shares it, the counters are atomics, the port is behind a Mutex.
 unsafe impl Sync for FileShared {}
 
 impl FileShared {
@@ -230,13 +226,13 @@ impl FileShared {
         self.object.get()
     }
 
-    /// `IoGetRelatedDeviceObject`: the device a request on this file is sent to, the top of
-    /// the stack the file's device belongs to (a filter attached over it sees the request
-    /// first, also when it attached after the file was opened).
+    /// The device a request on this file is sent to (IoGetRelatedDeviceObject): the top
+    /// of the stack the file's device belongs to, so a filter attached over it sees the
+    /// request first, also when it attached after the file was opened.
     fn related_device(&self) -> *mut DeviceObject {
-        // SAFETY: the file's device is a live irpkit device of `kernel`, and so is every
-        // device attached over it.
-        unsafe { nt::io_get_attached_device(self.device) }
+        // SAFETY: the file object is live (ours) and its device a live irpkit device of
+        // `kernel`, as is every device attached over it.
+        unsafe { nt::io_get_related_device_object(self.object()) }
     }
 
     fn send(&self, major: u8) -> NtStatus {
@@ -555,42 +551,6 @@ impl core::fmt::Debug for Process {
     }
 }
 
-fn new_file_object(device: *mut DeviceObject, synchronous: bool) -> FileObject {
-    let event = || KEvent::new(nt::EventType::Notification, false);
-    FileObject {
-        type_: nt::IO_TYPE_FILE,
-        size: core::mem::size_of::<FileObject>() as i16,
-        device_object: device,
-        vpb: core::ptr::null_mut(),
-        fs_context: core::ptr::null_mut(),
-        fs_context2: core::ptr::null_mut(),
-        section_object_pointer: core::ptr::null_mut(),
-        private_cache_map: core::ptr::null_mut(),
-        final_status: 0,
-        related_file_object: core::ptr::null_mut(),
-        lock_operation: 0,
-        delete_pending: 0,
-        read_access: 1,
-        write_access: 1,
-        delete_access: 0,
-        shared_read: 0,
-        shared_write: 0,
-        shared_delete: 0,
-        flags: if synchronous { nt::FO_SYNCHRONOUS_IO } else { 0 },
-        file_name: nt::UnicodeString { length: 0, maximum_length: 0, buffer: core::ptr::null_mut() },
-        current_byte_offset: 0,
-        waiters: 0,
-        busy: 0,
-        last_lock: core::ptr::null_mut(),
-        lock: event(),
-        event: event(),
-        completion_context: core::ptr::null_mut(),
-        irp_list_lock: nt::KSpinLock::new(),
-        irp_list: nt::ListEntry::null(),
-        file_object_extension: core::ptr::null_mut(),
-    }
-}
-
 impl Process {
     /// A process in `kernel` with the Windows timings.
     pub fn new(kernel: &Kernel) -> Self {
@@ -626,8 +586,7 @@ impl Process {
             return Err(nt::STATUS_DELETE_PENDING);
         }
         let file = Arc::new(FileShared {
-            object: Box::new(UnsafeCell::new(new_file_object(device.as_ptr(), !overlapped))),
-            device: device.as_ptr(),
+            object: Box::new(UnsafeCell::new(nt::file::new_file_object(device.as_ptr(), !overlapped))),
             kernel: self.shared.kernel.clone(),
             handles: AtomicUsize::new(1),
             refs: AtomicUsize::new(1),

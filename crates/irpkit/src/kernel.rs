@@ -216,6 +216,8 @@ pub(crate) struct KernelShared {
     pub(crate) pool_blocks: crate::nt::pool::PoolTracker,
     /// Thread objects, kernel handles, symbolic links.
     pub(crate) objects: crate::nt::ob::ObjectManager,
+    /// File objects opened for drivers (IoGetDeviceObjectPointer).
+    pub(crate) files: crate::nt::file::FileTable,
     /// Drivers' debug output.
     pub(crate) debug_log: crate::nt::debug::DebugLog,
     /// Serialises device attachment and detachment (NT's I/O database lock); a leaf,
@@ -359,6 +361,7 @@ impl KernelBuilder {
             device_blocks: Mutex::new(Vec::new()),
             pool_blocks: Default::default(),
             objects: Default::default(),
+            files: Default::default(),
             debug_log: Default::default(),
             device_database: Mutex::new(()),
             dpc: crate::nt::dpc::DpcEngine::new(),

@@ -426,6 +426,35 @@ pub(crate) unsafe extern "C-unwind" fn IoGetAttachedDeviceReference(device: *mut
     }
 }
 
+pub(crate) unsafe extern "C-unwind" fn IoGetDeviceObjectPointer(
+    name: *const UnicodeString,
+    _desired_access: u32,
+    file_object: *mut *mut FileObject,
+    device_object: *mut *mut DeviceObject,
+) -> NtStatus {
+    // SAFETY: a counted string from the driver.
+    let Some(name) = (unsafe { unicode(name) }) else { return STATUS_INVALID_PARAMETER };
+    if file_object.is_null() || device_object.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    match nt::io_get_device_object_pointer(&name) {
+        Ok((file, device)) => {
+            // SAFETY: the driver's out-parameters, checked non-null.
+            unsafe {
+                file_object.write(file);
+                device_object.write(device);
+            }
+            STATUS_SUCCESS
+        }
+        Err(status) => status,
+    }
+}
+
+pub(crate) unsafe extern "C-unwind" fn IoGetRelatedDeviceObject(file: *mut FileObject) -> *mut DeviceObject {
+    // SAFETY: a live file object on an irpkit device, as the routine requires.
+    unsafe { nt::io_get_related_device_object(file) }
+}
+
 pub(crate) unsafe extern "C-unwind" fn IoIsWdmVersionAvailable(major: u8, minor: u8) -> u8 {
     // Windows 10 and later report WDM 6.0x30.
     boolean((major, minor) <= (6, 0x30))

@@ -64,7 +64,7 @@ routines! {
     // devices and drivers
     io::IoCreateDevice, io::IoCreateDeviceSecure, io::IoDeleteDevice, io::IoCreateSymbolicLink,
     io::IoDeleteSymbolicLink, io::IoAttachDevice, io::IoAttachDeviceToDeviceStack, io::IoDetachDevice,
-    io::IoGetAttachedDevice, io::IoGetAttachedDeviceReference, io::IoIsWdmVersionAvailable, io::IoGetCurrentProcess,
+    io::IoGetAttachedDevice, io::IoGetAttachedDeviceReference, io::IoGetDeviceObjectPointer, io::IoGetRelatedDeviceObject, io::IoIsWdmVersionAvailable, io::IoGetCurrentProcess,
     io::IoGetRemainingStackSize, io::IoWMIRegistrationControl, io::IoAllocateWorkItem, io::IoFreeWorkItem,
     io::IoQueueWorkItem,
     // remove locks

@@ -11,14 +11,54 @@ use super::types::*;
 use crate::kernel::with_current;
 use crate::sync::atomic::Ordering;
 
-/// `IRP_MJ_*` and parameters of a read or write, for the FSD request builders.
-fn set_read_write(irp: *mut Irp, major: u8, buffer: *mut c_void, length: u32, offset: i64) {
-    // SAFETY: a fresh IRP with a next stack location.
+/// `IRP_MJ_*`, parameters and buffers of a read or write, for the FSD request builders:
+/// `UserBuffer` is the caller's buffer; for a device with `DO_BUFFERED_IO` a system buffer
+/// (a write's holding the caller's data; a read's copied to the caller's buffer at the
+/// final stage, which an IRP its creator frees in its completion routine never reaches),
+/// for one with `DO_DIRECT_IO` an MDL over the caller's buffer.
+///
+/// # Safety
+/// `irp` is a fresh irpkit IRP for `device`, a live device; `buffer` is null or `length`
+/// bytes valid until completion.
+unsafe fn set_read_write(
+    irp: *mut Irp,
+    device: *mut DeviceObject,
+    major: u8,
+    buffer: *mut c_void,
+    length: u32,
+    offset: i64,
+) {
+    // SAFETY: a fresh IRP with a next stack location; the caller's buffer is as long as
+    // it says; the device's flags are read with an atomic load of their size.
     unsafe {
         let sl = io_get_next_irp_stack_location(irp);
         (*sl).major_function = major;
         (*sl).parameters.read = ReadWriteParameters { length, pad: 0, key: 0, flags: 0, byte_offset: offset };
         (*irp).user_buffer = buffer;
+        if buffer.is_null() || length == 0 || !(major == IRP_MJ_READ || major == IRP_MJ_WRITE) {
+            return;
+        }
+        let flags = core::sync::atomic::AtomicU32::from_ptr(&raw mut (*device).flags).load(Ordering::Relaxed);
+        let length = length as usize;
+        let io = if flags & DO_BUFFERED_IO != 0 {
+            let data =
+                if major == IRP_MJ_WRITE { core::slice::from_raw_parts(buffer.cast::<u8>(), length) } else { &[][..] };
+            let mut io = super::irp::IoManagerBuffers::with_system_buffer(data, length);
+            (*irp).associated_irp = io.system_ptr();
+            (*irp).flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+            if major == IRP_MJ_READ {
+                (*irp).flags |= IRP_INPUT_OPERATION;
+                io.copy_to = (buffer, length);
+            }
+            io
+        } else if flags & DO_DIRECT_IO != 0 {
+            let mut io = super::irp::IoManagerBuffers::default();
+            (*irp).mdl_address = io.describe(buffer, length);
+            io
+        } else {
+            return;
+        };
+        super::irp::set_buffers(irp, Box::new(io));
     }
 }
 
@@ -44,7 +84,8 @@ pub unsafe fn io_build_asynchronous_fsd_request(
     let stack = unsafe { (*device).stack_size.load(Ordering::Relaxed) };
     let irp = with_current("IoBuildAsynchronousFsdRequest", |k| allocate_in(k, stack));
     if !irp.is_null() {
-        set_read_write(irp, major, buffer, length, offset);
+        // SAFETY: our fresh IRP for the live device; the caller's buffer contract.
+        unsafe { set_read_write(irp, device, major, buffer, length, offset) };
         // SAFETY: our fresh IRP.
         unsafe {
             (*irp).user_iosb = iosb;

@@ -18,6 +18,7 @@ pub mod device;
 pub mod devqueue;
 pub mod dpc;
 pub mod event;
+pub mod file;
 pub mod irp;
 pub mod ob;
 pub mod objects;
@@ -55,6 +56,7 @@ pub use event::{
     ke_clear_event, ke_initialize_event, ke_read_state_event, ke_reset_event, ke_set_event,
     ke_wait_for_multiple_objects, ke_wait_for_single_object, DispatcherObject, EventType, WaitType,
 };
+pub use file::{io_get_device_object_pointer, io_get_related_device_object};
 pub use irp::{
     io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
     io_get_next_irp_stack_location, io_initialize_irp, io_mark_irp_pending, io_reuse_irp, io_set_completion_routine,

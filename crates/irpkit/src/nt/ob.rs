@@ -258,13 +258,17 @@ pub fn queue_work_item(address: usize, routine: impl FnOnce() + Send + 'static) 
     })
 }
 
-/// `ObfReferenceObject`: one more reference to a device object (its `ReferenceCount`);
-/// other objects irpkit keeps until the kernel ends. Returns the new count (1 for others).
+/// `ObfReferenceObject`: one more reference to a device object (its `ReferenceCount`) or
+/// to a file object IoGetDeviceObjectPointer opened; other objects irpkit keeps until the
+/// kernel ends. Returns the new count (1 for others).
 ///
 /// # Safety
 /// `object` points to an object of the calling thread's kernel.
 pub unsafe fn ob_reference_object(object: *mut c_void) -> isize {
     with_current("ObfReferenceObject", |k| {
+        if let Some(count) = k.files.reference(object) {
+            return count;
+        }
         if lock(&k.device_blocks).iter().any(|d| d.0.cast() == object) {
             let device = object.cast::<super::types::DeviceObject>();
             // SAFETY: a device of this kernel (device blocks live as long as it).
@@ -276,13 +280,32 @@ pub unsafe fn ob_reference_object(object: *mut c_void) -> isize {
 }
 
 /// `ObfDereferenceObject`: drops a reference taken with [`ob_reference_object`] (or by
-/// IoGetAttachedDeviceReference, ObReferenceObjectByHandle). Dropping a device's count
-/// below zero is reported. Returns the new count.
+/// IoGetAttachedDeviceReference, ObReferenceObjectByHandle, IoGetDeviceObjectPointer).
+/// The last reference to a file object sends its cleanup and close requests. Dropping a
+/// count below zero is reported. Returns the new count.
 ///
 /// # Safety
 /// As [`ob_reference_object`].
 pub unsafe fn ob_dereference_object(object: *mut c_void) -> isize {
     with_current("ObfDereferenceObject", |k| {
+        match k.files.dereference(object) {
+            Some(Ok(0)) => {
+                // SAFETY: a file object of this kernel's table whose last reference went.
+                unsafe { super::file::close_kernel_file(k, object.cast()) };
+                return 0;
+            }
+            Some(Ok(count)) => return count,
+            Some(Err(())) => {
+                k.report(
+                    Rule::InvalidKernelHandle,
+                    "ObfDereferenceObject",
+                    core::ptr::null_mut(),
+                    "ObDereferenceObject on a file object with no reference left".to_string(),
+                );
+                return 0;
+            }
+            None => {}
+        }
         if lock(&k.device_blocks).iter().any(|d| d.0.cast() == object) {
             let device = object.cast::<super::types::DeviceObject>();
             // SAFETY: a device of this kernel.
