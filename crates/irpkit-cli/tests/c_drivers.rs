@@ -271,6 +271,55 @@ fn run_echo_driver_cancels_one_read_and_shows_its_debug_output() {
     assert!(stdout.contains("unaccounted: 0") && stdout.contains("verifier reports: 0"), "{stdout}");
 }
 
+/// An application's event reaches a C driver (`notify.c`): `create-event` makes it,
+/// `handles_at` writes its handle into the ioctl's input, the driver references it with
+/// ObReferenceObjectByHandle and its timer's DPC signals it 5 ms later, which
+/// `wait-event` sees. Waiting for less than that is an operation error, which
+/// `operation_errors = 0` turns into a failed expectation; naming an event no
+/// `create-event` makes, or a handle that does not fit in the input, is refused up front.
+#[test]
+fn an_applications_event_is_signalled_by_the_driver() {
+    let file = c_dir().join("notify.toml");
+    let out = irpkit().arg("run").arg(&file).arg("--json").output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["ok"], true, "{doc:#}");
+    let lines: Vec<(&str, f64)> = doc["debug_output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["text"].as_str().unwrap(), l["at_ms"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(lines, [("irpkit_notify: registered", 0.0), ("irpkit_notify: timer: signalling the event", 5.0)]);
+
+    let dir = scratch("notify");
+    let text_of = std::fs::read_to_string(&file).unwrap();
+    let source = c_dir().join("notify.c");
+    let with_source =
+        text_of.replace("sources = [\"notify.c\"]", &format!("sources = [{:?}]", source.display().to_string()));
+    let late = dir.join("late.toml");
+    std::fs::write(&late, with_source.replace("timeout_ms = 100", "timeout_ms = 2")).unwrap();
+    let out = irpkit().arg("run").arg(&late).output().unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("event `done` was not signalled within 2 ms"), "{stdout}");
+    assert!(stdout.contains("expect 0 operation error(s): FAILS (1)"), "{stdout}");
+
+    let unknown = dir.join("unknown.toml");
+    std::fs::write(&unknown, with_source.replace("handles_at = { done = 8 }", "handles_at = { dnoe = 8 }")).unwrap();
+    assert_clean_error(
+        &irpkit().arg("run").arg(&unknown).output().unwrap(),
+        &["handles_at", "no `create-event` in process `app` makes an event `dnoe`; events: `done`"],
+    );
+    let short = dir.join("short.toml");
+    std::fs::write(&short, with_source.replace("handles_at = { done = 8 }", "handles_at = { done = 12 }")).unwrap();
+    assert_clean_error(
+        &irpkit().arg("run").arg(&short).output().unwrap(),
+        &["the handle of `done` at offset 12 takes bytes 12..20 but the input holds 16"],
+    );
+}
+
 /// The C samples' scenario files (`drivers/*/*.toml`): `irpkit run` of each holds its
 /// expectations, accounts for every request and reports nothing; the drivers unload in
 /// reverse load order (the filter before the driver it is attached to).

@@ -340,6 +340,51 @@ impl Link {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Handle(u32);
 
+/// An event a process created (`CreateEvent`), whose handle it can pass to a driver (in a
+/// device control's input, say), which references it with ObReferenceObjectByHandle and
+/// signals it. The event's memory lives as long as its kernel, which this keeps alive.
+#[derive(Clone)]
+pub struct UserEvent {
+    handle: usize,
+    event: *mut KEvent,
+    kernel: Kernel,
+}
+
+// SAFETY: the event is a dispatcher object whose state is atomic; its memory lives as long
+// as the kernel, which `kernel` keeps alive.
+unsafe impl Send for UserEvent {}
+// SAFETY: shared use only reads the handle and waits on or signals the event, which the
+// dispatcher objects' atomics synchronise.
+unsafe impl Sync for UserEvent {}
+
+impl core::fmt::Debug for UserEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UserEvent").field("handle", &format_args!("{:#x}", self.handle)).finish_non_exhaustive()
+    }
+}
+
+impl UserEvent {
+    /// The handle value, as the process passes it to a driver.
+    pub fn handle(&self) -> usize {
+        self.handle
+    }
+
+    /// `WaitForSingleObject`: `STATUS_SUCCESS` when the event is signalled (a
+    /// synchronization event is reset by the wait), `STATUS_TIMEOUT` after `timeout` on
+    /// the kernel's clock.
+    pub fn wait(&self, timeout: Option<Duration>) -> NtStatus {
+        let _entered = self.kernel.enter();
+        // SAFETY: the event lives as long as the kernel, which `self` keeps alive.
+        nt::ke_wait_for_single_object(unsafe { &*self.event }, timeout)
+    }
+
+    /// Whether the event is signalled now (`KeReadStateEvent`).
+    pub fn is_signalled(&self) -> bool {
+        // SAFETY: as in `wait`; the state is an atomic.
+        unsafe { (*self.event).header.signal_state.load(Ordering::Acquire) != 0 }
+    }
+}
+
 /// A thread handle, with or without the terminate access CancelSynchronousIo requires.
 #[derive(Clone)]
 pub struct ThreadHandle {
@@ -603,6 +648,15 @@ impl Process {
 
     fn file(&self, h: Handle) -> Result<Arc<FileShared>, NtStatus> {
         lock(&self.shared.handles).get(&h.0).cloned().ok_or(nt::STATUS_INVALID_HANDLE)
+    }
+
+    /// `CreateEvent(NULL, manual_reset, signalled, NULL)`: an event whose handle the
+    /// process can give a driver (see [`UserEvent`]).
+    pub fn create_event(&self, manual_reset: bool, signalled: bool) -> UserEvent {
+        let kind = if manual_reset { nt::EventType::Notification } else { nt::EventType::Synchronization };
+        let _entered = self.shared.kernel.enter();
+        let (handle, event) = nt::ob::create_requester_event(kind, signalled);
+        UserEvent { handle, event, kernel: self.shared.kernel.clone() }
     }
 
     /// `DuplicateHandle`: another handle to the same file object.

@@ -322,6 +322,28 @@ pub enum Op {
         /// The thread's name.
         thread: String,
     },
+    /// `CreateEvent`: an event of the process named `event`, whose handle an ioctl can
+    /// pass to a driver (`handles_at`), which may reference it with
+    /// ObReferenceObjectByHandle and signal it.
+    CreateEvent {
+        /// The event's name.
+        event: String,
+        /// A manual-reset (notification) event (default true); false: auto-reset.
+        #[serde(default = "yes")]
+        manual_reset: bool,
+        /// Created signalled (default false).
+        #[serde(default)]
+        signalled: bool,
+    },
+    /// `WaitForSingleObject` on an event of the process; not signalled within
+    /// `timeout_ms` (default: wait as long as it takes) is a failure of the run.
+    WaitEvent {
+        /// The event's name.
+        event: String,
+        /// Give up after this many ms.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
     /// The thread ends here (its requests are cancelled).
     ExitThread,
     /// The process ends here (every thread exits, every handle closes).
@@ -375,6 +397,10 @@ pub struct Control {
     /// Output buffer bytes.
     #[serde(default)]
     pub output: u32,
+    /// Event handles written into the input bytes: the event's name and the byte offset
+    /// of its 8-byte handle (`{ e1 = 8 }` — a `HANDLE` field at offset 8).
+    #[serde(default)]
+    pub handles_at: BTreeMap<String, usize>,
     /// The request's id (see [`Transfer::id`]).
     #[serde(default)]
     pub id: Option<String>,
@@ -473,6 +499,11 @@ pub struct Expect {
     /// This many per-request timeouts fired.
     #[serde(default)]
     pub timeouts: Option<usize>,
+    /// This many operation errors (an op that could not be done: a `wait-event` that
+    /// timed out, a handle not open, ...); `operation_errors = 0` asks that every op went
+    /// through.
+    #[serde(default)]
+    pub operation_errors: Option<usize>,
 }
 
 /// A mistake in a scenario file: where and what.
@@ -725,9 +756,13 @@ fn check(s: &Scenario) -> Result<(), Problem> {
         // Handles a process opens anywhere (threads run concurrently: a use before the
         // open is a run-time failure, a handle never opened is a mistake).
         let mut handles = BTreeSet::new();
+        let mut events = BTreeSet::new();
         for t in &p.threads {
             for op in &t.ops {
                 match op {
+                    Op::CreateEvent { event, .. } => {
+                        events.insert(event.as_str());
+                    }
                     Op::Open { handle, .. } => {
                         handles.insert(handle.as_str());
                     }
@@ -761,6 +796,20 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                                 "no `open` (or `duplicate`) in process `{}` makes a handle `{h}`; handles: {}",
                                 p.name,
                                 one_of(&handles)
+                            ),
+                        ))
+                    }
+                };
+                let event_ok = |e: &str, field: &str| -> Result<(), Problem> {
+                    if events.contains(e) {
+                        Ok(())
+                    } else {
+                        Err((
+                            at(field),
+                            format!(
+                                "no `create-event` in process `{}` makes an event `{e}`; events: {}",
+                                p.name,
+                                one_of(&events)
                             ),
                         ))
                     }
@@ -802,7 +851,22 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                         if x.timeout_ms == Some(0) {
                             return Err((at("timeout_ms"), "must be at least 1".to_string()));
                         }
+                        for (event, &offset) in &x.handles_at {
+                            event_ok(event, "handles_at")?;
+                            if offset + 8 > x.input_length() as usize {
+                                return Err((
+                                    at("handles_at"),
+                                    format!(
+                                        "the handle of `{event}` at offset {offset} takes bytes {offset}..{} but the \
+                                         input holds {}: make `input_hex` (or `input`) long enough",
+                                        offset + 8,
+                                        x.input_length()
+                                    ),
+                                ));
+                            }
+                        }
                     }
+                    Op::WaitEvent { event, .. } => event_ok(event, "event")?,
                     Op::CancelIoEx { handle, .. } => handle_ok(handle)?,
                     Op::CancelSynchronousIo { thread } => {
                         if !threads.contains(thread.as_str()) {
@@ -812,7 +876,7 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                             ));
                         }
                     }
-                    Op::Sleep { .. } | Op::Wait { .. } | Op::ExitThread | Op::ExitProcess => {}
+                    Op::Sleep { .. } | Op::Wait { .. } | Op::CreateEvent { .. } | Op::ExitThread | Op::ExitProcess => {}
                 }
             }
         }

@@ -379,6 +379,8 @@ struct Proc {
     process: Process,
     /// Open handles by name: the handle, whether it is overlapped, the device's name.
     handles: Mutex<BTreeMap<String, (Handle, bool, String)>>,
+    /// Events the process created (`create-event`), by name.
+    events: Mutex<BTreeMap<String, irpkit::io::UserEvent>>,
     threads: Mutex<BTreeMap<String, ThreadHandle>>,
 }
 
@@ -756,6 +758,9 @@ fn describe(op: &Op, synchronous: bool) -> String {
         Op::Sleep { ms } => format!("sleep {ms} ms"),
         Op::CancelIoEx { handle, .. } => format!("cancel-io-ex on `{handle}`"),
         Op::CancelSynchronousIo { thread } => format!("cancel-synchronous-io of `{thread}`"),
+        Op::CreateEvent { event, .. } => format!("create-event `{event}`"),
+        Op::WaitEvent { event, timeout_ms: None } => format!("wait for event `{event}`"),
+        Op::WaitEvent { event, timeout_ms: Some(t) } => format!("wait for event `{event}` (at most {t} ms)"),
         Op::ExitThread => "exit-thread".to_string(),
         Op::ExitProcess => "exit-process".to_string(),
     }
@@ -883,6 +888,7 @@ fn run_world(
                 name: p.name.clone(),
                 process: Process::new(kernel),
                 handles: Mutex::new(BTreeMap::new()),
+                events: Mutex::new(BTreeMap::new()),
                 threads: Mutex::new(BTreeMap::new()),
             })
         })
@@ -1064,7 +1070,17 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
                 // system buffer) travel in the buffers the control code's transfer type
                 // calls for; a sample driver without `input_hex` gets none, as before.
                 let to_c = lock(&p.handles).get(&x.handle).is_some_and(|e| world.c_devices.contains(&e.2));
-                let input = x.input_bytes().or_else(|| to_c.then(|| vec![0; x.input_length() as usize]));
+                let mut input = x.input_bytes().or_else(|| to_c.then(|| vec![0; x.input_length() as usize]));
+                // Event handles go where `handles_at` says (checked to fit at parse time).
+                for (event, &offset) in &x.handles_at {
+                    let handle = lock(&p.events).get(event).map(|e| e.handle());
+                    let Some(h) = handle else {
+                        error(n, format!("event `{event}` is not created yet (its `create-event` comes later)"));
+                        continue;
+                    };
+                    let bytes = input.get_or_insert_with(|| vec![0; x.input_length() as usize]);
+                    bytes[offset..offset + 8].copy_from_slice(&(h as u64).to_le_bytes());
+                }
                 issue(world, p, t, rt, n, &mut issued, &x.handle, x.id.clone(), what, x.timeout_ms, |h, o| {
                     match (o, &input) {
                         (Some(o), Some(bytes)) => {
@@ -1084,6 +1100,24 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
             }
             Op::Sleep { ms: d } => {
                 ke_delay_execution_thread(ms(*d));
+            }
+            Op::CreateEvent { event, manual_reset, signalled } => {
+                let e = p.process.create_event(*manual_reset, *signalled);
+                lock(&p.events).insert(event.clone(), e);
+            }
+            Op::WaitEvent { event, timeout_ms } => {
+                let e = lock(&p.events).get(event).cloned();
+                match e {
+                    Some(e) => {
+                        if e.wait(timeout_ms.map(Duration::from_millis)) != nt::STATUS_SUCCESS {
+                            error(
+                                n,
+                                format!("event `{event}` was not signalled within {} ms", timeout_ms.unwrap_or(0)),
+                            );
+                        }
+                    }
+                    None => error(n, format!("event `{event}` is not created yet (its `create-event` comes later)")),
+                }
             }
             Op::Wait { request, timeout_ms } => {
                 // A request whose end is already known (it failed at once: the call
@@ -1279,6 +1313,10 @@ fn check_expectations(spec: &Scenario, s: &RunSummary) -> Vec<(String, bool, Str
     if let Some(n) = e.timeouts {
         let fired = s.requests.iter().filter(|r| r.timed_out).count();
         out.push((format!("{n} request timeout(s) fired"), fired == n, format!("{fired} fired")));
+    }
+    if let Some(n) = e.operation_errors {
+        let got = s.op_errors.len();
+        out.push((format!("{n} operation error(s)"), got == n, format!("{got}")));
     }
     out
 }

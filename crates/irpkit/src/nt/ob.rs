@@ -77,6 +77,8 @@ struct State {
     threads: HashMap<usize, usize>,
     /// Every thread object ever created (freed when the kernel ends).
     all_threads: Vec<usize>,
+    /// Every event created for a requester (freed when the kernel ends).
+    all_events: Vec<usize>,
     /// System threads started by each driver, to be accounted for at unload.
     system_threads: Vec<(DriverPtr, usize, Option<crate::JoinHandle<()>>)>,
     /// Symbolic links: the link name (lower case, `\??\` form) and its target.
@@ -101,6 +103,10 @@ impl Drop for ObjectManager {
         for thread in state.all_threads {
             // SAFETY: thread objects are boxes leaked into the table and freed only here.
             drop(unsafe { Box::from_raw(thread as *mut KThread) });
+        }
+        for event in state.all_events {
+            // SAFETY: requester events are boxes leaked into the table and freed only here.
+            drop(unsafe { Box::from_raw(event as *mut super::types::KEvent) });
         }
     }
 }
@@ -368,6 +374,20 @@ pub fn ob_reference_object_by_handle(handle: usize, kind: Option<ObjectType>) ->
             Some(e) if kind.is_some_and(|want| want != e.kind) => Err(STATUS_OBJECT_TYPE_MISMATCH),
             Some(e) => Ok(e.object as *mut c_void),
         }
+    })
+}
+
+/// `CreateEvent` for a requester: a new event (notification or synchronization, signalled
+/// or not) and a handle to it, which a driver can pass to ObReferenceObjectByHandle. The
+/// event lives until the kernel ends, so a driver that still holds it after the requester
+/// is gone signals valid memory.
+pub fn create_requester_event(kind: super::event::EventType, signalled: bool) -> (usize, *mut super::types::KEvent) {
+    with_current("CreateEvent", |k| {
+        let event = Box::into_raw(Box::new(super::event::new_event(kind, signalled)));
+        let mut state = lock(&k.objects.state);
+        state.all_events.push(event as usize);
+        let handle = open_handle(&mut state, ObjectType::Event, event as usize);
+        (handle, event)
     })
 }
 
