@@ -57,10 +57,13 @@ pub enum LoadError {
         /// The linker's messages.
         output: String,
     },
-    /// The driver calls a kernel routine irpkit does not provide (yet).
+    /// The driver calls kernel routines irpkit does not provide (yet).
     UnresolvedRoutine {
-        /// The routine's name.
+        /// The first routine's name (the one the dynamic loader stopped at).
         name: String,
+        /// Every other undefined routine of the driver that neither irpkit nor the C
+        /// library provides, sorted.
+        others: Vec<String>,
         /// The driver.
         image: PathBuf,
     },
@@ -96,11 +99,21 @@ impl fmt::Display for LoadError {
                 write!(f, "{} did not compile:\n{}", file.display(), output.trim_end())
             }
             LoadError::LinkFailed { output } => write!(f, "the driver did not link:\n{}", output.trim_end()),
-            LoadError::UnresolvedRoutine { name, image } => write!(
+            LoadError::UnresolvedRoutine { name, others, image } if others.is_empty() => write!(
                 f,
                 "{} calls the kernel routine `{name}`, which irpkit does not provide yet (see crates/irpkit-wdm for the routines it does)",
                 image.display()
             ),
+            LoadError::UnresolvedRoutine { name, others, image } => {
+                let all: Vec<String> =
+                    std::iter::once(name).chain(others.iter()).map(|n| format!("`{n}`")).collect();
+                write!(
+                    f,
+                    "{} calls the kernel routines {}, which irpkit does not provide yet (see crates/irpkit-wdm for the routines it does)",
+                    image.display(),
+                    all.join(", ")
+                )
+            }
             LoadError::MissingDriverEntry { image } => {
                 write!(f, "{} has no DriverEntry function (a WDM driver's entry point must be named DriverEntry)", image.display())
             }
@@ -183,7 +196,7 @@ pub fn include_dir() -> Result<PathBuf, LoadError> {
 fn compiler(explicit: Option<&Path>) -> cc::Tool {
     let target = env!("IRPKIT_WDM_TARGET");
     let mut b = cc::Build::new();
-    b.target(target).host(target).opt_level(1).debug(true).cargo_metadata(false).warnings(false);
+    b.target(target).host(target).opt_level(1).debug(true).cargo_metadata(false);
     if let Some(c) = explicit {
         b.compiler(c);
     }
@@ -437,6 +450,7 @@ impl CDriver {
         }
         let mut key_parts: Vec<Vec<u8>> = contents.clone();
         key_parts.push(tool.path().display().to_string().into_bytes());
+        key_parts.push(format!("{:?}{:?}", tool.args(), DRIVER_CFLAGS).into_bytes());
         key_parts.push(format!("{:?}{:?}{:?}{:?}", self.includes, self.defines, self.flags, self.sources).into_bytes());
         key_parts.push(embedded_hash().to_le_bytes().to_vec());
         for dir in &self.includes {
@@ -459,8 +473,11 @@ impl CDriver {
         std::fs::create_dir_all(&out).map_err(io_error(format!("creating {}", out.display())))?;
         let image = out.join(format!("{}.so", self.name));
         let stamp = out.join(format!("{}.key", self.name));
+        // The compiler's warnings are kept with the image, so a cached build shows them too.
+        let warnings_file = out.join(format!("{}.warnings", self.name));
         if image.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&format!("{key:016x}")) {
-            return Ok(DriverImage { path: image, name: self.name.clone(), warnings: String::new() });
+            let warnings = std::fs::read_to_string(&warnings_file).unwrap_or_default();
+            return Ok(DriverImage { path: image, name: self.name.clone(), warnings });
         }
         let mut warnings = String::new();
         let mut objects = Vec::new();
@@ -495,6 +512,7 @@ impl CDriver {
             return Err(LoadError::LinkFailed { output });
         }
         std::fs::rename(&tmp, &image).map_err(io_error(format!("writing {}", image.display())))?;
+        write_atomically(&warnings_file, warnings.as_bytes())?;
         write_atomically(&stamp, format!("{key:016x}").as_bytes())?;
         Ok(DriverImage { path: image, name: self.name.clone(), warnings })
     }
@@ -545,7 +563,8 @@ impl DriverImage {
         &self.name
     }
 
-    /// The compiler's warnings, if the image was compiled by this build.
+    /// The compiler's warnings (kept with a cached build, so they are the same on every
+    /// build of the same inputs).
     pub fn warnings(&self) -> &str {
         &self.warnings
     }
@@ -565,7 +584,8 @@ impl DriverImage {
             let error = dl_error();
             if let Some(name) = error.split("undefined symbol: ").nth(1) {
                 let name = name.split(|c: char| c.is_whitespace() || c == ',').next().unwrap_or(name).to_string();
-                return Err(LoadError::UnresolvedRoutine { name, image: self.path.clone() });
+                let others = unresolved_routines(&self.path).into_iter().filter(|n| *n != name).collect();
+                return Err(LoadError::UnresolvedRoutine { name, others, image: self.path.clone() });
             }
             return Err(LoadError::Io { what: format!("loading {}", self.path.display()), error });
         }
@@ -597,6 +617,28 @@ fn private_copy(path: &Path) -> Result<PathBuf, LoadError> {
     let copy = dir.join(format!("{stem}-{}-{}.so", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     std::fs::copy(path, &copy).map_err(io_error(format!("reading {}", path.display())))?;
     Ok(copy)
+}
+
+/// The undefined symbols of a driver image that no loaded object provides (neither the
+/// import library's kernel routines nor the C library), sorted: what a failed load lacks.
+fn unresolved_routines(path: &Path) -> Vec<String> {
+    use object::{Object, ObjectSymbol};
+    let Ok(data) = std::fs::read(path) else { return Vec::new() };
+    let Ok(file) = object::File::parse(&*data) else { return Vec::new() };
+    let mut names: Vec<String> = file
+        .dynamic_symbols()
+        .filter(|s| s.is_undefined() && !s.is_weak())
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter(|n| !n.is_empty())
+        .filter(|n| {
+            let Ok(c) = CString::new(n.as_str()) else { return false };
+            // SAFETY: a lookup in the global scope by a NUL-terminated name.
+            unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) }.is_null()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Function symbols of an ELF shared object: (address relative to its load base, size,

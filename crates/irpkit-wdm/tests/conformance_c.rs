@@ -101,3 +101,92 @@ fn a_drivers_wide_string_routines_work_on_two_byte_characters() {
     assert_eq!(log, ["wide: all checks held"], "DriverEntry's output");
     driver.unload();
 }
+
+/// The compiler's warnings reach the user (the loader passes no `-w`), also from a cached
+/// build, and a call to an undeclared routine is a compile error naming it, not an
+/// implicit `int` declaration that would truncate a returned pointer.
+#[test]
+fn compiler_warnings_are_shown_and_undeclared_routines_refused() {
+    let dir = std::env::temp_dir().join(format!("irpkit-wdm-warnings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let warned = dir.join("warned.c");
+    std::fs::write(
+        &warned,
+        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    ULONG unused;\n    \
+         UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    return STATUS_SUCCESS;\n}\n",
+    )
+    .unwrap();
+    for build in ["first", "cached"] {
+        let image = CDriver::new("warned").source(&warned).build().unwrap_or_else(|e| panic!("{e}"));
+        assert!(image.warnings().contains("unused variable"), "{build} build: {:?}", image.warnings());
+    }
+    let undeclared = dir.join("undeclared.c");
+    std::fs::write(
+        &undeclared,
+        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    \
+         UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    return (NTSTATUS)IoNoSuchRoutine(1);\n}\n",
+    )
+    .unwrap();
+    let error = CDriver::new("undeclared").source(&undeclared).build().expect_err("an undeclared routine").to_string();
+    assert!(error.contains("IoNoSuchRoutine") && error.contains("implicit"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Structured exception handling: a `try`/`except` (the legacy names) is a compile error
+/// that says irpkit does not support it; with `IRPKIT_SEH_NEVER_RAISES` the guarded block
+/// runs as a plain block and the handler never runs (irpkit raises nothing into drivers).
+#[test]
+fn seh_is_refused_or_with_never_raises_runs_the_guarded_block() {
+    let dir = std::env::temp_dir().join(format!("irpkit-wdm-seh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("seh.c");
+    std::fs::write(
+        &source,
+        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    NTSTATUS status = \
+         STATUS_UNSUCCESSFUL;\n    UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    try {\n        \
+         status = STATUS_SUCCESS;\n    } except (EXCEPTION_EXECUTE_HANDLER) {\n        status = GetExceptionCode();\n    \
+         }\n    return status;\n}\n",
+    )
+    .unwrap();
+    let error = CDriver::new("seh").source(&source).build().expect_err("SEH is refused").to_string();
+    assert!(error.contains("structured exception handling") && error.contains("not supported"), "{error}");
+    let image = CDriver::new("seh")
+        .source(&source)
+        .define("IRPKIT_SEH_NEVER_RAISES", None)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(image.warnings().trim().is_empty(), "{}", image.warnings());
+    let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).build();
+    let _entered = kernel.enter();
+    let driver = image.load(&kernel).unwrap_or_else(|e| panic!("the guarded block ran and succeeded: {e}"));
+    driver.unload();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A driver that calls several routines irpkit lacks is refused naming all of them, not
+/// only the first the dynamic loader stopped at.
+#[test]
+fn every_missing_kernel_routine_is_named() {
+    let dir = std::env::temp_dir().join(format!("irpkit-wdm-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("missing.c");
+    std::fs::write(
+        &source,
+        "#include <ntddk.h>\nNTSTATUS ZwIrpkitLacksThis(VOID);\nNTSTATUS ZwIrpkitLacksThat(ULONG);\n\
+         NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    UNREFERENCED_PARAMETER(d);\n    \
+         UNREFERENCED_PARAMETER(r);\n    return NT_SUCCESS(ZwIrpkitLacksThis()) ? ZwIrpkitLacksThat((ULONG)wcslen(L\"x\")) \
+         : STATUS_SUCCESS;\n}\n",
+    )
+    .unwrap();
+    let image = CDriver::new("missing").source(&source).build().unwrap_or_else(|e| panic!("{e}"));
+    let kernel = Kernel::new();
+    let _entered = kernel.enter();
+    let error = image.load(&kernel).map(|_| ()).expect_err("unresolved routines").to_string();
+    assert!(
+        error.contains("the kernel routines `ZwIrpkitLacksThat`, `ZwIrpkitLacksThis`")
+            || error.contains("the kernel routines `ZwIrpkitLacksThis`, `ZwIrpkitLacksThat`"),
+        "{error}"
+    );
+    assert!(!error.contains("wcslen"), "routines irpkit provides are not listed: {error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

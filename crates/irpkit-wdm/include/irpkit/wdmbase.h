@@ -296,9 +296,10 @@ _Static_assert(sizeof(wchar_t) == 2,
 #define VOID void
 #endif
 
-/* Structured exception handling is not supported: __try, __except, __finally, __leave and
- * the exception intrinsics expand to a static assertion (valid wherever a statement or an
- * expression may stand), so the first use is a compile error that says why. */
+/* Structured exception handling is not supported: __try, __except, __finally, __leave,
+ * their legacy names (try, except, finally, leave) and the exception intrinsics expand to
+ * a static assertion (valid wherever a statement or an expression may stand), so the first
+ * use is a compile error that says why. */
 #define IRPKIT_SEH_UNSUPPORTED                                                              \
     ((void)sizeof(struct {                                                                  \
         _Static_assert(0, "irpkit: structured exception handling (__try/__except/"          \
@@ -306,6 +307,25 @@ _Static_assert(sizeof(wchar_t) == 2,
                           "(irpkit does not raise exceptions into driver code)");           \
         int irpkit_seh_unsupported_;                                                        \
     }))
+#if defined(IRPKIT_SEH_NEVER_RAISES)
+/* Opt-in (define IRPKIT_SEH_NEVER_RAISES, e.g. in a scenario's `defines`): irpkit raises
+ * no exception into driver code — ProbeForRead/ProbeForWrite and the Mm routines never
+ * raise — so a __try block runs as a plain block and its __except handler never runs
+ * (the filter is not evaluated). __finally and __leave, whose meaning a plain block
+ * cannot keep (a return or a __leave must still run the finally block), stay errors. */
+#ifndef __try
+#define __try
+#endif
+#ifndef __except
+#define __except(filter) if ((void)sizeof((filter) ? 1 : 0), 0)
+#endif
+#ifndef GetExceptionCode
+#define GetExceptionCode() ((NTSTATUS)0)
+#endif
+#ifndef _exception_code
+#define _exception_code() ((NTSTATUS)0)
+#endif
+#endif
 #ifndef __try
 #define __try IRPKIT_SEH_UNSUPPORTED;
 #endif
@@ -332,6 +352,21 @@ _Static_assert(sizeof(wchar_t) == 2,
 #endif
 #ifndef AbnormalTermination
 #define AbnormalTermination() (IRPKIT_SEH_UNSUPPORTED, 0)
+#endif
+/* The legacy names of the SEH keywords, as the WDK's C headers define them. */
+#if !defined(__cplusplus)
+#ifndef try
+#define try __try
+#endif
+#ifndef except
+#define except __except
+#endif
+#ifndef finally
+#define finally __finally
+#endif
+#ifndef leave
+#define leave __leave
+#endif
 #endif
 #ifndef _abnormal_termination
 #define _abnormal_termination() (IRPKIT_SEH_UNSUPPORTED, 0)
