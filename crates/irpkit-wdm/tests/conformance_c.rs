@@ -190,3 +190,29 @@ fn every_missing_kernel_routine_is_named() {
     assert!(!error.contains("wcslen"), "routines irpkit provides are not listed: {error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Debug output is kept by lines, as a kernel debugger shows it: a DbgPrint without a
+/// newline is continued by the next one, one with several newlines is several lines, and a
+/// line never finished is listed as it stands.
+#[test]
+fn debug_output_is_joined_into_lines() {
+    let dir = std::env::temp_dir().join(format!("irpkit-wdm-lines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("lines.c");
+    std::fs::write(
+        &source,
+        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    \
+         UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    DbgPrint(\"LINES.SYS: \");\n    \
+         DbgPrint(\"entry %d\\n\", 1);\n    DbgPrint(\"a\\r\\nb\\n\");\n    DbgPrint(\"tail\");\n    return \
+         STATUS_SUCCESS;\n}\n",
+    )
+    .unwrap();
+    let image = CDriver::new("lines").source(&source).build().unwrap_or_else(|e| panic!("{e}"));
+    let kernel = Kernel::new();
+    let _entered = kernel.enter();
+    let driver = image.load(&kernel).unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<String> = kernel.debug_output().into_iter().map(|l| l.text).collect();
+    assert_eq!(lines, ["LINES.SYS: entry 1", "a", "b", "tail"]);
+    driver.unload();
+    let _ = std::fs::remove_dir_all(&dir);
+}

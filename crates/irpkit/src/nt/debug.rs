@@ -6,7 +6,12 @@
 //! assertion that fails is a verifier report naming the file and line, not an abort:
 //! in record mode the driver goes on, as it would after "ignore" in a kernel debugger.
 //!
-//! Lock order: `DebugLog::lines` is a leaf.
+//! Output is kept by lines, as a kernel debugger shows it: a DbgPrint without a newline
+//! waits for the rest of its line from the same thread (one with several newlines is
+//! several lines); [`Kernel::debug_output`] lists a thread's unfinished line last.
+//!
+//! Lock order: `DebugLog::lines` is a leaf, and so is `DebugLog::partial`; neither is
+//! taken under the other.
 
 use core::time::Duration;
 
@@ -35,6 +40,8 @@ pub struct DebugLine {
 #[derive(Debug, Default)]
 pub(crate) struct DebugLog {
     lines: Mutex<Vec<DebugLine>>,
+    /// Each thread's line begun without its newline yet, by thread token.
+    partial: Mutex<Vec<(usize, DebugLine)>>,
 }
 
 fn current_driver_name() -> Option<String> {
@@ -43,27 +50,58 @@ fn current_driver_name() -> Option<String> {
     (!driver.is_null()).then(|| unsafe { super::device::driver_name(driver) })
 }
 
-/// The debug print routines' common end: records `text` (already formatted; a trailing
-/// newline is dropped) for `component` and `level`. A thread outside any kernel prints
-/// to standard error instead.
+/// The debug print routines' common end: records `text` (already formatted) for
+/// `component` and `level`, a line per newline; text after the last newline waits for the
+/// rest of its line. A thread outside any kernel prints to standard error instead.
 pub fn dbg_print(component: u32, level: u32, text: &str) {
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    let text = text.strip_suffix('\r').unwrap_or(text);
     let recorded = try_with_current(|k| {
-        let line =
-            DebugLine { at: k.clock.now(), driver: current_driver_name(), component, level, text: text.to_string() };
-        crate::timeline::debug_output(k, text);
-        lock(&k.debug_log.lines).push(line);
+        let token = kernel::thread_token();
+        let mut rest = text;
+        loop {
+            let (piece, done) = match rest.find('\n') {
+                Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+                None => (rest, None),
+            };
+            let piece = piece.strip_suffix('\r').unwrap_or(piece);
+            let begun = {
+                let mut partial = lock(&k.debug_log.partial);
+                partial.iter().position(|(t, _)| *t == token).map(|i| partial.swap_remove(i).1)
+            };
+            let mut line = begun.unwrap_or_else(|| DebugLine {
+                at: k.clock.now(),
+                driver: current_driver_name(),
+                component,
+                level,
+                text: String::new(),
+            });
+            line.text.push_str(piece);
+            match done {
+                Some(after) => {
+                    crate::timeline::debug_output(k, &line.text);
+                    lock(&k.debug_log.lines).push(line);
+                    if after.is_empty() {
+                        break;
+                    }
+                    rest = after;
+                }
+                None => {
+                    if !line.text.is_empty() {
+                        lock(&k.debug_log.partial).push((token, line));
+                    }
+                    break;
+                }
+            }
+        }
     });
     if recorded.is_none() {
-        eprintln!("{text}");
+        eprint!("{text}");
     }
 }
 
 /// `DbgBreakPoint`: with no kernel debugger attached the break is recorded in the debug
 /// output (`*** DbgBreakPoint`) and the driver goes on.
 pub fn dbg_break_point() {
-    dbg_print(0, 0, "*** DbgBreakPoint");
+    dbg_print(0, 0, "*** DbgBreakPoint\n");
 }
 
 /// `RtlAssert`: what a failed `ASSERT(expression)` calls in a checked build. A verifier
@@ -98,6 +136,8 @@ pub fn paged_code(file: &str, line: u32) {
 impl Kernel {
     /// The drivers' debug output so far, in order.
     pub fn debug_output(&self) -> Vec<DebugLine> {
-        lock(&self.shared.debug_log.lines).clone()
+        let mut lines = lock(&self.shared.debug_log.lines).clone();
+        lines.extend(lock(&self.shared.debug_log.partial).iter().map(|(_, l)| l.clone()));
+        lines
     }
 }
