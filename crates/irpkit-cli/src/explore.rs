@@ -326,12 +326,15 @@ fn content_hash(bytes: &[u8]) -> String {
 }
 
 /// The hash of a scenario's C driver files (sources and shared objects, each with its
-/// path), in the file's order; a file that cannot be read counts as empty.
+/// canonical path), in the file's order; a file that cannot be read counts as empty.
 fn drivers_hash(spec: &file_scenario::Scenario) -> String {
     let mut all = Vec::new();
     for c in &spec.c_drivers {
         for f in c.sources.iter().flatten().chain(c.shared_object.iter()) {
+            // The canonical path: the scenario file may be named relatively when the
+            // schedule is saved and absolutely when it is replayed.
             let path = spec.resolve(f);
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
             all.extend_from_slice(path.to_string_lossy().as_bytes());
             all.push(0);
             all.extend(std::fs::read(&path).unwrap_or_default());

@@ -401,6 +401,21 @@ fn explore_finds_the_missing_cancel_recheck_and_replay_reproduces_it() {
         })
         .collect();
     assert_eq!(runs[0], runs[1], "replay is deterministic");
+    let (_, stderr) = replay(&[]);
+    assert!(!stderr.contains("warning"), "nothing changed: {stderr}");
+
+    // Explored by a relative path, replayed from another directory: the same files, so no
+    // warning that they changed.
+    let relative = irpkit()
+        .current_dir(&dir)
+        .args(["explore", "echo-race-no-recheck.toml", "--iterations", "2000", "--out", "relative.schedule.json"])
+        .output()
+        .unwrap();
+    assert_eq!(relative.status.code(), Some(1), "{}", text(&relative).0);
+    let out = irpkit().arg("replay").arg(dir.join("relative.schedule.json")).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(stdout.contains("reproduced: cancel-flag-not-checked"), "{stdout}");
+    assert!(!stderr.contains("warning"), "the files did not change: {stderr}");
 
     let (json, _) = replay(&["--json"]);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
