@@ -207,3 +207,55 @@ fn built_device_controls_get_buffers_by_transfer_type() {
     }
     assert_eq!(f.kernel.irps_outstanding(), 0);
 }
+
+static FILE_REQUESTS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Records each major function; refuses IRP_MJ_CREATE of a file while `REFUSE` is set,
+/// completing it STATUS_ACCESS_DENIED without pending.
+unsafe extern "system-unwind" fn file_requests(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: dispatch contract.
+    unsafe {
+        let major = (*io_get_current_irp_stack_location(irp)).major_function;
+        FILE_REQUESTS.lock().unwrap().push(major);
+        let status = if major == IRP_MJ_CREATE && REFUSE.load(Ordering::SeqCst) == 1 {
+            STATUS_ACCESS_DENIED
+        } else {
+            STATUS_SUCCESS
+        };
+        (*irp).io_status = IoStatusBlock { status, information: 0 };
+        io_complete_request(irp, 0);
+        status
+    }
+}
+
+static REFUSE: AtomicUsize = AtomicUsize::new(0);
+
+/// IoGetDeviceObjectPointer: a create the driver refuses (an error without pending) is
+/// the call's status; an accepted one gives a file object on the device, whose last
+/// dereference sends the cleanup and the close; an unknown name is
+/// STATUS_OBJECT_NAME_NOT_FOUND.
+#[test]
+fn io_get_device_object_pointer_opens_and_the_last_dereference_closes() {
+    let f = Fixture::new(file_requests);
+    // The fixture's device is named after its driver.
+    let name = ["Test", r"\Device\Test"]
+        .into_iter()
+        .find(|n| f.kernel.find_device(n) == Some(f.device))
+        .expect("the fixture's device by name");
+    assert_eq!(io_get_device_object_pointer(r"\Device\NoSuchDevice").err(), Some(STATUS_OBJECT_NAME_NOT_FOUND));
+    REFUSE.store(1, Ordering::SeqCst);
+    assert_eq!(io_get_device_object_pointer(&name).err(), Some(STATUS_ACCESS_DENIED));
+    REFUSE.store(0, Ordering::SeqCst);
+    let (file, device) = io_get_device_object_pointer(&name).expect("opened");
+    assert_eq!(device, f.device);
+    // SAFETY: the file object lives as long as the kernel.
+    unsafe {
+        assert_eq!((*file).device_object, f.device);
+        assert_eq!(ob::ob_reference_object(file.cast()), 2);
+        assert_eq!(ob::ob_dereference_object(file.cast()), 1);
+        assert_eq!(*FILE_REQUESTS.lock().unwrap(), [IRP_MJ_CREATE, IRP_MJ_CREATE]);
+        assert_eq!(ob::ob_dereference_object(file.cast()), 0);
+    }
+    assert_eq!(*FILE_REQUESTS.lock().unwrap(), [IRP_MJ_CREATE, IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE]);
+    assert_eq!(f.kernel.irps_outstanding(), 0);
+}

@@ -101,15 +101,17 @@ pub(crate) unsafe fn send_file_request(
         (*irp).user_event = (&event as *const KEvent).cast_mut();
         super::device::io_call_driver(device, irp)
     };
-    if status == STATUS_PENDING || !nt_error(status) {
-        // Pending, or completed with success: the final stage delivers the result (an
-        // error is delivered too once the IRP pended, the file not being synchronous).
+    if status == STATUS_PENDING {
+        // The final stage delivers the result (an error too, the IRP having pended on a
+        // file that is not synchronous).
         ke_wait_for_single_object(&event, None);
+    }
+    if event.header.signal_state.load(Ordering::Acquire) != 0 {
         // SAFETY: the final stage wrote the status block before it set the event.
         unsafe { (*iosb.get()).status }
     } else {
-        // Failed without pending: the final stage delivers nothing, the status is the
-        // dispatch routine's.
+        // Completed with an error without pending: nothing is delivered, and the status is
+        // the dispatch routine's.
         status
     }
 }
