@@ -244,9 +244,9 @@ fn io_get_device_object_pointer_opens_and_the_last_dereference_closes() {
         .expect("the fixture's device by name");
     assert_eq!(io_get_device_object_pointer(r"\Device\NoSuchDevice").err(), Some(STATUS_OBJECT_NAME_NOT_FOUND));
     REFUSE.store(1, Ordering::SeqCst);
-    assert_eq!(io_get_device_object_pointer(&name).err(), Some(STATUS_ACCESS_DENIED));
+    assert_eq!(io_get_device_object_pointer(name).err(), Some(STATUS_ACCESS_DENIED));
     REFUSE.store(0, Ordering::SeqCst);
-    let (file, device) = io_get_device_object_pointer(&name).expect("opened");
+    let (file, device) = io_get_device_object_pointer(name).expect("opened");
     assert_eq!(device, f.device);
     // SAFETY: the file object lives as long as the kernel.
     unsafe {
