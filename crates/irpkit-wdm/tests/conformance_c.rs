@@ -102,34 +102,48 @@ fn a_drivers_wide_string_routines_work_on_two_byte_characters() {
     driver.unload();
 }
 
+/// A one-file driver written for a test into its own temporary directory (removed when
+/// this is dropped): `declarations` at file scope, then a DriverEntry whose body (after its
+/// parameters are marked unreferenced) is `body`.
+struct ScratchDriver {
+    dir: PathBuf,
+    source: PathBuf,
+}
+
+impl ScratchDriver {
+    fn new(name: &str, declarations: &str, body: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("irpkit-wdm-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join(format!("{name}.c"));
+        let text = format!(
+            "#include <ntddk.h>\n{declarations}\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{{\n    \
+             UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n{body}\n}}\n"
+        );
+        std::fs::write(&source, text).unwrap();
+        ScratchDriver { dir, source }
+    }
+}
+
+impl Drop for ScratchDriver {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// The compiler's warnings reach the user (the loader passes no `-w`), also from a cached
 /// build, and a call to an undeclared routine is a compile error naming it, not an
 /// implicit `int` declaration that would truncate a returned pointer.
 #[test]
 fn compiler_warnings_are_shown_and_undeclared_routines_refused() {
-    let dir = std::env::temp_dir().join(format!("irpkit-wdm-warnings-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let warned = dir.join("warned.c");
-    std::fs::write(
-        &warned,
-        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    ULONG unused;\n    \
-         UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    return STATUS_SUCCESS;\n}\n",
-    )
-    .unwrap();
+    let warned = ScratchDriver::new("warned", "", "    ULONG unused;\n    return STATUS_SUCCESS;");
     for build in ["first", "cached"] {
-        let image = CDriver::new("warned").source(&warned).build().unwrap_or_else(|e| panic!("{e}"));
+        let image = CDriver::new("warned").source(&warned.source).build().unwrap_or_else(|e| panic!("{e}"));
         assert!(image.warnings().contains("unused variable"), "{build} build: {:?}", image.warnings());
     }
-    let undeclared = dir.join("undeclared.c");
-    std::fs::write(
-        &undeclared,
-        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    \
-         UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    return (NTSTATUS)IoNoSuchRoutine(1);\n}\n",
-    )
-    .unwrap();
-    let error = CDriver::new("undeclared").source(&undeclared).build().expect_err("an undeclared routine").to_string();
+    let undeclared = ScratchDriver::new("undeclared", "", "    return (NTSTATUS)IoNoSuchRoutine(1);");
+    let error =
+        CDriver::new("undeclared").source(&undeclared.source).build().expect_err("an undeclared routine").to_string();
     assert!(error.contains("IoNoSuchRoutine") && error.contains("implicit"), "{error}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Structured exception handling: a `try`/`except` (the legacy names) is a compile error
@@ -137,21 +151,16 @@ fn compiler_warnings_are_shown_and_undeclared_routines_refused() {
 /// runs as a plain block and the handler never runs (irpkit raises nothing into drivers).
 #[test]
 fn seh_is_refused_or_with_never_raises_runs_the_guarded_block() {
-    let dir = std::env::temp_dir().join(format!("irpkit-wdm-seh-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("seh.c");
-    std::fs::write(
-        &source,
-        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    NTSTATUS status = \
-         STATUS_UNSUCCESSFUL;\n    UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    try {\n        \
-         status = STATUS_SUCCESS;\n    } except (EXCEPTION_EXECUTE_HANDLER) {\n        status = GetExceptionCode();\n    \
-         }\n    return status;\n}\n",
-    )
-    .unwrap();
-    let error = CDriver::new("seh").source(&source).build().expect_err("SEH is refused").to_string();
+    let seh = ScratchDriver::new(
+        "seh",
+        "",
+        "    NTSTATUS status = STATUS_UNSUCCESSFUL;\n    try {\n        status = STATUS_SUCCESS;\n    } except \
+         (EXCEPTION_EXECUTE_HANDLER) {\n        status = GetExceptionCode();\n    }\n    return status;",
+    );
+    let error = CDriver::new("seh").source(&seh.source).build().expect_err("SEH is refused").to_string();
     assert!(error.contains("structured exception handling") && error.contains("not supported"), "{error}");
     let image = CDriver::new("seh")
-        .source(&source)
+        .source(&seh.source)
         .define("IRPKIT_SEH_NEVER_RAISES", None)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -160,25 +169,18 @@ fn seh_is_refused_or_with_never_raises_runs_the_guarded_block() {
     let _entered = kernel.enter();
     let driver = image.load(&kernel).unwrap_or_else(|e| panic!("the guarded block ran and succeeded: {e}"));
     driver.unload();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A driver that calls several routines irpkit lacks is refused naming all of them, not
 /// only the first the dynamic loader stopped at.
 #[test]
 fn every_missing_kernel_routine_is_named() {
-    let dir = std::env::temp_dir().join(format!("irpkit-wdm-missing-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("missing.c");
-    std::fs::write(
-        &source,
-        "#include <ntddk.h>\nNTSTATUS ZwIrpkitLacksThis(VOID);\nNTSTATUS ZwIrpkitLacksThat(ULONG);\n\
-         NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    UNREFERENCED_PARAMETER(d);\n    \
-         UNREFERENCED_PARAMETER(r);\n    return NT_SUCCESS(ZwIrpkitLacksThis()) ? ZwIrpkitLacksThat((ULONG)wcslen(L\"x\")) \
-         : STATUS_SUCCESS;\n}\n",
-    )
-    .unwrap();
-    let image = CDriver::new("missing").source(&source).build().unwrap_or_else(|e| panic!("{e}"));
+    let missing = ScratchDriver::new(
+        "missing",
+        "NTSTATUS ZwIrpkitLacksThis(VOID);\nNTSTATUS ZwIrpkitLacksThat(ULONG);",
+        "    return NT_SUCCESS(ZwIrpkitLacksThis()) ? ZwIrpkitLacksThat((ULONG)wcslen(L\"x\")) : STATUS_SUCCESS;",
+    );
+    let image = CDriver::new("missing").source(&missing.source).build().unwrap_or_else(|e| panic!("{e}"));
     let kernel = Kernel::new();
     let _entered = kernel.enter();
     let error = image.load(&kernel).map(|_| ()).expect_err("unresolved routines").to_string();
@@ -188,7 +190,6 @@ fn every_missing_kernel_routine_is_named() {
         "{error}"
     );
     assert!(!error.contains("wcslen"), "routines irpkit provides are not listed: {error}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Debug output is kept by lines, as a kernel debugger shows it: a DbgPrint without a
@@ -196,23 +197,17 @@ fn every_missing_kernel_routine_is_named() {
 /// line never finished is listed as it stands.
 #[test]
 fn debug_output_is_joined_into_lines() {
-    let dir = std::env::temp_dir().join(format!("irpkit-wdm-lines-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("lines.c");
-    std::fs::write(
-        &source,
-        "#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    \
-         UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    DbgPrint(\"LINES.SYS: \");\n    \
-         DbgPrint(\"entry %d\\n\", 1);\n    DbgPrint(\"a\\r\\nb\\n\");\n    DbgPrint(\"tail\");\n    return \
-         STATUS_SUCCESS;\n}\n",
-    )
-    .unwrap();
-    let image = CDriver::new("lines").source(&source).build().unwrap_or_else(|e| panic!("{e}"));
+    let lines = ScratchDriver::new(
+        "lines",
+        "",
+        "    DbgPrint(\"LINES.SYS: \");\n    DbgPrint(\"entry %d\\n\", 1);\n    DbgPrint(\"a\\r\\nb\\n\");\n    \
+         DbgPrint(\"tail\");\n    return STATUS_SUCCESS;",
+    );
+    let image = CDriver::new("lines").source(&lines.source).build().unwrap_or_else(|e| panic!("{e}"));
     let kernel = Kernel::new();
     let _entered = kernel.enter();
     let driver = image.load(&kernel).unwrap_or_else(|e| panic!("{e}"));
-    let lines: Vec<String> = kernel.debug_output().into_iter().map(|l| l.text).collect();
-    assert_eq!(lines, ["LINES.SYS: entry 1", "a", "b", "tail"]);
+    let text: Vec<String> = kernel.debug_output().into_iter().map(|l| l.text).collect();
+    assert_eq!(text, ["LINES.SYS: entry 1", "a", "b", "tail"]);
     driver.unload();
-    let _ = std::fs::remove_dir_all(&dir);
 }
