@@ -64,6 +64,13 @@ pub(crate) struct ExploreArgs {
     /// Keep the schedule as found (do not shrink it).
     #[arg(long)]
     no_shrink: bool,
+    /// Worker threads running schedules side by side (default: one per core). The
+    /// violation reported is the lowest seed's, whatever the number.
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// KiB of stack for each controlled thread (driver C code runs on it).
+    #[arg(long, value_name = "KIB", default_value_t = (explore::DEFAULT_STACK_SIZE / 1024) as u64)]
+    stack_kib: u64,
 }
 
 fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
@@ -134,7 +141,9 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         time_budget: args.seconds.map(Duration::from_secs_f64),
         limits: Limits::default(),
         shrink: !args.no_shrink,
+        jobs: args.jobs.unwrap_or(0),
     };
+    let stack_size = usize::try_from(args.stack_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
     let tty = std::io::stderr().is_terminal();
     let mut violations = 0;
     // The human table goes to `table`, the machine summary to `json`; one of them is
@@ -144,7 +153,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
     let _ = writeln!(table, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
     for target in &scenarios {
         let (name, scenario) = (&target.name, &target.scenario);
-        let options = Options { limits: target.limits, ..options.clone() };
+        let options = Options { limits: Limits { stack_size, ..target.limits }, ..options.clone() };
         let mut last = Instant::now();
         let e = explore::explore(scenario, &options, |p| {
             if last.elapsed() >= Duration::from_millis(200) {

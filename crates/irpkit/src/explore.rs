@@ -108,7 +108,14 @@ pub struct Limits {
     /// End the run at the verifier's first report (its threads are abandoned) instead of
     /// letting it finish.
     pub stop_at_first_report: bool,
+    /// Bytes of stack each controlled thread gets (driver C code runs on it too). A
+    /// thread that overflows it ends the process with a report that says so.
+    pub stack_size: usize,
 }
+
+/// The stack a controlled thread gets by default: 1 MiB (mapped lazily; a Windows
+/// kernel stack is 12–24 KiB, but unoptimised Rust and the C library want more).
+pub const DEFAULT_STACK_SIZE: usize = 1 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -117,6 +124,7 @@ impl Default for Limits {
             max_virtual_time: Duration::from_secs(3600),
             stall: Duration::from_secs(5),
             stop_at_first_report: true,
+            stack_size: DEFAULT_STACK_SIZE,
         }
     }
 }
@@ -358,18 +366,46 @@ impl sched::RunClock for KernelClock {
 /// Steps PCT expects per run before it has seen one (it then uses the longest run seen).
 const PCT_DEFAULT_STEPS: u64 = 400;
 
+/// Each controlled thread's own copy of the thread-locals of the kernel (IRQL, spin
+/// locks held, running routine, token, current kernel) and of the safe layer (the
+/// cancel-safe queue whose owner is removing).
+struct ThreadLocals;
+
+struct SavedLocals {
+    ctx: crate::kernel::SavedThreadCtx,
+    queue_owner: *const (),
+}
+
+impl sched::VirtualLocals for ThreadLocals {
+    fn fresh(&self) -> Box<dyn core::any::Any> {
+        Box::new(SavedLocals { ctx: crate::kernel::SavedThreadCtx::fresh(), queue_owner: core::ptr::null() })
+    }
+    fn swap(&self, saved: &mut dyn core::any::Any) {
+        let saved = saved.downcast_mut::<SavedLocals>().expect("the locals this type made");
+        saved.ctx.swap_with_current();
+        crate::safe::swap_owner_marker(&mut saved.queue_owner);
+    }
+}
+
+/// Runs one schedule of `scenario` on the calling OS thread (its threads coroutines of
+/// it). `slot`, when given, gets the run's kernel before the run starts (for a
+/// supervisor that must report on a run that stalls).
 fn execute(
     scenario: &Arc<dyn Scenario>,
     strategy: Box<dyn sched::Strategy>,
     limits: &Limits,
     record: bool,
+    slot: Option<&KernelSlot>,
 ) -> (Kernel, sched::RunResult) {
     let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
     // The recorder's lock is not a scheduling point: recording leaves the schedule as is.
     kernel.record_timeline(record);
+    if let Some(slot) = slot {
+        *crate::sync::lock(slot) = Some(kernel.clone());
+    }
     let k = kernel.clone();
-    // The root thread owns its scenario handle: a run abandoned on a deadlock leaves its
-    // threads parked for good, still holding what they borrowed.
+    // The root thread owns its scenario handle: a run abandoned on a deadlock may leave a
+    // thread parked for good, still holding what it borrowed.
     let scenario = scenario.clone();
     let root = Box::new(move || {
         let _entered = k.enter();
@@ -380,20 +416,87 @@ fn execute(
         scenario.run(&k);
         drop(dpc);
     });
-    let result = sched::Run::execute(strategy, Arc::new(KernelClock(kernel.clone())), sched_limits(limits), root);
+    let result =
+        sched::Run::execute(strategy, Arc::new(KernelClock(kernel.clone())), sched_limits(limits), &ThreadLocals, root);
     if !result.settled {
-        // A thread of the run still runs outside the scheduler: its kernel must outlive it.
+        // A thread of the run could not unwind: its kernel must outlive it.
         core::mem::forget(kernel.clone());
     }
     (kernel, result)
+}
+
+/// Where a worker keeps the kernel of the run it is on.
+type KernelSlot = std::sync::Mutex<Option<Kernel>>;
+
+/// The result of work done on a supervised worker thread.
+enum Supervised<T> {
+    /// It finished.
+    Done(T),
+    /// A run made no progress for the stall limit: what it had done, and its kernel.
+    Stalled(sched::RunResult, Option<Kernel>),
+}
+
+/// Runs `job` on a new worker OS thread that the calling thread watches. A thread of an
+/// exploration cannot be preempted between scheduling points, so one that blocks outside
+/// irpkit's primitives (or loops forever) would stop its worker for good: after `stall`
+/// without progress, the worker is left behind (it holds what it uses) and the stalled
+/// run's state is returned.
+fn supervised<T: Send + 'static>(
+    stall: Duration,
+    job: impl FnOnce(&sched::Monitor, &KernelSlot) -> T + Send + 'static,
+) -> Supervised<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (mtx, mrx) = std::sync::mpsc::channel();
+    let slot = Arc::new(KernelSlot::new(None));
+    let worker_slot = slot.clone();
+    let handle = std::thread::Builder::new()
+        .name("irpkit-explore".to_string())
+        .spawn(move || {
+            let monitor = sched::Monitor::install();
+            let _ = mtx.send(monitor.clone());
+            let r = job(&monitor, &worker_slot);
+            let _ = tx.send(r);
+        })
+        .expect("irpkit explorer: the OS refused to start a worker thread");
+    let monitor = mrx.recv().expect("the worker installs its monitor first");
+    let mut last = (monitor.beats(), Instant::now());
+    loop {
+        match rx.recv_timeout(stall.min(Duration::from_millis(50))) {
+            Ok(r) => {
+                let _ = handle.join();
+                return Supervised::Done(r);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // The worker panicked outside any run (a bug of the explorer itself).
+                let payload = handle.join().err();
+                let msg = payload.as_deref().map(sched::panic_message).unwrap_or_default();
+                panic!("irpkit explorer: a worker thread failed: {msg}");
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        let beats = monitor.beats();
+        if beats != last.0 {
+            last = (beats, Instant::now());
+        } else if last.1.elapsed() >= stall {
+            if let Some(r) = monitor.stalled_result(stall) {
+                let kernel = crate::sync::lock(&slot).clone();
+                // The worker stays blocked for good; its kernel must outlive it.
+                if let Some(k) = &kernel {
+                    core::mem::forget(k.clone());
+                }
+                return Supervised::Stalled(r, kernel);
+            }
+            last.1 = Instant::now();
+        }
+    }
 }
 
 fn sched_limits(l: &Limits) -> sched::Limits {
     sched::Limits {
         max_steps: l.max_steps,
         max_virtual_time: l.max_virtual_time,
-        stall: l.stall,
         stop_at_report: l.stop_at_first_report,
+        stack_size: l.stack_size,
     }
 }
 
@@ -445,15 +548,42 @@ fn finish(
 
 /// Runs `scenario` once with `strategy` seeded by `seed`.
 pub fn run_one(scenario: &Arc<dyn Scenario>, strategy: Strategy, seed: u64, limits: &Limits) -> Outcome {
-    run_seeded(scenario, strategy, seed, limits, PCT_DEFAULT_STEPS)
+    let job_scenario = scenario.clone();
+    let job_limits = *limits;
+    let r = supervised(limits.stall, move |_, slot| {
+        run_seeded(&job_scenario, strategy, seed, &job_limits, PCT_DEFAULT_STEPS, Some(slot))
+    });
+    settle(scenario, seed, strategy, r)
 }
 
-fn run_seeded(scenario: &Arc<dyn Scenario>, strategy: Strategy, seed: u64, limits: &Limits, pct_steps: u64) -> Outcome {
-    let s: Box<dyn sched::Strategy> = match strategy {
+/// The outcome of supervised work: as it finished, or the stalled run's.
+fn settle(scenario: &Arc<dyn Scenario>, seed: u64, strategy: Strategy, r: Supervised<Outcome>) -> Outcome {
+    match r {
+        Supervised::Done(o) => o,
+        Supervised::Stalled(r, kernel) => {
+            let kernel = kernel.unwrap_or_else(|| Kernel::builder().clock(VirtualClock::new()).build());
+            finish(scenario, seed, strategy, &kernel, r)
+        }
+    }
+}
+
+fn sched_strategy(strategy: Strategy, seed: u64, pct_steps: u64) -> Box<dyn sched::Strategy> {
+    match strategy {
         Strategy::Random => Box::new(RandomWalk(Rng(seed))),
         Strategy::Pct { depth } => Box::new(Pct::new(seed, depth, pct_steps)),
-    };
-    let (kernel, r) = execute(scenario, s, limits, false);
+    }
+}
+
+/// One seeded run on the calling thread.
+fn run_seeded(
+    scenario: &Arc<dyn Scenario>,
+    strategy: Strategy,
+    seed: u64,
+    limits: &Limits,
+    pct_steps: u64,
+    slot: Option<&KernelSlot>,
+) -> Outcome {
+    let (kernel, r) = execute(scenario, sched_strategy(strategy, seed, pct_steps), limits, false, slot);
     finish(scenario, seed, strategy, &kernel, r)
 }
 
@@ -479,15 +609,28 @@ fn replay_inner(
     limits: &Limits,
     record: bool,
 ) -> (Outcome, Vec<crate::timeline::Event>) {
-    let s = Box::new(Directed { decisions: schedule.decisions.clone(), next: 0 });
-    let (kernel, r) = execute(scenario, s, limits, record);
-    let mut outcome = finish(scenario, schedule.seed, schedule.strategy, &kernel, r);
+    let job_scenario = scenario.clone();
+    let job_schedule = schedule.clone();
+    let job_limits = *limits;
+    let r = supervised(limits.stall, move |_, slot| {
+        let s = Box::new(Directed { decisions: job_schedule.decisions.clone(), next: 0 });
+        let (kernel, r) = execute(&job_scenario, s, &job_limits, record, Some(slot));
+        let outcome = finish(&job_scenario, job_schedule.seed, job_schedule.strategy, &kernel, r);
+        (outcome, kernel.take_timeline())
+    });
+    let (mut outcome, timeline) = match r {
+        Supervised::Done(done) => done,
+        Supervised::Stalled(r, kernel) => {
+            let timeline = kernel.as_ref().map(Kernel::take_timeline).unwrap_or_default();
+            (settle(scenario, schedule.seed, schedule.strategy, Supervised::Stalled(r, kernel)), timeline)
+        }
+    };
     // The schedule taken is the one given (decisions the run never reached included).
     outcome.schedule = schedule.clone();
     if let Some(v) = &mut outcome.violation {
         v.schedule = schedule.clone();
     }
-    (outcome, kernel.take_timeline())
+    (outcome, timeline)
 }
 
 /// Shrinks `violation`'s schedule: drops decisions, one at a time and then in halves,
@@ -541,11 +684,23 @@ pub struct Options {
     pub limits: Limits,
     /// Shrink the violation found.
     pub shrink: bool,
+    /// Worker threads that run schedules side by side (0: one per core). The violation
+    /// reported is the one of the lowest seed, whatever the number.
+    pub jobs: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { strategy: None, seeds: 0..1000, time_budget: None, limits: Limits::default(), shrink: true }
+        Options { strategy: None, seeds: 0..1000, time_budget: None, limits: Limits::default(), shrink: true, jobs: 0 }
+    }
+}
+
+/// The number of workers `jobs` asks for: 0 means one per core.
+pub fn effective_jobs(jobs: usize) -> usize {
+    if jobs == 0 {
+        std::thread::available_parallelism().map(usize::from).unwrap_or(1)
+    } else {
+        jobs
     }
 }
 
@@ -595,32 +750,106 @@ pub struct Exploration {
 
 /// Explores `scenario` over `options.seeds`, stopping at the first violation (which it
 /// shrinks if asked). `progress` is called after every schedule.
+///
+/// Seeds are handed out in increasing order to `options.jobs` workers. Once a violation
+/// is known, no worker starts a higher seed, and the one reported is the lowest seed's:
+/// without a time budget, the result does not depend on the number of workers.
 pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: impl FnMut(Progress)) -> Exploration {
+    use std::sync::atomic::{AtomicU64, Ordering};
     let start = Instant::now();
-    let total = options.seeds.end.saturating_sub(options.seeds.start);
+    let seeds = options.seeds.clone();
+    let total = seeds.end.saturating_sub(seeds.start);
+    let jobs = effective_jobs(options.jobs).clamp(1, total.clamp(1, 1024) as usize);
+    let pct_steps = if options.strategy.is_none_or(|s| matches!(s, Strategy::Pct { .. })) {
+        pct_calibration(scenario, &options.limits)
+    } else {
+        PCT_DEFAULT_STEPS
+    };
+    let deadline = options.time_budget.map(|b| start + b);
+    let next = Arc::new(AtomicU64::new(seeds.start));
+    let lowest = Arc::new(AtomicU64::new(u64::MAX));
+    let (tx, rx) = std::sync::mpsc::channel::<WorkerMsg>();
+    let work = WorkerJob {
+        scenario: scenario.clone(),
+        strategy: options.strategy,
+        limits: options.limits,
+        end: seeds.end,
+        deadline,
+        pct_steps,
+        next: next.clone(),
+        lowest: lowest.clone(),
+    };
+    let mut workers: Vec<Worker> = (0..jobs).map(|w| work.spawn(w, tx.clone())).collect();
+    let mut live = jobs;
     let mut schedules = 0;
     let mut steps = 0;
-    let mut pct_steps = PCT_DEFAULT_STEPS;
-    let mut found = None;
-    let mut found_after = None;
-    for seed in options.seeds.clone() {
-        if options.time_budget.is_some_and(|b| start.elapsed() >= b) {
-            break;
+    let mut found: Option<(u64, Violation)> = None;
+    let note = |seed: u64, violation: Option<Violation>, found: &mut Option<(u64, Violation)>| {
+        if let Some(v) = violation {
+            if found.as_ref().is_none_or(|(s, _)| seed < *s) {
+                *found = Some((seed, v));
+            }
         }
-        let strategy = options.strategy.unwrap_or_else(|| Strategy::mixed(seed));
-        let outcome = run_seeded(scenario, strategy, seed, &options.limits, pct_steps);
-        schedules += 1;
-        steps += outcome.steps;
-        pct_steps = pct_steps.max(outcome.steps);
-        let hit = outcome.violation.is_some();
-        progress(Progress { schedules, violations: u64::from(hit), elapsed: start.elapsed(), total });
-        if let Some(v) = outcome.violation {
-            found = Some(v);
-            found_after = Some(schedules);
-            break;
+    };
+    while live > 0 {
+        match rx.recv_timeout(options.limits.stall.min(Duration::from_millis(50))) {
+            Ok(WorkerMsg::Ran { seed, steps: n, violation }) => {
+                schedules += 1;
+                steps += n;
+                note(seed, violation, &mut found);
+                let violations = u64::from(found.is_some());
+                progress(Progress { schedules, violations, elapsed: start.elapsed(), total });
+            }
+            Ok(WorkerMsg::Done(w)) => {
+                live -= 1;
+                if let Some(h) = workers[w].handle.take() {
+                    let _ = h.join();
+                }
+            }
+            Ok(WorkerMsg::Retired(w)) => {
+                // Its OS thread can no longer tell unwinding threads apart: a fresh one
+                // takes its place.
+                if let Some(h) = workers[w].handle.take() {
+                    let _ = h.join();
+                }
+                workers[w] = work.spawn(w, tx.clone());
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        for w in workers.iter_mut().filter(|w| w.handle.is_some()) {
+            let beats = w.monitor.beats();
+            if beats != w.last.0 {
+                w.last = (beats, Instant::now());
+                continue;
+            }
+            if w.last.1.elapsed() < options.limits.stall {
+                continue;
+            }
+            let Some(r) = w.monitor.stalled_result(options.limits.stall) else {
+                w.last.1 = Instant::now();
+                continue;
+            };
+            // This worker stays blocked for good, holding its run's kernel.
+            let seed = w.current.load(Ordering::Relaxed);
+            let strategy = options.strategy.unwrap_or_else(|| Strategy::mixed(seed));
+            let kernel = crate::sync::lock(&w.slot).clone();
+            if let Some(k) = &kernel {
+                core::mem::forget(k.clone());
+            }
+            let outcome = settle(scenario, seed, strategy, Supervised::Stalled(r, kernel));
+            lowest.fetch_min(seed, Ordering::AcqRel);
+            schedules += 1;
+            steps += outcome.steps;
+            note(seed, outcome.violation, &mut found);
+            w.handle = None;
+            live -= 1;
+            progress(Progress { schedules, violations: 1, elapsed: start.elapsed(), total });
         }
     }
     let elapsed = start.elapsed();
+    let found_after = found.as_ref().map(|(seed, _)| seed - seeds.start + 1);
+    let found = found.map(|(_, v)| v);
     let (shrunk, shrink_replays) = match (&found, options.shrink) {
         (Some(v), true) => {
             let (s, n) = shrink(scenario, v, &options.limits);
@@ -628,7 +857,99 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
         }
         _ => (None, 0),
     };
+    drop(tx);
     Exploration { schedules, steps, elapsed, found, found_after, shrunk, shrink_replays }
+}
+
+/// What an exploration worker tells its supervisor.
+enum WorkerMsg {
+    /// Seed `seed` ran.
+    Ran { seed: u64, steps: u64, violation: Option<Violation> },
+    /// The worker ran out of seeds.
+    Done(usize),
+    /// The worker stopped early, with seeds left: its OS thread should not drive more
+    /// runs (see `sched::polluted`).
+    Retired(usize),
+}
+
+/// What every exploration worker does: take the next seed, run it, say how it went.
+struct WorkerJob {
+    scenario: Arc<dyn Scenario>,
+    strategy: Option<Strategy>,
+    limits: Limits,
+    end: u64,
+    deadline: Option<Instant>,
+    pct_steps: u64,
+    /// The next seed to hand out.
+    next: Arc<std::sync::atomic::AtomicU64>,
+    /// The lowest seed known to end in a violation (`u64::MAX`: none yet).
+    lowest: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl WorkerJob {
+    /// Starts worker `w` on a new OS thread, reporting on `tx`.
+    fn spawn(&self, w: usize, tx: std::sync::mpsc::Sender<WorkerMsg>) -> Worker {
+        use std::sync::atomic::Ordering;
+        let (scenario, next, lowest) = (self.scenario.clone(), self.next.clone(), self.lowest.clone());
+        let (strategy, limits, end, deadline, pct_steps) =
+            (self.strategy, self.limits, self.end, self.deadline, self.pct_steps);
+        let current = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+        let worker_current = current.clone();
+        let slot = Arc::new(KernelSlot::new(None));
+        let worker_slot = slot.clone();
+        let (mtx, mrx) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name(format!("irpkit-explore-{w}"))
+            .spawn(move || {
+                let monitor = sched::Monitor::install();
+                let _ = mtx.send(monitor.clone());
+                loop {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        break;
+                    }
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= end || seed > lowest.load(Ordering::Acquire) {
+                        break;
+                    }
+                    worker_current.store(seed, Ordering::Relaxed);
+                    let strategy = strategy.unwrap_or_else(|| Strategy::mixed(seed));
+                    let outcome = run_seeded(&scenario, strategy, seed, &limits, pct_steps, Some(&worker_slot));
+                    monitor.beat();
+                    if outcome.violation.is_some() {
+                        lowest.fetch_min(seed, Ordering::AcqRel);
+                    }
+                    let _ = tx.send(WorkerMsg::Ran { seed, steps: outcome.steps, violation: outcome.violation });
+                    if sched::polluted() {
+                        let _ = tx.send(WorkerMsg::Retired(w));
+                        return;
+                    }
+                }
+                let _ = tx.send(WorkerMsg::Done(w));
+            })
+            .expect("irpkit explorer: the OS refused to start a worker thread");
+        let monitor = mrx.recv().expect("the worker installs its monitor first");
+        let beats = monitor.beats();
+        Worker { handle: Some(handle), monitor, current, slot, last: (beats, Instant::now()) }
+    }
+}
+
+/// An exploration worker, as its supervisor sees it.
+struct Worker {
+    handle: Option<std::thread::JoinHandle<()>>,
+    monitor: Arc<sched::Monitor>,
+    /// The seed it runs now.
+    current: Arc<std::sync::atomic::AtomicU64>,
+    slot: Arc<KernelSlot>,
+    /// The heartbeat last seen, and when it last moved.
+    last: (u64, Instant),
+}
+
+/// The run length PCT places its priority change points in: the default schedule's
+/// (at least [`PCT_DEFAULT_STEPS`]), the same for every seed and every worker.
+fn pct_calibration(scenario: &Arc<dyn Scenario>, limits: &Limits) -> u64 {
+    let default =
+        Schedule { scenario: scenario.name().to_string(), seed: 0, strategy: Strategy::Random, decisions: Vec::new() };
+    replay(scenario, &default, limits).steps.max(PCT_DEFAULT_STEPS)
 }
 
 /// Formats a trace as numbered lines, `thread name: primitive (IRP #n)`, marking the step

@@ -178,21 +178,66 @@ pub(crate) fn end_dispatch_frame(saved: bool) -> bool {
 /// If the thread has not entered a kernel: that is a misuse of the API, and the message
 /// says how to fix it.
 pub(crate) fn with_current<R>(routine: &str, f: impl FnOnce(&Arc<KernelShared>) -> R) -> R {
-    THREAD.with(|t| {
-        let k = t.kernel.borrow();
-        match k.as_ref() {
-            Some(k) => f(k),
-            None => panic!(
-                "irpkit: {routine} was called on a thread that has not entered a kernel; \
-                 call Kernel::enter() on this thread first, or start it with Kernel::spawn"
-            ),
-        }
-    })
+    // The kernel is taken out of the thread-local before `f` runs: `f` may reach a
+    // scheduling point, where the explorer swaps this thread's locals for another's.
+    match THREAD.with(|t| t.kernel.borrow().clone()) {
+        Some(k) => f(&k),
+        None => panic!(
+            "irpkit: {routine} was called on a thread that has not entered a kernel; \
+             call Kernel::enter() on this thread first, or start it with Kernel::spawn"
+        ),
+    }
 }
 
 /// Runs `f` with the calling thread's current kernel, if it has entered one.
 pub(crate) fn try_with_current<R>(f: impl FnOnce(&Arc<KernelShared>) -> R) -> Option<R> {
-    THREAD.with(|t| t.kernel.borrow().as_ref().map(f))
+    THREAD.with(|t| t.kernel.borrow().clone()).map(|k| f(&k))
+}
+
+/// A virtual thread's own copy of the calling OS thread's processor state, for a
+/// scheduler that runs several threads on one OS thread (the explorer's coroutines).
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) struct SavedThreadCtx {
+    token: usize,
+    irql: KIrql,
+    spin_locks_held: u32,
+    routine: RoutineCtx,
+    passed_down: bool,
+    kernel: Option<Arc<KernelShared>>,
+}
+
+// SAFETY: the routine context's pointers are identities of driver objects and IRPs, only
+// compared or read under the kernel's own rules wherever the state is swapped in; the
+// value is moved between OS threads only as a whole, never shared.
+#[cfg(not(any(loom, shuttle)))]
+unsafe impl Send for SavedThreadCtx {}
+
+#[cfg(not(any(loom, shuttle)))]
+impl SavedThreadCtx {
+    /// The state of a thread that has not run: no token yet, PASSIVE_LEVEL, no spin
+    /// locks, no routine, no kernel.
+    pub(crate) fn fresh() -> Self {
+        SavedThreadCtx {
+            token: 0,
+            irql: PASSIVE_LEVEL,
+            spin_locks_held: 0,
+            routine: RoutineCtx::NONE,
+            passed_down: false,
+            kernel: None,
+        }
+    }
+
+    /// Exchanges this copy with the calling OS thread's state.
+    pub(crate) fn swap_with_current(&mut self) {
+        THREAD.with(|t| {
+            self.token = t.token.replace(self.token);
+            self.irql = t.irql.replace(self.irql);
+            self.spin_locks_held = t.spin_locks_held.replace(self.spin_locks_held);
+            self.routine = t.routine.replace(self.routine);
+            self.passed_down = t.passed_down.replace(self.passed_down);
+            core::mem::swap(&mut self.kernel, &mut *t.kernel.borrow_mut());
+        });
+    }
 }
 
 /// The state shared by everything in one kernel.

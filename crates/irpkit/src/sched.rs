@@ -1,40 +1,88 @@
 //! The explorer's controlled scheduler.
 //!
-//! Under [`crate::explore`], every thread of a scenario is a real OS thread, but only one
-//! runs at a time: it holds the baton. Each kernel primitive (spin locks, the cancel
-//! lock, IoSetCancelRoutine, IoCancelIrp, IoCompleteRequest, IoCallDriver, device-queue
-//! and cancel-safe-queue operations, events, DPC delivery, thread start and exit) calls
-//! [`point`], where the run's strategy decides which thread runs next. Waits never block
-//! the OS thread while it holds the baton: they mark the thread blocked on a key (a spin
-//! lock's address, a kernel's dispatcher objects, its DPC queue, a thread's exit) and hand
-//! the baton on; whoever changes what the key stands for calls [`wake`]. When no thread
-//! can run, virtual time jumps to the earliest deadline; when none is left either, the
-//! run is a deadlock.
+//! Under [`crate::explore`], every thread of a run is a stackful coroutine, and all of a
+//! run's coroutines take turns on the one OS thread that called [`Run::execute`]: only one
+//! runs at a time. Each kernel primitive (spin locks, the cancel lock, IoSetCancelRoutine,
+//! IoCancelIrp, IoCompleteRequest, IoCallDriver, device-queue and cancel-safe-queue
+//! operations, events, DPC delivery, thread start and exit) calls [`point`], where the
+//! run's strategy decides which thread runs next; a switch is a suspension of one
+//! coroutine and the resumption of another, a few nanoseconds, not an OS context switch.
+//! Waits never block the OS thread: they mark the thread blocked on a key (a spin lock's
+//! address, a kernel's dispatcher objects, its DPC queue, a thread's exit) and switch;
+//! whoever changes what the key stands for calls [`wake`]. When no thread can run,
+//! virtual time jumps to the earliest deadline; when none is left either, the run is a
+//! deadlock.
+//!
+//! Per-thread state outside this module (the kernel's IRQL, spin-lock count, running
+//! driver routine, thread token, current kernel; the safe layer's queue-owner marker)
+//! lives in OS thread-locals. Each virtual thread has its own copy: the [`VirtualLocals`]
+//! the run was given swaps it in when the coroutine is resumed and out when it is
+//! suspended. Thread-locals of driver code (C `__thread` variables) are per OS thread and
+//! so shared by a run's threads.
+//!
+//! A coroutine that never reaches a scheduling point cannot be preempted: a supervisor on
+//! another OS thread watches the [`Monitor`] of the thread that runs the coroutines and
+//! reports a stall (see `explore`).
+//!
+//! Invariants:
+//! - `RunState::running` is the thread whose coroutine runs now (or runs next, while the
+//!   driving loop is between resumes); only that coroutine touches kernel state.
+//! - A coroutine is suspended only at a scheduling point; it is never resumed after it
+//!   parked (a wait reached while unwinding an abandoned run): such a coroutine is leaked
+//!   with everything it owns, and the run is reported unsettled.
+//! - The state lock is never held while a coroutine is resumed or suspended, nor across
+//!   calls out of this module other than the strategy's and the clock's.
 //!
 //! Outside an exploration, each hook costs one relaxed load of a global counter.
 //!
-//! Determinism: thread ids are creation order (only one thread runs at a time), every
-//! choice is made by the strategy from the set of runnable threads, and time moves only
-//! when every thread is blocked. The same strategy state gives the same run.
+//! Determinism: thread ids are creation order, every choice is made by the strategy from
+//! the set of runnable threads, and time moves only when every thread is blocked. The
+//! same strategy state gives the same run.
 
+use core::cell::{Cell, RefCell};
+use core::ptr;
 use core::time::Duration;
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+mod stack;
+use stack::GuardedStack;
 
 /// Number of explorations running in this process; hooks do nothing while it is zero.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+    /// The run whose coroutine runs on this OS thread now; null between resumes.
+    static CURRENT: Cell<*const Run> = const { Cell::new(ptr::null()) };
+    /// The monitor a supervisor watches this OS thread through, if any.
+    static MONITOR: RefCell<Option<Arc<Monitor>>> = const { RefCell::new(None) };
+    /// Stacks of finished coroutines, kept for the next ones (size, stack).
+    static STACKS: RefCell<Vec<(usize, GuardedStack)>> = const { RefCell::new(Vec::new()) };
+    /// Whether a coroutine parked on this OS thread while unwinding. The Rust runtime
+    /// counts panics in flight per OS thread, so from then on `std::thread::panicking()`
+    /// is true here for every coroutine: it no longer tells whether the caller unwinds.
+    static POLLUTED: Cell<bool> = const { Cell::new(false) };
 }
 
-#[derive(Clone)]
-struct Current {
-    run: Arc<Run>,
-    id: usize,
+/// Whether thread `me` (running now) is unwinding: because its run was abandoned, or
+/// through a panic of its own. The second is known from the runtime's panic count as long
+/// as no coroutine of this OS thread is suspended mid-unwind, which the scheduler keeps
+/// true until one parks (see `POLLUTED`).
+fn unwinding(st: &RunState, me: usize) -> bool {
+    st.threads[me].abandoning || (!POLLUTED.with(Cell::get) && std::thread::panicking())
 }
+
+/// Whether this OS thread can no longer tell unwinding coroutines from others (a
+/// coroutine parked here while unwinding): a driver of runs should then stop using it.
+pub(crate) fn polluted() -> bool {
+    POLLUTED.with(Cell::get)
+}
+
+/// Stacks kept for reuse per OS thread.
+const KEPT_STACKS: usize = 64;
 
 /// What a strategy picks among.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +106,15 @@ pub(crate) trait Strategy: Send {
     fn choose(&mut self, c: Choice<'_>) -> usize;
 }
 
+/// Per-thread state kept outside the scheduler, of which each virtual thread has its own
+/// copy (see the module documentation).
+pub(crate) trait VirtualLocals: Send + Sync {
+    /// The state of a thread that has not run yet.
+    fn fresh(&self) -> Box<dyn Any>;
+    /// Exchanges the calling OS thread's state with `saved` (a value `fresh` made).
+    fn swap(&self, saved: &mut dyn Any);
+}
+
 /// Why a run ended early.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Abort {
@@ -67,7 +124,8 @@ pub(crate) enum Abort {
     Livelock(Vec<String>),
     /// The step budget ran out.
     StepLimit(u64),
-    /// A thread held the baton without reaching a scheduling point for too long.
+    /// A thread ran without reaching a scheduling point for too long (filed by a
+    /// supervisor: see [`Monitor`]).
     Stall(String),
     /// The verifier filed a report and the run stops at the first one.
     Reported,
@@ -115,15 +173,48 @@ enum State {
         what: &'static str,
     },
     Finished,
-    /// Abandoned while already unwinding: parked for good.
+    /// Reached a wait while unwinding an abandoned run: never resumed again.
     Parked,
 }
+
+/// What the driving loop passes a coroutine it resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    /// Go on: it is this thread's turn.
+    Go,
+    /// The run was abandoned: unwind.
+    Abandon,
+}
+
+/// What a coroutine passes the driving loop when it suspends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Suspend {
+    /// Another thread's turn (`RunState::running` names it).
+    Switch,
+    /// Parked for good.
+    Park,
+}
+
+type Co = Coroutine<Resume, Suspend, (), GuardedStack>;
+
+/// A coroutine's yielder, set when the coroutine starts.
+#[derive(Clone, Copy)]
+struct YielderPtr(*const Yielder<Resume, Suspend>);
+
+// SAFETY: the pointer is only dereferenced by the coroutine it belongs to, on the OS
+// thread that runs it; other threads (a supervisor reading the run's state) only move
+// the value along with the rest of the state.
+unsafe impl Send for YielderPtr {}
 
 struct ThreadInfo {
     name: String,
     state: State,
-    os: Option<std::thread::Thread>,
     last: &'static str,
+    yielder: YielderPtr,
+    /// The thread's function, until its coroutine is made.
+    body: Option<Box<dyn FnOnce() + Send>>,
+    /// Unwinding because its run was abandoned.
+    abandoning: bool,
 }
 
 struct RunState {
@@ -142,14 +233,15 @@ struct RunState {
     stop_at_report: bool,
     stop_pending: bool,
     panics: Vec<String>,
-    progress: Instant,
     finished: usize,
+    /// Scratch space for the runnable set (kept to avoid an allocation per step).
+    runnable: Vec<usize>,
+    monitor: Option<Arc<Monitor>>,
 }
 
 /// One controlled run.
 pub(crate) struct Run {
     state: Mutex<RunState>,
-    done: Condvar,
 }
 
 /// The payload a thread unwinds with when its run is abandoned.
@@ -164,8 +256,10 @@ fn lock(run: &Run) -> MutexGuard<'_, RunState> {
 
 /// What a finished run left behind.
 pub(crate) struct RunResult {
-    /// False when an abandoned run's threads did not all stop (one ran outside the
-    /// scheduler): what they use must then never be freed.
+    /// False when a thread of the run may still run outside the scheduler (a stalled
+    /// run, reported by a supervisor): what it uses must then never be freed. A thread
+    /// that parked for good (a wait reached while unwinding an abandoned run) is never
+    /// resumed: its stack is leaked with the references it holds, and the run settled.
     pub(crate) settled: bool,
     pub(crate) steps: u64,
     pub(crate) switches: Vec<Switch>,
@@ -181,19 +275,30 @@ pub(crate) struct RunResult {
 pub(crate) struct Limits {
     pub(crate) max_steps: u64,
     pub(crate) max_virtual_time: Duration,
-    pub(crate) stall: std::time::Duration,
     pub(crate) stop_at_report: bool,
+    /// Bytes of stack each thread's coroutine gets (a guard page below it).
+    pub(crate) stack_size: usize,
+}
+
+/// A coroutine of the driving loop, with its thread's saved locals.
+struct Slot {
+    co: Option<Co>,
+    locals: Box<dyn Any>,
 }
 
 impl Run {
-    /// Runs `root` as thread 0 under `strategy` and returns when every thread of the run
-    /// has finished or the run was abandoned.
+    /// Runs `root` as thread 0 under `strategy`, every thread of the run a coroutine on
+    /// the calling OS thread, and returns when every thread has finished or the run was
+    /// abandoned (its threads unwound).
     pub(crate) fn execute(
         strategy: Box<dyn Strategy>,
         clock: Arc<dyn RunClock>,
         limits: Limits,
+        locals: &dyn VirtualLocals,
         root: Box<dyn FnOnce() + Send>,
     ) -> RunResult {
+        crate::sync::set_spin_hook(spin_hook);
+        let monitor = MONITOR.with(|m| m.borrow().clone());
         let run = Arc::new(Run {
             state: Mutex::new(RunState {
                 threads: Vec::new(),
@@ -211,56 +316,30 @@ impl Run {
                 stop_at_report: limits.stop_at_report,
                 stop_pending: false,
                 panics: Vec::new(),
-                progress: Instant::now(),
                 finished: 0,
+                runnable: Vec::new(),
+                monitor: monitor.clone(),
             }),
-            done: Condvar::new(),
         });
+        if let Some(m) = &monitor {
+            *m.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(run.clone());
+        }
         ACTIVE.fetch_add(1, Ordering::SeqCst);
-        let id = register(&run, "main".to_string());
+        let id = register(&run, "main".to_string(), root);
         debug_assert_eq!(id, 0);
-        let handle = start_os_thread(&run, id, root);
+        // A run started from inside another run's coroutine drives its own threads; the
+        // outer run's coroutine is current again after.
+        let outer = CURRENT.with(|c| c.replace(ptr::null()));
+        drive(&run, locals, limits.stack_size);
+        let settled = true;
+        CURRENT.with(|c| c.set(outer));
         let result = {
             let mut st = lock(&run);
-            loop {
-                if st.abort.is_some() || (st.finished == st.threads.len()) {
-                    break;
-                }
-                if st.progress.elapsed() > limits.stall {
-                    let who = st.running;
-                    let name = st.threads.get(who).map(|t| t.name.clone()).unwrap_or_default();
-                    let last = st.threads.get(who).map(|t| t.last).unwrap_or("");
-                    abort_locked(
-                        &mut st,
-                        Abort::Stall(format!(
-                            "thread {who} ({name}) ran for {:?} without reaching a scheduling point (last: {last}); \
-                             it is blocked outside irpkit's primitives (a std lock or channel?) or loops forever",
-                            limits.stall
-                        )),
-                    );
-                    break;
-                }
-                st = match run.done.wait_timeout(st, std::time::Duration::from_millis(50)) {
-                    Ok((g, _)) => g,
-                    Err(p) => p.into_inner().0,
-                };
-            }
-            // An abandoned run's threads unwind (or park for good at a scheduling point
-            // reached while unwinding); wait for that, so none of them still runs when the
-            // caller frees what they used.
-            let mut settled = true;
-            if st.abort.is_some() {
-                let deadline = Instant::now() + limits.stall;
-                while !st.threads.iter().all(|t| matches!(t.state, State::Finished | State::Parked)) {
-                    if Instant::now() > deadline {
-                        settled = false;
-                        break;
-                    }
-                    st = match run.done.wait_timeout(st, std::time::Duration::from_millis(10)) {
-                        Ok((g, _)) => g,
-                        Err(p) => p.into_inner().0,
-                    };
-                }
+            // Drop the clock (it holds the kernel) and the bodies of threads that never
+            // ran, here, while this thread's locals are its own.
+            st.clock = None;
+            for t in &mut st.threads {
+                t.body = None;
             }
             RunResult {
                 settled,
@@ -273,48 +352,121 @@ impl Run {
                 panics: core::mem::take(&mut st.panics),
             }
         };
-        if result.abort.is_none() {
-            let _ = handle.join();
+        if let Some(m) = &monitor {
+            *m.run.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
-        // Drop the clock (it holds the kernel) even if abandoned threads linger.
-        lock(&run).clock = None;
         ACTIVE.fetch_sub(1, Ordering::SeqCst);
         result
     }
 }
 
-fn register(run: &Arc<Run>, name: String) -> usize {
-    let mut st = lock(run);
-    let id = st.threads.len();
-    st.threads.push(ThreadInfo { name, state: State::Runnable, os: None, last: "thread start" });
-    st.strategy.new_thread(id);
-    id
+/// The driving loop: resumes the running thread's coroutine until every thread finished
+/// or the run was abandoned, then unwinds what is left (leaving parked ones).
+fn drive(run: &Arc<Run>, locals: &dyn VirtualLocals, stack_size: usize) {
+    let mut slots: Vec<Slot> = Vec::new();
+    loop {
+        let (id, body) = {
+            let mut st = lock(run);
+            if st.abort.is_some() || st.finished == st.threads.len() {
+                break;
+            }
+            let id = st.running;
+            (id, st.threads[id].body.take())
+        };
+        while slots.len() <= id {
+            slots.push(Slot { co: None, locals: locals.fresh() });
+        }
+        if let Some(body) = body {
+            slots[id].co = Some(new_coroutine(run.clone(), id, body, stack_size));
+        }
+        resume(run, locals, &mut slots[id], Resume::Go);
+    }
+    // Abandoned (or done): unwind every coroutine still suspended, in id order. Each
+    // was suspended at a scheduling point while not unwinding (an unwinding thread is
+    // never switched away from), so it unwinds from there.
+    for (id, slot) in slots.iter_mut().enumerate() {
+        let suspended = slot.co.as_ref().is_some_and(|c| c.started() && !c.done());
+        if !suspended || lock(run).threads[id].state == State::Parked {
+            continue;
+        }
+        lock(run).running = id;
+        resume(run, locals, slot, Resume::Abandon);
+    }
+    for slot in slots {
+        match slot.co {
+            // A parked coroutine is suspended inside a wait it cannot finish: dropping it
+            // would resume it. It stays allocated, with everything it owns.
+            Some(co) if co.started() && !co.done() => core::mem::forget(co),
+            Some(co) => keep_stack(stack_size, co),
+            None => {}
+        }
+    }
 }
 
-fn start_os_thread(run: &Arc<Run>, id: usize, f: Box<dyn FnOnce() + Send>) -> std::thread::JoinHandle<()> {
-    let run2 = run.clone();
-    let handle = std::thread::Builder::new()
-        .name(format!("irpkit-explore-{id}"))
-        .spawn(move || {
-            CURRENT.with(|c| *c.borrow_mut() = Some(Current { run: run2.clone(), id }));
-            // Registered by the thread itself, before it first waits: the scheduler may
-            // pick it before its starter got back from the OS's spawn call.
-            lock(&run2).threads[id].os = Some(std::thread::current());
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                wait_turn(&run2, id);
-                f();
-            }));
-            if let Err(payload) = &outcome {
-                if payload.downcast_ref::<Abandoned>().is_none() {
-                    record_panic(payload.as_ref());
-                }
-            }
-            finish(&run2, id);
-            CURRENT.with(|c| *c.borrow_mut() = None);
+/// Resumes `slot`'s coroutine with `how`, its thread's locals swapped in.
+fn resume(run: &Arc<Run>, locals: &dyn VirtualLocals, slot: &mut Slot, how: Resume) {
+    let Some(co) = slot.co.as_mut() else { return };
+    locals.swap(&mut *slot.locals);
+    CURRENT.with(|c| c.set(Arc::as_ptr(run)));
+    let r = co.resume(how);
+    CURRENT.with(|c| c.set(ptr::null()));
+    locals.swap(&mut *slot.locals);
+    if let CoroutineResult::Yield(Suspend::Park) = r {
+        let mut st = lock(run);
+        let id = st.running;
+        st.threads[id].state = State::Parked;
+    }
+}
+
+fn new_coroutine(run: Arc<Run>, id: usize, body: Box<dyn FnOnce() + Send>, stack_size: usize) -> Co {
+    let stack = STACKS
+        .with(|s| {
+            let mut s = s.borrow_mut();
+            let i = s.iter().rposition(|(size, _)| *size == stack_size)?;
+            Some(s.swap_remove(i).1)
         })
-        .expect("irpkit explorer: the OS refused to start a thread");
-    lock(run).threads[id].os.get_or_insert_with(|| handle.thread().clone());
-    handle
+        .unwrap_or_else(|| match GuardedStack::new(stack_size) {
+            Ok(s) => s,
+            Err(e) => panic!(
+                "irpkit explorer: could not map a {stack_size}-byte stack for a controlled thread ({e}); \
+                 lower the stack size or free memory"
+            ),
+        });
+    Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, _first: Resume| {
+        lock(&run).threads[id].yielder = YielderPtr(yielder);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+        if let Err(payload) = &outcome {
+            if payload.downcast_ref::<Abandoned>().is_none() {
+                record_panic(&run, id, payload.as_ref());
+            }
+        }
+        finish(&run, id);
+    })
+}
+
+fn keep_stack(size: usize, co: Co) {
+    let stack = co.into_stack();
+    STACKS.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < KEPT_STACKS {
+            s.push((size, stack));
+        }
+    });
+}
+
+fn register(run: &Arc<Run>, name: String, body: Box<dyn FnOnce() + Send>) -> usize {
+    let mut st = lock(run);
+    let id = st.threads.len();
+    st.threads.push(ThreadInfo {
+        name,
+        state: State::Runnable,
+        last: "thread start",
+        yielder: YielderPtr(ptr::null()),
+        body: Some(body),
+        abandoning: false,
+    });
+    st.strategy.new_thread(id);
+    id
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -327,17 +479,15 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Notes, in the calling controlled thread's run, that the thread panicked.
-fn record_panic(payload: &(dyn std::any::Any + Send)) {
-    if let Some(cur) = with_current(Current::clone) {
-        let msg = panic_message(payload);
-        let mut st = lock(&cur.run);
-        let name = st.threads[cur.id].name.clone();
-        st.panics.push(format!("thread {} ({name}) panicked: {msg}", cur.id));
-    }
+/// Notes that thread `id` of `run` panicked.
+fn record_panic(run: &Run, id: usize, payload: &(dyn std::any::Any + Send)) {
+    let msg = panic_message(payload);
+    let mut st = lock(run);
+    let name = st.threads[id].name.clone();
+    st.panics.push(format!("thread {id} ({name}) panicked: {msg}"));
 }
 
-fn finish(run: &Arc<Run>, id: usize) {
+fn finish(run: &Run, id: usize) {
     let mut st = lock(run);
     if st.threads[id].state == State::Finished {
         return;
@@ -345,220 +495,151 @@ fn finish(run: &Arc<Run>, id: usize) {
     st.threads[id].state = State::Finished;
     st.finished += 1;
     wake_locked(&mut st, join_key(id));
-    if st.abort.is_some() || st.finished == st.threads.len() {
-        run.done.notify_all();
-        return;
-    }
-    if st.running == id {
+    if st.abort.is_none() && st.finished < st.threads.len() && st.running == id {
         schedule(&mut st, id);
     }
-    if st.abort.is_some() {
-        run.done.notify_all();
-    }
 }
 
-/// Waits until thread `id` holds the baton. Unwinds with [`Abandoned`] if the run ends.
-fn wait_turn(run: &Run, id: usize) {
-    loop {
-        {
-            let st = lock(run);
-            if st.abort.is_some() {
-                drop(st);
-                abandon();
-            }
-            if st.running == id {
-                return;
-            }
-        }
-        std::thread::park();
-    }
-}
-
-fn abandon() -> ! {
-    if std::thread::panicking() {
-        // Already unwinding (a destructor reached a scheduling point): this thread cannot
-        // unwind twice, so it stays parked; its run is over.
-        if let Some(cur) = CURRENT.with(|c| c.borrow().clone()) {
-            let mut st = lock(&cur.run);
-            st.threads[cur.id].state = State::Parked;
-            cur.run.done.notify_all();
-        }
-        loop {
-            std::thread::park();
-        }
-    }
-    std::panic::resume_unwind(Box::new(Abandoned));
-}
-
-fn abort_locked(st: &mut RunState, why: Abort) {
-    if st.abort.is_none() {
-        st.abort = Some(why);
-    }
-    for t in &st.threads {
-        if let Some(os) = &t.os {
-            os.unpark();
-        }
-    }
-}
-
-fn describe_blocked(st: &RunState) -> Vec<String> {
-    st.threads
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| match t.state {
-            State::Blocked { what, .. } => Some(format!("thread {i} ({}) waits in {what}", t.name)),
-            State::Spinning => Some(format!("thread {i} ({}) spins in {}", t.name, t.last)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Chooses the next thread after `me` took a step (`me`'s own state already updated) and
-/// passes it the baton. Sets `st.abort` if the run cannot go on.
-fn schedule(st: &mut RunState, me: usize) {
-    if st.stop_pending {
-        abort_locked(st, Abort::Reported);
-        return;
-    }
-    st.steps += 1;
-    st.progress = Instant::now();
-    if st.steps > st.max_steps {
-        let n = st.max_steps;
-        abort_locked(st, Abort::StepLimit(n));
-        return;
-    }
-    // Another thread moved: spinners re-check.
-    for (i, t) in st.threads.iter_mut().enumerate() {
-        if i != me && t.state == State::Spinning {
-            t.state = State::Runnable;
-        }
-    }
-    let mut runnable: Vec<usize> = Vec::with_capacity(st.threads.len());
-    loop {
-        runnable.clear();
-        runnable.extend(st.threads.iter().enumerate().filter(|(_, t)| t.state == State::Runnable).map(|(i, _)| i));
-        if !runnable.is_empty() {
-            st.spins_in_row = 0;
-            break;
-        }
-        runnable.extend(st.threads.iter().enumerate().filter(|(_, t)| t.state == State::Spinning).map(|(i, _)| i));
-        if !runnable.is_empty() {
-            st.spins_in_row += 1;
-            if st.spins_in_row > 10_000 {
-                let who = describe_blocked(st);
-                abort_locked(st, Abort::Livelock(who));
-                return;
-            }
-            break;
-        }
-        // Every thread waits: move time to the earliest deadline.
-        let earliest = st
-            .threads
-            .iter()
-            .filter_map(|t| match t.state {
-                State::Blocked { deadline, .. } => deadline,
-                _ => None,
-            })
-            .min();
-        let (Some(t), Some(clock)) = (earliest, st.clock.clone()) else {
-            let who = describe_blocked(st);
-            abort_locked(st, Abort::Deadlock(who));
-            return;
-        };
-        if t > st.max_time {
-            let who = describe_blocked(st);
-            abort_locked(st, Abort::Livelock(who));
-            return;
-        }
-        if clock.now() < t {
-            clock.advance_to(t);
-        }
-        let now = clock.now();
-        for th in &mut st.threads {
-            if let State::Blocked { deadline: Some(d), .. } = th.state {
-                if d <= now {
-                    th.state = State::Runnable;
-                }
-            }
-        }
-    }
-    let default = if runnable.contains(&me) { me } else { runnable[0] };
-    let step = st.steps - 1;
-    let choice = st.strategy.choose(Choice { step, current: me, runnable: &runnable, default });
-    let choice = if runnable.contains(&choice) { choice } else { default };
-    if choice != default {
-        st.switches.push(Switch { step, thread: choice, preemption: default == me });
-    }
-    if st.running != choice {
-        st.running = choice;
-        if let Some(os) = &st.threads[choice].os {
-            os.unpark();
-        }
-    }
-}
-
-fn with_current<R>(f: impl FnOnce(&Current) -> R) -> Option<R> {
+/// The calling coroutine's run: it stays alive while one of its coroutines runs (the
+/// driving loop holds it).
+fn current_run<'a>() -> Option<&'a Run> {
     if ACTIVE.load(Ordering::Relaxed) == 0 {
         return None;
     }
-    CURRENT.with(|c| c.borrow().as_ref().map(f))
+    let p = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is non-null only while `drive` resumes one of the run's
+    // coroutines, and `drive`'s caller holds an `Arc` of the run for all that time; the
+    // reference does not leave the coroutine's stack frame that asked for it.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// [`current_run`], as a new strong reference.
+fn current_run_arc() -> Option<Arc<Run>> {
+    let p = CURRENT.with(Cell::get);
+    if ACTIVE.load(Ordering::Relaxed) == 0 || p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` came from `Arc::as_ptr` of an `Arc` that `drive`'s caller holds while
+    // `CURRENT` is set; taking one more strong count keeps it valid on its own.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Some(Arc::from_raw(p))
+    }
 }
 
 /// Whether the calling thread runs under the explorer.
 #[inline]
 pub(crate) fn controlled() -> bool {
-    ACTIVE.load(Ordering::Relaxed) != 0 && with_current(|_| ()).is_some()
+    ACTIVE.load(Ordering::Relaxed) != 0 && current_run().is_some()
 }
 
-/// A scheduling point: `what` is the primitive, `irp` the IRP it works on (or null).
+/// Whether any exploration runs in this process (a cheap pre-check for hooks whose
+/// arguments cost something to compute).
 #[inline]
-pub(crate) fn point(what: &'static str, irp: *const crate::nt::types::Irp) {
+pub(crate) fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed) != 0
+}
+
+/// A scheduling point: `what` is the primitive, `irp` the serial number of the IRP it
+/// works on.
+#[inline]
+pub(crate) fn point(what: &'static str, irp: Option<u64>) {
     if ACTIVE.load(Ordering::Relaxed) != 0 {
         point_slow(what, irp, State::Runnable);
     }
-}
-
-#[cold]
-fn point_slow(what: &'static str, irp: *const crate::nt::types::Irp, new_state: State) {
-    let Some(cur) = with_current(Current::clone) else { return };
-    // SAFETY: callers pass null or an IRP whose pool memory is allocated (pool memory is
-    // never returned while its kernel lives); `irp_id` only reads the header.
-    let irp_id = if irp.is_null() { None } else { unsafe { crate::nt::irp::irp_id(irp.cast_mut()) } };
-    {
-        let mut st = lock(&cur.run);
-        if st.abort.is_some() {
-            drop(st);
-            abandon();
-        }
-        if st.running != cur.id {
-            // Not this thread's turn: only possible while unwinding from an abandoned run.
-            return;
-        }
-        let at = st.clock.as_ref().map(|c| c.now()).unwrap_or_default();
-        st.trace.push(TraceStep { thread: cur.id, what, irp: irp_id, at });
-        st.threads[cur.id].last = what;
-        st.threads[cur.id].state = new_state;
-        schedule(&mut st, cur.id);
-        if st.abort.is_some() {
-            cur.run.done.notify_all();
-        }
-    }
-    wait_turn(&cur.run, cur.id);
 }
 
 /// A busy-wait iteration: the thread stays runnable, but others go first until one of
 /// them takes a step.
 pub(crate) fn spin(what: &'static str) {
     if ACTIVE.load(Ordering::Relaxed) != 0 {
-        point_slow(what, core::ptr::null(), State::Spinning);
+        point_slow(what, None, State::Spinning);
     }
+}
+
+/// The busy-wait hook `sync` calls: a scheduling point for a controlled thread.
+fn spin_hook() -> bool {
+    if ACTIVE.load(Ordering::Relaxed) == 0 || current_run().is_none() {
+        return false;
+    }
+    spin("a busy-wait");
+    true
 }
 
 /// Blocks the calling (controlled) thread on `key` until [`wake`] with the same key, or
 /// until virtual time reaches `deadline`. The caller re-checks its condition after.
 pub(crate) fn block(key: usize, deadline: Option<Duration>, what: &'static str) {
     if ACTIVE.load(Ordering::Relaxed) != 0 {
-        point_slow(what, core::ptr::null(), State::Blocked { key, deadline, what });
+        point_slow(what, None, State::Blocked { key, deadline, what });
+    }
+}
+
+#[cold]
+fn point_slow(what: &'static str, irp: Option<u64>, new_state: State) {
+    let Some(run) = current_run() else { return };
+    let mut st = lock(run);
+    let me = st.running;
+    let waits = new_state != State::Runnable;
+    if st.abort.is_some() {
+        drop(st);
+        return stopped(run, me, waits);
+    }
+    if unwinding(&st, me) {
+        // A thread is never switched away from while it unwinds (another coroutine would
+        // see its panic in flight as its own): it goes on past plain points. A wait it
+        // cannot pass without the others, so the run ends there.
+        if !waits {
+            return;
+        }
+        let name = st.threads[me].name.clone();
+        st.panics.push(format!(
+            "thread {me} ({name}) panicked, and while unwinding waited in {what} (the panic's message is on standard error)"
+        ));
+        abort_locked(&mut st, Abort::Reported);
+        drop(st);
+        return stopped(run, me, true);
+    }
+    let at = st.clock.as_ref().map(|c| c.now()).unwrap_or_default();
+    st.trace.push(TraceStep { thread: me, what, irp, at });
+    st.threads[me].last = what;
+    st.threads[me].state = new_state;
+    schedule(&mut st, me);
+    if st.abort.is_some() {
+        drop(st);
+        return stopped(run, me, new_state != State::Runnable);
+    }
+    if st.running == me {
+        return;
+    }
+    let yielder = st.threads[me].yielder;
+    drop(st);
+    // SAFETY: `yielder` is this coroutine's own (set when it started; the coroutine runs
+    // now, on this OS thread), and lives as long as the coroutine.
+    match unsafe { &*yielder.0 }.suspend(Suspend::Switch) {
+        Resume::Go => {}
+        Resume::Abandon => stopped(run, me, waits),
+    }
+}
+
+/// Thread `me` reached a scheduling point of an abandoned run: it unwinds; if it is
+/// unwinding already, it goes on unwinding past a plain point (`waits` false), and parks
+/// for good at a wait, which it could never get past.
+fn stopped(run: &Run, me: usize, waits: bool) {
+    let mut st = lock(run);
+    if !unwinding(&st, me) {
+        st.threads[me].abandoning = true;
+        drop(st);
+        std::panic::resume_unwind(Box::new(Abandoned));
+    }
+    if !waits {
+        return;
+    }
+    let yielder = st.threads[me].yielder;
+    drop(st);
+    POLLUTED.with(|p| p.set(true));
+    loop {
+        // SAFETY: as in `point_slow`: this coroutine's own yielder, used on its stack.
+        let _ = unsafe { &*yielder.0 }.suspend(Suspend::Park);
     }
 }
 
@@ -582,8 +663,8 @@ pub(crate) fn wake(key: usize) {
 
 #[cold]
 fn wake_slow(key: usize) {
-    let Some(cur) = with_current(Current::clone) else { return };
-    let mut st = lock(&cur.run);
+    let Some(run) = current_run() else { return };
+    let mut st = lock(run);
     if st.abort.is_none() {
         wake_locked(&mut st, key);
     }
@@ -591,17 +672,117 @@ fn wake_slow(key: usize) {
 
 /// Notes that the verifier filed a report (the first one's step is kept for the trace).
 pub(crate) fn note_report() {
-    if ACTIVE.load(Ordering::Relaxed) != 0 {
-        if let Some(cur) = with_current(Current::clone) {
-            let mut st = lock(&cur.run);
-            if st.first_report_step.is_none() {
-                st.first_report_step = Some(st.trace.len() as u64);
-                // The run stops at the next scheduling point, where every thread is
-                // parked at a known place.
-                st.stop_pending = st.stop_at_report;
+    let Some(run) = current_run() else { return };
+    let mut st = lock(run);
+    if st.first_report_step.is_none() {
+        st.first_report_step = Some(st.trace.len() as u64);
+        // The run stops at the next scheduling point, where every thread is suspended at
+        // a known place.
+        st.stop_pending = st.stop_at_report;
+    }
+}
+
+fn abort_locked(st: &mut RunState, why: Abort) {
+    if st.abort.is_none() {
+        st.abort = Some(why);
+    }
+}
+
+fn describe_blocked(st: &RunState) -> Vec<String> {
+    st.threads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t.state {
+            State::Blocked { what, .. } => Some(format!("thread {i} ({}) waits in {what}", t.name)),
+            State::Spinning => Some(format!("thread {i} ({}) spins in {}", t.name, t.last)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Chooses the next thread after `me` took a step (`me`'s own state already updated) and
+/// makes it the running one. Sets `st.abort` if the run cannot go on.
+fn schedule(st: &mut RunState, me: usize) {
+    if st.stop_pending {
+        abort_locked(st, Abort::Reported);
+        return;
+    }
+    st.steps += 1;
+    if let Some(m) = &st.monitor {
+        m.beats.store(st.steps, Ordering::Relaxed);
+    }
+    if st.steps > st.max_steps {
+        let n = st.max_steps;
+        abort_locked(st, Abort::StepLimit(n));
+        return;
+    }
+    // Another thread moved: spinners re-check.
+    for (i, t) in st.threads.iter_mut().enumerate() {
+        if i != me && t.state == State::Spinning {
+            t.state = State::Runnable;
+        }
+    }
+    let mut runnable = core::mem::take(&mut st.runnable);
+    loop {
+        runnable.clear();
+        runnable.extend(st.threads.iter().enumerate().filter(|(_, t)| t.state == State::Runnable).map(|(i, _)| i));
+        if !runnable.is_empty() {
+            st.spins_in_row = 0;
+            break;
+        }
+        runnable.extend(st.threads.iter().enumerate().filter(|(_, t)| t.state == State::Spinning).map(|(i, _)| i));
+        if !runnable.is_empty() {
+            st.spins_in_row += 1;
+            if st.spins_in_row > 10_000 {
+                let who = describe_blocked(st);
+                abort_locked(st, Abort::Livelock(who));
+                st.runnable = runnable;
+                return;
+            }
+            break;
+        }
+        // Every thread waits: move time to the earliest deadline.
+        let earliest = st
+            .threads
+            .iter()
+            .filter_map(|t| match t.state {
+                State::Blocked { deadline, .. } => deadline,
+                _ => None,
+            })
+            .min();
+        let (Some(t), Some(clock)) = (earliest, st.clock.clone()) else {
+            let who = describe_blocked(st);
+            abort_locked(st, Abort::Deadlock(who));
+            st.runnable = runnable;
+            return;
+        };
+        if t > st.max_time {
+            let who = describe_blocked(st);
+            abort_locked(st, Abort::Livelock(who));
+            st.runnable = runnable;
+            return;
+        }
+        if clock.now() < t {
+            clock.advance_to(t);
+        }
+        let now = clock.now();
+        for th in &mut st.threads {
+            if let State::Blocked { deadline: Some(d), .. } = th.state {
+                if d <= now {
+                    th.state = State::Runnable;
+                }
             }
         }
     }
+    let default = if runnable.contains(&me) { me } else { runnable[0] };
+    let step = st.steps - 1;
+    let choice = st.strategy.choose(Choice { step, current: me, runnable: &runnable, default });
+    let choice = if runnable.contains(&choice) { choice } else { default };
+    st.runnable = runnable;
+    if choice != default {
+        st.switches.push(Switch { step, thread: choice, preemption: default == me });
+    }
+    st.running = choice;
 }
 
 fn join_key(id: usize) -> usize {
@@ -645,12 +826,15 @@ impl<R> Handle<R> {
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        self.os.as_ref().is_none_or(|h| h.is_finished())
+        match &self.controlled {
+            Some((run, id)) => lock(run).threads[*id].state == State::Finished,
+            None => self.os.as_ref().is_none_or(|h| h.is_finished()),
+        }
     }
 }
 
-/// Starts a thread: a controlled one (a scheduling point) if the caller is controlled,
-/// a plain OS thread otherwise.
+/// Starts a thread: a controlled one (a coroutine of the run, and a scheduling point) if
+/// the caller is controlled, a plain OS thread otherwise.
 pub(crate) fn spawn<R: Send + 'static>(name: &str, f: impl FnOnce() -> R + Send + 'static) -> Handle<R> {
     let result = Arc::new(Mutex::new(None));
     let slot = result.clone();
@@ -659,7 +843,10 @@ pub(crate) fn spawn<R: Send + 'static>(name: &str, f: impl FnOnce() -> R + Send 
         let rethrow = match &r {
             Err(p) if p.downcast_ref::<Abandoned>().is_some() => true,
             Err(p) => {
-                record_panic(p.as_ref());
+                if let Some(run) = current_run() {
+                    let id = lock(run).running;
+                    record_panic(run, id, p.as_ref());
+                }
                 false
             }
             Ok(_) => false,
@@ -672,12 +859,11 @@ pub(crate) fn spawn<R: Send + 'static>(name: &str, f: impl FnOnce() -> R + Send 
             std::panic::resume_unwind(Box::new(Abandoned));
         }
     };
-    match with_current(Current::clone) {
-        Some(cur) => {
-            let id = register(&cur.run, name.to_string());
-            let os = start_os_thread(&cur.run, id, Box::new(body));
-            let h = Handle { os: Some(os), result, controlled: Some((cur.run.clone(), id)) };
-            point("thread start", core::ptr::null());
+    match current_run_arc() {
+        Some(run) => {
+            let id = register(&run, name.to_string(), Box::new(body));
+            let h = Handle { os: None, result, controlled: Some((run, id)) };
+            point("thread start", None);
             h
         }
         None => {
@@ -687,5 +873,58 @@ pub(crate) fn spawn<R: Send + 'static>(name: &str, f: impl FnOnce() -> R + Send 
                 .expect("irpkit: the OS refused to start a thread");
             Handle { os: Some(os), result, controlled: None }
         }
+    }
+}
+
+/// What a supervisor on another OS thread sees of the thread that drives runs: a
+/// heartbeat (moves at every scheduling point) and, while a run goes on, that run.
+pub(crate) struct Monitor {
+    beats: AtomicU64,
+    run: Mutex<Option<Arc<Run>>>,
+}
+
+impl Monitor {
+    /// Makes the calling OS thread watched: runs it drives from now on report through the
+    /// monitor returned.
+    pub(crate) fn install() -> Arc<Monitor> {
+        let m = Arc::new(Monitor { beats: AtomicU64::new(0), run: Mutex::new(None) });
+        MONITOR.with(|slot| *slot.borrow_mut() = Some(m.clone()));
+        m
+    }
+
+    /// Moves the heartbeat (between runs, where no scheduling point does).
+    pub(crate) fn beat(&self) {
+        self.beats.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The heartbeat: a value that changes whenever the watched thread makes progress.
+    pub(crate) fn beats(&self) -> u64 {
+        self.beats.load(Ordering::Relaxed)
+    }
+
+    /// What the watched thread's run had done when it stopped making progress for
+    /// `stalled` (a run whose threads are left where they are), or `None` if no run was
+    /// going on.
+    pub(crate) fn stalled_result(&self, stalled: Duration) -> Option<RunResult> {
+        let run = self.run.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        // The stuck coroutine does not hold the state lock (it never runs code outside
+        // this module with it held), but a try keeps the supervisor from ever hanging.
+        let st = run.state.try_lock().ok()?;
+        let who = st.running;
+        let name = st.threads.get(who).map(|t| t.name.clone()).unwrap_or_default();
+        let last = st.threads.get(who).map(|t| t.last).unwrap_or("");
+        Some(RunResult {
+            settled: false,
+            steps: st.steps,
+            switches: st.switches.clone(),
+            trace: st.trace.clone(),
+            thread_names: st.threads.iter().map(|t| t.name.clone()).collect(),
+            abort: Some(Abort::Stall(format!(
+                "thread {who} ({name}) ran for {stalled:?} without reaching a scheduling point (last: {last}); \
+                 it is blocked outside irpkit's primitives (a std lock or channel?) or loops forever"
+            ))),
+            first_report_step: st.first_report_step,
+            panics: st.panics.clone(),
+        })
     }
 }

@@ -49,8 +49,8 @@ mod imp {
     /// model may have more runnable threads than cores, and a spin lock holder that was
     /// preempted must get to run.
     pub(crate) fn spin_step(iteration: u32) {
-        if crate::sched::controlled() {
-            crate::sched::spin("a busy-wait");
+        if super::spin_hook() {
+            // A controlled thread took the explorer's scheduling point instead.
         } else if iteration < 64 {
             std::hint::spin_loop();
         } else {
@@ -60,6 +60,22 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// What a busy-wait iteration calls first: a scheduler that controls the calling thread
+/// (the explorer's) takes a scheduling point there and returns true. Installed by that
+/// scheduler, so that this module depends on nothing of irpkit's.
+static SPIN_HOOK: std::sync::OnceLock<fn() -> bool> = std::sync::OnceLock::new();
+
+/// Installs the busy-wait hook (the first one installed stays).
+#[cfg_attr(any(loom, shuttle), allow(dead_code))]
+pub(crate) fn set_spin_hook(hook: fn() -> bool) {
+    let _ = SPIN_HOOK.set(hook);
+}
+
+#[cfg_attr(any(loom, shuttle), allow(dead_code))]
+fn spin_hook() -> bool {
+    SPIN_HOOK.get().is_some_and(|h| h())
+}
 
 /// Declares a thread-local with a constant initialiser: `const`-initialised with `std`
 /// (no lazy-init check on access), plainly initialised under loom and shuttle, whose

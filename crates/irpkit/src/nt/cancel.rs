@@ -40,7 +40,7 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
         // SAFETY: live IRP.
         unsafe { check_owner_sets_routine(irp) };
     }
-    crate::sched::point("IoSetCancelRoutine", irp);
+    crate::nt::irp::sched_point("IoSetCancelRoutine", irp);
     // SAFETY: live IRP.
     let exchanged = unsafe { irp::exchange_cancel_routine(irp, routine) };
     // SAFETY: live IRP.
@@ -149,7 +149,7 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
         return false;
     }
     check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
-    crate::sched::point(R, irp);
+    crate::nt::irp::sched_point(R, irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {
         // The memory keeps the IRP's last state: a routine still set means it was

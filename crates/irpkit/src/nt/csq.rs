@@ -363,7 +363,7 @@ pub unsafe fn io_csq_insert_irp_ex(
     if csq.is_null() || irp.is_null() {
         return STATUS_INVALID_PARAMETER;
     }
-    crate::sched::point("IoCsqInsertIrp", irp);
+    crate::nt::irp::sched_point("IoCsqInsertIrp", irp);
     // SAFETY: the caller's contract covers every pointer used below.
     unsafe {
         if context.is_null() {
@@ -384,7 +384,7 @@ pub unsafe fn io_csq_insert_irp_ex(
 /// # Safety
 /// `csq` is an initialised queue; `context` was passed to [`io_csq_insert_irp_ex`] for it.
 pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) -> *mut Irp {
-    crate::sched::point("IoCsqRemoveIrp", ptr::null());
+    crate::sched::point("IoCsqRemoveIrp", None);
     // SAFETY: the caller's contract; the context's IRP is live while linked, which is read
     // under the queue lock.
     unsafe {
@@ -400,7 +400,7 @@ pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) 
 /// # Safety
 /// `csq` is an initialised queue.
 pub unsafe fn io_csq_remove_next_irp(csq: *mut IoCsq, peek_context: *mut c_void) -> *mut Irp {
-    crate::sched::point("IoCsqRemoveNextIrp", ptr::null());
+    crate::sched::point("IoCsqRemoveNextIrp", None);
     // SAFETY: the caller's contract; peeked IRPs are live while linked (under the lock).
     let calls = unsafe { Calls::of(csq) };
     csq_core::remove_next(&calls, peek_context).unwrap_or(ptr::null_mut())

@@ -669,7 +669,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     // SAFETY: live device.
     let k = unsafe { device_kernel(device) };
     check_irql_at_most(k, DISPATCH_LEVEL, "IoCallDriver", irp);
-    crate::sched::point("IoCallDriver", irp);
+    crate::nt::irp::sched_point("IoCallDriver", irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {
         k.report(Rule::InvalidIrp, "IoCallDriver", irp, "IoCallDriver on an IRP that was already freed".to_string());

@@ -80,7 +80,7 @@ pub unsafe fn ke_initialize_device_queue(queue: *mut KDeviceQueue) {
 /// `queue` is an initialised device queue.
 unsafe fn locked<R>(queue: *mut KDeviceQueue, what: &'static str, f: impl FnOnce() -> R) -> R {
     if !what.is_empty() {
-        crate::sched::point(what, core::ptr::null());
+        crate::sched::point(what, None);
     }
     /// Releases the queue lock when dropped, also if `f` unwinds (a strict-mode report,
     /// a panicking filter), so a panic never leaves the queue locked.

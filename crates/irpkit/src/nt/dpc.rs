@@ -187,7 +187,7 @@ pub unsafe fn ke_insert_queue_dpc(dpc: *mut KDpc, argument1: *mut c_void, argume
         drop(state);
         k.dpc.work.notify_all();
         crate::sched::wake(dpc_key(k));
-        crate::sched::point("KeInsertQueueDpc", ptr::null());
+        crate::sched::point("KeInsertQueueDpc", None);
         inserted
     })
 }
@@ -530,7 +530,7 @@ impl KernelShared {
         // Until the routine returns (or unwinds), a flush of this DPC waits.
         let _running = RunningDpc { k: self, dpc: DpcPtr(dpc), token };
         let Some(routine) = routine else { return true };
-        crate::sched::point("DPC delivery", ptr::null());
+        crate::sched::point("DPC delivery", None);
         let old = kernel::current_irql();
         kernel::set_irql(DISPATCH_LEVEL);
         let span = crate::timeline::dpc(self, routine as usize);

@@ -72,7 +72,7 @@ pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
     check_irql_at_most(k, DISPATCH_LEVEL, "KeSetEvent", core::ptr::null_mut());
     let prev = event.header.signal_state.swap(1, Ordering::AcqRel);
     notify_waiters(k);
-    crate::sched::point("KeSetEvent", core::ptr::null());
+    crate::sched::point("KeSetEvent", None);
     prev
 }
 
@@ -201,7 +201,7 @@ fn wait_until(
         }
         let deadline = timeout.map(|t| k.clock.now().saturating_add(t));
         if crate::sched::controlled() {
-            crate::sched::point(routine, core::ptr::null());
+            crate::sched::point(routine, None);
             loop {
                 if let Some(status) = ready() {
                     return status;

@@ -257,6 +257,18 @@ fn irp_of(h: *mut IrpHeader) -> *mut Irp {
     unsafe { h.byte_add(header_size()).cast::<Irp>() }
 }
 
+/// The explorer's scheduling point at NT routine `what` working on `irp` (null: on no
+/// IRP), naming the IRP by its serial number.
+#[inline]
+pub(crate) fn sched_point(what: &'static str, irp: *mut Irp) {
+    if crate::sched::active() {
+        // SAFETY: callers pass null or an IRP whose pool memory is allocated (pool memory
+        // is never returned while its kernel lives); `irp_id` only reads the header.
+        let id = if irp.is_null() { None } else { unsafe { irp_id(irp) } };
+        crate::sched::point(what, id);
+    }
+}
+
 /// irpkit's serial number of `irp`, if irpkit allocated it.
 ///
 /// # Safety

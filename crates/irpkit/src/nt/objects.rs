@@ -74,7 +74,7 @@ pub fn ke_delay_execution_thread(interval: i64) -> NtStatus {
         check_irql_at_most(k, APC_LEVEL, "KeDelayExecutionThread", core::ptr::null_mut());
         if interval == 0 {
             if crate::sched::controlled() {
-                crate::sched::point("KeDelayExecutionThread", core::ptr::null());
+                crate::sched::point("KeDelayExecutionThread", None);
             } else {
                 crate::sync::thread::yield_now();
             }

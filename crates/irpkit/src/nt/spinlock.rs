@@ -119,14 +119,14 @@ pub fn ke_acquire_spin_lock(lock: &KSpinLock) -> KIrql {
     kernel::try_with_current(|k| check_irql_at_most(k, DISPATCH_LEVEL, "KeAcquireSpinLock", ptr::null_mut()));
     let old = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old));
-    crate::sched::point("KeAcquireSpinLock", ptr::null());
+    crate::sched::point("KeAcquireSpinLock", None);
     acquire_at_dpc(lock, "KeAcquireSpinLock");
     old
 }
 
 /// `KeAcquireSpinLockAtDpcLevel`: acquires `lock`; the caller is already at DISPATCH_LEVEL.
 pub fn ke_acquire_spin_lock_at_dpc_level(lock: &KSpinLock) {
-    crate::sched::point("KeAcquireSpinLockAtDpcLevel", ptr::null());
+    crate::sched::point("KeAcquireSpinLockAtDpcLevel", None);
     acquire_at_dpc(lock, "KeAcquireSpinLockAtDpcLevel");
 }
 
@@ -155,13 +155,13 @@ fn report_anywhere(rule: Rule, routine: &'static str, message: String) {
 pub fn ke_release_spin_lock(lock: &KSpinLock, new_irql: KIrql) {
     release_at_dpc(lock);
     kernel::set_irql(new_irql);
-    crate::sched::point("KeReleaseSpinLock", ptr::null());
+    crate::sched::point("KeReleaseSpinLock", None);
 }
 
 /// `KeReleaseSpinLockFromDpcLevel`: releases `lock`, staying at DISPATCH_LEVEL.
 pub fn ke_release_spin_lock_from_dpc_level(lock: &KSpinLock) {
     release_at_dpc(lock);
-    crate::sched::point("KeReleaseSpinLockFromDpcLevel", ptr::null());
+    crate::sched::point("KeReleaseSpinLockFromDpcLevel", None);
 }
 
 fn release_at_dpc(lock: &KSpinLock) {
@@ -252,7 +252,7 @@ pub(crate) fn acquire_cancel_lock(k: &KernelShared, routine: &'static str) -> KI
     check_irql_at_most(k, DISPATCH_LEVEL, routine, ptr::null_mut());
     let old = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old));
-    crate::sched::point(routine, ptr::null());
+    crate::sched::point(routine, None);
     if raw_acquire(&k.cancel_lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(1);
     } else {
@@ -299,7 +299,7 @@ pub(crate) fn release_cancel_lock(k: &KernelShared, irql: KIrql, routine: &'stat
     if raw_release(&k.cancel_lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(-1);
         kernel::set_irql(irql);
-        crate::sched::point(routine, ctx.irp);
+        crate::nt::irp::sched_point(routine, ctx.irp);
     } else {
         k.report(
             Rule::CancelLockDiscipline,

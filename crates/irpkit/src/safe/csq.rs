@@ -111,6 +111,13 @@ crate::sync::const_thread_local! {
     static OWNER_REMOVING: core::cell::Cell<*const ()> = core::cell::Cell::new(ptr::null());
 }
 
+/// Exchanges the calling OS thread's queue-owner marker with `saved` (for a scheduler
+/// that runs several threads on one OS thread: each has its own marker).
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) fn swap_owner_marker(saved: &mut *const ()) {
+    OWNER_REMOVING.with(|o| *saved = o.replace(*saved));
+}
+
 /// Runs `f` as the owner of `queue` (its state's address): removals from that queue
 /// inside it are not the cancel path. Nested calls (a predicate of one queue removing
 /// from another) each restore the previous owner, so a removal from any other queue —
