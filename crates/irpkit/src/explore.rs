@@ -395,6 +395,7 @@ fn execute(
     strategy: Box<dyn sched::Strategy>,
     limits: &Limits,
     record: bool,
+    trace: bool,
     slot: Option<&KernelSlot>,
 ) -> (Kernel, sched::RunResult) {
     let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
@@ -416,8 +417,13 @@ fn execute(
         scenario.run(&k);
         drop(dpc);
     });
-    let result =
-        sched::Run::execute(strategy, Arc::new(KernelClock(kernel.clone())), sched_limits(limits), &ThreadLocals, root);
+    let result = sched::Run::execute(
+        strategy,
+        Arc::new(KernelClock(kernel.clone())),
+        sched_limits(limits, trace),
+        &ThreadLocals,
+        root,
+    );
     if !result.settled {
         // A thread of the run could not unwind: its kernel must outlive it.
         core::mem::forget(kernel.clone());
@@ -491,12 +497,13 @@ fn supervised<T: Send + 'static>(
     }
 }
 
-fn sched_limits(l: &Limits) -> sched::Limits {
+fn sched_limits(l: &Limits, record_trace: bool) -> sched::Limits {
     sched::Limits {
         max_steps: l.max_steps,
         max_virtual_time: l.max_virtual_time,
         stop_at_report: l.stop_at_first_report,
         stack_size: l.stack_size,
+        record_trace,
     }
 }
 
@@ -536,7 +543,7 @@ fn finish(
     };
     let trace: Vec<Step> =
         r.trace.iter().map(|s| Step { thread: s.thread, what: s.what, irp: s.irp, at: s.at }).collect();
-    let at_step = r.first_report_step.or(if reports.is_empty() { None } else { Some(trace.len() as u64) });
+    let at_step = r.first_report_step.or(if reports.is_empty() { None } else { Some(r.points) });
     Outcome {
         violation: kind.map(|kind| Violation { kind, reports, schedule: schedule.clone(), at_step }),
         schedule,
@@ -551,7 +558,7 @@ pub fn run_one(scenario: &Arc<dyn Scenario>, strategy: Strategy, seed: u64, limi
     let job_scenario = scenario.clone();
     let job_limits = *limits;
     let r = supervised(limits.stall, move |_, slot| {
-        run_seeded(&job_scenario, strategy, seed, &job_limits, PCT_DEFAULT_STEPS, Some(slot))
+        run_seeded(&job_scenario, strategy, seed, &job_limits, PCT_DEFAULT_STEPS, true, Some(slot))
     });
     settle(scenario, seed, strategy, r)
 }
@@ -581,9 +588,10 @@ fn run_seeded(
     seed: u64,
     limits: &Limits,
     pct_steps: u64,
+    trace: bool,
     slot: Option<&KernelSlot>,
 ) -> Outcome {
-    let (kernel, r) = execute(scenario, sched_strategy(strategy, seed, pct_steps), limits, false, slot);
+    let (kernel, r) = execute(scenario, sched_strategy(strategy, seed, pct_steps), limits, false, trace, slot);
     finish(scenario, seed, strategy, &kernel, r)
 }
 
@@ -614,7 +622,7 @@ fn replay_inner(
     let job_limits = *limits;
     let r = supervised(limits.stall, move |_, slot| {
         let s = Box::new(Directed { decisions: job_schedule.decisions.clone(), next: 0 });
-        let (kernel, r) = execute(&job_scenario, s, &job_limits, record, Some(slot));
+        let (kernel, r) = execute(&job_scenario, s, &job_limits, record, true, Some(slot));
         let outcome = finish(&job_scenario, job_schedule.seed, job_schedule.strategy, &kernel, r);
         (outcome, kernel.take_timeline())
     });
@@ -748,8 +756,12 @@ pub struct Exploration {
     pub shrink_replays: usize,
 }
 
+/// How often an exploration reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(50);
+
 /// Explores `scenario` over `options.seeds`, stopping at the first violation (which it
-/// shrinks if asked). `progress` is called after every schedule.
+/// shrinks if asked). `progress` is called every 50 ms while schedules run, and once at
+/// the end.
 ///
 /// Seeds are handed out in increasing order to `options.jobs` workers. Once a violation
 /// is known, no worker starts a higher seed, and the one reported is the lowest seed's:
@@ -778,12 +790,15 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
         pct_steps,
         next: next.clone(),
         lowest: lowest.clone(),
+        ran: Arc::new(AtomicU64::new(0)),
+        steps: Arc::new(AtomicU64::new(0)),
     };
     let mut workers: Vec<Worker> = (0..jobs).map(|w| work.spawn(w, tx.clone())).collect();
     let mut live = jobs;
-    let mut schedules = 0;
-    let mut steps = 0;
+    // Schedules and steps of stalled runs (the workers count the others).
+    let (mut stalled_schedules, mut stalled_steps) = (0, 0);
     let mut found: Option<(u64, Violation)> = None;
+    let mut last_progress = Instant::now();
     let note = |seed: u64, violation: Option<Violation>, found: &mut Option<(u64, Violation)>| {
         if let Some(v) = violation {
             if found.as_ref().is_none_or(|(s, _)| seed < *s) {
@@ -792,14 +807,8 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
         }
     };
     while live > 0 {
-        match rx.recv_timeout(options.limits.stall.min(Duration::from_millis(50))) {
-            Ok(WorkerMsg::Ran { seed, steps: n, violation }) => {
-                schedules += 1;
-                steps += n;
-                note(seed, violation, &mut found);
-                let violations = u64::from(found.is_some());
-                progress(Progress { schedules, violations, elapsed: start.elapsed(), total });
-            }
+        match rx.recv_timeout(options.limits.stall.min(PROGRESS_EVERY)) {
+            Ok(WorkerMsg::Found { seed, violation }) => note(seed, Some(violation), &mut found),
             Ok(WorkerMsg::Done(w)) => {
                 live -= 1;
                 if let Some(h) = workers[w].handle.take() {
@@ -839,14 +848,21 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
             }
             let outcome = settle(scenario, seed, strategy, Supervised::Stalled(r, kernel));
             lowest.fetch_min(seed, Ordering::AcqRel);
-            schedules += 1;
-            steps += outcome.steps;
+            stalled_schedules += 1;
+            stalled_steps += outcome.steps;
             note(seed, outcome.violation, &mut found);
             w.handle = None;
             live -= 1;
-            progress(Progress { schedules, violations: 1, elapsed: start.elapsed(), total });
+        }
+        if live == 0 || last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            let schedules = work.ran.load(Ordering::Relaxed) + stalled_schedules;
+            let violations = u64::from(found.is_some());
+            progress(Progress { schedules, violations, elapsed: start.elapsed(), total });
         }
     }
+    let schedules = work.ran.load(Ordering::Relaxed) + stalled_schedules;
+    let steps = work.steps.load(Ordering::Relaxed) + stalled_steps;
     let elapsed = start.elapsed();
     let found_after = found.as_ref().map(|(seed, _)| seed - seeds.start + 1);
     let found = found.map(|(_, v)| v);
@@ -863,8 +879,8 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
 
 /// What an exploration worker tells its supervisor.
 enum WorkerMsg {
-    /// Seed `seed` ran.
-    Ran { seed: u64, steps: u64, violation: Option<Violation> },
+    /// Seed `seed` ended in a violation.
+    Found { seed: u64, violation: Violation },
     /// The worker ran out of seeds.
     Done(usize),
     /// The worker stopped early, with seeds left: its OS thread should not drive more
@@ -884,6 +900,9 @@ struct WorkerJob {
     next: Arc<std::sync::atomic::AtomicU64>,
     /// The lowest seed known to end in a violation (`u64::MAX`: none yet).
     lowest: Arc<std::sync::atomic::AtomicU64>,
+    /// Schedules run, and scheduling points taken, by all workers.
+    ran: Arc<std::sync::atomic::AtomicU64>,
+    steps: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl WorkerJob {
@@ -891,6 +910,7 @@ impl WorkerJob {
     fn spawn(&self, w: usize, tx: std::sync::mpsc::Sender<WorkerMsg>) -> Worker {
         use std::sync::atomic::Ordering;
         let (scenario, next, lowest) = (self.scenario.clone(), self.next.clone(), self.lowest.clone());
+        let (ran, steps) = (self.ran.clone(), self.steps.clone());
         let (strategy, limits, end, deadline, pct_steps) =
             (self.strategy, self.limits, self.end, self.deadline, self.pct_steps);
         let current = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
@@ -913,12 +933,14 @@ impl WorkerJob {
                     }
                     worker_current.store(seed, Ordering::Relaxed);
                     let strategy = strategy.unwrap_or_else(|| Strategy::mixed(seed));
-                    let outcome = run_seeded(&scenario, strategy, seed, &limits, pct_steps, Some(&worker_slot));
+                    let outcome = run_seeded(&scenario, strategy, seed, &limits, pct_steps, false, Some(&worker_slot));
                     monitor.beat();
-                    if outcome.violation.is_some() {
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    steps.fetch_add(outcome.steps, Ordering::Relaxed);
+                    if let Some(violation) = outcome.violation {
                         lowest.fetch_min(seed, Ordering::AcqRel);
+                        let _ = tx.send(WorkerMsg::Found { seed, violation });
                     }
-                    let _ = tx.send(WorkerMsg::Ran { seed, steps: outcome.steps, violation: outcome.violation });
                     if sched::polluted() {
                         let _ = tx.send(WorkerMsg::Retired(w));
                         return;

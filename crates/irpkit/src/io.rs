@@ -103,7 +103,7 @@ pub(crate) struct ThreadShared {
 #[derive(Default)]
 struct ThreadIrps {
     issued: u64,
-    table: std::collections::HashMap<IrpPtr, u64>,
+    table: crate::nt::addr_map::AddrMap<IrpPtr, u64>,
 }
 
 impl ThreadIrps {

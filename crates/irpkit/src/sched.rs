@@ -224,6 +224,9 @@ struct RunState {
     strategy: Box<dyn Strategy>,
     switches: Vec<Switch>,
     trace: Vec<TraceStep>,
+    record_trace: bool,
+    /// Scheduling points reached (the trace's length, had it been kept).
+    points: u64,
     abort: Option<Abort>,
     clock: Option<Arc<dyn RunClock>>,
     max_steps: u64,
@@ -262,6 +265,8 @@ pub(crate) struct RunResult {
     /// resumed: its stack is leaked with the references it holds, and the run settled.
     pub(crate) settled: bool,
     pub(crate) steps: u64,
+    /// Scheduling points reached (the trace's length when it is kept).
+    pub(crate) points: u64,
     pub(crate) switches: Vec<Switch>,
     pub(crate) trace: Vec<TraceStep>,
     pub(crate) thread_names: Vec<String>,
@@ -278,6 +283,8 @@ pub(crate) struct Limits {
     pub(crate) stop_at_report: bool,
     /// Bytes of stack each thread's coroutine gets (a guard page below it).
     pub(crate) stack_size: usize,
+    /// Keep the step-by-step trace (a replay's); without it only steps are counted.
+    pub(crate) record_trace: bool,
 }
 
 /// A coroutine of the driving loop, with its thread's saved locals.
@@ -307,6 +314,8 @@ impl Run {
                 strategy,
                 switches: Vec::new(),
                 trace: Vec::new(),
+                record_trace: limits.record_trace,
+                points: 0,
                 abort: None,
                 clock: Some(clock),
                 max_steps: limits.max_steps,
@@ -344,6 +353,7 @@ impl Run {
             RunResult {
                 settled,
                 steps: st.steps,
+                points: st.points,
                 switches: core::mem::take(&mut st.switches),
                 trace: core::mem::take(&mut st.trace),
                 thread_names: st.threads.iter().map(|t| t.name.clone()).collect(),
@@ -599,8 +609,11 @@ fn point_slow(what: &'static str, irp: Option<u64>, new_state: State) {
         drop(st);
         return stopped(run, me, true);
     }
-    let at = st.clock.as_ref().map(|c| c.now()).unwrap_or_default();
-    st.trace.push(TraceStep { thread: me, what, irp, at });
+    st.points += 1;
+    if st.record_trace {
+        let at = st.clock.as_ref().map(|c| c.now()).unwrap_or_default();
+        st.trace.push(TraceStep { thread: me, what, irp, at });
+    }
     st.threads[me].last = what;
     st.threads[me].state = new_state;
     schedule(&mut st, me);
@@ -675,7 +688,7 @@ pub(crate) fn note_report() {
     let Some(run) = current_run() else { return };
     let mut st = lock(run);
     if st.first_report_step.is_none() {
-        st.first_report_step = Some(st.trace.len() as u64);
+        st.first_report_step = Some(st.points);
         // The run stops at the next scheduling point, where every thread is suspended at
         // a known place.
         st.stop_pending = st.stop_at_report;
@@ -716,12 +729,51 @@ fn schedule(st: &mut RunState, me: usize) {
         abort_locked(st, Abort::StepLimit(n));
         return;
     }
-    // Another thread moved: spinners re-check.
+    // One pass: another thread moved, so spinners re-check (they become runnable again),
+    // and the runnable set is collected.
+    let mut runnable = core::mem::take(&mut st.runnable);
+    runnable.clear();
+    let mut me_runnable = false;
     for (i, t) in st.threads.iter_mut().enumerate() {
-        if i != me && t.state == State::Spinning {
-            t.state = State::Runnable;
+        match t.state {
+            State::Runnable => {
+                me_runnable |= i == me;
+                runnable.push(i);
+            }
+            State::Spinning if i != me => {
+                t.state = State::Runnable;
+                runnable.push(i);
+            }
+            _ => {}
         }
     }
+    if runnable.is_empty() {
+        st.runnable = runnable;
+        if !no_one_runnable(st) {
+            return;
+        }
+        runnable = core::mem::take(&mut st.runnable);
+        me_runnable = runnable.contains(&me);
+    } else {
+        st.spins_in_row = 0;
+    }
+    let default = if me_runnable { me } else { runnable[0] };
+    let step = st.steps - 1;
+    let choice = st.strategy.choose(Choice { step, current: me, runnable: &runnable, default });
+    let choice = if runnable.contains(&choice) { choice } else { default };
+    st.runnable = runnable;
+    if choice != default {
+        st.switches.push(Switch { step, thread: choice, preemption: default == me });
+    }
+    st.running = choice;
+}
+
+/// The slow path of [`schedule`]: no thread is runnable. A thread that only spins goes on
+/// (up to a limit); otherwise virtual time moves to the earliest deadline. Leaves the
+/// threads that can go on in `st.runnable` and returns true, or sets `st.abort` and
+/// returns false.
+#[cold]
+fn no_one_runnable(st: &mut RunState) -> bool {
     let mut runnable = core::mem::take(&mut st.runnable);
     loop {
         runnable.clear();
@@ -737,7 +789,7 @@ fn schedule(st: &mut RunState, me: usize) {
                 let who = describe_blocked(st);
                 abort_locked(st, Abort::Livelock(who));
                 st.runnable = runnable;
-                return;
+                return false;
             }
             break;
         }
@@ -754,13 +806,13 @@ fn schedule(st: &mut RunState, me: usize) {
             let who = describe_blocked(st);
             abort_locked(st, Abort::Deadlock(who));
             st.runnable = runnable;
-            return;
+            return false;
         };
         if t > st.max_time {
             let who = describe_blocked(st);
             abort_locked(st, Abort::Livelock(who));
             st.runnable = runnable;
-            return;
+            return false;
         }
         if clock.now() < t {
             clock.advance_to(t);
@@ -774,15 +826,8 @@ fn schedule(st: &mut RunState, me: usize) {
             }
         }
     }
-    let default = if runnable.contains(&me) { me } else { runnable[0] };
-    let step = st.steps - 1;
-    let choice = st.strategy.choose(Choice { step, current: me, runnable: &runnable, default });
-    let choice = if runnable.contains(&choice) { choice } else { default };
     st.runnable = runnable;
-    if choice != default {
-        st.switches.push(Switch { step, thread: choice, preemption: default == me });
-    }
-    st.running = choice;
+    true
 }
 
 fn join_key(id: usize) -> usize {
@@ -916,6 +961,7 @@ impl Monitor {
         Some(RunResult {
             settled: false,
             steps: st.steps,
+            points: st.points,
             switches: st.switches.clone(),
             trace: st.trace.clone(),
             thread_names: st.threads.iter().map(|t| t.name.clone()).collect(),

@@ -32,7 +32,9 @@ use core::cmp::Reverse;
 use core::ffi::c_void;
 use core::ptr;
 use core::time::Duration;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+
+use crate::nt::addr_map::AddrMap;
 
 use super::event::notify_waiters;
 use super::spinlock::call_checked;
@@ -72,7 +74,7 @@ struct DpcState {
     /// Due-time order of armings: `(due, stamp, timer)`, stale entries included.
     timers: BinaryHeap<Reverse<(u64, u64, TimerPtr)>>,
     /// The armed timers.
-    armed: HashMap<TimerPtr, Armed>,
+    armed: AddrMap<TimerPtr, Armed>,
     next_stamp: u64,
     /// DPCs whose routine is running, with the token of the thread running each.
     running: Vec<(DpcPtr, usize)>,
@@ -102,7 +104,7 @@ impl DpcEngine {
             state: Mutex::new(DpcState {
                 queue: VecDeque::new(),
                 timers: BinaryHeap::new(),
-                armed: HashMap::new(),
+                armed: AddrMap::default(),
                 next_stamp: 1,
                 running: Vec::new(),
                 flush_waiters: 0,

@@ -8,6 +8,7 @@
 //! Windows code. The [safe layer](crate::safe) wraps these routines; it does not
 //! re-implement them.
 
+pub(crate) mod addr_map;
 pub mod build;
 pub mod cancel;
 pub mod complete;

@@ -11,7 +11,9 @@
 //! Lock order: `ObjectManager::state` is a leaf (no kernel primitive runs under it).
 
 use core::ffi::c_void;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::nt::addr_map::AddrMap;
 
 use super::device::DriverPtr;
 use super::event::notify_waiters;
@@ -71,10 +73,10 @@ struct Entry {
 
 #[derive(Default)]
 struct State {
-    handles: HashMap<usize, Entry>,
+    handles: AddrMap<usize, Entry>,
     next_handle: usize,
     /// The thread object of each thread that has one, by the thread's token.
-    threads: HashMap<usize, usize>,
+    threads: AddrMap<usize, usize>,
     /// Every thread object ever created (freed when the kernel ends).
     all_threads: Vec<usize>,
     /// Every event created for a requester (freed when the kernel ends).

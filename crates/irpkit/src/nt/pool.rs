@@ -13,7 +13,6 @@
 
 use core::alloc::Layout;
 use core::ffi::c_void;
-use std::collections::HashMap;
 
 use super::device::DriverPtr;
 use super::spinlock::check_irql_at_most;
@@ -56,7 +55,7 @@ struct PoolBlock {
 /// A kernel's pool: the blocks allocated and not yet freed.
 #[derive(Default)]
 pub(crate) struct PoolTracker {
-    live: Mutex<HashMap<usize, PoolBlock>>,
+    live: Mutex<crate::nt::addr_map::AddrMap<usize, PoolBlock>>,
 }
 
 impl core::fmt::Debug for PoolTracker {
