@@ -155,25 +155,31 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         let (name, scenario) = (&target.name, &target.scenario);
         let options = Options { limits: Limits { stack_size, ..target.limits }, ..options.clone() };
         let mut last = Instant::now();
+        // A bar on a terminal; elsewhere (a CI log) a line every 200 ms.
+        let bar = tty.then(|| {
+            let bar = indicatif::ProgressBar::new(options.seeds.end.saturating_sub(options.seeds.start));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{prefix:<24} [{bar:30}] {pos}/{len} schedules  {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(name.clone());
+            bar
+        });
         let e = explore::explore(scenario, &options, |p| {
-            if last.elapsed() >= Duration::from_millis(200) {
+            if let Some(bar) = &bar {
+                bar.set_position(p.schedules);
+                let found = if p.violations > 0 { "  violation found" } else { "" };
+                bar.set_message(format!("{:.0}/s{found}", p.rate()));
+            } else if last.elapsed() >= Duration::from_millis(200) {
                 last = Instant::now();
-                let line = format!(
-                    "{name}: {}/{} schedules  {:.0}/s  violations {}",
-                    p.schedules,
-                    p.total,
-                    p.rate(),
-                    p.violations
-                );
-                if tty {
-                    eprint!("\r{line:<78}");
-                } else {
-                    eprintln!("{line}");
-                }
+                eprintln!("{name}: {}/{} schedules  {:.0}/s  violations {}", p.schedules, p.total, p.rate(), p.violations);
             }
         });
-        if tty {
-            eprint!("\r{:<78}\r", "");
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
         if let Some(err) = target.explorable.as_ref().and_then(file_run::Explorable::setup_error) {
             let file = target.file.as_ref().map_or_else(String::new, |f| format!("{}: ", f.given.display()));
