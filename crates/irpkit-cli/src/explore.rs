@@ -159,11 +159,9 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         let bar = tty.then(|| {
             let bar = indicatif::ProgressBar::new(options.seeds.end.saturating_sub(options.seeds.start));
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{prefix:<24} [{bar:30}] {pos}/{len} schedules  {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                indicatif::ProgressStyle::with_template("{prefix:<24} [{bar:30}] {pos}/{len} schedules  {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
             );
             bar.set_prefix(name.clone());
             bar
@@ -175,7 +173,13 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                 bar.set_message(format!("{:.0}/s{found}", p.rate()));
             } else if last.elapsed() >= Duration::from_millis(200) {
                 last = Instant::now();
-                eprintln!("{name}: {}/{} schedules  {:.0}/s  violations {}", p.schedules, p.total, p.rate(), p.violations);
+                eprintln!(
+                    "{name}: {}/{} schedules  {:.0}/s  violations {}",
+                    p.schedules,
+                    p.total,
+                    p.rate(),
+                    p.violations
+                );
             }
         });
         if let Some(bar) = bar {
