@@ -19,9 +19,18 @@
 //!   objects point into it). Verifier reports made while one of its routines runs name the
 //!   routine by its symbol.
 //!
-//! Invariants: a mapping is closed only when its kernel drops (after the kernel's drivers,
-//! devices and threads are gone), never while a routine in it may run. The import
-//! library's table is written once, before any driver is loaded, and never changes.
+//!   When that kernel ends, the copy is not closed but kept idle, with a snapshot of its
+//!   writable data taken right after it was mapped (before DriverEntry): the next load of
+//!   the same image (same path, size and modification time) takes an idle copy and puts
+//!   its globals back as they were, instead of copying and mapping the file again. An
+//!   exploration loads its drivers once per schedule, so this is most of its cost.
+//!   Thread-locals of driver code (`__thread`) and constructors that ran at mapping are
+//!   not reset; WDM drivers have neither.
+//!
+//! Invariants: a mapping is reused or closed only when its kernel drops (after the
+//! kernel's drivers, devices and threads are gone), never while a routine in it may run;
+//! an idle copy belongs to no kernel, and one load takes it. The import library's table is
+//! written once, before any driver is loaded, and never changes.
 
 use std::ffi::{CStr, CString};
 use std::fmt;
@@ -528,21 +537,135 @@ pub struct DriverImage {
     warnings: String,
 }
 
-/// A loaded copy of an image: closed when the kernel it was loaded into ends.
+/// A loaded copy of an image: kept idle for the next load of the same image when the
+/// kernel it was loaded into ends (closed if too many are idle).
 struct Mapping {
     handle: usize,
     symbols_token: Option<usize>,
+    /// The image file it is a copy of, and the file's identity when it was mapped.
+    source: PathBuf,
+    identity: FileIdentity,
+    entry: usize,
+    /// The writable data as mapped, before DriverEntry ran: (address, bytes).
+    snapshot: Vec<(usize, Vec<u8>)>,
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        let mut idle = idle_mappings();
+        if idle.len() < MAX_IDLE_MAPPINGS && !self.snapshot.is_empty() {
+            let kept = Mapping {
+                handle: self.handle,
+                symbols_token: self.symbols_token.take(),
+                source: core::mem::take(&mut self.source),
+                identity: self.identity,
+                entry: self.entry,
+                snapshot: core::mem::take(&mut self.snapshot),
+            };
+            self.handle = 0;
+            idle.push(kept);
+            return;
+        }
+        drop(idle);
         if let Some(t) = self.symbols_token {
             irpkit::nt::symbols::unregister_image(t);
         }
-        // SAFETY: the kernel that called into this copy has ended (this runs as the last
-        // of its kept values): nothing can call into it any more.
-        unsafe { libc::dlclose(self.handle as *mut libc::c_void) };
+        if self.handle != 0 {
+            // SAFETY: the kernel that called into this copy has ended (this runs as the
+            // last of its kept values): nothing can call into it any more.
+            unsafe { libc::dlclose(self.handle as *mut libc::c_void) };
+        }
     }
+}
+
+/// Idle copies kept at most (in all, every image together).
+const MAX_IDLE_MAPPINGS: usize = 64;
+
+/// Copies of images whose kernels have ended, ready for the next load.
+fn idle_mappings() -> std::sync::MutexGuard<'static, Vec<Mapping>> {
+    static IDLE: std::sync::Mutex<Vec<Mapping>> = std::sync::Mutex::new(Vec::new());
+    IDLE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What tells a rebuilt image file from the one a copy was made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn file_identity(path: &Path) -> Option<FileIdentity> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(FileIdentity { len: m.len(), modified: m.modified().ok() })
+}
+
+/// Takes an idle copy of `path` (as it is now), its globals put back as mapped.
+fn take_idle(path: &Path, identity: FileIdentity) -> Option<Mapping> {
+    let mut idle = idle_mappings();
+    let i = idle.iter().position(|m| m.source == path && m.identity == identity)?;
+    let m = idle.swap_remove(i);
+    drop(idle);
+    for (address, bytes) in &m.snapshot {
+        // SAFETY: the region is writable data of this mapped copy (found in its program
+        // headers when it was mapped, read-only-after-relocation pages left out), and no
+        // kernel uses the copy: it was idle.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), *address as *mut u8, bytes.len()) };
+    }
+    Some(m)
+}
+
+/// The writable data of the object loaded at `base`, as it is now.
+fn snapshot_writable(base: usize) -> Vec<(usize, Vec<u8>)> {
+    struct Search {
+        base: usize,
+        regions: Vec<(usize, usize)>,
+    }
+    unsafe extern "C" fn each(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info record and our `Search`.
+        let (info, search) = unsafe { (&*info, &mut *data.cast::<Search>()) };
+        if info.dlpi_addr as usize != search.base {
+            return 0;
+        }
+        // SAFETY: the record's program headers are `dlpi_phnum` entries at `dlpi_phdr`.
+        let headers = unsafe { core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let relro = headers.iter().find(|h| h.p_type == libc::PT_GNU_RELRO).map(|h| {
+            let start = (search.base + h.p_vaddr as usize) & !(page - 1);
+            let end = (search.base + h.p_vaddr as usize + h.p_memsz as usize) & !(page - 1);
+            (start, end)
+        });
+        for h in headers.iter().filter(|h| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_W != 0) {
+            let mut start = search.base + h.p_vaddr as usize;
+            let end = start + h.p_memsz as usize;
+            if let Some((rs, re)) = relro {
+                if rs <= start && re > start {
+                    start = re.min(end);
+                }
+            }
+            if end > start {
+                search.regions.push((start, end - start));
+            }
+        }
+        1
+    }
+    let mut search = Search { base, regions: Vec::new() };
+    // SAFETY: `each` matches the callback type and only reads the records it is given.
+    unsafe { libc::dl_iterate_phdr(Some(each), (&mut search as *mut Search).cast()) };
+    search
+        .regions
+        .into_iter()
+        .map(|(address, len)| {
+            // SAFETY: a writable, mapped region of the object (its PT_LOAD segment, past
+            // its read-only-after-relocation part).
+            let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, len) }.to_vec();
+            (address, bytes)
+        })
+        .collect()
 }
 
 impl DriverImage {
@@ -574,6 +697,25 @@ impl DriverImage {
     /// `\Registry\Machine\System\CurrentControlSet\Services\{name}`.
     pub fn load(&self, kernel: &Kernel) -> Result<LoadedDriver, LoadError> {
         import_library()?;
+        let identity = file_identity(&self.path);
+        let mapping = match identity.and_then(|id| take_idle(&self.path, id)) {
+            Some(m) => m,
+            None => self.map_copy(identity)?,
+        };
+        let entry = mapping.entry;
+        kernel.keep_alive(Box::new(mapping));
+        // SAFETY: DriverEntry has the DRIVER_INITIALIZE signature (the header declares it).
+        let entry: DriverInitialize = unsafe { core::mem::transmute::<usize, DriverInitialize>(entry) };
+        match kernel.load_driver(&self.name, entry) {
+            Ok(driver) => {
+                Ok(LoadedDriver { kernel: kernel.clone(), driver: DriverRef(driver), name: self.name.clone() })
+            }
+            Err(status) => Err(LoadError::DriverEntryFailed { driver: format!("\\Driver\\{}", self.name), status }),
+        }
+    }
+
+    /// Maps a new private copy of the image and snapshots its writable data.
+    fn map_copy(&self, identity: Option<FileIdentity>) -> Result<Mapping, LoadError> {
         let copy = private_copy(&self.path)?;
         let cpath = CString::new(copy.as_os_str().as_encoded_bytes()).expect("a path without NUL");
         // SAFETY: loading the driver: its initialisers are its own (WDM drivers have none).
@@ -597,15 +739,23 @@ impl DriverImage {
             return Err(LoadError::MissingDriverEntry { image: self.path.clone() });
         }
         let token = symbols.flatten().and_then(|table| register_symbols(entry, table, &self.path));
-        kernel.keep_alive(Box::new(Mapping { handle: handle as usize, symbols_token: token }));
-        // SAFETY: DriverEntry has the DRIVER_INITIALIZE signature (the header declares it).
-        let entry: DriverInitialize = unsafe { core::mem::transmute::<*mut libc::c_void, DriverInitialize>(entry) };
-        match kernel.load_driver(&self.name, entry) {
-            Ok(driver) => {
-                Ok(LoadedDriver { kernel: kernel.clone(), driver: DriverRef(driver), name: self.name.clone() })
-            }
-            Err(status) => Err(LoadError::DriverEntryFailed { driver: format!("\\Driver\\{}", self.name), status }),
-        }
+        // SAFETY: Dl_info is plain data (pointers and integers): all zero is a valid value.
+        let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
+        // SAFETY: `entry` is an address inside the loaded copy; `info` is writable.
+        let base = if unsafe { libc::dladdr(entry, &mut info) } != 0 { info.dli_fbase as usize } else { 0 };
+        // Without its base the copy's data cannot be found: it is then never reused.
+        let (snapshot, identity) = match (base, identity) {
+            (0, _) | (_, None) => (Vec::new(), FileIdentity { len: u64::MAX, modified: None }),
+            (base, Some(id)) => (snapshot_writable(base), id),
+        };
+        Ok(Mapping {
+            handle: handle as usize,
+            symbols_token: token,
+            source: self.path.clone(),
+            identity,
+            entry: entry as usize,
+            snapshot,
+        })
     }
 }
 

@@ -211,3 +211,44 @@ fn debug_output_is_joined_into_lines() {
     assert_eq!(text, ["LINES.SYS: entry 1", "a", "b", "tail"]);
     driver.unload();
 }
+
+/// A driver's globals start as the image has them in every kernel it is loaded into,
+/// also when the loader reuses a copy mapped for a kernel that has ended; an image rebuilt
+/// since is mapped afresh.
+#[test]
+fn every_load_sees_the_globals_as_the_image_has_them() {
+    let d = ScratchDriver::new(
+        "globals",
+        "static LONG loads;\nstatic LONG seed = 41;\n",
+        "    loads++;\n    seed++;\n    return loads == 1 && seed == 42 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;",
+    );
+    let image = CDriver::new("globals").source(&d.source).build().unwrap_or_else(|e| panic!("{e}"));
+    for round in 0..4 {
+        let kernel = Kernel::new();
+        let _entered = kernel.enter();
+        image.load(&kernel).unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+    // Two kernels at once: two copies, each with its own globals.
+    let (a, b) = (Kernel::new(), Kernel::new());
+    let loaded_a = {
+        let _entered = a.enter();
+        image.load(&a).map(|_| ()).map_err(|e| e.to_string())
+    };
+    let loaded_b = {
+        let _entered = b.enter();
+        image.load(&b).map(|_| ()).map_err(|e| e.to_string())
+    };
+    assert_eq!((loaded_a, loaded_b), (Ok(()), Ok(())));
+    drop((a, b));
+    // Rebuilt with another initial value: the new image's, not an idle copy of the old.
+    std::fs::write(
+        &d.source,
+        "#include <ntddk.h>\nstatic LONG seed = 7;\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    \
+         UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    return ++seed == 8 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;\n}\n",
+    )
+    .unwrap();
+    let rebuilt = CDriver::new("globals").source(&d.source).build().unwrap_or_else(|e| panic!("{e}"));
+    let kernel = Kernel::new();
+    let _entered = kernel.enter();
+    rebuilt.load(&kernel).unwrap_or_else(|e| panic!("the rebuilt image: {e}"));
+}
