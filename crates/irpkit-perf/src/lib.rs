@@ -11,6 +11,7 @@ pub mod alloc;
 pub mod experiments;
 pub mod markdown;
 pub mod peers;
+pub mod race;
 pub mod report;
 pub mod runner;
 pub mod stats;
