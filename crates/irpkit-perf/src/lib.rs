@@ -9,6 +9,7 @@
 
 pub mod alloc;
 pub mod experiments;
+pub mod explorer;
 pub mod markdown;
 pub mod peers;
 pub mod race;
