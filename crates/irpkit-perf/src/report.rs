@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::experiments as ex;
+use crate::explorer::{self, ExplorerPlan, ExplorerResults};
 use crate::markdown::{duration_ns, duration_ns_short, per_request, ratio_number, time_ratio, Table};
 use crate::peers;
 use crate::runner::{alternate, interleave, Contender, Settings};
@@ -16,6 +17,16 @@ pub const COMMAND: &str = "cargo run --release -p irpkit-perf";
 
 /// The memory target per queued IRP with one stack location.
 pub const MEMORY_TARGET: f64 = 256.0;
+
+/// The explorer's target: schedules per second on the cancel race at least shuttle's
+/// (time per schedule irpkit / shuttle at most this).
+pub const EXPLORER_VS_SHUTTLE_TARGET: f64 = 1.0;
+
+/// The explorer's target real time per scheduling point, ns.
+pub const EXPLORER_STEP_TARGET_NS: f64 = 500.0;
+
+/// The explorer's target speed-up of two workers over one (on two cores or more).
+pub const EXPLORER_JOBS_TARGET: f64 = 1.8;
 
 /// How much to measure.
 #[derive(Debug, Clone)]
@@ -40,6 +51,8 @@ pub struct Plan {
     pub exit_rounds: usize,
     /// Smaller counts measured for the thread-exit growth (with more rounds).
     pub exit_curve: Vec<usize>,
+    /// The explorer's figures.
+    pub explorer: ExplorerPlan,
 }
 
 impl Plan {
@@ -56,6 +69,15 @@ impl Plan {
             exit_n: 100_000,
             exit_rounds: 5,
             exit_curve: vec![1_000, 10_000],
+            explorer: ExplorerPlan {
+                race_schedules: 5_000,
+                race_rounds: 15,
+                step_seeds: 500,
+                step_rounds: 11,
+                jobs_scenario: "queue-correct",
+                jobs_min_run: Duration::from_millis(500),
+                jobs_rounds: 9,
+            },
         }
     }
 
@@ -72,6 +94,15 @@ impl Plan {
             exit_n: 1_000,
             exit_rounds: 1,
             exit_curve: vec![100],
+            explorer: ExplorerPlan {
+                race_schedules: 20,
+                race_rounds: 2,
+                step_seeds: 3,
+                step_rounds: 1,
+                jobs_scenario: "queue-correct",
+                jobs_min_run: Duration::from_millis(20),
+                jobs_rounds: 2,
+            },
         }
     }
 }
@@ -146,6 +177,8 @@ pub struct Results {
     pub latency_cross: ex::Latencies,
     /// Thread exit: (n, [irpkit, tokio, crossbeam, floor] samples in ns).
     pub exit: Vec<(usize, Vec<Vec<f64>>)>,
+    /// The explorer's figures (measured first: the shuttle binary is built then).
+    pub explorer: Option<ExplorerResults>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
 }
@@ -155,6 +188,8 @@ pub fn run(plan: &Plan) -> Results {
     let started = Instant::now();
     let mut r = Results::default();
     let t = &plan.timing;
+
+    r.explorer = Some(explorer::measure(&plan.explorer, progress));
 
     progress("request path");
     let (rows, allocs) = ex::with_requester_reads(|requester| {
@@ -474,7 +509,8 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
          alternation: each round runs every contender of a group once, the first one rotating \
          (A B, B A, …), and the ratio is the median of the per-round ratios irpkit / peer — so a \
          noisy, shared machine slows both sides of a ratio alike. Times are medians. A ratio below \
-         1 means irpkit takes less time (or memory, or allocations) than the peer.\n"
+         1 means irpkit takes less time (or memory, or allocations) than the peer. (The \
+         explorer's peer, shuttle, runs in a child process, in the same alternation.)\n"
     );
 
     // ----- headline ---------------------------------------------------------------
@@ -562,6 +598,9 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
                 "—".to_string(),
             ]);
         }
+    }
+    if let Some(e) = &r.explorer {
+        explorer_headline(&mut h, e, env.cores);
     }
     s.push_str(&h.render());
     s.push('\n');
@@ -762,6 +801,11 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
         );
     }
 
+    // ----- explorer --------------------------------------------------------------
+    if let Some(e) = &r.explorer {
+        explorer_section(&mut s, &plan.explorer, e, env.cores);
+    }
+
     // ----- how -------------------------------------------------------------------
     let _ = writeln!(s, "## How the figures are made\n");
     let _ = writeln!(
@@ -771,12 +815,268 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
          same source files, so `cargo bench -p irpkit` and this report run the same code.\n\
          - Peers that only this report runs (crossbeam-channel, the thread-exit and latency \
          experiments, the memory and allocation counts) are in `crates/irpkit-perf/src/`.\n\
+         - The explorer's race is `crates/irpkit-perf/src/race.rs`, its irpkit side \
+         `explorer.rs`; shuttle's side is the binary `crates/irpkit-perf/shuttle-race` \
+         (package `irpkit-perf-shuttle`), which the report builds with \
+         `RUSTFLAGS=\"--cfg shuttle\" cargo build --release --locked -p irpkit-perf-shuttle` \
+         into `target/shuttle/` (or `$CARGO_TARGET_DIR/shuttle/`), the directory of the \
+         shuttle tests; if that build fails the report says so in place of shuttle's figures.\n\
          - The counting global allocator counts only during the memory and allocation \
          measurements; during timings every allocation, irpkit's and the peers', pays the same \
          one relaxed load.\n\
-         - Quick mode (`{COMMAND} -- --quick`; CI runs it unoptimised right after the tests, so \
-         that the command cannot rot) does every measurement with tiny sizes and writes to the \
-         system's temporary directory, never to `docs/`.\n"
+         - Quick mode (`{COMMAND} -- --quick`; CI runs it unoptimised after the shuttle tests, \
+         whose build directory the shuttle binary shares, so that the command cannot rot) does \
+         every measurement with tiny sizes and writes to the system's temporary directory, \
+         never to `docs/`.\n"
     );
     s
+}
+
+// ----- the explorer -------------------------------------------------------------------
+
+/// Schedules per second of a median time per schedule, with thousands separated.
+fn per_second(ns: f64) -> String {
+    if ns.is_finite() && ns > 0.0 {
+        thousands((1e9 / ns).round() as usize)
+    } else {
+        "n/a".to_string()
+    }
+}
+
+fn met(ok: bool) -> String {
+    if ok { "yes" } else { "**no**" }.to_string()
+}
+
+/// The correct twin with the largest median time per scheduling point.
+fn worst_twin(e: &ExplorerResults) -> Option<(&'static str, f64)> {
+    e.steps.iter().filter(|r| r.kind == "correct twin").map(|r| (r.name, step_ns(r))).max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// A scenario's median time per scheduling point over its rounds.
+fn step_ns(r: &explorer::StepRow) -> f64 {
+    median(&r.runs.iter().map(|x| x.ns_per_step()).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+}
+
+/// The worker speed-up, median of the per-round ratios time(1) / time(2).
+fn jobs_speedup(j: &explorer::Jobs) -> f64 {
+    paired_ratio(&j.one, &j.two).unwrap_or(f64::NAN)
+}
+
+/// The explorer's rows of the headline table.
+fn explorer_headline(h: &mut Table, e: &ExplorerResults, cores: usize) {
+    let v = &e.vs_shuttle;
+    let irpkit_ns = median(&v.irpkit_ns).unwrap_or(f64::NAN);
+    let irpkit = format!("`irpkit::explore`: {} schedules/s ({} each)", per_second(irpkit_ns), duration_ns(irpkit_ns));
+    let (peer, ratio, ok) = match &v.shuttle_error {
+        Some(why) => (format!("not measured: {why}"), "n/a".to_string(), "n/a".to_string()),
+        None => {
+            let shuttle_ns = median(&v.shuttle_ns).unwrap_or(f64::NAN);
+            let ratio = paired_ratio(&v.irpkit_ns, &v.shuttle_ns).unwrap_or(f64::NAN);
+            (
+                format!(
+                    "`shuttle::check_random`: {} schedules/s ({} each)",
+                    per_second(shuttle_ns),
+                    duration_ns(shuttle_ns)
+                ),
+                time_ratio(ratio),
+                met(ratio <= EXPLORER_VS_SHUTTLE_TARGET),
+            )
+        }
+    };
+    h.row([
+        "explorer: schedules per second on the cancel race, one worker".to_string(),
+        format!("≥ {EXPLORER_VS_SHUTTLE_TARGET:.1}× shuttle's"),
+        irpkit,
+        peer,
+        ratio,
+        ok,
+    ]);
+    if let Some((name, ns)) = worst_twin(e) {
+        h.row([
+            "explorer: real time per scheduling point, catalog's correct twins (the slowest)".to_string(),
+            format!("≤ {EXPLORER_STEP_TARGET_NS:.0} ns"),
+            format!("{} (`{name}`)", duration_ns(ns)),
+            "—".to_string(),
+            "—".to_string(),
+            met(ns <= EXPLORER_STEP_TARGET_NS),
+        ]);
+    }
+    let j = &e.jobs;
+    let speedup = jobs_speedup(j);
+    h.row([
+        format!("explorer: `--jobs 2` against `--jobs 1` (`{}`, {} seeds)", j.scenario, thousands(j.seeds as usize)),
+        format!("≥ {EXPLORER_JOBS_TARGET:.1}× on 2 cores"),
+        format!(
+            "2 workers: {} ({}× speed-up)",
+            duration_ns(median(&j.two).unwrap_or(f64::NAN) * 1e9),
+            ratio_number(speedup)
+        ),
+        format!("1 worker: {}", duration_ns(median(&j.one).unwrap_or(f64::NAN) * 1e9)),
+        time_ratio(paired_ratio(&j.two, &j.one).unwrap_or(f64::NAN)),
+        if cores >= 2 { met(speedup >= EXPLORER_JOBS_TARGET) } else { format!("n/a ({cores} core)") },
+    ]);
+}
+
+/// `n rounds`, or `1 round`.
+fn rounds(n: usize) -> String {
+    if n == 1 {
+        "1 round".to_string()
+    } else {
+        format!("{n} rounds")
+    }
+}
+
+/// The report's section on the explorer.
+fn explorer_section(s: &mut String, plan: &ExplorerPlan, e: &ExplorerResults, cores: usize) {
+    let _ = writeln!(s, "## The explorer\n");
+    let _ = writeln!(
+        s,
+        "How fast `irpkit::explore` (the `irpkit explore` command) runs schedules. Every \
+         exploration here uses the random strategy and no shrinking, and none finds a \
+         violation (one would stop the report).\n"
+    );
+
+    let v = &e.vs_shuttle;
+    let _ = writeln!(s, "### Against shuttle, on one race\n");
+    let _ = writeln!(
+        s,
+        "The race of `crates/irpkit/tests/shuttle_cancel.rs`, written once \
+         (`crates/irpkit-perf/src/race.rs`) and run by both explorers: a driver's dispatch \
+         pends a read cancelably (IoMarkIrpPending, IoSetCancelRoutine, re-check of \
+         `Irp->Cancel`); two threads started with `Kernel::spawn` call IoCancelIrp on it \
+         while the main thread, as the driver, clears the cancel routine and completes the \
+         read if that won; both threads are joined, the read must have been completed \
+         exactly once, and the IRP is freed.\n\n\
+         - **irpkit**: `explore::explore` over seeds 0..{n}, `Strategy::Random`, one worker, \
+         in this process, on the kernel each run gets (virtual clock, verifier in record \
+         mode, a DPC thread). It schedules at kernel primitives only — the cancel spin lock, \
+         IoSetCancelRoutine, IoCancelIrp, IoCompleteRequest, IoCallDriver, waits, thread \
+         start, exit and join — and its threads are coroutines on the worker's OS thread.\n\
+         - **shuttle**: `shuttle::check_random` with {n} iterations, each on a fresh kernel \
+         (real clock, strict verifier), in the `irpkit-perf-shuttle` binary: irpkit built \
+         with `--cfg shuttle`, so that every atomic, lock, condition variable and thread of \
+         irpkit's code is shuttle's, and shuttle schedules at each of them (its threads are \
+         coroutines too). The binary times the check alone; it is built once at the start \
+         of the report ({build}) and run as a child process in each round.\n\n\
+         Both sides run {n} schedules per sample, in {rounds}, alternating, after one \
+         warm-up each; the ratio is the median of the per-round ratios of time per \
+         schedule. Target: irpkit's schedules per second at least shuttle's (a ratio ≤ \
+         {target:.2}).\n",
+        n = thousands(v.schedules as usize),
+        rounds = rounds(v.irpkit_ns.len()),
+        build = duration_ns(v.build.as_nanos() as f64),
+        target = EXPLORER_VS_SHUTTLE_TARGET,
+    );
+    let irpkit_ns = median(&v.irpkit_ns).unwrap_or(f64::NAN);
+    let mut t = Table::new(["", "irpkit::explore", "shuttle::check_random", "irpkit / shuttle"]);
+    match &v.shuttle_error {
+        Some(why) => {
+            t.row([
+                "time per schedule".to_string(),
+                duration_ns(irpkit_ns),
+                format!("not measured: {why}"),
+                "n/a".to_string(),
+            ]);
+            t.row(["schedules per second".to_string(), per_second(irpkit_ns), "—".to_string(), "n/a".to_string()]);
+        }
+        None => {
+            let shuttle_ns = median(&v.shuttle_ns).unwrap_or(f64::NAN);
+            let ratio = paired_ratio(&v.irpkit_ns, &v.shuttle_ns).unwrap_or(f64::NAN);
+            t.row([
+                "time per schedule".to_string(),
+                duration_ns(irpkit_ns),
+                duration_ns(shuttle_ns),
+                time_ratio(ratio),
+            ]);
+            t.row([
+                "schedules per second".to_string(),
+                per_second(irpkit_ns),
+                per_second(shuttle_ns),
+                format!("{}× shuttle's", ratio_number(1.0 / ratio)),
+            ]);
+        }
+    }
+    t.row([
+        "scheduling points per schedule".to_string(),
+        format!("{:.1}", v.irpkit_steps_per_schedule),
+        "every atomic, lock and thread operation (not counted)".to_string(),
+        "—".to_string(),
+    ]);
+    let share = |f: f64, measured: bool| if measured { format!("{:.1} %", f * 100.0) } else { "—".to_string() };
+    t.row([
+        "schedules in which the driver's completion won".to_string(),
+        share(v.irpkit_driver_won, true),
+        share(v.shuttle_driver_won, v.shuttle_error.is_none()),
+        "—".to_string(),
+    ]);
+    s.push_str(&t.render());
+    s.push('\n');
+
+    let _ = writeln!(s, "### Time per scheduling point\n");
+    let _ = writeln!(
+        s,
+        "The catalog's correct twins (`irpkit_samples::buggy::correct()`, the buggy drivers \
+         without their bug) and the safe-API sample workloads (`irpkit_samples::workloads`), \
+         each explored over {seeds} seeds with one worker, in {rounds} that alternate \
+         between the scenarios: the exploration's real time (worker start, every run's \
+         kernel, threads and DPC thread, the checks at the end) divided by the scheduling \
+         points it took. Medians over the rounds. Target: ≤ {target:.0} ns per point.\n",
+        seeds = thousands(plan.step_seeds as usize),
+        rounds = rounds(e.steps.first().map_or(0, |r| r.runs.len())),
+        target = EXPLORER_STEP_TARGET_NS,
+    );
+    let mut t = Table::new([
+        "scenario",
+        "kind",
+        "points per schedule",
+        "time per schedule",
+        "schedules per second",
+        "time per point",
+        "met",
+    ]);
+    for r in &e.steps {
+        let per_schedule = median(&r.runs.iter().map(|x| x.ns_per_schedule()).collect::<Vec<_>>()).unwrap_or(f64::NAN);
+        let steps = r.runs.iter().map(|x| x.steps).sum::<u64>() as f64
+            / r.runs.iter().map(|x| x.schedules).sum::<u64>().max(1) as f64;
+        let ns = step_ns(r);
+        t.row([
+            format!("`{}`", r.name),
+            r.kind.to_string(),
+            format!("{steps:.1}"),
+            duration_ns(per_schedule),
+            per_second(per_schedule),
+            duration_ns(ns),
+            met(ns <= EXPLORER_STEP_TARGET_NS),
+        ]);
+    }
+    s.push_str(&t.render());
+    s.push('\n');
+
+    let j = &e.jobs;
+    let speedup = jobs_speedup(j);
+    let _ = writeln!(s, "### Two workers against one\n");
+    let _ = writeln!(
+        s,
+        "`{scenario}` explored over seeds 0..{seeds} (as many as make one worker take at least \
+         {min}) with `Options {{ jobs: 2 }}` and with `jobs: 1`, in {rounds}, alternating; \
+         the speed-up is the median of the per-round ratios time(1 worker) / time(2 workers). \
+         This machine has {cores} logical cores. Target: ≥ {target:.1}× on 2 cores.\n",
+        scenario = j.scenario,
+        seeds = thousands(j.seeds as usize),
+        min = duration_ns(plan.jobs_min_run.as_nanos() as f64),
+        rounds = rounds(j.one.len()),
+        target = EXPLORER_JOBS_TARGET,
+    );
+    let mut t = Table::new(["scenario", "seeds", "logical cores", "1 worker", "2 workers", "speed-up", "met"]);
+    t.row([
+        format!("`{}`", j.scenario),
+        thousands(j.seeds as usize),
+        cores.to_string(),
+        duration_ns(median(&j.one).unwrap_or(f64::NAN) * 1e9),
+        duration_ns(median(&j.two).unwrap_or(f64::NAN) * 1e9),
+        format!("{}×", ratio_number(speedup)),
+        if cores >= 2 { met(speedup >= EXPLORER_JOBS_TARGET) } else { format!("n/a ({cores} core)") },
+    ]);
+    s.push_str(&t.render());
+    s.push('\n');
 }

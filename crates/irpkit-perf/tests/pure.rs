@@ -1,6 +1,10 @@
 //! The report's pure logic: percentiles, medians and ratios, the markdown table, the SVG
-//! chart, dates and labels, and the alternation order of the runner.
+//! chart, dates and labels, the alternation order of the runner, and the parsing of the
+//! shuttle binary's output.
 
+use std::time::Duration;
+
+use irpkit_perf::explorer::ShuttleRun;
 use irpkit_perf::markdown::{duration_ns, duration_ns_short, ratio_number, time_ratio, Table};
 use irpkit_perf::report::{count_label, growth_chart};
 use irpkit_perf::runner::alternate;
@@ -178,4 +182,17 @@ fn svg_escapes_text() {
     assert_eq!(svg.matches("<circle").count(), 2);
     assert!(well_formed("<svg><g></svg>").is_err(), "the checker rejects mismatched tags");
     assert!(well_formed("<svg>a & b</svg>").is_err(), "the checker rejects a bare ampersand");
+}
+
+#[test]
+fn shuttle_output_is_parsed_line_by_line() {
+    let out = "schedules 2000\nelapsed_ns 120000000\ndriver_won 1900\n";
+    let run = ShuttleRun::parse(out).unwrap();
+    assert_eq!(run, ShuttleRun { schedules: 2000, elapsed: Duration::from_millis(120), driver_won: 1900 });
+    assert_eq!(run.ns_per_schedule(), 60_000.0);
+    // Other lines (shuttle's own messages) are ignored; a missing or bad field is an error.
+    assert!(ShuttleRun::parse(&format!("WARNING: something\n{out}")).is_ok());
+    assert!(ShuttleRun::parse("schedules 10\nelapsed_ns 5\n").unwrap_err().contains("driver_won"));
+    assert!(ShuttleRun::parse("schedules ten\nelapsed_ns 5\ndriver_won 1\n").unwrap_err().contains("schedules"));
+    assert!(ShuttleRun::parse("schedules_total 3\n").is_err());
 }
