@@ -364,6 +364,9 @@ fn strategy_json(s: Strategy) -> serde_json::Value {
     match s {
         Strategy::Random => serde_json::json!("random"),
         Strategy::Pct { depth } => serde_json::json!({ "pct": depth }),
+        Strategy::Exhaustive { max_preemptions, max_free_choices } => {
+            serde_json::json!({ "exhaustive": max_preemptions, "free_choices": max_free_choices })
+        }
     }
 }
 
@@ -445,11 +448,15 @@ fn load(path: &Path) -> Result<Saved, String> {
         field("seed")?.as_u64().ok_or_else(|| format!("{}: field `seed` must be a whole number", path.display()))?;
     let strategy = match field("strategy")? {
         serde_json::Value::String(s) if s == "random" => Strategy::Random,
-        v => match v.get("pct").and_then(|d| d.as_u64()) {
-            Some(depth) => Strategy::Pct { depth: depth as u32 },
-            None => {
+        v => match (v.get("pct").and_then(|d| d.as_u64()), v.get("exhaustive").and_then(|k| k.as_u64())) {
+            (Some(depth), _) => Strategy::Pct { depth: depth as u32 },
+            (None, Some(k)) => Strategy::Exhaustive {
+                max_preemptions: k as u32,
+                max_free_choices: v.get("free_choices").and_then(|f| f.as_u64()).map(|f| f as u32),
+            },
+            (None, None) => {
                 return Err(format!(
-                    "{}: field `strategy` must be \"random\" or {{\"pct\": DEPTH}}, not {v}",
+                    "{}: field `strategy` must be \"random\", {{\"pct\": DEPTH}} or {{\"exhaustive\": K}}, not {v}",
                     path.display()
                 ))
             }
