@@ -13,6 +13,10 @@
 //! but it is a branch of the tree all the same. At every step the alternatives are
 //! ordered: the default first, then the other runnable threads by id.
 //!
+//! Free choices multiply the schedules by the orders in which waiting threads can be
+//! picked, which grows with every wait; [`ExhaustiveOptions::max_free_choices`] bounds
+//! the non-default ones as K bounds preemptions (unbounded by default, as in CHESS).
+//!
 //! # Branches
 //! Run 1 follows the default at every step: the *default schedule* ([`Tree`]). Every other
 //! schedule leaves it at a first step, for another thread; each such (step, thread) pair
@@ -35,8 +39,9 @@
 //! - Runs are deterministic: the same choices give the same runnable sets. Every run
 //!   checks this over the prefix it follows; a difference stops the search with an error
 //!   ([`ExhaustiveResult::error`]) rather than miscounting.
-//! - Every schedule with at most K preemptions of the selected branches runs, and is
-//!   counted exactly once: in the part of its branch and preemption count.
+//! - Every schedule of the selected branches with at most K preemptions (and at most F
+//!   free choices, if bounded) runs, and is counted exactly once: in the part of its
+//!   branch and preemption count.
 //! - A part is complete only when its search ended; a search stopped by a budget resumes
 //!   at the first incomplete part ([`ExhaustiveResult::resume`]) and runs it again from
 //!   its beginning.
