@@ -2,6 +2,9 @@
 //! buggy-driver catalog, the correct drivers and scenario files (C drivers included), and
 //! replays of the schedules it saves.
 //!
+//! `--strategy exhaustive` runs [`irpkit::explore::exhaustive`] instead of seeds: its
+//! table row says whether the schedules were exhausted, or where to resume.
+//!
 //! Schedule files: `irpkit-schedule/1` names a catalog scenario; `irpkit-schedule/2`
 //! (a scenario file's) adds `scenario_file`: the file's path as given, its absolute path,
 //! and hashes of its contents and of its C drivers' files, so that a replay finds the
@@ -14,6 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use irpkit::explore::exhaustive::{self, Branches, ExhaustiveOptions, ExhaustiveResult, Position, Shard, Stop};
 use irpkit::explore::{self, Decision, Limits, Options, Scenario, Schedule, Strategy};
 use irpkit_cli::scenario::{self as file_scenario, run as file_run};
 use irpkit_samples::{buggy, workloads};
@@ -32,25 +36,49 @@ pub(crate) struct ExploreArgs {
     /// Lists the scenarios and exits.
     #[arg(long)]
     list: bool,
-    /// Schedules to run per scenario.
-    #[arg(long, default_value_t = 1000)]
-    iterations: u64,
+    /// Schedules to run per scenario (default 1000); with `--strategy exhaustive`, runs
+    /// (default: no limit).
+    #[arg(long, value_name = "N")]
+    iterations: Option<u64>,
     /// Stop each scenario after this many seconds of real time.
     #[arg(long, value_name = "SECONDS")]
     seconds: Option<f64>,
-    /// First seed (each schedule is one seed: SEED, SEED+1, ...).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// First seed (each schedule is one seed: SEED, SEED+1, ...; default 0).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Exact seeds to run, `A..B` (B excluded), e.g. to spread a search over machines;
     /// overrides --seed and --iterations.
     #[arg(long, value_name = "A..B", value_parser = parse_range)]
     seed_range: Option<std::ops::Range<u64>>,
-    /// `random`, `pct` or `mixed` (random on even seeds, PCT of depth 1-3 on odd ones).
-    #[arg(long, default_value = "mixed", value_parser = ["random", "pct", "mixed"])]
+    /// `random`, `pct`, `mixed` (random on even seeds, PCT of depth 1-3 on odd ones), or
+    /// `exhaustive`: every schedule with at most --max-preemptions preemptions, fewest
+    /// preemptions first (iterative context bounding; docs/DESIGN.md).
+    #[arg(long, default_value = "mixed", value_parser = ["random", "pct", "mixed", "exhaustive"])]
     strategy: String,
     /// PCT's bug depth (with --strategy pct).
     #[arg(long, default_value_t = 2)]
     depth: u32,
+    /// With --strategy exhaustive: K, the most preemptions a schedule may have (default 2).
+    #[arg(long, value_name = "K")]
+    max_preemptions: Option<u32>,
+    /// With --strategy exhaustive: the most free choices a schedule may make (non-default
+    /// choices after a thread waits or ends; default: no limit). Scenarios with many waits
+    /// need one: 0 runs the lowest-numbered ready thread after every wait.
+    #[arg(long, value_name = "F")]
+    max_free_choices: Option<u32>,
+    /// With --strategy exhaustive: only the top-level branches A..B (B excluded; `A..`:
+    /// to the last). Branch 0 is the default schedule, the others leave it at one step for
+    /// one other thread, numbered in step order; the table says how many there are.
+    #[arg(long, value_name = "A..B", value_parser = parse_branches)]
+    branches: Option<std::ops::Range<u64>>,
+    /// With --strategy exhaustive: only the branches b with b % N == I (shards of similar
+    /// size, for a CI matrix: jobs 0/N to N-1/N cover everything once).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
+    /// With --strategy exhaustive: skip the parts before P:B (P preemptions, branch B), to
+    /// continue a search a budget stopped; the table prints the position to give.
+    #[arg(long, value_name = "P:B", value_parser = clap::value_parser!(Position))]
+    resume: Option<Position>,
     /// Where to save the schedule of a violation: a file with one scenario; a directory
     /// (created if missing) with several, or when it names an existing directory — each
     /// schedule saved there as `<scenario>.schedule.json`. Default: that name in the
@@ -83,6 +111,62 @@ fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
     Ok(a..b)
 }
 
+/// `A..B` or `A..` (to the last branch).
+fn parse_branches(s: &str) -> Result<std::ops::Range<u64>, String> {
+    match s.split_once("..") {
+        Some((a, "")) => {
+            let a: u64 = a.trim().parse().map_err(|_| format!("`{a}` in `{s}` is not a branch number"))?;
+            Ok(a..u64::MAX)
+        }
+        _ => parse_range(s),
+    }
+}
+
+/// `I/N` with I < N.
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not a shard: write I/N, e.g. 0/4"))?;
+    let index: u64 = i.trim().parse().map_err(|_| format!("`{i}` in `{s}` is not a number"))?;
+    let count: u64 = n.trim().parse().map_err(|_| format!("`{n}` in `{s}` is not a number"))?;
+    if index >= count {
+        return Err(format!(
+            "the shard `{s}` does not exist: I must be below N (0/{count} to {}/{count})",
+            count.max(1) - 1
+        ));
+    }
+    Ok(Shard { index, count })
+}
+
+/// Options given that the chosen strategy does not use: bad input.
+fn misplaced_options(args: &ExploreArgs) -> Option<String> {
+    let exhaustive = args.strategy == "exhaustive";
+    let given = |set: bool, name: &str| set.then(|| name.to_string());
+    let wrong: Vec<String> = if exhaustive {
+        [given(args.seed.is_some(), "--seed"), given(args.seed_range.is_some(), "--seed-range")]
+            .into_iter()
+            .flatten()
+            .collect()
+    } else {
+        [
+            given(args.max_preemptions.is_some(), "--max-preemptions"),
+            given(args.max_free_choices.is_some(), "--max-free-choices"),
+            given(args.branches.is_some(), "--branches"),
+            given(args.shard.is_some(), "--shard"),
+            given(args.resume.is_some(), "--resume"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    };
+    let (list, one) = (wrong.join(" and "), wrong.len() == 1);
+    if wrong.is_empty() {
+        None
+    } else if exhaustive {
+        Some(format!("{list} {} not apply to --strategy exhaustive (it has no seeds)", if one { "does" } else { "do" }))
+    } else {
+        Some(format!("{list} only {} to --strategy exhaustive", if one { "applies" } else { "apply" }))
+    }
+}
+
 fn strategy_of(args: &ExploreArgs) -> Option<Strategy> {
     match args.strategy.as_str() {
         "random" => Some(Strategy::Random),
@@ -105,6 +189,10 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
             let _ = writeln!(out, "{name:<26} {:<44} safe-API sample: {about}", "(none)");
         }
         return ExitCode::SUCCESS;
+    }
+    if let Some(e) = misplaced_options(args) {
+        let _ = writeln!(std::io::stderr(), "irpkit explore: {e}");
+        return ExitCode::from(2);
     }
     let names: Vec<String> = if args.scenarios.is_empty() && args.files.is_empty() {
         irpkit_samples::scenario_names().iter().map(|s| s.to_string()).collect()
@@ -134,7 +222,9 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
             }
         }
     }
-    let seeds = args.seed_range.clone().unwrap_or(args.seed..args.seed.saturating_add(args.iterations));
+    let exhaustive_mode = args.strategy == "exhaustive";
+    let seed = args.seed.unwrap_or(0);
+    let seeds = args.seed_range.clone().unwrap_or(seed..seed.saturating_add(args.iterations.unwrap_or(1000)));
     let options = Options {
         strategy: strategy_of(args),
         seeds: seeds.clone(),
@@ -144,6 +234,16 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         jobs: args.jobs.unwrap_or(0),
     };
     let stack_size = usize::try_from(args.stack_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
+    let exhaustive_options = ExhaustiveOptions {
+        max_preemptions: args.max_preemptions.unwrap_or(2),
+        max_free_choices: args.max_free_choices,
+        branches: Branches { range: args.branches.clone().unwrap_or(0..u64::MAX), shard: args.shard },
+        resume: args.resume,
+        max_runs: args.iterations,
+        time_budget: args.seconds.map(Duration::from_secs_f64),
+        limits: Limits::default(),
+        shrink: !args.no_shrink,
+    };
     let tty = std::io::stderr().is_terminal();
     let mut violations = 0;
     // The human table goes to `table`, the machine summary to `json`; one of them is
@@ -153,36 +253,67 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
     let _ = writeln!(table, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
     for target in &scenarios {
         let (name, scenario) = (&target.name, &target.scenario);
-        let options = Options { limits: Limits { stack_size, ..target.limits }, ..options.clone() };
+        let limits = Limits { stack_size, ..target.limits };
         let mut last = Instant::now();
-        // A bar on a terminal; elsewhere (a CI log) a line every 200 ms.
+        // A bar on a terminal (a spinner for the exhaustive search, whose size is not known
+        // ahead); elsewhere (a CI log) a line every 200 ms.
         let bar = tty.then(|| {
-            let bar = indicatif::ProgressBar::new(options.seeds.end.saturating_sub(options.seeds.start));
+            let (bar, template) = if exhaustive_mode {
+                (indicatif::ProgressBar::new_spinner(), "{prefix:<24} {spinner} {msg}")
+            } else {
+                let len = options.seeds.end.saturating_sub(options.seeds.start);
+                (indicatif::ProgressBar::new(len), "{prefix:<24} [{bar:30}] {pos}/{len} schedules  {msg}")
+            };
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{prefix:<24} [{bar:30}] {pos}/{len} schedules  {msg}")
+                indicatif::ProgressStyle::with_template(template)
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
             bar.set_prefix(name.clone());
             bar
         });
-        let e = explore::explore(scenario, &options, |p| {
+        let mut show = |position: Option<u64>, line: String| {
             if let Some(bar) = &bar {
-                bar.set_position(p.schedules);
-                let found = if p.violations > 0 { "  violation found" } else { "" };
-                bar.set_message(format!("{:.0}/s{found}", p.rate()));
+                if let Some(p) = position {
+                    bar.set_position(p);
+                }
+                bar.set_message(line);
             } else if last.elapsed() >= Duration::from_millis(200) {
                 last = Instant::now();
-                eprintln!(
-                    "{name}: {}/{} schedules  {:.0}/s  violations {}",
-                    p.schedules,
-                    p.total,
-                    p.rate(),
-                    p.violations
-                );
+                eprintln!("{name}: {line}");
             }
-        });
-        if let Some(bar) = bar {
+        };
+        let (e, ex) = if exhaustive_mode {
+            let o = ExhaustiveOptions { limits, ..exhaustive_options.clone() };
+            let r = exhaustive::explore(scenario, &o, |p| {
+                show(
+                    None,
+                    format!(
+                        "{} runs, {} schedules  part {} ({} branches, K={})  {:.0}/s",
+                        p.runs,
+                        p.schedules,
+                        p.at,
+                        p.branches,
+                        p.max_preemptions,
+                        p.runs as f64 / p.elapsed.as_secs_f64().max(1e-9)
+                    ),
+                )
+            });
+            (r.exploration(), Some(r))
+        } else {
+            let options = Options { limits, ..options.clone() };
+            let e = explore::explore(scenario, &options, |p| {
+                let found = if p.violations > 0 { "  violation found" } else { "" };
+                let line = if bar.is_some() {
+                    format!("{:.0}/s{found}", p.rate())
+                } else {
+                    format!("{}/{} schedules  {:.0}/s  violations {}", p.schedules, p.total, p.rate(), p.violations)
+                };
+                show(Some(p.schedules), line)
+            });
+            (e, None)
+        };
+        if let Some(bar) = &bar {
             bar.finish_and_clear();
         }
         if let Some(err) = target.explorable.as_ref().and_then(file_run::Explorable::setup_error) {
@@ -190,8 +321,14 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
             let _ = writeln!(std::io::stderr(), "irpkit explore: {file}{err}");
             return ExitCode::from(2);
         }
-        let rate = e.schedules as f64 / e.elapsed.as_secs_f64().max(1e-9);
-        let per = e.steps / e.schedules.max(1);
+        if let Some(err) = ex.as_ref().and_then(|r| r.error.as_ref()) {
+            let _ = writeln!(std::io::stderr(), "irpkit explore: {name}: {err}");
+            return ExitCode::from(2);
+        }
+        // Exhaustive runs include revisits: the rates are per run.
+        let runs = ex.as_ref().map_or(e.schedules, |r| r.runs);
+        let rate = runs as f64 / e.elapsed.as_secs_f64().max(1e-9);
+        let per = e.steps / runs.max(1);
         let mut summary = serde_json::json!({
             "scenario": name,
             "schedules": e.schedules,
@@ -200,9 +337,17 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
             "steps_per_schedule": per,
             "violation": null,
         });
+        if let Some(r) = &ex {
+            exhaustive_json(r, &exhaustive_options, &mut summary);
+        }
         match (&e.found, &e.shrunk) {
             (None, _) => {
-                let _ = writeln!(table, "{name:<26} {:>9} {rate:>10.0} {per:>11}  no violation", e.schedules);
+                let result =
+                    ex.as_ref().map_or_else(|| "no violation".to_string(), |r| verdict(r, &exhaustive_options));
+                let _ = writeln!(table, "{name:<26} {:>9} {rate:>10.0} {per:>11}  {result}", e.schedules);
+                if let Some(r) = &ex {
+                    let _ = write!(table, "{}", details(r, &exhaustive_options));
+                }
             }
             (Some(found), shrunk) => {
                 violations += 1;
@@ -218,13 +363,19 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                     "preemptions_shrunk": v.schedule.preemptions(),
                     "schedule_file": saved.as_ref().ok().map(|()| path.display().to_string()),
                 });
+                let origin = match ex.as_ref().and_then(|r| r.found_at) {
+                    Some(at) => {
+                        summary["violation"]["part"] = serde_json::json!(at.to_string());
+                        format!("run(s) (branch {}, {} preemption(s))", at.branch, at.preemptions)
+                    }
+                    None => format!("schedule(s) (seed {})", found.schedule.seed),
+                };
                 let _ = writeln!(
                     table,
-                    "{name:<26} {:>9} {rate:>10.0} {per:>11}  VIOLATION {} after {} schedule(s) (seed {})",
+                    "{name:<26} {:>9} {rate:>10.0} {per:>11}  VIOLATION {} after {} {origin}",
                     e.schedules,
                     v.kind.signature(),
                     e.found_after.unwrap_or(0),
-                    found.schedule.seed
                 );
                 let _ = writeln!(
                     table,
@@ -252,13 +403,18 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         json.push(summary);
     }
     if args.json {
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "format": "irpkit-explore/1",
             "seeds": [seeds.start, seeds.end],
             "strategy": args.strategy,
             "scenarios": json,
             "violations": violations,
         });
+        if exhaustive_mode {
+            doc["seeds"] = serde_json::Value::Null;
+            doc["max_preemptions"] = serde_json::json!(exhaustive_options.max_preemptions);
+            doc["max_free_choices"] = serde_json::json!(exhaustive_options.max_free_choices);
+        }
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         let _ = out.write_all(table.as_bytes());
@@ -268,6 +424,133 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `n` with its digits grouped by three ("18 342").
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The branches an exhaustive search covered, in words ("" when all of them).
+fn branch_words(r: &ExhaustiveResult, o: &ExhaustiveOptions) -> String {
+    let mut parts = Vec::new();
+    let range = &o.branches.range;
+    if range.start > 0 || range.end < r.branches_total {
+        let end = if range.end >= r.branches_total { String::new() } else { range.end.to_string() };
+        parts.push(format!("branches {}..{end}", range.start));
+    }
+    if let Some(s) = o.branches.shard {
+        parts.push(format!("shard {}/{}", s.index, s.count));
+    }
+    if let Some(p) = o.resume {
+        parts.push(format!("from part {p}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({}: {} of {} branches)", parts.join(", "), r.branches_selected, r.branches_total)
+    }
+}
+
+/// "≤ K preemptions" (and "≤ F free choices").
+fn bounds_words(r: &ExhaustiveResult) -> String {
+    match r.max_free_choices {
+        None => format!("≤ {} preemptions", r.max_preemptions),
+        Some(f) => format!("≤ {} preemptions and ≤ {f} free choices", r.max_preemptions),
+    }
+}
+
+/// The result column of an exhaustive search without a violation.
+fn verdict(r: &ExhaustiveResult, o: &ExhaustiveOptions) -> String {
+    if r.exhausted {
+        return format!(
+            "exhausted: all {} schedules with {}{}: no violation",
+            grouped(r.schedules),
+            bounds_words(r),
+            branch_words(r, o)
+        );
+    }
+    let by = match r.stopped {
+        Some(Stop::Time) => "--seconds",
+        _ => "--iterations",
+    };
+    format!("NOT exhausted: stopped by {by} after {} runs: no violation so far", grouped(r.runs))
+}
+
+/// The lines under an exhaustive search's row: schedules by preemptions, runs, branches,
+/// and where to resume.
+fn details(r: &ExhaustiveResult, o: &ExhaustiveOptions) -> String {
+    let by: Vec<String> = r.by_preemptions.iter().enumerate().map(|(p, n)| format!("{p}: {}", grouped(*n))).collect();
+    let mut out = format!(
+        "    schedules by preemptions {}; {} runs ({} revisits); {} top-level branches{}, the default schedule {} steps\n",
+        by.join(", "),
+        grouped(r.runs),
+        grouped(r.revisits),
+        grouped(r.branches_total),
+        if r.branches_selected < r.branches_total {
+            format!(" ({} searched)", grouped(r.branches_selected))
+        } else {
+            String::new()
+        },
+        r.default_steps
+    );
+    if let Some(at) = r.resume {
+        let mut same = vec![format!("--max-preemptions {}", r.max_preemptions)];
+        if let Some(f) = r.max_free_choices {
+            same.push(format!("--max-free-choices {f}"));
+        }
+        if o.branches.range != (0..u64::MAX) {
+            let end = if o.branches.range.end == u64::MAX { String::new() } else { o.branches.range.end.to_string() };
+            same.push(format!("--branches {}..{end}", o.branches.range.start));
+        }
+        if let Some(s) = o.branches.shard {
+            same.push(format!("--shard {}/{}", s.index, s.count));
+        }
+        let _ = writeln!(
+            out,
+            "    parts before {at} done ({} schedules); continue with `--strategy exhaustive {} --resume {at}` \
+             (part {at}: branch {}, {} preemption(s), runs again from its start)",
+            grouped(r.schedules_complete),
+            same.join(" "),
+            at.branch,
+            at.preemptions
+        );
+    }
+    out
+}
+
+/// Adds an exhaustive search's fields to its scenario's JSON summary.
+fn exhaustive_json(r: &ExhaustiveResult, o: &ExhaustiveOptions, summary: &mut serde_json::Value) {
+    let end = (o.branches.range.end < u64::MAX).then_some(o.branches.range.end);
+    summary["exhausted"] = serde_json::json!(r.exhausted);
+    summary["max_preemptions"] = serde_json::json!(r.max_preemptions);
+    summary["max_free_choices"] = serde_json::json!(r.max_free_choices);
+    summary["schedules_by_preemptions"] = serde_json::json!(r.by_preemptions);
+    summary["schedules_complete"] = serde_json::json!(r.schedules_complete);
+    summary["runs"] = serde_json::json!(r.runs);
+    summary["revisits"] = serde_json::json!(r.revisits);
+    summary["default_steps"] = serde_json::json!(r.default_steps);
+    summary["branches"] = serde_json::json!({
+        "total": r.branches_total,
+        "selected": r.branches_selected,
+        "range": [o.branches.range.start, end],
+        "shard": o.branches.shard.map(|s| [s.index, s.count]),
+    });
+    summary["stopped_by"] = serde_json::json!(r.stopped.map(|s| match s {
+        Stop::Runs => "iterations",
+        Stop::Time => "seconds",
+        Stop::Violation => "violation",
+        Stop::Nondeterministic => "nondeterministic",
+    }));
+    summary["resume"] = serde_json::json!(r.resume.map(|p| p.to_string()));
 }
 
 /// A scenario file a schedule was found on: where it is and what it held.
@@ -383,6 +666,9 @@ fn strategy_json(s: Strategy) -> serde_json::Value {
     match s {
         Strategy::Random => serde_json::json!("random"),
         Strategy::Pct { depth } => serde_json::json!({ "pct": depth }),
+        Strategy::Exhaustive { max_preemptions, max_free_choices } => {
+            serde_json::json!({ "exhaustive": max_preemptions, "free_choices": max_free_choices })
+        }
     }
 }
 
@@ -464,11 +750,15 @@ fn load(path: &Path) -> Result<Saved, String> {
         field("seed")?.as_u64().ok_or_else(|| format!("{}: field `seed` must be a whole number", path.display()))?;
     let strategy = match field("strategy")? {
         serde_json::Value::String(s) if s == "random" => Strategy::Random,
-        v => match v.get("pct").and_then(|d| d.as_u64()) {
-            Some(depth) => Strategy::Pct { depth: depth as u32 },
-            None => {
+        v => match (v.get("pct").and_then(|d| d.as_u64()), v.get("exhaustive").and_then(|k| k.as_u64())) {
+            (Some(depth), _) => Strategy::Pct { depth: depth as u32 },
+            (None, Some(k)) => Strategy::Exhaustive {
+                max_preemptions: k as u32,
+                max_free_choices: v.get("free_choices").and_then(|f| f.as_u64()).map(|f| f as u32),
+            },
+            (None, None) => {
                 return Err(format!(
-                    "{}: field `strategy` must be \"random\" or {{\"pct\": DEPTH}}, not {v}",
+                    "{}: field `strategy` must be \"random\", {{\"pct\": DEPTH}} or {{\"exhaustive\": K}}, not {v}",
                     path.display()
                 ))
             }

@@ -45,8 +45,9 @@ enum Command {
         json: bool,
     },
     /// Runs catalog scenarios or scenario files many times under a controlled scheduler
-    /// (random and PCT schedules), stops at the first violation, shrinks its schedule and
-    /// saves it. Exit code 1 when a violation was found, 2 on bad input.
+    /// (random and PCT schedules, or every schedule with at most K preemptions), stops at
+    /// the first violation, shrinks its schedule and saves it. Exit code 1 when a violation
+    /// was found, 2 on bad input.
     Explore(explore::ExploreArgs),
     /// Replays a saved schedule and prints the interleaving step by step. Exit code 1
     /// when the saved violation does not happen again.

@@ -149,3 +149,106 @@ fn a_schedule_in_the_first_format_still_replays() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&written), keys(&saved), "the same fields as before");
 }
+
+fn explore_json(args: &[&str]) -> serde_json::Value {
+    let out = irpkit().args(["explore", "--json", "--strategy", "exhaustive"]).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{args:?}:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    assert_eq!(
+        (&doc["format"], &doc["strategy"], &doc["seeds"]),
+        (&"irpkit-explore/1".into(), &"exhaustive".into(), &serde_json::Value::Null)
+    );
+    doc["scenarios"][0].clone()
+}
+
+/// `--strategy exhaustive` on a correct twin: exhausted, with counts that the shards and
+/// a budget stop plus its resumption add up to; its options are refused with the others.
+#[test]
+fn explore_exhaustive_exhausts_splits_and_resumes() {
+    let bounds = ["--scenario", "startio-correct", "--max-preemptions", "1", "--max-free-choices", "0"];
+    let whole = explore_json(&bounds);
+    assert_eq!(whole["exhausted"], true, "{whole}");
+    assert_eq!((&whole["max_preemptions"], &whole["max_free_choices"]), (&1.into(), &0.into()));
+    let total = whole["schedules"].as_u64().unwrap();
+    let branches = whole["branches"]["total"].as_u64().unwrap();
+    // With no free choice, one schedule per preemptible alternative of the default schedule.
+    assert_eq!(whole["schedules_by_preemptions"][0], 1);
+    assert!(total > 50 && total < branches, "{whole}");
+    assert!(whole["violation"].is_null() && whole["resume"].is_null() && whole["stopped_by"].is_null());
+
+    let shards: Vec<serde_json::Value> =
+        (0..2).map(|i| explore_json(&[&bounds[..], &["--shard", &format!("{i}/2")]].concat())).collect();
+    assert_eq!(shards.iter().map(|s| s["schedules"].as_u64().unwrap()).sum::<u64>(), total);
+    assert_eq!(shards.iter().map(|s| s["branches"]["selected"].as_u64().unwrap()).sum::<u64>(), branches);
+    let low = explore_json(&[&bounds[..], &["--branches", "0..40"]].concat());
+    let high = explore_json(&[&bounds[..], &["--branches", "40.."]].concat());
+    assert_eq!(low["schedules"].as_u64().unwrap() + high["schedules"].as_u64().unwrap(), total);
+    assert_eq!(high["branches"]["range"], serde_json::json!([40, null]));
+
+    let stopped = explore_json(&[&bounds[..], &["--iterations", "25"]].concat());
+    assert_eq!(
+        (&stopped["exhausted"], &stopped["stopped_by"], &stopped["runs"]),
+        (&false.into(), &"iterations".into(), &25.into())
+    );
+    let at = stopped["resume"].as_str().expect("where to resume").to_string();
+    let rest = explore_json(&[&bounds[..], &["--resume", &at]].concat());
+    assert_eq!(rest["exhausted"], true);
+    assert_eq!(stopped["schedules_complete"].as_u64().unwrap() + rest["schedules"].as_u64().unwrap(), total);
+
+    // The table says the same in words.
+    let out = irpkit()
+        .args(["explore", "--strategy", "exhaustive"])
+        .args(bounds)
+        .args(["--iterations", "25"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NOT exhausted: stopped by --iterations after 25 runs"), "{text}");
+    assert!(text.contains(&format!("--resume {at}")), "{text}");
+    let out = irpkit().args(["explore", "--strategy", "exhaustive"]).args(bounds).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "exhausted: all {total} schedules with ≤ 1 preemptions and ≤ 0 free choices: no violation"
+        )),
+        "{text}"
+    );
+
+    for (args, expected) in [
+        (&["--strategy", "exhaustive", "--seed", "3"][..], "--seed does not apply to --strategy exhaustive"),
+        (&["--strategy", "pct", "--shard", "0/2"][..], "--shard only applies to --strategy exhaustive"),
+        (&["--strategy", "exhaustive", "--shard", "2/2"][..], "does not exist"),
+        (&["--strategy", "exhaustive", "--resume", "x"][..], "PREEMPTIONS:BRANCH"),
+    ] {
+        let out = irpkit().arg("explore").args(args).args(["--scenario", "startio-correct"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+/// `--strategy exhaustive` finds a catalog bug at its smallest number of preemptions; the
+/// schedule file it saves names the strategy and replays to the same violation.
+#[test]
+fn explore_exhaustive_finds_a_catalog_bug_and_replay_reproduces_it() {
+    let dir = scratch("exhaustive");
+    let file = dir.join("found.json");
+    let out = irpkit()
+        .args(["explore", "--strategy", "exhaustive", "--max-preemptions", "2", "--max-free-choices", "0"])
+        .args(["--scenario", "ignores-remove-entry", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a violation exits 1:\n{text}");
+    assert!(text.contains("VIOLATION double-completion after"), "{text}");
+    assert!(text.contains("1 preemption(s))"), "found with one preemption, before any schedule of two:\n{text}");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["format"], "irpkit-schedule/1");
+    assert_eq!(saved["strategy"], serde_json::json!({"exhaustive": 2, "free_choices": 0}));
+    let r = irpkit().arg("replay").arg(&file).output().unwrap();
+    let t = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(r.status.code(), Some(0), "{t}");
+    assert!(t.contains("reproduced: double-completion"), "{t}");
+}

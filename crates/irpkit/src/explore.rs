@@ -44,6 +44,8 @@ use crate::kernel::Kernel;
 use crate::sched;
 use crate::verifier::{Report, VerifierMode};
 
+pub mod exhaustive;
+
 /// A workload to explore: drivers, devices and requester threads, set up and run on the
 /// given kernel (virtual clock, verifier in record mode) by a controlled thread.
 ///
@@ -73,6 +75,16 @@ pub enum Strategy {
         /// The bug depth aimed at (number of ordering constraints), at least 1.
         depth: u32,
     },
+    /// Bounded-exhaustive search ([`exhaustive`]): every schedule with at most
+    /// `max_preemptions` preemptions, by iterative context bounding. Not a per-seed
+    /// strategy: [`run_one`] and [`explore`] with it run the default schedule (its first).
+    Exhaustive {
+        /// K: the most preemptions a schedule may have.
+        max_preemptions: u32,
+        /// The most free choices (non-default choices after a wait) a schedule may make;
+        /// `None`: no limit.
+        max_free_choices: Option<u32>,
+    },
 }
 
 impl Strategy {
@@ -92,6 +104,12 @@ impl fmt::Display for Strategy {
         match self {
             Strategy::Random => write!(f, "random"),
             Strategy::Pct { depth } => write!(f, "pct(depth {depth})"),
+            Strategy::Exhaustive { max_preemptions, max_free_choices: None } => {
+                write!(f, "exhaustive(≤ {max_preemptions} preemptions)")
+            }
+            Strategy::Exhaustive { max_preemptions, max_free_choices: Some(free) } => {
+                write!(f, "exhaustive(≤ {max_preemptions} preemptions, ≤ {free} free choices)")
+            }
         }
     }
 }
@@ -146,7 +164,8 @@ pub struct Decision {
 pub struct Schedule {
     /// The scenario's name.
     pub scenario: String,
-    /// The seed the schedule was generated from.
+    /// The seed the schedule was generated from (with [`Strategy::Exhaustive`], the
+    /// top-level branch it lies in, see [`exhaustive`]).
     pub seed: u64,
     /// The strategy it was generated with.
     pub strategy: Strategy,
@@ -578,6 +597,7 @@ fn sched_strategy(strategy: Strategy, seed: u64, pct_steps: u64) -> Box<dyn sche
     match strategy {
         Strategy::Random => Box::new(RandomWalk(Rng(seed))),
         Strategy::Pct { depth } => Box::new(Pct::new(seed, depth, pct_steps)),
+        Strategy::Exhaustive { .. } => Box::new(Directed { decisions: Vec::new(), next: 0 }),
     }
 }
 
@@ -593,6 +613,24 @@ fn run_seeded(
 ) -> Outcome {
     let (kernel, r) = execute(scenario, sched_strategy(strategy, seed, pct_steps), limits, false, trace, slot);
     finish(scenario, seed, strategy, &kernel, r)
+}
+
+/// Runs `scenario` once under a crate-internal scheduling strategy, its schedule labelled
+/// with `label` and `seed`.
+pub(crate) fn run_strategy(
+    scenario: &Arc<dyn Scenario>,
+    strategy: Box<dyn sched::Strategy>,
+    label: Strategy,
+    seed: u64,
+    limits: &Limits,
+) -> Outcome {
+    let job_scenario = scenario.clone();
+    let job_limits = *limits;
+    let r = supervised(limits.stall, move |_, slot| {
+        let (kernel, r) = execute(&job_scenario, strategy, &job_limits, false, false, Some(slot));
+        finish(&job_scenario, seed, label, &kernel, r)
+    });
+    settle(scenario, seed, label, r)
 }
 
 /// Runs `schedule` again (its decisions, the default everywhere else).

@@ -215,6 +215,8 @@ struct ThreadInfo {
     body: Option<Box<dyn FnOnce() + Send>>,
     /// Unwinding because its run was abandoned.
     abandoning: bool,
+    /// The message of the panic it raised last (kept by the panic hook).
+    panic: Option<String>,
 }
 
 struct RunState {
@@ -305,6 +307,7 @@ impl Run {
         root: Box<dyn FnOnce() + Send>,
     ) -> RunResult {
         crate::sync::set_spin_hook(spin_hook);
+        install_panic_hook();
         let monitor = MONITOR.with(|m| m.borrow().clone());
         let run = Arc::new(Run {
             state: Mutex::new(RunState {
@@ -474,6 +477,7 @@ fn register(run: &Arc<Run>, name: String, body: Box<dyn FnOnce() + Send>) -> usi
         yielder: YielderPtr(ptr::null()),
         body: Some(body),
         abandoning: false,
+        panic: None,
     });
     st.strategy.new_thread(id);
     id
@@ -567,6 +571,29 @@ pub(crate) fn spin(what: &'static str) {
     }
 }
 
+/// Keeps the message of a controlled thread's panic with the thread, for a run that must
+/// end before the panic is caught (see `point_slow`); then calls the hook installed
+/// before. Installed once, with the first run.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(run) = current_run() {
+                if let Ok(mut st) = run.state.try_lock() {
+                    let me = st.running;
+                    let msg = panic_message(info.payload());
+                    let msg = if msg.starts_with('(') { info.to_string() } else { msg };
+                    if let Some(t) = st.threads.get_mut(me) {
+                        t.panic = Some(msg);
+                    }
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
 /// The busy-wait hook `sync` calls: a scheduling point for a controlled thread.
 fn spin_hook() -> bool {
     if ACTIVE.load(Ordering::Relaxed) == 0 || current_run().is_none() {
@@ -602,8 +629,9 @@ fn point_slow(what: &'static str, irp: Option<u64>, new_state: State) {
             return;
         }
         let name = st.threads[me].name.clone();
+        let msg = st.threads[me].panic.clone().unwrap_or_else(|| "(its message is on standard error)".to_string());
         st.panics.push(format!(
-            "thread {me} ({name}) panicked, and while unwinding waited in {what} (the panic's message is on standard error)"
+            "thread {me} ({name}) panicked: {msg} (then, unwinding, it waited in {what}: the run ended there)"
         ));
         abort_locked(&mut st, Abort::Reported);
         drop(st);

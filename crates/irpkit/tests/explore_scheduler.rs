@@ -141,7 +141,7 @@ fn a_wait_while_unwinding_ends_the_run_with_its_panic_and_the_next_runs_are_soun
         let o = explore::run_one(&scenario, Strategy::mixed(seed), seed, &Limits::default());
         let v = o.violation.unwrap_or_else(|| panic!("seed {seed}: the panic is a violation"));
         let ViolationKind::Panic(m) = &v.kind else { panic!("seed {seed}: expected a panic, got {}", v.kind) };
-        assert!(m.contains("panicking thread"), "{m}");
+        assert!(m.contains("panicking thread") && m.contains("the scenario's own assertion"), "{m}");
     }
     // An exploration whose every run parks a thread still runs every seed, and a clean
     // scenario explored after it is clean.
