@@ -150,6 +150,42 @@ fn a_schedule_in_the_first_format_still_replays() {
     assert_eq!(keys(&written), keys(&saved), "the same fields as before");
 }
 
+/// Schedules saved by the explorer when controlled threads were OS threads passing a baton
+/// (random and PCT, shrunk), with the traces their replays printed then: replayed now,
+/// with threads as coroutines, each is the same violation after the same steps — thread,
+/// primitive and IRP at every one.
+#[test]
+fn schedules_saved_with_os_threads_replay_step_for_step() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for name in [
+        "ignores-remove-entry",
+        "cancel-completes-current",
+        "cancel-completes-current.pct",
+        "startio-recursion",
+        "no-cancel-recheck",
+    ] {
+        let schedule = fixtures.join(format!("{name}.os-threads.schedule.json"));
+        let then: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures.join(format!("{name}.os-threads.trace.json"))).unwrap(),
+        )
+        .unwrap();
+        let out = irpkit().arg("replay").arg(&schedule).arg("--json").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+        let now: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(now["reproduced"], true, "{name}");
+        assert_eq!(now["threads"], then["threads"], "{name}: the same threads");
+        assert_eq!(now["first_report_after_step"], then["first_report_after_step"], "{name}");
+        let steps: Vec<serde_json::Value> = now["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::json!([s["thread"], s["what"], s["irp"]]))
+            .collect();
+        assert_eq!(serde_json::Value::Array(steps), then["steps"], "{name}: step for step");
+    }
+}
+
 fn explore_json(args: &[&str]) -> serde_json::Value {
     let out = irpkit().args(["explore", "--json", "--strategy", "exhaustive"]).args(args).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
