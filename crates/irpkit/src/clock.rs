@@ -76,14 +76,22 @@ impl Clock for RealClock {
 #[derive(Debug)]
 pub struct VirtualClock {
     now_ns: AtomicU64,
-    tick: Mutex<u64>,
+    /// Advances so far, and threads waiting in [`Clock::wait_until`] (a condvar's notify
+    /// is a system call, made only when someone waits).
+    tick: Mutex<Ticks>,
     advanced: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Ticks {
+    count: u64,
+    waiters: usize,
 }
 
 impl VirtualClock {
     /// A virtual clock at time zero.
     pub fn new() -> Self {
-        VirtualClock { now_ns: AtomicU64::new(0), tick: Mutex::new(0), advanced: Condvar::new() }
+        VirtualClock { now_ns: AtomicU64::new(0), tick: Mutex::new(Ticks::default()), advanced: Condvar::new() }
     }
 
     /// Moves time forward by `by` and wakes every waiter to re-check its deadline.
@@ -92,15 +100,23 @@ impl VirtualClock {
         let ns = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         let now = self.now_ns.load(Ordering::Acquire).saturating_add(ns);
         self.now_ns.store(now, Ordering::Release);
-        *tick += 1;
+        tick.count += 1;
+        let waiters = tick.waiters > 0;
         drop(tick);
-        self.advanced.notify_all();
+        if waiters {
+            self.advanced.notify_all();
+        }
     }
 
     /// Wakes waiters so they re-check their condition without moving time.
     pub fn poke(&self) {
-        *lock(&self.tick) += 1;
-        self.advanced.notify_all();
+        let mut tick = lock(&self.tick);
+        tick.count += 1;
+        let waiters = tick.waiters > 0;
+        drop(tick);
+        if waiters {
+            self.advanced.notify_all();
+        }
     }
 }
 
@@ -126,10 +142,13 @@ impl Clock for VirtualClock {
             }
             // Conditions other than time (an event being set) poke the clock, but a
             // waker may also not know about this clock: re-check every millisecond.
+            // Counted under the lock the wait releases (see `Ticks`).
+            tick.waiters += 1;
             tick = match self.advanced.wait_timeout(tick, std::time::Duration::from_millis(1)) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
             };
+            tick.waiters -= 1;
         }
     }
 

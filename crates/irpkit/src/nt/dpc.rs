@@ -80,6 +80,9 @@ struct DpcState {
     running: Vec<(DpcPtr, usize)>,
     /// Threads (not under the explorer) waiting in [`flush_dpc_in`].
     flush_waiters: usize,
+    /// DPC threads (not under the explorer) waiting for work on `DpcEngine::work`: a
+    /// condvar's notify is a system call, made only when someone waits.
+    idle_waiters: usize,
 }
 
 /// One kernel's DPC queue and timer table.
@@ -108,6 +111,7 @@ impl DpcEngine {
                 next_stamp: 1,
                 running: Vec::new(),
                 flush_waiters: 0,
+                idle_waiters: 0,
             }),
             work: Condvar::new(),
             finished: Condvar::new(),
@@ -186,8 +190,11 @@ pub unsafe fn ke_insert_queue_dpc(dpc: *mut KDpc, argument1: *mut c_void, argume
         let mut state = lock(&k.dpc.state);
         // SAFETY: the contract; queue membership changes only under this lock.
         let inserted = unsafe { insert_locked(k, &mut state, dpc, argument1, argument2) };
+        let idle = state.idle_waiters > 0;
         drop(state);
-        k.dpc.work.notify_all();
+        if idle {
+            k.dpc.work.notify_all();
+        }
         crate::sched::wake(dpc_key(k));
         crate::sched::point("KeInsertQueueDpc", None);
         inserted
@@ -416,8 +423,11 @@ pub(crate) unsafe fn set_timer_in(
     unsafe { (*timer).header.signal_state.store(0, Ordering::Release) };
     let was_armed = state.armed.contains_key(&TimerPtr(timer));
     arm_locked(&mut state, timer, due, dpc, period_ms.max(0) as u32);
+    let idle = state.idle_waiters > 0;
     drop(state);
-    k.dpc.work.notify_all();
+    if idle {
+        k.dpc.work.notify_all();
+    }
     crate::sched::wake(dpc_key(k));
     was_armed
 }
@@ -577,7 +587,11 @@ pub struct DpcThread {
 impl Drop for DpcThread {
     fn drop(&mut self) {
         self.kernel.shared.dpc.stop.store(true, Ordering::Release);
-        self.kernel.shared.dpc.work.notify_all();
+        // A DPC thread that checks `stop` under the state lock after this sees it; one
+        // that checked before is counted idle by now.
+        if lock(&self.kernel.shared.dpc.state).idle_waiters > 0 {
+            self.kernel.shared.dpc.work.notify_all();
+        }
         crate::sched::wake(dpc_key(&self.kernel.shared));
         if let Some(h) = self.handle.take() {
             let _ = h.join();
@@ -666,9 +680,16 @@ impl Kernel {
                     None => Duration::from_millis(5),
                 }
                 .min(Duration::from_millis(5));
-                let state = lock(&k.dpc.state);
+                let mut state = lock(&k.dpc.state);
                 if state.queue.is_empty() && !k.dpc.stop.load(Ordering::Acquire) {
-                    let _ = k.dpc.work.wait_timeout(state, wait);
+                    // Counted under the lock the wait releases: a notifier holding it
+                    // sees this thread asleep or about to be.
+                    state.idle_waiters += 1;
+                    let mut state = match k.dpc.work.wait_timeout(state, wait) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    };
+                    state.idle_waiters -= 1;
                 }
             }
         });
