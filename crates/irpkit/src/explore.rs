@@ -44,6 +44,8 @@ use crate::kernel::Kernel;
 use crate::sched;
 use crate::verifier::{Report, VerifierMode};
 
+pub mod coverage;
+
 /// A workload to explore: drivers, devices and requester threads, set up and run on the
 /// given kernel (virtual clock, verifier in record mode) by a controlled thread.
 ///
@@ -237,6 +239,8 @@ pub struct Outcome {
     pub trace: Vec<Step>,
     /// Thread names by id.
     pub threads: Vec<String>,
+    /// Where the run's cancels landed, per request ([`coverage`]).
+    pub coverage: coverage::CancelCoverage,
 }
 
 /// splitmix64: a small, good, deterministic generator (schedules here; workloads built
@@ -367,6 +371,8 @@ fn execute(
     let kernel = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
     // The recorder's lock is not a scheduling point: recording leaves the schedule as is.
     kernel.record_timeline(record);
+    // Nor is cancel coverage's.
+    coverage::record(&kernel, true);
     let k = kernel.clone();
     // The root thread owns its scenario handle: a run abandoned on a deadlock leaves its
     // threads parked for good, still holding what they borrowed.
@@ -440,6 +446,7 @@ fn finish(
         steps: r.steps,
         trace,
         threads: r.thread_names,
+        coverage: coverage::CancelCoverage::of_kernel(kernel),
     }
 }
 
@@ -591,6 +598,9 @@ pub struct Exploration {
     pub shrunk: Option<Violation>,
     /// Replays shrinking took.
     pub shrink_replays: usize,
+    /// Where the cancels landed, per request, summed over the schedules run (not counting
+    /// shrinking replays).
+    pub coverage: coverage::CancelCoverage,
 }
 
 /// Explores `scenario` over `options.seeds`, stopping at the first violation (which it
@@ -603,6 +613,7 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
     let mut pct_steps = PCT_DEFAULT_STEPS;
     let mut found = None;
     let mut found_after = None;
+    let mut cancel_coverage = coverage::CancelCoverage::default();
     for seed in options.seeds.clone() {
         if options.time_budget.is_some_and(|b| start.elapsed() >= b) {
             break;
@@ -611,6 +622,7 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
         let outcome = run_seeded(scenario, strategy, seed, &options.limits, pct_steps);
         schedules += 1;
         steps += outcome.steps;
+        cancel_coverage.merge(&outcome.coverage);
         pct_steps = pct_steps.max(outcome.steps);
         let hit = outcome.violation.is_some();
         progress(Progress { schedules, violations: u64::from(hit), elapsed: start.elapsed(), total });
@@ -628,7 +640,7 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
         }
         _ => (None, 0),
     };
-    Exploration { schedules, steps, elapsed, found, found_after, shrunk, shrink_replays }
+    Exploration { schedules, steps, elapsed, found, found_after, shrunk, shrink_replays, coverage: cancel_coverage }
 }
 
 /// Formats a trace as numbered lines, `thread name: primitive (IRP #n)`, marking the step

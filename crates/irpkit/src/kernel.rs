@@ -71,6 +71,11 @@ pub(crate) struct ThreadCtx {
     /// same IRP from inside it).
     passed_down: Cell<bool>,
     kernel: RefCell<Option<Arc<KernelShared>>>,
+    /// Cancel coverage: whether `setting` holds a window (checked on every spin-lock
+    /// release and routine return; a plain flag so that the check costs one load).
+    setting_open: Cell<bool>,
+    /// The setting window this thread has open (see `nt::coverage`).
+    setting: RefCell<Option<crate::nt::coverage::SettingWindow>>,
 }
 
 crate::sync::const_thread_local! {
@@ -81,6 +86,8 @@ crate::sync::const_thread_local! {
         routine: Cell::new(RoutineCtx::NONE),
         passed_down: Cell::new(false),
         kernel: RefCell::new(None),
+        setting_open: Cell::new(false),
+        setting: RefCell::new(None),
     };
 }
 
@@ -119,7 +126,64 @@ pub fn spin_locks_held() -> u32 {
 }
 
 pub(crate) fn add_spin_locks_held(delta: i32) {
-    THREAD.with(|t| t.spin_locks_held.set(t.spin_locks_held.get().saturating_add_signed(delta)));
+    THREAD.with(|t| {
+        let held = t.spin_locks_held.get().saturating_add_signed(delta);
+        t.spin_locks_held.set(held);
+        if t.setting_open.get() {
+            // An acquire had its scheduling point before this; a release that keeps the
+            // window open has one after it. A release below the window's depth closes it.
+            let closes = delta < 0 && t.setting.borrow().as_ref().is_some_and(|w| w.closed_at(held));
+            if closes {
+                close_setting_window(t, true);
+            } else if let Some(w) = t.setting.borrow_mut().as_mut() {
+                w.exposed = true;
+            }
+        }
+    });
+}
+
+/// Cancel coverage: the calling thread opens a setting window (closing the one it had).
+pub(crate) fn open_setting_window(w: crate::nt::coverage::SettingWindow) {
+    THREAD.with(|t| {
+        if t.setting_open.get() {
+            close_setting_window(t, true);
+        }
+        *t.setting.borrow_mut() = Some(w);
+        t.setting_open.set(true);
+    });
+}
+
+/// Cancel coverage: closes the calling thread's setting window if it is request `of`'s
+/// (its routine is being cleared; the clear records the state that follows).
+pub(crate) fn close_setting_window_of(of: crate::nt::coverage::Tracked) {
+    THREAD.with(|t| {
+        if t.setting_open.get() && t.setting.borrow().as_ref().is_some_and(|w| w.is_of(of)) {
+            close_setting_window(t, false);
+        }
+    });
+}
+
+/// Cancel coverage: the calling thread is at a scheduling point; a setting window it has
+/// open was exposed to other threads.
+#[inline]
+pub(crate) fn note_point() {
+    if crate::nt::coverage::active() {
+        THREAD.with(|t| {
+            if t.setting_open.get() {
+                if let Some(w) = t.setting.borrow_mut().as_mut() {
+                    w.exposed = true;
+                }
+            }
+        });
+    }
+}
+
+fn close_setting_window(t: &ThreadCtx, settle: bool) {
+    t.setting_open.set(false);
+    let w = t.setting.borrow_mut().take();
+    if let Some(w) = w {
+        crate::nt::coverage::window_closed(w, settle);
+    }
 }
 
 pub(crate) fn current_routine() -> RoutineCtx {
@@ -141,15 +205,31 @@ pub(crate) fn in_routine_at<R>(
     address: usize,
     f: impl FnOnce() -> R,
 ) -> R {
-    struct Restore(RoutineCtx);
+    // The routine's frame also scopes cancel coverage's setting window: a window the
+    // routine opens closes when it returns, and the caller's own one waits meanwhile.
+    struct Restore(RoutineCtx, Option<crate::nt::coverage::SettingWindow>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let prev = self.0;
-            THREAD.with(|t| t.routine.set(prev));
+            let outer = self.1.take();
+            THREAD.with(|t| {
+                t.routine.set(prev);
+                if t.setting_open.get() {
+                    close_setting_window(t, true);
+                }
+                if outer.is_some() {
+                    *t.setting.borrow_mut() = outer;
+                    t.setting_open.set(true);
+                }
+            });
         }
     }
-    let prev = THREAD.with(|t| t.routine.replace(RoutineCtx { driver, kind, irp, address }));
-    let _restore = Restore(prev);
+    let (prev, outer) = THREAD.with(|t| {
+        let prev = t.routine.replace(RoutineCtx { driver, kind, irp, address });
+        let outer = if t.setting_open.replace(false) { t.setting.borrow_mut().take() } else { None };
+        (prev, outer)
+    });
+    let _restore = Restore(prev, outer);
     f()
 }
 
@@ -230,6 +310,8 @@ pub(crate) struct KernelShared {
     pub(crate) event_log: Mutex<Vec<crate::io::EventLogEntry>>,
     /// The timeline recorder (off unless asked for).
     pub(crate) timeline: crate::timeline::Recorder,
+    /// The cancel-coverage recorder (off unless asked for).
+    pub(crate) coverage: crate::nt::coverage::Recorder,
     #[allow(clippy::vec_box)]
     pub(crate) queue_indexes: Mutex<Vec<Box<crate::nt::devqueue::KeyIndex>>>,
     /// Values that must outlive everything of this kernel (driver images its objects point
@@ -368,6 +450,7 @@ impl KernelBuilder {
             queue_indexes: Mutex::new(Vec::new()),
             event_log: Mutex::new(Vec::new()),
             timeline: crate::timeline::Recorder::default(),
+            coverage: Default::default(),
             keep_alive: Mutex::new(Vec::new()),
         };
         #[cfg(not(loom))]
@@ -433,9 +516,12 @@ impl Kernel {
     {
         let kernel = self.clone();
         let thread_name = name.to_string();
+        // Labelled here, by the spawning thread: labels follow creation order.
+        let label = crate::nt::coverage::spawn_label(&self.shared, name);
         let body = move || {
             let _entered = kernel.enter();
             crate::timeline::thread_named(&kernel.shared, &thread_name);
+            crate::nt::coverage::thread_started(&kernel.shared, label);
             struct Ended(Kernel);
             impl Drop for Ended {
                 fn drop(&mut self) {
@@ -513,6 +599,7 @@ impl Kernel {
     /// [`spawn_named`](Self::spawn_named) are named already).
     pub fn name_current_thread(&self, name: &str) {
         crate::timeline::thread_named(&self.shared, name);
+        crate::nt::coverage::thread_renamed(&self.shared, name);
     }
 
     /// Whether `other` is a handle to the same kernel.

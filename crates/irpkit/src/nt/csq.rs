@@ -261,6 +261,7 @@ impl QueueOps for Calls {
     fn arm(&self, irp: *mut Irp) {
         // SAFETY: see the impl comment.
         unsafe {
+            super::coverage::csq_changed(irp, true);
             io_mark_irp_pending(irp);
             io_set_cancel_routine(irp, Some(csq_cancel_routine));
         }
@@ -278,7 +279,10 @@ impl QueueOps for Calls {
 
     fn detach(&self, irp: *mut Irp) {
         // SAFETY: see the impl comment.
-        unsafe { detach(irp) };
+        unsafe {
+            detach(irp);
+            super::coverage::csq_changed(irp, false);
+        }
     }
 }
 
@@ -363,6 +367,7 @@ pub unsafe fn io_csq_insert_irp_ex(
     if csq.is_null() || irp.is_null() {
         return STATUS_INVALID_PARAMETER;
     }
+    crate::kernel::note_point();
     crate::sched::point("IoCsqInsertIrp", irp);
     // SAFETY: the caller's contract covers every pointer used below.
     unsafe {
@@ -384,6 +389,7 @@ pub unsafe fn io_csq_insert_irp_ex(
 /// # Safety
 /// `csq` is an initialised queue; `context` was passed to [`io_csq_insert_irp_ex`] for it.
 pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) -> *mut Irp {
+    crate::kernel::note_point();
     crate::sched::point("IoCsqRemoveIrp", ptr::null());
     // SAFETY: the caller's contract; the context's IRP is live while linked, which is read
     // under the queue lock.
@@ -400,6 +406,7 @@ pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) 
 /// # Safety
 /// `csq` is an initialised queue.
 pub unsafe fn io_csq_remove_next_irp(csq: *mut IoCsq, peek_context: *mut c_void) -> *mut Irp {
+    crate::kernel::note_point();
     crate::sched::point("IoCsqRemoveNextIrp", ptr::null());
     // SAFETY: the caller's contract; peeked IRPs are live while linked (under the lock).
     let calls = unsafe { Calls::of(csq) };

@@ -669,6 +669,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     // SAFETY: live device.
     let k = unsafe { device_kernel(device) };
     check_irql_at_most(k, DISPATCH_LEVEL, "IoCallDriver", irp);
+    kernel::note_point();
     crate::sched::point("IoCallDriver", irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {
@@ -723,6 +724,8 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     let location = unsafe { (*irp).current_location.load(Ordering::Acquire) };
     // SAFETY: the caller owns the IRP; the new location is the dispatch routine's.
     unsafe { irp::clear_pending_mark(irp, location) };
+    // SAFETY: as above.
+    unsafe { super::coverage::dispatched(k, irp) };
     let frame = kernel::begin_dispatch_frame(irp);
     // SAFETY: live device.
     let span = unsafe { crate::timeline::dispatch(k, id.unwrap_or(0), device, major, location) };

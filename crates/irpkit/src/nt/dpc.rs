@@ -187,6 +187,7 @@ pub unsafe fn ke_insert_queue_dpc(dpc: *mut KDpc, argument1: *mut c_void, argume
         drop(state);
         k.dpc.work.notify_all();
         crate::sched::wake(dpc_key(k));
+        crate::kernel::note_point();
         crate::sched::point("KeInsertQueueDpc", ptr::null());
         inserted
     })

@@ -72,6 +72,7 @@ pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
     check_irql_at_most(k, DISPATCH_LEVEL, "KeSetEvent", core::ptr::null_mut());
     let prev = event.header.signal_state.swap(1, Ordering::AcqRel);
     notify_waiters(k);
+    crate::kernel::note_point();
     crate::sched::point("KeSetEvent", core::ptr::null());
     prev
 }
@@ -201,6 +202,7 @@ fn wait_until(
         }
         let deadline = timeout.map(|t| k.clock.now().saturating_add(t));
         if crate::sched::controlled() {
+            crate::kernel::note_point();
             crate::sched::point(routine, core::ptr::null());
             loop {
                 if let Some(status) = ready() {

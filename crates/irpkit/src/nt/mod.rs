@@ -11,6 +11,7 @@
 pub mod build;
 pub mod cancel;
 pub mod complete;
+pub mod coverage;
 pub mod csq;
 pub(crate) mod csq_core;
 pub mod debug;

@@ -74,6 +74,7 @@ pub fn ke_delay_execution_thread(interval: i64) -> NtStatus {
         check_irql_at_most(k, APC_LEVEL, "KeDelayExecutionThread", core::ptr::null_mut());
         if interval == 0 {
             if crate::sched::controlled() {
+                crate::kernel::note_point();
                 crate::sched::point("KeDelayExecutionThread", core::ptr::null());
             } else {
                 crate::sync::thread::yield_now();
