@@ -17,7 +17,7 @@
 //! - **Requests** are named by who issued them, not by IRP serial number (which depends
 //!   on the interleaving): the issuing thread's label, the major function and the
 //!   thread's n-th request of it ([`RequestKey`]); a scenario may label a request
-//!   ([`label_next_request`]).
+//!   ([`with_request_label`]); scenario files label theirs with their `id`.
 //! - **Mergeable.** A [`CancelCoverage`] is a plain value of counts that add and sets that
 //!   unite: coverages of runs made by different workers merge ([`CancelCoverage::merge`])
 //!   into the same total whatever the order.
@@ -232,9 +232,18 @@ pub fn record(kernel: &Kernel, on: bool) {
     crate::nt::coverage::set_on(&kernel.shared, on);
 }
 
-/// Gives the next request the calling thread issues the label `label` (shown instead of
-/// its major function and number; kept in [`RequestKey::label`]). Nothing happens when
-/// the kernel does not record coverage.
-pub fn label_next_request(kernel: &Kernel, label: &str) {
-    crate::nt::coverage::label_next_request(&kernel.shared, label);
+/// Runs `f`, giving the first request the calling thread issues in it the label `label`
+/// (shown instead of its major function and number; kept in [`RequestKey::label`]). A
+/// label no request took (the issue failed first) is dropped when `f` returns. Nothing is
+/// recorded when the kernel does not record coverage.
+pub fn with_request_label<R>(kernel: &Kernel, label: &str, f: impl FnOnce() -> R) -> R {
+    struct Unlabel<'a>(&'a Kernel);
+    impl Drop for Unlabel<'_> {
+        fn drop(&mut self) {
+            crate::nt::coverage::label_next_request(&self.0.shared, None);
+        }
+    }
+    crate::nt::coverage::label_next_request(&kernel.shared, Some(label));
+    let _unlabel = Unlabel(kernel);
+    f()
 }

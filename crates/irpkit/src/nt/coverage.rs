@@ -26,7 +26,7 @@
 //! name in creation order (given by the spawning thread, so stable when one thread
 //! spawns them), or the name it gave itself with `Kernel::name_current_thread` — the
 //! major function, and the thread's n-th request of that major function; a label the
-//! scenario gives (`label_next_request`) is kept alongside. A request gets its identity
+//! scenario gives (`explore::coverage::with_request_label`) is kept alongside. A request gets its identity
 //! when the requester side issues it (before IoCallDriver) or, for IRPs a driver or test
 //! code builds, at its first IoCallDriver (the sending thread's request).
 //!
@@ -434,11 +434,11 @@ pub(crate) fn thread_renamed(k: &KernelShared, name: &str) {
     }
 }
 
-/// The next request the calling thread issues carries `label`.
-pub(crate) fn label_next_request(k: &KernelShared, label: &str) {
+/// The next request the calling thread issues carries `label` (`None`: no label).
+pub(crate) fn label_next_request(k: &KernelShared, label: Option<&str>) {
     if on(k) {
         let token = kernel::thread_token();
-        k.coverage.table().thread(token).next_label = Some(label.to_string());
+        k.coverage.table().thread(token).next_label = label.map(str::to_string);
     }
 }
 

@@ -444,17 +444,22 @@ fn threads_of_one_name_are_told_apart_in_creation_order_and_requests_can_be_labe
         let kernel = f.kernel.clone();
         f.kernel.spawn_named("worker", move || {
             let device = device;
-            if let Some(label) = label {
-                coverage::label_next_request(&kernel, label);
+            let read = || {
+                let irp = io_allocate_irp(1, false);
+                // SAFETY: a fresh IRP sent to a live device; cancelled and finished by us.
+                unsafe {
+                    (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+                    io_call_driver(device.0, irp);
+                    assert!(io_cancel_irp(irp));
+                    finish(irp, STATUS_CANCELLED);
+                }
+            };
+            match label {
+                Some(label) => coverage::with_request_label(&kernel, label, read),
+                None => read(),
             }
-            let irp = io_allocate_irp(1, false);
-            // SAFETY: a fresh IRP sent to a live device; cancelled and finished by us.
-            unsafe {
-                (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
-                io_call_driver(device.0, irp);
-                assert!(io_cancel_irp(irp));
-                finish(irp, STATUS_CANCELLED);
-            }
+            // A label is used once: the next read is named by its number.
+            read();
         })
     };
     // One after the other: the labels follow creation order, not the order they run in.
@@ -463,7 +468,7 @@ fn threads_of_one_name_are_told_apart_in_creation_order_and_requests_can_be_labe
     b.join().unwrap();
     let c = f.coverage();
     let names: Vec<String> = c.requests.keys().map(|k| k.to_string()).collect();
-    assert_eq!(names, ["worker/READ#1", "worker 2: late read"], "{c:?}");
+    assert_eq!(names, ["worker/READ#1", "worker/READ#2", "worker 2: late read", "worker 2/READ#2"], "{c:?}");
     let labelled = c.requests.keys().find(|k| k.label.is_some()).unwrap();
     assert_eq!((labelled.thread.as_str(), labelled.major, labelled.nth), ("worker 2", IRP_MJ_READ, 1));
 }
