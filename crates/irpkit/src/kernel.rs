@@ -71,11 +71,6 @@ pub(crate) struct ThreadCtx {
     /// same IRP from inside it).
     passed_down: Cell<bool>,
     kernel: RefCell<Option<Arc<KernelShared>>>,
-    /// Cancel coverage: whether `setting` holds a window (checked on every spin-lock
-    /// release and routine return; a plain flag so that the check costs one load).
-    setting_open: Cell<bool>,
-    /// The setting window this thread has open (see `nt::coverage`).
-    setting: RefCell<Option<crate::nt::coverage::SettingWindow>>,
 }
 
 crate::sync::const_thread_local! {
@@ -86,8 +81,6 @@ crate::sync::const_thread_local! {
         routine: Cell::new(RoutineCtx::NONE),
         passed_down: Cell::new(false),
         kernel: RefCell::new(None),
-        setting_open: Cell::new(false),
-        setting: RefCell::new(None),
     };
 }
 
@@ -126,64 +119,12 @@ pub fn spin_locks_held() -> u32 {
 }
 
 pub(crate) fn add_spin_locks_held(delta: i32) {
-    THREAD.with(|t| {
+    let held = THREAD.with(|t| {
         let held = t.spin_locks_held.get().saturating_add_signed(delta);
         t.spin_locks_held.set(held);
-        if t.setting_open.get() {
-            // An acquire had its scheduling point before this; a release that keeps the
-            // window open has one after it. A release below the window's depth closes it.
-            let closes = delta < 0 && t.setting.borrow().as_ref().is_some_and(|w| w.closed_at(held));
-            if closes {
-                close_setting_window(t, true);
-            } else if let Some(w) = t.setting.borrow_mut().as_mut() {
-                w.exposed = true;
-            }
-        }
+        held
     });
-}
-
-/// Cancel coverage: the calling thread opens a setting window (closing the one it had).
-pub(crate) fn open_setting_window(w: crate::nt::coverage::SettingWindow) {
-    THREAD.with(|t| {
-        if t.setting_open.get() {
-            close_setting_window(t, true);
-        }
-        *t.setting.borrow_mut() = Some(w);
-        t.setting_open.set(true);
-    });
-}
-
-/// Cancel coverage: closes the calling thread's setting window if it is request `of`'s
-/// (its routine is being cleared; the clear records the state that follows).
-pub(crate) fn close_setting_window_of(of: crate::nt::coverage::Tracked) {
-    THREAD.with(|t| {
-        if t.setting_open.get() && t.setting.borrow().as_ref().is_some_and(|w| w.is_of(of)) {
-            close_setting_window(t, false);
-        }
-    });
-}
-
-/// Cancel coverage: the calling thread is at a scheduling point; a setting window it has
-/// open was exposed to other threads.
-#[inline]
-pub(crate) fn note_point() {
-    if crate::nt::coverage::active() {
-        THREAD.with(|t| {
-            if t.setting_open.get() {
-                if let Some(w) = t.setting.borrow_mut().as_mut() {
-                    w.exposed = true;
-                }
-            }
-        });
-    }
-}
-
-fn close_setting_window(t: &ThreadCtx, settle: bool) {
-    t.setting_open.set(false);
-    let w = t.setting.borrow_mut().take();
-    if let Some(w) = w {
-        crate::nt::coverage::window_closed(w, settle);
-    }
+    crate::nt::coverage::spin_locks_changed(delta, held);
 }
 
 pub(crate) fn current_routine() -> RoutineCtx {
@@ -205,31 +146,17 @@ pub(crate) fn in_routine_at<R>(
     address: usize,
     f: impl FnOnce() -> R,
 ) -> R {
-    // The routine's frame also scopes cancel coverage's setting window: a window the
-    // routine opens closes when it returns, and the caller's own one waits meanwhile.
-    struct Restore(RoutineCtx, Option<crate::nt::coverage::SettingWindow>);
+    struct Restore(RoutineCtx);
     impl Drop for Restore {
         fn drop(&mut self) {
             let prev = self.0;
-            let outer = self.1.take();
-            THREAD.with(|t| {
-                t.routine.set(prev);
-                if t.setting_open.get() {
-                    close_setting_window(t, true);
-                }
-                if outer.is_some() {
-                    *t.setting.borrow_mut() = outer;
-                    t.setting_open.set(true);
-                }
-            });
+            THREAD.with(|t| t.routine.set(prev));
         }
     }
-    let (prev, outer) = THREAD.with(|t| {
-        let prev = t.routine.replace(RoutineCtx { driver, kind, irp, address });
-        let outer = if t.setting_open.replace(false) { t.setting.borrow_mut().take() } else { None };
-        (prev, outer)
-    });
-    let _restore = Restore(prev, outer);
+    let prev = THREAD.with(|t| t.routine.replace(RoutineCtx { driver, kind, irp, address }));
+    let _restore = Restore(prev);
+    // Cancel coverage's setting window is scoped by the routine's frame.
+    let _frame = crate::nt::coverage::RoutineFrame::enter();
     f()
 }
 

@@ -40,7 +40,6 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
         // SAFETY: live IRP.
         unsafe { check_owner_sets_routine(irp) };
     }
-    crate::kernel::note_point();
     crate::sched::point("IoSetCancelRoutine", irp);
     // SAFETY: live IRP.
     let exchanged = unsafe { irp::exchange_cancel_routine(irp, routine) };
@@ -157,7 +156,6 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
         return false;
     }
     check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
-    crate::kernel::note_point();
     crate::sched::point(R, irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {

@@ -44,7 +44,6 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         k.report(Rule::InvalidIrp, R, irp, "IoCompleteRequest(NULL)".to_string());
         return;
     }
-    kernel::note_point();
     crate::sched::point(R, irp);
     // SAFETY: readable IRP memory by the contract.
     if unsafe { irp::is_freed(irp) } {

@@ -1,14 +1,14 @@
 //! Cancel coverage, the NT layer's part: where each request is in its life, kept by the
 //! NT routines a driver calls, and where each cancel found it, counted per request.
 //!
-//! A kernel records coverage only when asked ([`Recorder::set_on`]; the explorer asks for
-//! every run). Then every IRP header carries a small lifecycle state (`IrpHeader::cover`)
-//! that the routines update as they act on the IRP — IoCallDriver (dispatch), the
-//! requester's issue, IoSetCancelRoutine, IoCancelIrp's call of a cancel routine,
-//! device-queue insertion and removal, IoStartPacket and IoStartNextPacket (CurrentIrp),
-//! IoCsqInsertIrp and the queue's removals, IoCompleteRequest, IoFreeIrp, IoReuseIrp —
-//! and IoCancelIrp, at the moment it holds the cancel spin lock and sets `Cancel`,
-//! classifies that state into one [`Window`] and counts it for the IRP's request.
+//! A kernel records coverage only when asked ([`crate::explore::coverage::record`]; the
+//! explorer asks for every run). Then every IRP header carries a small lifecycle state
+//! (`IrpHeader::cover`) that the routines update as they act on the IRP — IoCallDriver
+//! (dispatch), the requester's issue, IoSetCancelRoutine, IoCancelIrp's call of a cancel
+//! routine, device-queue insertion and removal, IoStartPacket and IoStartNextPacket
+//! (CurrentIrp), IoCsqInsertIrp and the queue's removals, IoCompleteRequest, IoFreeIrp,
+//! IoReuseIrp — and IoCancelIrp, at the moment it holds the cancel spin lock and sets
+//! `Cancel`, classifies that state into one [`Window`] and counts it for the IRP's request.
 //!
 //! # The state word
 //! One `u64` per header: bits 32..64 the generation (the low 32 bits of the IRP's serial
@@ -26,9 +26,10 @@
 //! name in creation order (given by the spawning thread, so stable when one thread
 //! spawns them), or the name it gave itself with `Kernel::name_current_thread` — the
 //! major function, and the thread's n-th request of that major function; a label the
-//! scenario gives (`explore::coverage::with_request_label`) is kept alongside. A request gets its identity
-//! when the requester side issues it (before IoCallDriver) or, for IRPs a driver or test
-//! code builds, at its first IoCallDriver (the sending thread's request).
+//! scenario gives (`explore::coverage::with_request_label`) is kept alongside. A request
+//! gets its identity when the requester side issues it (before IoCallDriver) or, for IRPs
+//! a driver or test code builds, at its first IoCallDriver (the sending thread's
+//! request).
 //!
 //! # When a window "was entered"
 //! A transition marks the window its new state classifies as, except while the calling
@@ -38,6 +39,17 @@
 //! marked when that thread releases it. The setting window is marked only if the setter
 //! crossed a scheduling point while it was open (see [`Window::SettingRoutine`]). A cancel
 //! that lands in a window marks it too.
+//!
+//! # Setting windows
+//! A thread's open setting window lives in its kernel's table under the thread's token —
+//! not in a thread-local, so a scheduler running several virtual threads on one OS thread
+//! (swapping their tokens) keeps them apart — with a stack of the windows of the driver
+//! routines it is nested in (each `kernel::in_routine_at` frame is a `RoutineFrame`).
+//! The NT routines with a scheduling point that a driver may call inside a window note it
+//! (`point_crossed`: spin-lock acquire and release, IoSetCancelRoutine, IoCallDriver,
+//! IoCompleteRequest, KeSetEvent, the waits, KeDelayExecutionThread, KeInsertQueueDpc,
+//! pool allocation). The setter must have entered the IRP's kernel (every thread the
+//! explorer runs has).
 //!
 //! # Lock order
 //! The table's lock is a leaf: it is taken under device-queue locks, driver spin locks
@@ -57,7 +69,7 @@ use std::sync::Mutex;
 
 use super::irp::{self, IrpHeader};
 use super::types::*;
-use crate::kernel::{self, KernelShared, WeakKernel};
+use crate::kernel::{self, KernelShared};
 
 /// Where in its life a request was when a cancel reached it.
 ///
@@ -353,7 +365,7 @@ pub(crate) struct Tracked {
     generation: u32,
 }
 
-/// A labelled thread.
+/// A labelled thread, and the setting window it has open.
 #[derive(Debug, Default)]
 struct ThreadInfo {
     label: String,
@@ -361,6 +373,23 @@ struct ThreadInfo {
     issued: HashMap<u8, u32>,
     /// The label of the next request it issues.
     next_label: Option<String>,
+    /// The setting window it has open (see [`Window::SettingRoutine`]).
+    window: Option<OpenWindow>,
+    /// The windows of the driver routines it is in, set aside while a nested routine runs
+    /// (one entry per routine frame).
+    outer: Vec<Option<OpenWindow>>,
+}
+
+/// A setting window a thread has open: closed when the driver routine that set the cancel
+/// routine returns, when the thread's spin-lock count drops below `depth`, or when the
+/// routine is cleared.
+#[derive(Debug, Clone, Copy)]
+struct OpenWindow {
+    t: Tracked,
+    /// Spin locks the setter held at the set.
+    depth: u32,
+    /// The setter crossed a scheduling point with the window open.
+    exposed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -644,6 +673,7 @@ pub(crate) unsafe fn issued(k: &KernelShared, irp: *mut Irp) {
 /// # Safety
 /// `irp` is a live IRP the caller owns.
 pub(crate) unsafe fn dispatched(k: &KernelShared, irp: *mut Irp) {
+    point_crossed();
     if !on(k) {
         return;
     }
@@ -660,28 +690,98 @@ pub(crate) unsafe fn dispatched(k: &KernelShared, irp: *mut Irp) {
     }
 }
 
-/// The setting window a thread has open (see [`Window::SettingRoutine`]): kept in the
-/// thread's processor state until the routine that set the cancel routine returns, the
-/// thread's spin-lock count drops below `depth`, or the routine is cleared.
-#[derive(Clone)]
-pub(crate) struct SettingWindow {
-    kernel: WeakKernel,
-    t: Tracked,
-    /// Spin locks the setter held at the set.
-    depth: u32,
-    /// The setter crossed a scheduling point with the window open.
-    pub(crate) exposed: bool,
+/// The calling thread crossed a scheduling point (an NT routine that has one): a setting
+/// window it has open was exposed to the other threads. Called by the NT routines a
+/// driver may call inside the window — spin-lock acquire and release, IoSetCancelRoutine,
+/// IoCallDriver, IoCompleteRequest, KeSetEvent, the waits, KeDelayExecutionThread,
+/// KeInsertQueueDpc, pool allocation.
+pub(crate) fn point_crossed() {
+    if !active() {
+        return;
+    }
+    kernel::try_with_current(|k| {
+        if on(k) {
+            let token = kernel::thread_token();
+            if let Some(w) = k.coverage.table().threads.get_mut(&token).and_then(|i| i.window.as_mut()) {
+                w.exposed = true;
+            }
+        }
+    });
 }
 
-impl SettingWindow {
-    /// Whether releasing down to `held` spin locks closes the window.
-    pub(crate) fn closed_at(&self, held: u32) -> bool {
-        held < self.depth
+/// The calling thread's spin-lock count changed by `delta` to `held`: an acquire had its
+/// scheduling point before, a release that keeps a window open has one after; a release
+/// below the window's depth closes it.
+pub(crate) fn spin_locks_changed(delta: i32, held: u32) {
+    if !active() {
+        return;
     }
+    kernel::try_with_current(|k| {
+        if !on(k) {
+            return;
+        }
+        let token = kernel::thread_token();
+        let closed = {
+            let mut table = k.coverage.table();
+            let Some(info) = table.threads.get_mut(&token) else { return };
+            match info.window.as_mut() {
+                Some(w) if delta < 0 && held < w.depth => info.window.take(),
+                Some(w) => {
+                    w.exposed = true;
+                    None
+                }
+                None => None,
+            }
+        };
+        if let Some(w) = closed {
+            close_window(k, w, true);
+        }
+    });
+}
 
-    /// Whether it is the window of request `t`.
-    pub(crate) fn is_of(&self, t: Tracked) -> bool {
-        self.t == t
+/// A driver routine's frame (`kernel::in_routine_at`): a setting window opened in the
+/// routine closes when it returns; the caller's own window waits meanwhile.
+pub(crate) struct RoutineFrame(bool);
+
+impl RoutineFrame {
+    /// Enters a routine on the calling thread.
+    pub(crate) fn enter() -> RoutineFrame {
+        if !active() {
+            return RoutineFrame(false);
+        }
+        let entered = kernel::try_with_current(|k| {
+            if !on(k) {
+                return false;
+            }
+            let token = kernel::thread_token();
+            let mut table = k.coverage.table();
+            let info = table.thread(token);
+            let outer = info.window.take();
+            info.outer.push(outer);
+            true
+        });
+        RoutineFrame(entered == Some(true))
+    }
+}
+
+impl Drop for RoutineFrame {
+    fn drop(&mut self) {
+        if !self.0 {
+            return;
+        }
+        kernel::try_with_current(|k| {
+            let token = kernel::thread_token();
+            let closing = {
+                let mut table = k.coverage.table();
+                let Some(info) = table.threads.get_mut(&token) else { return };
+                let own = info.window.take();
+                info.window = info.outer.pop().flatten();
+                own
+            };
+            if let Some(w) = closing {
+                close_window(k, w, true);
+            }
+        });
     }
 }
 
@@ -692,6 +792,8 @@ impl SettingWindow {
 /// # Safety
 /// `irp` points to a live IRP.
 pub(crate) unsafe fn routine_set(irp: *mut Irp) {
+    // IoSetCancelRoutine's scheduling point was inside any window the caller has open.
+    point_crossed();
     // SAFETY: forwarded contract.
     let Some((k, t)) = (unsafe { tracked_on(irp) }) else { return };
     let depth = kernel::spin_locks_held();
@@ -701,7 +803,11 @@ pub(crate) unsafe fn routine_set(irp: *mut Irp) {
     // SAFETY: a header of `k`'s pool.
     let changed = unsafe { transition(k, t, false, |f| (f | ROUTINE | setting) & !CLEARED) };
     if opens && changed.is_some() {
-        kernel::open_setting_window(SettingWindow { kernel: k.downgrade(), t, depth, exposed: false });
+        let token = kernel::thread_token();
+        let previous = k.coverage.table().thread(token).window.replace(OpenWindow { t, depth, exposed: false });
+        if let Some(p) = previous {
+            close_window(k, p, true);
+        }
     }
 }
 
@@ -712,9 +818,21 @@ pub(crate) unsafe fn routine_set(irp: *mut Irp) {
 /// # Safety
 /// `irp` points to a live IRP.
 pub(crate) unsafe fn routine_cleared(irp: *mut Irp, had: bool) {
+    // The re-check's scheduling point was inside the window it closes.
+    point_crossed();
     // SAFETY: forwarded contract.
     let Some((k, t)) = (unsafe { tracked_on(irp) }) else { return };
-    kernel::close_setting_window_of(t);
+    let token = kernel::thread_token();
+    let closing = {
+        let mut table = k.coverage.table();
+        table
+            .threads
+            .get_mut(&token)
+            .and_then(|i| if i.window.is_some_and(|w| w.t == t) { i.window.take() } else { None })
+    };
+    if let Some(w) = closing {
+        close_window(k, w, false);
+    }
     if had {
         // SAFETY: a header of `k`'s pool.
         unsafe { transition(k, t, false, |f| (f & !(ROUTINE | SETTING)) | CLEARED) };
@@ -723,46 +841,39 @@ pub(crate) unsafe fn routine_cleared(irp: *mut Irp, had: bool) {
 
 /// A setting window closed. `settle`: mark the window the request is left in (false when
 /// a transition follows at once, as the clear that closes it).
-pub(crate) fn window_closed(w: SettingWindow, settle: bool) {
-    w.kernel.with(|k| {
-        if !on(k) {
+fn close_window(k: &KernelShared, w: OpenWindow, settle: bool) {
+    let deferred = super::spinlock::holds_cancel_lock(k);
+    // SAFETY: a header of `k`'s pool.
+    let cell = unsafe { &(*w.t.h).cover };
+    let mut cur = cell.load(Ordering::Acquire);
+    loop {
+        if generation_of(cur) != w.t.generation || flags_of(cur) & TRACKED == 0 {
             return;
         }
-        let deferred = super::spinlock::holds_cancel_lock(k);
-        // SAFETY: a header of `k`'s pool (alive: `with` holds the kernel).
-        let cell = unsafe { &(*w.t.h).cover };
-        let mut cur = cell.load(Ordering::Acquire);
-        loop {
-            if generation_of(cur) != w.t.generation || flags_of(cur) & TRACKED == 0 {
-                return;
-            }
-            let flags = flags_of(cur) & !SETTING;
-            let mut entered = entered_of(cur);
-            if w.exposed {
-                entered |= Window::SettingRoutine.bit();
-            }
-            if settle && !deferred {
-                entered |= entered_bit(flags);
-            }
-            let new = word(w.t.generation, entered, flags);
-            match cell.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(now) => cur = now,
-            }
+        let flags = flags_of(cur) & !SETTING;
+        let mut entered = entered_of(cur);
+        if w.exposed {
+            entered |= Window::SettingRoutine.bit();
         }
-        if settle && deferred {
-            k.coverage.table().deferred.entry(kernel::thread_token()).or_default().push(w.t);
+        if settle && !deferred {
+            entered |= entered_bit(flags);
         }
-        if !w.exposed {
-            // SAFETY: as above.
-            if let Some(serial) = unsafe { serial_of(w.t) } {
-                let mut t = k.coverage.table();
-                if let Some(row) = t.by_serial.get(&serial).copied() {
-                    t.rows[row].setting_unexposed = true;
-                }
-            }
+        let new = word(w.t.generation, entered, flags);
+        match cell.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break,
+            Err(now) => cur = now,
         }
-    });
+    }
+    let mut table = k.coverage.table();
+    if settle && deferred {
+        table.deferred.entry(kernel::thread_token()).or_default().push(w.t);
+    }
+    if !w.exposed {
+        // SAFETY: as above.
+        if let Some(row) = unsafe { serial_of(w.t) }.and_then(|serial| table.by_serial.get(&serial).copied()) {
+            table.rows[row].setting_unexposed = true;
+        }
+    }
 }
 
 /// A cancel routine is about to be called for `irp` (its caller took it under the cancel
@@ -910,6 +1021,7 @@ pub(crate) unsafe fn csq_changed(irp: *mut Irp, inside: bool) {
 /// # Safety
 /// `irp` is a live IRP the caller owns.
 pub(crate) unsafe fn completion_started(k: &KernelShared, irp: *mut Irp) -> Option<Tracked> {
+    point_crossed();
     if !on(k) {
         return None;
     }

@@ -367,7 +367,6 @@ pub unsafe fn io_csq_insert_irp_ex(
     if csq.is_null() || irp.is_null() {
         return STATUS_INVALID_PARAMETER;
     }
-    crate::kernel::note_point();
     crate::sched::point("IoCsqInsertIrp", irp);
     // SAFETY: the caller's contract covers every pointer used below.
     unsafe {
@@ -389,7 +388,6 @@ pub unsafe fn io_csq_insert_irp_ex(
 /// # Safety
 /// `csq` is an initialised queue; `context` was passed to [`io_csq_insert_irp_ex`] for it.
 pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) -> *mut Irp {
-    crate::kernel::note_point();
     crate::sched::point("IoCsqRemoveIrp", ptr::null());
     // SAFETY: the caller's contract; the context's IRP is live while linked, which is read
     // under the queue lock.
@@ -406,7 +404,6 @@ pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) 
 /// # Safety
 /// `csq` is an initialised queue.
 pub unsafe fn io_csq_remove_next_irp(csq: *mut IoCsq, peek_context: *mut c_void) -> *mut Irp {
-    crate::kernel::note_point();
     crate::sched::point("IoCsqRemoveNextIrp", ptr::null());
     // SAFETY: the caller's contract; peeked IRPs are live while linked (under the lock).
     let calls = unsafe { Calls::of(csq) };

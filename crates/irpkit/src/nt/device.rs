@@ -669,7 +669,6 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     // SAFETY: live device.
     let k = unsafe { device_kernel(device) };
     check_irql_at_most(k, DISPATCH_LEVEL, "IoCallDriver", irp);
-    kernel::note_point();
     crate::sched::point("IoCallDriver", irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {

@@ -87,8 +87,8 @@ fn is_paged(pool_type: u32) -> bool {
 }
 
 fn allocate(k: &KernelShared, routine: &'static str, size: usize, tag: u32, paged: bool, zeroed: bool) -> *mut c_void {
+    super::coverage::point_crossed();
     check_irql_at_most(k, if paged { APC_LEVEL } else { DISPATCH_LEVEL }, routine, core::ptr::null_mut());
-    crate::kernel::note_point();
     crate::sched::point(routine, core::ptr::null());
     let Ok(layout) = Layout::from_size_align(size.max(1), 16) else {
         return core::ptr::null_mut();
@@ -192,7 +192,6 @@ pub unsafe fn ex_free_pool_with_tag(block: *mut c_void, tag: u32) {
                 ),
             ),
         }
-        crate::kernel::note_point();
         crate::sched::point("ExFreePoolWithTag", core::ptr::null());
     })
 }

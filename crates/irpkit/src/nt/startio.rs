@@ -126,7 +126,6 @@ pub unsafe fn io_start_packet(
     // SAFETY: live device.
     let k = unsafe { device_kernel(device) };
     check_irql_at_most(k, DISPATCH_LEVEL, R, irp);
-    kernel::note_point();
     crate::sched::point(R, irp);
     let old_irql = kernel::current_irql();
     kernel::set_irql(DISPATCH_LEVEL.max(old_irql));
@@ -193,7 +192,6 @@ pub unsafe fn io_start_packet(
 /// relies on `CurrentIrp` changing only under the cancel spin lock (the safe layer's
 /// `QueuedIrp::is_current` does).
 pub unsafe fn io_start_next_packet(device: *mut DeviceObject, cancelable: bool) {
-    kernel::note_point();
     crate::sched::point("IoStartNextPacket", core::ptr::null());
     // SAFETY: forwarded contract.
     unsafe { start_next(device, NextRequest { cancelable, key: None }, "IoStartNextPacket") }
@@ -205,7 +203,6 @@ pub unsafe fn io_start_next_packet(device: *mut DeviceObject, cancelable: bool) 
 /// # Safety
 /// As [`io_start_next_packet`].
 pub unsafe fn io_start_next_packet_by_key(device: *mut DeviceObject, cancelable: bool, key: u32) {
-    kernel::note_point();
     crate::sched::point("IoStartNextPacketByKey", core::ptr::null());
     // SAFETY: forwarded contract.
     unsafe { start_next(device, NextRequest { cancelable, key: Some(key) }, "IoStartNextPacketByKey") }
