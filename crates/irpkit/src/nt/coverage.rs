@@ -626,7 +626,18 @@ fn count(k: &KernelShared, serial: u64, window: Window) {
 ///
 /// # Safety
 /// `irp` points to IRP memory that is allocated, or pool memory of a live kernel.
+#[inline]
 pub(crate) unsafe fn cancel_landed(k: &KernelShared, irp: *mut Irp) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { cancel_landed_slow(k, irp) }
+    }
+}
+
+/// # Safety
+/// As [`cancel_landed`].
+#[inline(never)]
+unsafe fn cancel_landed_slow(k: &KernelShared, irp: *mut Irp) {
     if !on(k) {
         return;
     }
@@ -659,7 +670,18 @@ pub(crate) fn cancel_found_completed(k: &KernelShared, serial: u64) {
 ///
 /// # Safety
 /// `irp` is a live irpkit IRP the caller owns, its next stack location set up.
+#[inline]
 pub(crate) unsafe fn issued(k: &KernelShared, irp: *mut Irp) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { issued_slow(k, irp) }
+    }
+}
+
+/// # Safety
+/// As [`issued`].
+#[inline(never)]
+unsafe fn issued_slow(k: &KernelShared, irp: *mut Irp) {
     if on(k) {
         // SAFETY: forwarded contract.
         unsafe { track(k, irp, false) };
@@ -672,7 +694,18 @@ pub(crate) unsafe fn issued(k: &KernelShared, irp: *mut Irp) {
 ///
 /// # Safety
 /// `irp` is a live IRP the caller owns.
+#[inline]
 pub(crate) unsafe fn dispatched(k: &KernelShared, irp: *mut Irp) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { dispatched_slow(k, irp) }
+    }
+}
+
+/// # Safety
+/// As [`dispatched`].
+#[inline(never)]
+unsafe fn dispatched_slow(k: &KernelShared, irp: *mut Irp) {
     point_crossed();
     if !on(k) {
         return;
@@ -695,7 +728,15 @@ pub(crate) unsafe fn dispatched(k: &KernelShared, irp: *mut Irp) {
 /// driver may call inside the window — spin-lock acquire and release, IoSetCancelRoutine,
 /// IoCallDriver, IoCompleteRequest, KeSetEvent, the waits, KeDelayExecutionThread,
 /// KeInsertQueueDpc, pool allocation.
+#[inline]
 pub(crate) fn point_crossed() {
+    if active() {
+        point_crossed_slow()
+    }
+}
+
+#[inline(never)]
+fn point_crossed_slow() {
     if !active() {
         return;
     }
@@ -712,7 +753,15 @@ pub(crate) fn point_crossed() {
 /// The calling thread's spin-lock count changed by `delta` to `held`: an acquire had its
 /// scheduling point before, a release that keeps a window open has one after; a release
 /// below the window's depth closes it.
+#[inline]
 pub(crate) fn spin_locks_changed(delta: i32, held: u32) {
+    if active() {
+        spin_locks_changed_slow(delta, held)
+    }
+}
+
+#[inline(never)]
+fn spin_locks_changed_slow(delta: i32, held: u32) {
     if !active() {
         return;
     }
@@ -745,10 +794,13 @@ pub(crate) struct RoutineFrame(bool);
 
 impl RoutineFrame {
     /// Enters a routine on the calling thread.
+    #[inline]
     pub(crate) fn enter() -> RoutineFrame {
-        if !active() {
-            return RoutineFrame(false);
-        }
+        RoutineFrame(active() && Self::enter_slow())
+    }
+
+    #[inline(never)]
+    fn enter_slow() -> bool {
         let entered = kernel::try_with_current(|k| {
             if !on(k) {
                 return false;
@@ -760,15 +812,11 @@ impl RoutineFrame {
             info.outer.push(outer);
             true
         });
-        RoutineFrame(entered == Some(true))
+        entered == Some(true)
     }
-}
 
-impl Drop for RoutineFrame {
-    fn drop(&mut self) {
-        if !self.0 {
-            return;
-        }
+    #[inline(never)]
+    fn leave_slow() {
         kernel::try_with_current(|k| {
             let token = kernel::thread_token();
             let closing = {
@@ -785,13 +833,33 @@ impl Drop for RoutineFrame {
     }
 }
 
+impl Drop for RoutineFrame {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0 {
+            Self::leave_slow();
+        }
+    }
+}
+
 /// IoSetCancelRoutine put a routine into `irp` (the exchange is done). Opens the setting
 /// window when the setter can be overtaken there: in a driver routine or holding a spin
 /// lock, and not holding the cancel spin lock.
 ///
 /// # Safety
 /// `irp` points to a live IRP.
+#[inline]
 pub(crate) unsafe fn routine_set(irp: *mut Irp) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { routine_set_slow(irp) }
+    }
+}
+
+/// # Safety
+/// As [`routine_set`].
+#[inline(never)]
+unsafe fn routine_set_slow(irp: *mut Irp) {
     // IoSetCancelRoutine's scheduling point was inside any window the caller has open.
     point_crossed();
     // SAFETY: forwarded contract.
@@ -817,7 +885,18 @@ pub(crate) unsafe fn routine_set(irp: *mut Irp) {
 ///
 /// # Safety
 /// `irp` points to a live IRP.
+#[inline]
 pub(crate) unsafe fn routine_cleared(irp: *mut Irp, had: bool) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { routine_cleared_slow(irp, had) }
+    }
+}
+
+/// # Safety
+/// As [`routine_cleared`].
+#[inline(never)]
+unsafe fn routine_cleared_slow(irp: *mut Irp, had: bool) {
     // The re-check's scheduling point was inside the window it closes.
     point_crossed();
     // SAFETY: forwarded contract.
@@ -881,7 +960,18 @@ fn close_window(k: &KernelShared, w: OpenWindow, settle: bool) {
 ///
 /// # Safety
 /// `irp` points to a live IRP.
+#[inline]
 pub(crate) unsafe fn cancel_routine_called(k: &KernelShared, irp: *mut Irp) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { cancel_routine_called_slow(k, irp) }
+    }
+}
+
+/// # Safety
+/// As [`cancel_routine_called`].
+#[inline(never)]
+unsafe fn cancel_routine_called_slow(k: &KernelShared, irp: *mut Irp) {
     if !on(k) {
         return;
     }
@@ -894,7 +984,15 @@ pub(crate) unsafe fn cancel_routine_called(k: &KernelShared, irp: *mut Irp) {
 
 /// The calling thread released the cancel spin lock: the states it left IRPs in while
 /// holding it are windows now.
+#[inline]
 pub(crate) fn cancel_lock_released(k: &KernelShared) {
+    if active() {
+        cancel_lock_released_slow(k)
+    }
+}
+
+#[inline(never)]
+fn cancel_lock_released_slow(k: &KernelShared) {
     if !on(k) {
         return;
     }
@@ -908,7 +1006,15 @@ pub(crate) fn cancel_lock_released(k: &KernelShared) {
 /// A device-queue entry was linked into (`inserted`) or unlinked from its queue, under
 /// the queue's lock. Only entries of tracked IRPs count (looked up by address: the entry
 /// itself is never read).
+#[inline]
 pub(crate) fn device_queue_changed(entry: *mut KDeviceQueueEntry, inserted: bool) {
+    if active() {
+        device_queue_changed_slow(entry, inserted)
+    }
+}
+
+#[inline(never)]
+fn device_queue_changed_slow(entry: *mut KDeviceQueueEntry, inserted: bool) {
     if !active() {
         return;
     }
@@ -951,7 +1057,18 @@ fn apply_routine(f: u16, change: RoutineChange) -> u16 {
 ///
 /// # Safety
 /// `irp` points to a live IRP.
+#[inline]
 pub(crate) unsafe fn start_packet_queued(k: &KernelShared, irp: *mut Irp, change: RoutineChange) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { start_packet_queued_slow(k, irp, change) }
+    }
+}
+
+/// # Safety
+/// As [`start_packet_queued`].
+#[inline(never)]
+unsafe fn start_packet_queued_slow(k: &KernelShared, irp: *mut Irp, change: RoutineChange) {
     if !on(k) || change == RoutineChange::Kept {
         return;
     }
@@ -967,7 +1084,18 @@ pub(crate) unsafe fn start_packet_queued(k: &KernelShared, irp: *mut Irp, change
 ///
 /// # Safety
 /// `irp` points to a live IRP.
+#[inline]
 pub(crate) unsafe fn became_current(k: &KernelShared, device: *mut DeviceObject, irp: *mut Irp, change: RoutineChange) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { became_current_slow(k, device, irp, change) }
+    }
+}
+
+/// # Safety
+/// As [`became_current`].
+#[inline(never)]
+unsafe fn became_current_slow(k: &KernelShared, device: *mut DeviceObject, irp: *mut Irp, change: RoutineChange) {
     if !on(k) {
         return;
     }
@@ -991,7 +1119,15 @@ pub(crate) unsafe fn became_current(k: &KernelShared, device: *mut DeviceObject,
 }
 
 /// `device`'s CurrentIrp was set to NULL (IoStartNextPacket).
+#[inline]
 pub(crate) fn current_cleared(k: &KernelShared, device: *mut DeviceObject) {
+    if active() {
+        current_cleared_slow(k, device)
+    }
+}
+
+#[inline(never)]
+fn current_cleared_slow(k: &KernelShared, device: *mut DeviceObject) {
     if !on(k) {
         return;
     }
@@ -1007,7 +1143,18 @@ pub(crate) fn current_cleared(k: &KernelShared, device: *mut DeviceObject) {
 ///
 /// # Safety
 /// `irp` points to a live IRP.
+#[inline]
 pub(crate) unsafe fn csq_changed(irp: *mut Irp, inside: bool) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { csq_changed_slow(irp, inside) }
+    }
+}
+
+/// # Safety
+/// As [`csq_changed`].
+#[inline(never)]
+unsafe fn csq_changed_slow(irp: *mut Irp, inside: bool) {
     // SAFETY: forwarded contract.
     if let Some((k, t)) = unsafe { tracked_on(irp) } {
         // SAFETY: a header of `k`'s pool.
@@ -1020,7 +1167,19 @@ pub(crate) unsafe fn csq_changed(irp: *mut Irp, inside: bool) {
 ///
 /// # Safety
 /// `irp` is a live IRP the caller owns.
+#[inline]
 pub(crate) unsafe fn completion_started(k: &KernelShared, irp: *mut Irp) -> Option<Tracked> {
+    if !active() {
+        return None;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { completion_started_slow(k, irp) }
+}
+
+/// # Safety
+/// As [`completion_started`].
+#[inline(never)]
+unsafe fn completion_started_slow(k: &KernelShared, irp: *mut Irp) -> Option<Tracked> {
     point_crossed();
     if !on(k) {
         return None;
@@ -1047,7 +1206,18 @@ pub(crate) fn completion_stopped(k: &KernelShared, t: Option<Tracked>, at_top: b
 ///
 /// # Safety
 /// `h` is a valid header of `k`'s pool.
+#[inline]
 pub(crate) unsafe fn request_over(k: &KernelShared, h: *mut IrpHeader) {
+    if active() {
+        // SAFETY: forwarded contract.
+        unsafe { request_over_slow(k, h) }
+    }
+}
+
+/// # Safety
+/// As [`request_over`].
+#[inline(never)]
+unsafe fn request_over_slow(k: &KernelShared, h: *mut IrpHeader) {
     if !on(k) {
         return;
     }
