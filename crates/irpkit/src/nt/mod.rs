@@ -11,6 +11,8 @@
 pub mod build;
 pub mod cancel;
 pub mod complete;
+// Under loom and shuttle the explorer, which reads coverage, is not built.
+#[cfg_attr(any(loom, shuttle), allow(dead_code))]
 pub mod coverage;
 pub mod csq;
 pub(crate) mod csq_core;
