@@ -117,7 +117,7 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         // SAFETY: the walk finished: the IRP is at its final stage, still owned.
         Walk::Finished => unsafe { final_stage(k, irp) },
         // The IRP may be gone (its creator's routine freed it): only its header is used.
-        Walk::Stopped { at_top } => super::coverage::completion_stopped(k, covered, at_top),
+        Walk::Stopped { by_creator } => super::coverage::completion_stopped(k, covered, by_creator),
     }
 }
 
@@ -125,9 +125,10 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
 enum Walk {
     /// Past the top location: the final stage follows.
     Finished,
-    /// A completion routine returned `STATUS_MORE_PROCESSING_REQUIRED`; `at_top`: the
-    /// creator's own routine (the top location's).
-    Stopped { at_top: bool },
+    /// A completion routine returned `STATUS_MORE_PROCESSING_REQUIRED`; `by_creator`: the
+    /// creator's own routine (no device at the level above: the top, or a location the
+    /// creator kept for itself).
+    Stopped { by_creator: bool },
 }
 
 /// Whether the IRP's device-queue entry is linked in the queue of the device at its
@@ -194,7 +195,7 @@ unsafe fn walk(irp: *mut Irp) -> Walk {
                             routine(device, irp, context)
                         });
                     if r == STATUS_MORE_PROCESSING_REQUIRED {
-                        return Walk::Stopped { at_top: up == top };
+                        return Walk::Stopped { by_creator: device.is_null() };
                     }
                 }
                 _ => {

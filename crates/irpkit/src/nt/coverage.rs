@@ -1192,12 +1192,12 @@ unsafe fn completion_started_slow(k: &KernelShared, irp: *mut Irp) -> Option<Tra
 }
 
 /// A completion routine stopped the walk of request `t` (STATUS_MORE_PROCESSING_REQUIRED):
-/// `at_top` — the creator's own routine, so the request is over; otherwise the IRP is back
-/// with the driver whose routine stopped it.
-pub(crate) fn completion_stopped(k: &KernelShared, t: Option<Tracked>, at_top: bool) {
+/// `by_creator` — the creator's own routine, so the request is over; otherwise the IRP is
+/// back with the driver whose routine stopped it.
+pub(crate) fn completion_stopped(k: &KernelShared, t: Option<Tracked>, by_creator: bool) {
     if let Some(t) = t.filter(|_| on(k)) {
         // SAFETY: a header of `k`'s pool.
-        unsafe { transition(k, t, false, |f| if at_top { f | DONE } else { (f & (TRACKED | CANCELLING)) | SENT }) };
+        unsafe { transition(k, t, false, |f| if by_creator { f | DONE } else { SENT }) };
     }
 }
 
@@ -1224,14 +1224,14 @@ unsafe fn request_over_slow(k: &KernelShared, h: *mut IrpHeader) {
     // SAFETY: forwarded contract.
     let serial = unsafe { (*h).id.load(Ordering::Relaxed) };
     let t = Tracked { h, generation: serial as u32 };
+    // Already done when its walk ended at its creator, which now frees it.
     // SAFETY: as above.
-    unsafe {
-        if transition(k, t, false, |f| f | DONE).is_none() {
-            return;
-        }
-    }
+    unsafe { transition(k, t, false, |f| f | DONE) };
     // SAFETY: as above.
     let w = unsafe { (*h).cover.load(Ordering::Acquire) };
+    if generation_of(w) != t.generation || flags_of(w) & TRACKED == 0 {
+        return;
+    }
     let mut table = k.coverage.table();
     if let Some(row) = table.by_serial.get(&serial).copied() {
         table.rows[row].entered |= entered_of(w);

@@ -504,3 +504,68 @@ fn coverages_merge_by_adding_counts_and_uniting_windows() {
     assert_eq!((r.hits(Window::DriverQueue), r.hits(Window::RoutineCleared), r.schedules), (2, 1, 3), "{r:?}");
     assert!(r.never_hit().contains(&Window::Completed) && !r.never_hit().contains(&Window::SettingRoutine));
 }
+
+/// The creator's completion routine keeps its IRP (to free it itself).
+unsafe extern "system-unwind" fn keep_it(
+    _d: *mut DeviceObject,
+    _irp: *mut Irp,
+    _c: *mut core::ffi::c_void,
+) -> NtStatus {
+    STATUS_MORE_PROCESSING_REQUIRED
+}
+
+#[test]
+fn a_walk_stopped_by_the_creators_routine_ends_the_request_and_its_windows_are_kept_at_the_free() {
+    let f = Fixture::new(succeed);
+    let irp = io_allocate_irp(2, false);
+    // SAFETY: a fresh IRP with two locations, the creator's routine in the first; the
+    // walk stops there, the IRP is ours again, cancelled too late, then freed.
+    unsafe {
+        io_set_next_irp_stack_location(irp);
+        io_set_completion_routine(irp, Some(keep_it), ptr::null_mut(), true, true, true);
+        (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+        io_call_driver(f.device, irp);
+        assert!(!io_cancel_irp(irp));
+        io_free_irp(irp);
+    }
+    let r = f.only();
+    landed_only(&r, Window::Completed, 1);
+    assert!(r.applies(Window::NoRoutine) && r.applies(Window::Completing), "the windows were kept at the free: {r:?}");
+}
+
+/// The upper driver: its completion routine takes the IRP back from the lower one.
+unsafe extern "system-unwind" fn upper_passes_down(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    // SAFETY: the dispatch contract; the device extension holds the lower device.
+    unsafe {
+        io_copy_current_irp_stack_location_to_next(irp);
+        io_set_completion_routine(irp, Some(keep_it), ptr::null_mut(), true, true, true);
+        io_call_driver(*(*d).device_extension.cast::<*mut DeviceObject>(), irp)
+    }
+}
+
+#[test]
+fn a_walk_stopped_below_the_top_leaves_the_irp_in_a_driver_again() {
+    let f = Fixture::new(succeed);
+    let upper = f.kernel.load_driver("CoverUpper", entry).expect("DriverEntry");
+    // SAFETY: test code owns the fresh driver; the extension keeps the lower device.
+    let upper_device = unsafe {
+        for slot in (*upper).major_function.iter_mut() {
+            *slot = Some(upper_passes_down);
+        }
+        let d = io_create_device(upper, 8, Some("CoverUpper"), 0x22, 0, false).expect("IoCreateDevice");
+        *(*d).device_extension.cast::<*mut DeviceObject>() = f.device;
+        d
+    };
+    let irp = io_allocate_irp(2, false);
+    // SAFETY: a fresh IRP for the two-device stack; the lower driver completes it, the
+    // upper's routine stops the walk: the upper owns it (no routine), cancelled there,
+    // and completes it again, on its behalf.
+    unsafe {
+        (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+        io_call_driver(upper_device, irp);
+        assert!(!io_cancel_irp(irp));
+        finish(irp, STATUS_SUCCESS);
+    }
+    let r = f.only();
+    landed_only(&r, Window::NoRoutine, 1);
+}
