@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use irpkit::explore::coverage::{CancelCoverage, Window};
 use irpkit::explore::exhaustive::{self, Branches, ExhaustiveOptions, ExhaustiveResult, Position, Shard, Stop};
 use irpkit::explore::{self, Decision, Limits, Options, Scenario, Schedule, Strategy};
 use irpkit_cli::scenario::{self as file_scenario, run as file_run};
@@ -336,6 +337,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
             "schedules_per_second": rate,
             "steps_per_schedule": per,
             "violation": null,
+            "coverage": coverage_json(&e.coverage),
         });
         if let Some(r) = &ex {
             exhaustive_json(r, &exhaustive_options, &mut summary);
@@ -399,6 +401,9 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                     let _ = writeln!(std::io::stderr(), "irpkit explore: could not save {}: {err}", path.display());
                 }
             }
+        }
+        for line in e.coverage.table().lines() {
+            let _ = writeln!(table, "    {line}");
         }
         json.push(summary);
     }
@@ -660,6 +665,43 @@ fn schedule_path(out: Option<&Path>, several: bool, name: &str) -> PathBuf {
         }
         Some(out) => out.to_path_buf(),
     }
+}
+
+/// A scenario's cancel coverage for `--json` (described in the README).
+fn coverage_json(c: &CancelCoverage) -> serde_json::Value {
+    let requests: Vec<serde_json::Value> = c
+        .cancelled()
+        .map(|(key, r)| {
+            let hits: serde_json::Map<String, serde_json::Value> = Window::ALL
+                .into_iter()
+                .map(|w| {
+                    (
+                        w.id().to_string(),
+                        if r.applies(w) { serde_json::json!(r.hits(w)) } else { serde_json::Value::Null },
+                    )
+                })
+                .collect();
+            serde_json::json!({
+                "request": key.to_string(),
+                "thread": key.thread,
+                "major": irpkit::nt::major_function_name(key.major),
+                "nth": key.nth,
+                "label": key.label,
+                "schedules": r.schedules,
+                "cancels": r.cancels(),
+                "hits": hits,
+                "never_hit": r.never_hit().iter().map(|w| w.id()).collect::<Vec<_>>(),
+                "setting_closed_to_explorer": r.setting_closed_to_explorer(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "schedules": c.schedules,
+        "windows": Window::ALL.iter().map(|w| w.id()).collect::<Vec<_>>(),
+        "requests": requests,
+        "never_cancelled": c.never_cancelled().iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+        "untracked_cancels": c.untracked,
+    })
 }
 
 fn strategy_json(s: Strategy) -> serde_json::Value {

@@ -461,6 +461,38 @@ fn explore_of_the_correct_driver_finds_nothing() {
     assert!(stdout.contains("echo-race") && stdout.contains("300") && stdout.contains("no violation"), "{stdout}");
 }
 
+/// `irpkit explore FILE.toml` reports cancel coverage for a C driver's requests too, named
+/// by the ids the file gives them.
+#[test]
+fn explore_of_a_c_driver_scenario_reports_cancel_coverage() {
+    let dir = scratch("coverage");
+    let run = |json: bool| {
+        let mut cmd = irpkit();
+        cmd.arg("explore").arg(c_dir().join("echo-race.toml")).args(["--iterations", "100", "--out"]);
+        cmd.arg(dir.join("echo-race.schedule.json"));
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+        text(&out).0
+    };
+    let table = run(false);
+    assert!(table.contains("cancel coverage over 100 schedule(s)") && table.contains("app/reader: r1"), "{table}");
+    let doc: serde_json::Value = serde_json::from_str(&run(true)).expect("JSON");
+    let cov = &doc["scenarios"][0]["coverage"];
+    let requests = cov["requests"].as_array().unwrap();
+    let r1 = requests.iter().find(|r| r["label"] == "r1").expect("the read r1 was cancelled");
+    assert_eq!(
+        (&r1["request"], &r1["thread"], &r1["major"]),
+        (&"app/reader: r1".into(), &"app/reader".into(), &"IRP_MJ_READ".into())
+    );
+    assert_eq!(r1["schedules"], 100);
+    // The driver pends the read with a cancel routine: the canceller lands there.
+    assert!(r1["hits"]["driver-queue"].as_u64().unwrap() > 0, "{r1}");
+    assert!(r1["hits"]["device-queue"].is_null(), "{r1}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Drivers that do not build or load: bad input, exit 2.
 

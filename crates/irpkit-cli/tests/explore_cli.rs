@@ -288,3 +288,55 @@ fn explore_exhaustive_finds_a_catalog_bug_and_replay_reproduces_it() {
     assert_eq!(r.status.code(), Some(0), "{t}");
     assert!(t.contains("reproduced: double-completion"), "{t}");
 }
+
+/// After each scenario's result line, its cancel-coverage table; with `--json` the same
+/// counts in the scenario's `coverage` field.
+#[test]
+fn explore_prints_cancel_coverage_as_a_table_and_in_json() {
+    let args = ["explore", "--scenario", "queue-correct", "--iterations", "60", "--no-shrink"];
+    let out = irpkit().args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("queue-correct")).expect("the scenario's line");
+    assert!(lines[at + 1].contains("cancel coverage over 60 schedule(s)"), "{text}");
+    let header: Vec<&str> = lines[at + 2].split_whitespace().collect();
+    assert_eq!(header[0], "request", "{text}");
+    let columns = &header[1..];
+    assert!(columns.contains(&"driver-queue") && !columns.contains(&"device-queue"), "{text}");
+    assert!(text.contains("not applicable to any request: device-queue, csq, start-io"), "{text}");
+    assert!(text.contains("never hit:") && text.contains("never cancelled: main/CREATE#1"), "{text}");
+    // The first read's row, cell by cell.
+    let read = "requester thread/READ#1";
+    let row = lines.iter().find_map(|l| l.trim_start().strip_prefix(read)).expect("the first read's row");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells.len(), columns.len(), "{text}");
+
+    let out = irpkit().args(args).arg("--json").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let cov = &doc["scenarios"][0]["coverage"];
+    assert_eq!(cov["schedules"], 60);
+    let windows: Vec<&str> = cov["windows"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert_eq!(windows.len(), 11, "{cov}");
+    assert!(cov["never_cancelled"].as_array().unwrap().iter().any(|k| k == "main/CREATE#1"), "{cov}");
+    for r in cov["requests"].as_array().unwrap() {
+        let hits = r["hits"].as_object().unwrap();
+        assert_eq!(hits.len(), 11, "{r}");
+        let sum: u64 = hits.values().filter_map(|v| v.as_u64()).sum();
+        assert_eq!(Some(sum), r["cancels"].as_u64(), "{r}");
+        assert!(hits["device-queue"].is_null() && hits["csq"].is_null(), "no device queue here: {r}");
+        for w in r["never_hit"].as_array().unwrap() {
+            assert_eq!(hits[w.as_str().unwrap()], 0, "{r}");
+        }
+        assert_eq!(r["major"], "IRP_MJ_READ", "{r}");
+    }
+    let first = cov["requests"].as_array().unwrap().iter().find(|r| r["request"] == read).expect("the first read");
+    // Deterministic seeds: the table and the JSON count the same cancels.
+    for (column, cell) in columns.iter().zip(&cells) {
+        let v = &first["hits"][*column];
+        match *cell {
+            "-" => assert!(v.is_null(), "{column}: {first}"),
+            n => assert_eq!(v.as_u64(), n.parse().ok(), "{column}: {first}"),
+        }
+    }
+}

@@ -44,6 +44,7 @@ use crate::kernel::Kernel;
 use crate::sched;
 use crate::verifier::{Report, VerifierMode};
 
+pub mod coverage;
 pub mod exhaustive;
 
 /// A workload to explore: drivers, devices and requester threads, set up and run on the
@@ -264,6 +265,8 @@ pub struct Outcome {
     pub trace: Vec<Step>,
     /// Thread names by id.
     pub threads: Vec<String>,
+    /// Where the run's cancels landed, per request ([`coverage`]).
+    pub coverage: coverage::CancelCoverage,
 }
 
 /// splitmix64: a small, good, deterministic generator (schedules here; workloads built
@@ -423,6 +426,8 @@ fn execute(
     if let Some(slot) = slot {
         *crate::sync::lock(slot) = Some(kernel.clone());
     }
+    // Nor is cancel coverage's.
+    coverage::record(&kernel, true);
     let k = kernel.clone();
     // The root thread owns its scenario handle: a run abandoned on a deadlock may leave a
     // thread parked for good, still holding what it borrowed.
@@ -569,6 +574,7 @@ fn finish(
         steps: r.steps,
         trace,
         threads: r.thread_names,
+        coverage: coverage::CancelCoverage::of_kernel(kernel),
     }
 }
 
@@ -792,6 +798,9 @@ pub struct Exploration {
     pub shrunk: Option<Violation>,
     /// Replays shrinking took.
     pub shrink_replays: usize,
+    /// Where the cancels landed, per request, summed over the schedules run (not counting
+    /// shrinking replays).
+    pub coverage: coverage::CancelCoverage,
 }
 
 /// How often an exploration reports its progress.
@@ -837,6 +846,8 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
     let (mut stalled_schedules, mut stalled_steps) = (0, 0);
     let mut found: Option<(u64, Violation)> = None;
     let mut last_progress = Instant::now();
+    // Where the cancels landed, over every schedule run (a stalled worker's are lost).
+    let mut cancel_coverage = coverage::CancelCoverage::default();
     let note = |seed: u64, violation: Option<Violation>, found: &mut Option<(u64, Violation)>| {
         if let Some(v) = violation {
             if found.as_ref().is_none_or(|(s, _)| seed < *s) {
@@ -847,13 +858,15 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
     while live > 0 {
         match rx.recv_timeout(options.limits.stall.min(PROGRESS_EVERY)) {
             Ok(WorkerMsg::Found { seed, violation }) => note(seed, Some(violation), &mut found),
-            Ok(WorkerMsg::Done(w)) => {
+            Ok(WorkerMsg::Done(w, covered)) => {
+                cancel_coverage.merge(&covered);
                 live -= 1;
                 if let Some(h) = workers[w].handle.take() {
                     let _ = h.join();
                 }
             }
-            Ok(WorkerMsg::Retired(w)) => {
+            Ok(WorkerMsg::Retired(w, covered)) => {
+                cancel_coverage.merge(&covered);
                 // Its OS thread can no longer tell unwinding threads apart: a fresh one
                 // takes its place.
                 if let Some(h) = workers[w].handle.take() {
@@ -912,18 +925,18 @@ pub fn explore(scenario: &Arc<dyn Scenario>, options: &Options, mut progress: im
         _ => (None, 0),
     };
     drop(tx);
-    Exploration { schedules, steps, elapsed, found, found_after, shrunk, shrink_replays }
+    Exploration { schedules, steps, elapsed, found, found_after, shrunk, shrink_replays, coverage: cancel_coverage }
 }
 
 /// What an exploration worker tells its supervisor.
 enum WorkerMsg {
     /// Seed `seed` ended in a violation.
     Found { seed: u64, violation: Violation },
-    /// The worker ran out of seeds.
-    Done(usize),
+    /// The worker ran out of seeds; where the cancels of its schedules landed.
+    Done(usize, coverage::CancelCoverage),
     /// The worker stopped early, with seeds left: its OS thread should not drive more
     /// runs (see `sched::polluted`).
-    Retired(usize),
+    Retired(usize, coverage::CancelCoverage),
 }
 
 /// What every exploration worker does: take the next seed, run it, say how it went.
@@ -961,6 +974,7 @@ impl WorkerJob {
             .spawn(move || {
                 let monitor = sched::Monitor::install();
                 let _ = mtx.send(monitor.clone());
+                let mut covered = coverage::CancelCoverage::default();
                 loop {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         break;
@@ -973,6 +987,7 @@ impl WorkerJob {
                     let strategy = strategy.unwrap_or_else(|| Strategy::mixed(seed));
                     let outcome = run_seeded(&scenario, strategy, seed, &limits, pct_steps, false, Some(&worker_slot));
                     monitor.beat();
+                    covered.merge(&outcome.coverage);
                     ran.fetch_add(1, Ordering::Relaxed);
                     steps.fetch_add(outcome.steps, Ordering::Relaxed);
                     if let Some(violation) = outcome.violation {
@@ -980,11 +995,11 @@ impl WorkerJob {
                         let _ = tx.send(WorkerMsg::Found { seed, violation });
                     }
                     if sched::polluted() {
-                        let _ = tx.send(WorkerMsg::Retired(w));
+                        let _ = tx.send(WorkerMsg::Retired(w, covered));
                         return;
                     }
                 }
-                let _ = tx.send(WorkerMsg::Done(w));
+                let _ = tx.send(WorkerMsg::Done(w, covered));
             })
             .expect("irpkit explorer: the OS refused to start a worker thread");
         let monitor = mrx.recv().expect("the worker installs its monitor first");

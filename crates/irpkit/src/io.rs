@@ -741,6 +741,11 @@ impl Process {
             });
         }
         if matched == 0 {
+            // The request the overlapped structure names is over: for cancel coverage,
+            // this cancel came too late.
+            if let Some(serial) = overlapped.filter(|o| o.completed_at().is_some()).and_then(Overlapped::irp_id) {
+                crate::nt::coverage::cancel_found_completed(&self.shared.kernel.shared, serial);
+            }
             nt::STATUS_NOT_FOUND
         } else {
             nt::STATUS_SUCCESS
@@ -1143,6 +1148,9 @@ impl RequesterThread {
                 },
             );
         }
+        // Cancel coverage names the request now: it can be cancelled from here on.
+        // SAFETY: our irpkit IRP, its next stack location set up.
+        unsafe { crate::nt::coverage::issued(&shared.kernel.shared, irp) };
         // On the thread's list (listed newest first, as NT links a thread's IRPs).
         lock(&self.thread.irps).push(IrpPtr(irp));
         // SAFETY: the IRP is ready; its device is live.

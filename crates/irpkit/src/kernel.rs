@@ -119,7 +119,12 @@ pub fn spin_locks_held() -> u32 {
 }
 
 pub(crate) fn add_spin_locks_held(delta: i32) {
-    THREAD.with(|t| t.spin_locks_held.set(t.spin_locks_held.get().saturating_add_signed(delta)));
+    let held = THREAD.with(|t| {
+        let held = t.spin_locks_held.get().saturating_add_signed(delta);
+        t.spin_locks_held.set(held);
+        held
+    });
+    crate::nt::coverage::spin_locks_changed(delta, held);
 }
 
 pub(crate) fn current_routine() -> RoutineCtx {
@@ -150,6 +155,8 @@ pub(crate) fn in_routine_at<R>(
     }
     let prev = THREAD.with(|t| t.routine.replace(RoutineCtx { driver, kind, irp, address }));
     let _restore = Restore(prev);
+    // Cancel coverage's setting window is scoped by the routine's frame.
+    let _frame = crate::nt::coverage::RoutineFrame::enter();
     f()
 }
 
@@ -275,6 +282,8 @@ pub(crate) struct KernelShared {
     pub(crate) event_log: Mutex<Vec<crate::io::EventLogEntry>>,
     /// The timeline recorder (off unless asked for).
     pub(crate) timeline: crate::timeline::Recorder,
+    /// The cancel-coverage recorder (off unless asked for).
+    pub(crate) coverage: crate::nt::coverage::Recorder,
     #[allow(clippy::vec_box)]
     pub(crate) queue_indexes: Mutex<Vec<Box<crate::nt::devqueue::KeyIndex>>>,
     /// Values that must outlive everything of this kernel (driver images its objects point
@@ -413,6 +422,7 @@ impl KernelBuilder {
             queue_indexes: Mutex::new(Vec::new()),
             event_log: Mutex::new(Vec::new()),
             timeline: crate::timeline::Recorder::default(),
+            coverage: Default::default(),
             keep_alive: Mutex::new(Vec::new()),
         };
         #[cfg(not(loom))]
@@ -478,9 +488,12 @@ impl Kernel {
     {
         let kernel = self.clone();
         let thread_name = name.to_string();
+        // Labelled here, by the spawning thread: labels follow creation order.
+        let label = crate::nt::coverage::spawn_label(&self.shared, name);
         let body = move || {
             let _entered = kernel.enter();
             crate::timeline::thread_named(&kernel.shared, &thread_name);
+            crate::nt::coverage::thread_started(&kernel.shared, label);
             struct Ended(Kernel);
             impl Drop for Ended {
                 fn drop(&mut self) {
@@ -558,6 +571,7 @@ impl Kernel {
     /// [`spawn_named`](Self::spawn_named) are named already).
     pub fn name_current_thread(&self, name: &str) {
         crate::timeline::thread_named(&self.shared, name);
+        crate::nt::coverage::thread_renamed(&self.shared, name);
     }
 
     /// Whether `other` is a handle to the same kernel.

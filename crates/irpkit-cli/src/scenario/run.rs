@@ -1203,7 +1203,12 @@ fn issue(
     timeout_ms: Option<u64>,
     call: impl FnOnce(Handle, Option<&Overlapped>) -> Result<(NtStatus, Option<nt::IoStatusBlock>), NtStatus>,
 ) {
-    let id = id.unwrap_or_else(|| format!("{}.{}.{}", p.name, t.name, *issued));
+    // Cancel coverage names the request by the id the file gives it.
+    let call = |h: Handle, o: Option<&Overlapped>| match &id {
+        Some(label) => irpkit::explore::coverage::with_request_label(&world.kernel, label, || call(h, o)),
+        None => call(h, o),
+    };
+    let id = id.clone().unwrap_or_else(|| format!("{}.{}.{}", p.name, t.name, *issued));
     *issued += 1;
     let entry = lock(&p.handles).get(handle).cloned();
     let record = |synchronous, end| Request {

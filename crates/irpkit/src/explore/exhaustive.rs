@@ -326,6 +326,8 @@ pub struct PartResult {
     pub found: Option<Violation>,
     /// The runs were not deterministic: what differed.
     pub error: Option<String>,
+    /// Where the cancels of its runs landed.
+    pub coverage: super::coverage::CancelCoverage,
 }
 
 /// Searches part `part` of `tree`'s scenario: every schedule of branch `part.branch` with
@@ -376,6 +378,7 @@ pub fn explore_part(
         let (outcome, nodes) = run(scenario, &prefix, tree.label, part.branch, limits);
         result.runs += 1;
         result.steps += outcome.steps;
+        result.coverage.merge(&outcome.coverage);
         if let Err(e) = check_prefix(&path, &nodes, fixed) {
             result.error = Some(format!(
                 "the scenario `{}` is not deterministic: {e} (branch {}, {} choices followed)",
@@ -538,6 +541,8 @@ pub struct ExhaustiveResult {
     pub shrink_replays: usize,
     /// Why the runs were found not deterministic ([`Stop::Nondeterministic`]).
     pub error: Option<String>,
+    /// Where the cancels landed, over every run.
+    pub coverage: super::coverage::CancelCoverage,
 }
 
 impl ExhaustiveResult {
@@ -567,6 +572,7 @@ impl ExhaustiveResult {
             shrunk: None,
             shrink_replays: 0,
             error: None,
+            coverage: tree.default.coverage.clone(),
         }
     }
 
@@ -576,6 +582,7 @@ impl ExhaustiveResult {
     /// incomplete part (then `stopped`, and `resume` or `found`, say why and where).
     pub fn add(&mut self, at: Position, part: PartResult, budget: Option<Stop>) -> bool {
         self.runs += part.runs;
+        self.coverage.merge(&part.coverage);
         self.revisits += part.revisits;
         self.steps += part.steps;
         self.schedules += part.schedules;
@@ -612,6 +619,7 @@ impl ExhaustiveResult {
             found_after: self.found_after,
             shrunk: self.shrunk.clone(),
             shrink_replays: self.shrink_replays,
+            coverage: self.coverage.clone(),
         }
     }
 }

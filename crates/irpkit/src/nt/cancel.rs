@@ -44,6 +44,13 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
     // SAFETY: live IRP.
     let exchanged = unsafe { irp::exchange_cancel_routine(irp, routine) };
     // SAFETY: live IRP.
+    unsafe {
+        match routine {
+            Some(_) => super::coverage::routine_set(irp),
+            None => super::coverage::routine_cleared(irp, exchanged.old.is_some()),
+        }
+    }
+    // SAFETY: live IRP.
     unsafe { crate::timeline::cancel_routine_exchanged(irp, routine.is_some(), exchanged.old.is_some()) };
     // SAFETY: live IRP.
     unsafe { check_plain_store(irp, exchanged, "IoSetCancelRoutine") };
@@ -152,6 +159,8 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
     crate::nt::irp::sched_point(R, irp);
     // SAFETY: readable IRP memory.
     if unsafe { irp::is_freed(irp) } {
+        // SAFETY: pool memory of a live kernel: the request it last held is over.
+        unsafe { super::coverage::cancel_landed(k, irp) };
         // The memory keeps the IRP's last state: a routine still set means it was
         // completed with its cancel state intact.
         // SAFETY: pool memory stays IRP-shaped after the free.
@@ -189,6 +198,9 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
     // borrowed: the IRP's owner may be writing the others — no reference to the whole IRP
     // is made on this, a non-owner's, path.)
     unsafe { (*irp).cancel.store(TRUE, Ordering::Release) };
+    // The moment a cancel lands: coverage counts where the IRP's request is now.
+    // SAFETY: live IRP.
+    unsafe { super::coverage::cancel_landed(k, irp) };
     // SAFETY: live IRP.
     let exchanged = unsafe { irp::exchange_cancel_routine(irp, None) };
     let Some(routine) = exchanged.old else {
@@ -246,6 +258,8 @@ pub(crate) unsafe fn invoke_cancel_routine(
     };
     // SAFETY: live IRP.
     let span = unsafe { crate::timeline::cancel_routine(k, irp) };
+    // SAFETY: live IRP, its routine taken by our caller.
+    unsafe { super::coverage::cancel_routine_called(k, irp) };
     // The IRP may be gone once the routine returns: nothing below touches it.
     call_checked(
         k,

@@ -72,6 +72,8 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         k.report(Rule::DoubleCompletion, R, irp, "IoCompleteRequest on an IRP that was already completed".to_string());
         return;
     }
+    // SAFETY: live IRP owned by the caller.
+    let covered = unsafe { super::coverage::completion_started(k, irp) };
     // SAFETY: as above; the owner's own field.
     let io_status = unsafe { (*irp).io_status };
     if io_status.status == STATUS_PENDING {
@@ -111,10 +113,22 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
     // SAFETY: live IRP owned by the caller.
     unsafe { crate::timeline::completed(k, irp, io_status.status, io_status.information) };
     // SAFETY: live IRP owned by the caller.
-    if unsafe { walk(irp) } {
+    match unsafe { walk(irp) } {
         // SAFETY: the walk finished: the IRP is at its final stage, still owned.
-        unsafe { final_stage(k, irp) };
+        Walk::Finished => unsafe { final_stage(k, irp) },
+        // The IRP may be gone (its creator's routine freed it): only its header is used.
+        Walk::Stopped { by_creator } => super::coverage::completion_stopped(k, covered, by_creator),
     }
+}
+
+/// How a completion walk ended.
+enum Walk {
+    /// Past the top location: the final stage follows.
+    Finished,
+    /// A completion routine returned `STATUS_MORE_PROCESSING_REQUIRED`; `by_creator`: the
+    /// creator's own routine (no device at the level above: the top, or a location the
+    /// creator kept for itself).
+    Stopped { by_creator: bool },
 }
 
 /// Whether the IRP's device-queue entry is linked in the queue of the device at its
@@ -141,11 +155,11 @@ unsafe fn still_in_device_queue(irp: *mut Irp) -> bool {
     }
 }
 
-/// The completion walk. Returns false if a completion routine stopped it.
+/// The completion walk.
 ///
 /// # Safety
 /// `irp` is a live IRP owned by the caller.
-unsafe fn walk(irp: *mut Irp) -> bool {
+unsafe fn walk(irp: *mut Irp) -> Walk {
     // SAFETY: live IRP owned by the caller throughout; stack locations 1..=StackCount
     // exist.
     unsafe {
@@ -157,7 +171,7 @@ unsafe fn walk(irp: *mut Irp) -> bool {
             let slot = Irp::current_stack_slot(irp);
             *slot = (*slot).add(1);
             if up > top {
-                return true;
+                return Walk::Finished;
             }
             let sp = Irp::stack_location(irp, cl);
             (*irp).pending_returned = (*sp).control & SL_PENDING_RETURNED;
@@ -181,7 +195,7 @@ unsafe fn walk(irp: *mut Irp) -> bool {
                             routine(device, irp, context)
                         });
                     if r == STATUS_MORE_PROCESSING_REQUIRED {
-                        return false;
+                        return Walk::Stopped { by_creator: device.is_null() };
                     }
                 }
                 _ => {

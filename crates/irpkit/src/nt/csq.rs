@@ -261,6 +261,7 @@ impl QueueOps for Calls {
     fn arm(&self, irp: *mut Irp) {
         // SAFETY: see the impl comment.
         unsafe {
+            super::coverage::csq_changed(irp, true);
             io_mark_irp_pending(irp);
             io_set_cancel_routine(irp, Some(csq_cancel_routine));
         }
@@ -278,7 +279,10 @@ impl QueueOps for Calls {
 
     fn detach(&self, irp: *mut Irp) {
         // SAFETY: see the impl comment.
-        unsafe { detach(irp) };
+        unsafe {
+            detach(irp);
+            super::coverage::csq_changed(irp, false);
+        }
     }
 }
 

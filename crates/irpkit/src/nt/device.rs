@@ -723,6 +723,8 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     let location = unsafe { (*irp).current_location.load(Ordering::Acquire) };
     // SAFETY: the caller owns the IRP; the new location is the dispatch routine's.
     unsafe { irp::clear_pending_mark(irp, location) };
+    // SAFETY: as above.
+    unsafe { super::coverage::dispatched(k, irp) };
     let frame = kernel::begin_dispatch_frame(irp);
     // SAFETY: live device.
     let span = unsafe { crate::timeline::dispatch(k, id.unwrap_or(0), device, major, location) };

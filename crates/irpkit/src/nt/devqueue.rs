@@ -254,6 +254,7 @@ pub unsafe fn ke_insert_device_queue(queue: *mut KDeviceQueue, entry: *mut KDevi
                 }
                 link_before(&raw mut (*queue).device_list_head, &raw mut (*entry).device_list_entry);
                 (*entry).inserted = TRUE;
+                super::coverage::device_queue_changed(entry, true);
                 true
             }
         })
@@ -309,6 +310,7 @@ pub unsafe fn ke_insert_by_key_device_queue(
                 }
             }
             (*entry).inserted = TRUE;
+            super::coverage::device_queue_changed(entry, true);
             true
         })
     }
@@ -327,6 +329,7 @@ unsafe fn take(queue: *mut KDeviceQueue, link: *mut ListEntry) -> *mut KDeviceQu
         unlink(link);
         let entry = entry_of(link);
         (*entry).inserted = FALSE;
+        super::coverage::device_queue_changed(entry, false);
         after_removal(queue);
         entry
     }

@@ -186,6 +186,7 @@ pub unsafe fn ke_initialize_dpc(dpc: *mut KDpc, routine: KDeferredRoutine, conte
 /// its routine runs; the kernel writes its queue fields meanwhile, so no Rust reference to
 /// the `KDpc` may be live then (keep it in an `UnsafeCell` or behind a raw pointer).
 pub unsafe fn ke_insert_queue_dpc(dpc: *mut KDpc, argument1: *mut c_void, argument2: *mut c_void) -> bool {
+    super::coverage::point_crossed();
     with_current("KeInsertQueueDpc", |k| {
         let mut state = lock(&k.dpc.state);
         // SAFETY: the contract; queue membership changes only under this lock.

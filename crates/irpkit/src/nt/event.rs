@@ -69,6 +69,7 @@ pub fn ke_set_event(event: &KEvent, _increment: i32, _wait: bool) -> i32 {
 }
 
 pub(crate) fn set_event_in(k: &KernelShared, event: &KEvent) -> i32 {
+    super::coverage::point_crossed();
     check_irql_at_most(k, DISPATCH_LEVEL, "KeSetEvent", core::ptr::null_mut());
     let prev = event.header.signal_state.swap(1, Ordering::AcqRel);
     notify_waiters(k);
@@ -195,6 +196,7 @@ fn wait_until(
     timeout: Option<Duration>,
     mut ready: impl FnMut() -> Option<NtStatus>,
 ) -> NtStatus {
+    super::coverage::point_crossed();
     with_current(routine, |k| {
         if timeout != Some(Duration::ZERO) {
             check_irql_at_most(k, APC_LEVEL, routine, core::ptr::null_mut());

@@ -70,6 +70,10 @@ pub(crate) struct IrpHeader {
     /// exchanged), to tell a routine that got there by a plain store apart. Entries are
     /// only ever added, before the exchange that stores the routine.
     exchanged_routines: [AtomicUsize; 2],
+    /// Cancel coverage: where the current request is in its life (see `nt::coverage`).
+    /// Untouched unless the kernel records coverage; a std atomic, outside the `sync`
+    /// seam: it observes, it does not synchronise the model.
+    pub(crate) cover: std::sync::atomic::AtomicU64,
 }
 
 const fn header_size() -> usize {
@@ -469,6 +473,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     pending_marks: AtomicU64::new(0),
                     buffers: None,
                     exchanged_routines: [AtomicUsize::new(0), AtomicUsize::new(0)],
+                    cover: std::sync::atomic::AtomicU64::new(0),
                 })
             };
             h
@@ -809,6 +814,8 @@ unsafe fn reinitialize(k: &KernelShared, irp: *mut Irp, status: super::NtStatus)
         (*irp).current_location.store(stack + 1, Ordering::Release);
     }
     let Some(h) = h else { return };
+    // SAFETY: a valid header of `k`'s pool; the request it held ends here.
+    unsafe { super::coverage::request_over(k, h) };
     // SAFETY: a valid header of an allocated IRP the caller owns.
     unsafe {
         let previous = (*h).id.load(Ordering::Relaxed);
@@ -852,6 +859,8 @@ pub unsafe fn io_free_irp(irp: *mut Irp) {
     }
     // SAFETY: the IRP's memory stays readable (pool memory).
     unsafe { crate::timeline::freed(k, irp) };
+    // SAFETY: a valid header of `k`'s pool.
+    unsafe { super::coverage::request_over(k, h) };
     // SAFETY: valid header; we held the "allocated" reference.
     unsafe { release_ref(h) };
 }

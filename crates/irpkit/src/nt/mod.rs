@@ -12,6 +12,9 @@ pub(crate) mod addr_map;
 pub mod build;
 pub mod cancel;
 pub mod complete;
+// Under loom and shuttle the explorer, which reads coverage, is not built.
+#[cfg_attr(any(loom, shuttle), allow(dead_code))]
+pub mod coverage;
 pub mod csq;
 pub(crate) mod csq_core;
 pub mod debug;

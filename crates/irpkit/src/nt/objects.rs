@@ -70,6 +70,7 @@ pub fn ke_release_semaphore(semaphore: &KSemaphore, _increment: i32, adjustment:
 /// zero: just yield) on the kernel's clock. On a virtual clock the sleep is a timer, so
 /// the DPC thread or `Kernel::advance` moves it. Returns `STATUS_SUCCESS`.
 pub fn ke_delay_execution_thread(interval: i64) -> NtStatus {
+    super::coverage::point_crossed();
     with_current("KeDelayExecutionThread", |k| {
         check_irql_at_most(k, APC_LEVEL, "KeDelayExecutionThread", core::ptr::null_mut());
         if interval == 0 {

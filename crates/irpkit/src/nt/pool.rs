@@ -86,6 +86,7 @@ fn is_paged(pool_type: u32) -> bool {
 }
 
 fn allocate(k: &KernelShared, routine: &'static str, size: usize, tag: u32, paged: bool, zeroed: bool) -> *mut c_void {
+    super::coverage::point_crossed();
     check_irql_at_most(k, if paged { APC_LEVEL } else { DISPATCH_LEVEL }, routine, core::ptr::null_mut());
     crate::sched::point(routine, None);
     let Ok(layout) = Layout::from_size_align(size.max(1), 16) else {

@@ -298,6 +298,7 @@ pub(crate) fn release_cancel_lock(k: &KernelShared, irql: KIrql, routine: &'stat
     }
     if raw_release(&k.cancel_lock, kernel::thread_token()) {
         kernel::add_spin_locks_held(-1);
+        super::coverage::cancel_lock_released(k);
         kernel::set_irql(irql);
         crate::nt::irp::sched_point(routine, ctx.irp);
     } else {

@@ -17,6 +17,7 @@
 use core::ptr;
 
 use super::cancel::invoke_cancel_routine;
+use super::coverage::RoutineChange as Change;
 use super::device::{device_kernel, start_io_state};
 use super::devqueue::{
     ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue_if_busy,
@@ -148,17 +149,26 @@ pub unsafe fn io_start_packet(
     if !queued {
         // SAFETY: live device; under the cancel lock when cancellation is in play.
         unsafe { (*device).current_irp.store(irp, Ordering::Release) };
+        let change = match cancel_irql {
+            Some(_) if state.has(NON_CANCELABLE) => Change::Cleared,
+            Some(_) => Change::Set,
+            None => Change::Kept,
+        };
+        if change == Change::Cleared {
+            // SAFETY: live IRP; the slot is atomic.
+            unsafe { (*irp).cancel_routine.exchange(None) };
+        }
+        // SAFETY: live IRP, now the device's current one.
+        unsafe { super::coverage::became_current(k, device, irp, change) };
         if let Some(irql) = cancel_irql {
-            if state.has(NON_CANCELABLE) {
-                // SAFETY: live IRP; the slot is atomic.
-                unsafe { (*irp).cancel_routine.exchange(None) };
-            }
             release_cancel_lock(k, irql, R);
         }
         // SAFETY: live device; `irp` is now its current IRP.
         unsafe { start_or_defer_packet(k, device, irp) };
     } else if let Some(irql) = cancel_irql {
         // SAFETY: live IRP (queued, so nobody completed it; we hold the cancel lock).
+        unsafe { super::coverage::start_packet_queued(k, irp, Change::Set) };
+        // SAFETY: as above.
         let cancelled = unsafe { (*irp).cancel.load(Ordering::Acquire) != 0 };
         // SAFETY: as above; the slot is atomic.
         let taken = if cancelled { unsafe { (*irp).cancel_routine.exchange(None) } } else { None };
@@ -260,6 +270,7 @@ unsafe fn dequeue_next(
     // routine simply returns".
     let entry = unsafe {
         (*device).current_irp.store(ptr::null_mut(), Ordering::Release);
+        super::coverage::current_cleared(k, device);
         let queue = &raw mut (*device).device_queue;
         match request.key {
             Some(key) => ke_remove_by_key_device_queue_if_busy(queue, key),
@@ -272,9 +283,11 @@ unsafe fn dequeue_next(
         // SAFETY: live device and IRP (dequeued: owned by the StartIo path now).
         unsafe {
             (*device).current_irp.store(irp, Ordering::Release);
-            if request.cancelable && start_io_state(device).has(NON_CANCELABLE) {
+            let clear = request.cancelable && start_io_state(device).has(NON_CANCELABLE);
+            if clear {
                 (*irp).cancel_routine.exchange(None);
             }
+            super::coverage::became_current(k, device, irp, if clear { Change::Cleared } else { Change::Kept });
         }
         irp
     });
