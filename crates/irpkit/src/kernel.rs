@@ -201,6 +201,14 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Arc<KernelShared>) -> R) -> Op
     THREAD.with(|t| t.kernel.borrow().clone()).map(|k| f(&k))
 }
 
+/// [`try_with_current`] for an `f` that never reaches a scheduling point (a leaf of the
+/// kernel: it takes no lock but leaf locks and calls no driver code): the kernel is
+/// borrowed in place, not cloned. Should `f` reach one after all, the explorer's swap of
+/// thread-locals finds the kernel borrowed and panics; nothing unsound happens.
+pub(crate) fn try_with_current_here<R>(f: impl FnOnce(&Arc<KernelShared>) -> R) -> Option<R> {
+    THREAD.with(|t| t.kernel.borrow().as_ref().map(f))
+}
+
 /// A virtual thread's own copy of the calling OS thread's processor state, for a
 /// scheduler that runs several threads on one OS thread (the explorer's coroutines).
 #[cfg(not(any(loom, shuttle)))]

@@ -63,7 +63,7 @@
 //! scheduling point between them: the classification is exact. With free-running threads
 //! it can be off by one transition (coverage is an explorer feature).
 
-use std::collections::HashMap;
+use crate::nt::addr_map::AddrMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -370,7 +370,7 @@ pub(crate) struct Tracked {
 struct ThreadInfo {
     label: String,
     /// Requests issued, by major function.
-    issued: HashMap<u8, u32>,
+    issued: AddrMap<u8, u32>,
     /// The label of the next request it issues.
     next_label: Option<String>,
     /// The setting window it has open (see [`Window::SettingRoutine`]).
@@ -395,19 +395,19 @@ struct OpenWindow {
 #[derive(Debug, Default)]
 struct Table {
     rows: Vec<Row>,
-    by_key: HashMap<RequestKey, usize>,
+    by_key: AddrMap<RequestKey, usize>,
     /// IRP serial number → row.
-    by_serial: HashMap<u64, usize>,
+    by_serial: AddrMap<u64, usize>,
     /// Thread token → label and counters.
-    threads: HashMap<usize, ThreadInfo>,
+    threads: AddrMap<usize, ThreadInfo>,
     /// Threads labelled so far, by name (for the ordinals).
-    names: HashMap<String, u32>,
+    names: AddrMap<String, u32>,
     /// A tracked IRP's device-queue entry (address) → the IRP.
-    entries: HashMap<usize, Tracked>,
+    entries: AddrMap<usize, Tracked>,
     /// A device (address) → its CurrentIrp, when tracked.
-    current: HashMap<usize, Tracked>,
+    current: AddrMap<usize, Tracked>,
     /// Thread token → IRPs it changed while holding the cancel spin lock.
-    deferred: HashMap<usize, Vec<Tracked>>,
+    deferred: AddrMap<usize, Vec<Tracked>>,
     /// Cancels of IRPs without an identity (not irpkit's, or never sent).
     untracked: u64,
 }
@@ -740,7 +740,7 @@ fn point_crossed_slow() {
     if !active() {
         return;
     }
-    kernel::try_with_current(|k| {
+    kernel::try_with_current_here(|k| {
         if on(k) {
             let token = kernel::thread_token();
             if let Some(w) = k.coverage.table().threads.get_mut(&token).and_then(|i| i.window.as_mut()) {
@@ -765,7 +765,7 @@ fn spin_locks_changed_slow(delta: i32, held: u32) {
     if !active() {
         return;
     }
-    kernel::try_with_current(|k| {
+    kernel::try_with_current_here(|k| {
         if !on(k) {
             return;
         }
@@ -801,7 +801,7 @@ impl RoutineFrame {
 
     #[inline(never)]
     fn enter_slow() -> bool {
-        let entered = kernel::try_with_current(|k| {
+        let entered = kernel::try_with_current_here(|k| {
             if !on(k) {
                 return false;
             }
@@ -817,7 +817,7 @@ impl RoutineFrame {
 
     #[inline(never)]
     fn leave_slow() {
-        kernel::try_with_current(|k| {
+        kernel::try_with_current_here(|k| {
             let token = kernel::thread_token();
             let closing = {
                 let mut table = k.coverage.table();
@@ -1018,7 +1018,7 @@ fn device_queue_changed_slow(entry: *mut KDeviceQueueEntry, inserted: bool) {
     if !active() {
         return;
     }
-    kernel::try_with_current(|k| {
+    kernel::try_with_current_here(|k| {
         if !on(k) {
             return;
         }
