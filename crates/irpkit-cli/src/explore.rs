@@ -244,6 +244,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         time_budget: args.seconds.map(Duration::from_secs_f64),
         limits: Limits::default(),
         shrink: !args.no_shrink,
+        jobs: args.jobs.unwrap_or(0),
     };
     let tty = std::io::stderr().is_terminal();
     let mut violations = 0;

@@ -880,12 +880,22 @@ impl<R> core::fmt::Debug for Handle<R> {
 impl<R> Handle<R> {
     pub(crate) fn join(mut self) -> std::thread::Result<R> {
         if let Some((run, id)) = &self.controlled {
+            let inside = current_run().is_some_and(|r| core::ptr::eq(r, Arc::as_ptr(run)));
             loop {
-                let done = lock(run).threads[*id].state == State::Finished;
-                if done {
+                let (done, over) = {
+                    let st = lock(run);
+                    (st.threads[*id].state == State::Finished, st.abort.is_some() || st.clock.is_none())
+                };
+                if done || (over && !inside) {
+                    // Joined from outside a run that has ended: a thread it abandoned
+                    // never finishes (its result says so below).
                     break;
                 }
-                block(join_key(*id), None, "join thread");
+                if inside {
+                    block(join_key(*id), None, "join thread");
+                } else {
+                    std::thread::yield_now();
+                }
             }
         }
         if let Some(os) = self.os.take() {

@@ -18,6 +18,8 @@
 //! With K = 0 a chosen thread runs until it blocks or ends, so only the order in which
 //! threads are picked then varies; "f(state)" below counts those orders from a state.
 
+#![cfg(not(any(loom, shuttle)))]
+
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -403,4 +405,32 @@ fn runs_that_are_not_deterministic_stop_the_search() {
     assert!(!r.exhausted);
     let e = r.error.expect("what differed");
     assert!(e.contains("not deterministic") && e.contains("moody"), "{e}");
+}
+
+/// Two or three workers searching parts side by side add up to the search of one: the
+/// same counts per preemption, the same exhaustion, the same violation at the same part.
+#[test]
+fn workers_side_by_side_find_what_one_finds() {
+    let clean = scenario(TwoWorkers(2, 3));
+    let buggy = scenario(LostUpdate);
+    for (s, k) in [(&clean, 1), (&buggy, 2)] {
+        let one = exhaustive::explore(
+            s,
+            &ExhaustiveOptions { max_preemptions: k, shrink: false, ..Default::default() },
+            |_| {},
+        );
+        for jobs in [2, 3] {
+            let many = exhaustive::explore(
+                s,
+                &ExhaustiveOptions { max_preemptions: k, shrink: false, jobs, ..Default::default() },
+                |_| {},
+            );
+            assert_eq!(many.by_preemptions, one.by_preemptions, "{jobs} workers");
+            assert_eq!((many.exhausted, many.stopped, many.found_at), (one.exhausted, one.stopped, one.found_at));
+            assert_eq!(
+                many.found.map(|v| v.schedule.decisions),
+                one.found.as_ref().map(|v| v.schedule.decisions.clone())
+            );
+        }
+    }
 }

@@ -446,6 +446,13 @@ pub struct ExhaustiveOptions {
     pub limits: Limits,
     /// Shrink the violation found ([`super::shrink`]).
     pub shrink: bool,
+    /// Workers searching parts side by side (0: one per core; 1, the default: the
+    /// calling thread alone). The parts are added up in search order, so the result —
+    /// counts, exhaustion, the violation and where it was found — is the same for any
+    /// number of workers. With `max_runs` the search runs on the calling thread alone, so
+    /// that it stops after exactly that many runs; a `time_budget` stop may leave parts
+    /// past the resume point run for nothing.
+    pub jobs: usize,
 }
 
 impl Default for ExhaustiveOptions {
@@ -459,6 +466,7 @@ impl Default for ExhaustiveOptions {
             time_budget: None,
             limits: Limits::default(),
             shrink: true,
+            jobs: 1,
         }
     }
 }
@@ -659,10 +667,35 @@ pub fn explore(
     let start = Instant::now();
     let tree = Tree::new(scenario, options.max_preemptions, options.max_free_choices, &options.limits);
     let mut r = ExhaustiveResult::new(&tree, options);
-    for at in parts(&tree, options) {
+    let jobs = if options.max_runs.is_some() { 1 } else { super::effective_jobs(options.jobs) };
+    if jobs > 1 {
+        explore_side_by_side(scenario, options, &tree, &mut r, jobs, start, &mut progress);
+    } else {
+        explore_in_order(scenario, options, &tree, &mut r, start, &mut progress);
+    }
+    r.exhausted = r.stopped.is_none();
+    r.elapsed = start.elapsed();
+    if let (Some(v), true) = (&r.found, options.shrink) {
+        let (s, n) = super::shrink(scenario, v, &options.limits);
+        r.shrunk = Some(s);
+        r.shrink_replays = n;
+    }
+    r
+}
+
+/// The parts one after the other, on the calling thread.
+fn explore_in_order(
+    scenario: &Arc<dyn Scenario>,
+    options: &ExhaustiveOptions,
+    tree: &Tree,
+    r: &mut ExhaustiveResult,
+    start: Instant,
+    progress: &mut dyn FnMut(ExhaustiveProgress),
+) {
+    for at in parts(tree, options) {
         let (runs_before, schedules_before) = (r.runs, r.schedules);
         let mut budget = None;
-        let part = explore_part(scenario, &tree, at, &options.limits, &mut |so_far| {
+        let part = explore_part(scenario, tree, at, &options.limits, &mut |so_far| {
             let runs = runs_before + so_far.runs;
             progress(ExhaustiveProgress {
                 runs,
@@ -683,12 +716,85 @@ pub fn explore(
             break;
         }
     }
-    r.exhausted = r.stopped.is_none();
-    r.elapsed = start.elapsed();
-    if let (Some(v), true) = (&r.found, options.shrink) {
-        let (s, n) = super::shrink(scenario, v, &options.limits);
-        r.shrunk = Some(s);
-        r.shrink_replays = n;
+}
+
+/// The parts shared out to `jobs` workers, taken in search order; added up in that order
+/// once all are done. A part that ends the search (a violation, an error, a budget) stops
+/// every worker from taking a later one.
+fn explore_side_by_side(
+    scenario: &Arc<dyn Scenario>,
+    options: &ExhaustiveOptions,
+    tree: &Tree,
+    r: &mut ExhaustiveResult,
+    jobs: usize,
+    start: Instant,
+    progress: &mut dyn FnMut(ExhaustiveProgress),
+) {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    let list = parts(tree, options);
+    let next = AtomicUsize::new(0);
+    // The first part (in search order) that ended the search, `usize::MAX`: none yet.
+    let stop_at = AtomicUsize::new(usize::MAX);
+    let (runs, schedules) = (AtomicU64::new(r.runs), AtomicU64::new(r.schedules));
+    // Each part's result, and why a budget stopped it, by its place in `list`.
+    type Slot = std::sync::Mutex<Option<(PartResult, Option<Stop>)>>;
+    let results: Vec<Slot> = list.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let working = AtomicUsize::new(jobs);
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= list.len() || i > stop_at.load(Ordering::Acquire) {
+                        break;
+                    }
+                    let mut budget = None;
+                    let (mut counted_runs, mut counted_schedules) = (0, 0);
+                    let part = explore_part(scenario, tree, list[i], &options.limits, &mut |so_far| {
+                        runs.fetch_add(so_far.runs - counted_runs, Ordering::Relaxed);
+                        schedules.fetch_add(so_far.schedules - counted_schedules, Ordering::Relaxed);
+                        (counted_runs, counted_schedules) = (so_far.runs, so_far.schedules);
+                        if options.max_runs.is_some_and(|m| runs.load(Ordering::Relaxed) >= m) {
+                            budget = Some(Stop::Runs);
+                        } else if options.time_budget.is_some_and(|t| start.elapsed() >= t) {
+                            budget = Some(Stop::Time);
+                        }
+                        // A later part than one that ended the search is of no use.
+                        budget.is_none() && i <= stop_at.load(Ordering::Acquire)
+                    });
+                    runs.fetch_add(part.runs - counted_runs, Ordering::Relaxed);
+                    schedules.fetch_add(part.schedules - counted_schedules, Ordering::Relaxed);
+                    if !part.complete {
+                        stop_at.fetch_min(i, Ordering::AcqRel);
+                    }
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some((part, budget));
+                }
+                working.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
+        // The caller reports progress while the workers search.
+        while working.load(Ordering::Acquire) > 0 {
+            std::thread::sleep(Duration::from_millis(50));
+            let i = next.load(Ordering::Relaxed).min(list.len().saturating_sub(1));
+            progress(ExhaustiveProgress {
+                runs: runs.load(Ordering::Relaxed),
+                schedules: schedules.load(Ordering::Relaxed),
+                at: list.get(i).copied().unwrap_or(Position { preemptions: 0, branch: 0 }),
+                branches: tree.len(),
+                max_preemptions: options.max_preemptions,
+                elapsed: start.elapsed(),
+            });
+        }
+    });
+    for (at, slot) in list.iter().zip(results) {
+        let Some((part, budget)) = slot.into_inner().unwrap_or_else(|p| p.into_inner()) else {
+            // Not taken: a part before it ended the search (and was added below).
+            break;
+        };
+        // A part stopped only because an earlier one ended the search never comes here:
+        // the earlier one's `add` returns false first.
+        if !r.add(*at, part, budget) {
+            break;
+        }
     }
-    r
 }
