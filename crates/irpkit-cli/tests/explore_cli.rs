@@ -166,7 +166,7 @@ fn schedules_saved_with_os_threads_replay_step_for_step() {
     ] {
         let schedule = fixtures.join(format!("{name}.os-threads.schedule.json"));
         let then: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(fixtures.join(format!("{name}.os-threads.trace.json"))).unwrap(),
+            &std::fs::read_to_string(fixtures.join(format!("{name}.os-threads.steps.json"))).unwrap(),
         )
         .unwrap();
         let out = irpkit().arg("replay").arg(&schedule).arg("--json").output().unwrap();
