@@ -593,3 +593,34 @@ fn explore_refuses_a_path_that_is_not_a_scenario_file() {
     let out = irpkit().args(["explore", "/no/such/file.toml"]).output().unwrap();
     assert_clean_error(&out, &["/no/such/file.toml", "cannot read it"]);
 }
+
+/// A C driver that recurses without bound in DriverEntry, on a controlled thread's stack
+/// made small with `--stack-kib`: the process ends with a report that names the stack's
+/// size and the option, not a bare segmentation fault.
+#[test]
+fn a_driver_overflowing_its_stack_under_the_explorer_is_reported() {
+    let dir = scratch("overflow");
+    std::fs::write(
+        dir.join("deep.c"),
+        "#include <ntddk.h>\n\
+         static ULONG Deep(ULONG n)\n{\n    volatile UCHAR pad[512];\n    pad[n % 512] = (UCHAR)n;\n    \
+         if (n == 0xFFFFFFFFu)\n        return 0;\n    return Deep(n + 1) + pad[(n + 7) % 512];\n}\n\
+         NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n{\n    UNREFERENCED_PARAMETER(d);\n    \
+         UNREFERENCED_PARAMETER(r);\n    return Deep(0) == 1 ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("deep.toml"),
+        "[[c_driver]]\nname = \"deep\"\nsources = [\"deep.c\"]\n\n[[process]]\nname = \"p\"\n\n\
+         [[process.thread]]\nname = \"t\"\nops = []\n",
+    )
+    .unwrap();
+    let out = irpkit()
+        .args(["explore", "--iterations", "1", "--jobs", "1", "--stack-kib", "64"])
+        .arg(dir.join("deep.toml"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(134), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("overflowed its stack of 64 KiB") && stderr.contains("--stack-kib"), "{stderr}");
+}
