@@ -97,13 +97,18 @@ fn disk_serves_sectors_as_an_elevator() {
 }
 
 /// Several requester threads issue thousands of reads while a canceller cancels a random
-/// half at random moments. Every IRP completes exactly once; cancelled ones with
+/// half at random moments (most from a canceller thread, after a random spin; some by
+/// the requesting thread right after it sent them, so that the cancel of a queued request
+/// is exercised whatever the machine's thread scheduling — valgrind's, say, which runs one
+/// thread at a time and may let the canceller in only after the hardware has caught up). Every IRP completes exactly once; cancelled ones with
 /// `STATUS_CANCELLED` / 0; the queue ends empty and not busy; the verifier reports nothing.
 fn stress(kernel: Kernel, config: SerialConfig, threads: usize, per_thread: usize) {
     let _e = kernel.enter();
     let _dpc = kernel.start_dpc_thread();
     let d = Arc::new(serial(&kernel, config));
     let (to_canceller, cancel_queue) = mpsc::channel::<(Arc<SentRequest>, u64)>();
+    // Cancels by the requesting threads themselves that found the request still running.
+    let immediate = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let canceller = kernel.spawn(move || {
         let mut n = 0u64;
         for (req, delay) in cancel_queue {
@@ -116,7 +121,7 @@ fn stress(kernel: Kernel, config: SerialConfig, threads: usize, per_thread: usiz
     });
     let requesters: Vec<_> = (0..threads)
         .map(|t| {
-            let (k, d, tx) = (kernel.clone(), d.clone(), to_canceller.clone());
+            let (k, d, tx, immediate) = (kernel.clone(), d.clone(), to_canceller.clone(), immediate.clone());
             kernel.spawn(move || {
                 let mut rng = 0x2545_F491_4F6C_DD1Du64.wrapping_mul(t as u64 + 1);
                 let mut next = move || {
@@ -129,7 +134,9 @@ fn stress(kernel: Kernel, config: SerialConfig, threads: usize, per_thread: usiz
                 for i in 0..per_thread {
                     let s = Arc::new(Request::read(&k, d.device_ref(), 64, (i as i64 % 97) * 512).unwrap().send());
                     let cancel = next() % 2 == 0;
-                    if cancel {
+                    if cancel && next() % 8 == 0 {
+                        immediate.fetch_add(u64::from(s.cancel()), Ordering::Relaxed);
+                    } else if cancel {
                         tx.send((s.clone(), next() % 200)).unwrap();
                     }
                     pending.push((s, cancel));
@@ -149,7 +156,7 @@ fn stress(kernel: Kernel, config: SerialConfig, threads: usize, per_thread: usiz
     for r in requesters {
         r.join().unwrap();
     }
-    let cancels_true = canceller.join().unwrap();
+    let cancels_true = canceller.join().unwrap() + immediate.load(Ordering::Relaxed);
     let total = (threads * per_thread) as u64;
     let st = &d.stats;
     let (done, cq, cc) = (
