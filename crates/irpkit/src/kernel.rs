@@ -187,8 +187,14 @@ pub(crate) fn end_dispatch_frame(saved: bool) -> bool {
 pub(crate) fn with_current<R>(routine: &str, f: impl FnOnce(&Arc<KernelShared>) -> R) -> R {
     // The kernel is taken out of the thread-local before `f` runs: `f` may reach a
     // scheduling point, where the explorer swaps this thread's locals for another's.
-    match THREAD.with(|t| t.kernel.borrow().clone()) {
-        Some(k) => f(&k),
+    // (Under loom and shuttle there is no such swap, and a clone of their `Arc` would be
+    // one more operation for the model to interleave: the kernel is borrowed in place.)
+    #[cfg(any(loom, shuttle))]
+    let r = THREAD.with(|t| t.kernel.borrow().as_ref().map(f));
+    #[cfg(not(any(loom, shuttle)))]
+    let r = THREAD.with(|t| t.kernel.borrow().clone()).map(|k| f(&k));
+    match r {
+        Some(r) => r,
         None => panic!(
             "irpkit: {routine} was called on a thread that has not entered a kernel; \
              call Kernel::enter() on this thread first, or start it with Kernel::spawn"
@@ -198,6 +204,9 @@ pub(crate) fn with_current<R>(routine: &str, f: impl FnOnce(&Arc<KernelShared>) 
 
 /// Runs `f` with the calling thread's current kernel, if it has entered one.
 pub(crate) fn try_with_current<R>(f: impl FnOnce(&Arc<KernelShared>) -> R) -> Option<R> {
+    #[cfg(any(loom, shuttle))]
+    return try_with_current_here(f);
+    #[cfg(not(any(loom, shuttle)))]
     THREAD.with(|t| t.kernel.borrow().clone()).map(|k| f(&k))
 }
 
