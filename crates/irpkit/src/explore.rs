@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::clock::{Clock, VirtualClock};
-use crate::kernel::Kernel;
+use crate::nt::kernel::Kernel;
 use crate::sched;
 use crate::verifier::{Report, VerifierMode};
 
@@ -394,13 +394,13 @@ const PCT_DEFAULT_STEPS: u64 = 400;
 struct ThreadLocals;
 
 struct SavedLocals {
-    ctx: crate::kernel::SavedThreadCtx,
+    ctx: crate::nt::kernel::SavedThreadCtx,
     queue_owner: *const (),
 }
 
 impl sched::VirtualLocals for ThreadLocals {
     fn fresh(&self) -> Box<dyn core::any::Any> {
-        Box::new(SavedLocals { ctx: crate::kernel::SavedThreadCtx::fresh(), queue_owner: core::ptr::null() })
+        Box::new(SavedLocals { ctx: crate::nt::kernel::SavedThreadCtx::fresh(), queue_owner: core::ptr::null() })
     }
     fn swap(&self, saved: &mut dyn core::any::Any) {
         let saved = saved.downcast_mut::<SavedLocals>().expect("the locals this type made");

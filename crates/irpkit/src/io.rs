@@ -25,7 +25,7 @@ use core::cell::UnsafeCell;
 use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::kernel::{Kernel, KernelShared};
+use crate::nt::kernel::{Kernel, KernelShared};
 use crate::nt::{self, DeviceObject, FileObject, IoStatusBlock, Irp, KEvent, NtStatus};
 use crate::safe::{DeviceRef, Request};
 use crate::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
@@ -822,7 +822,7 @@ fn cancel_matching(kernel: &Kernel, t: &ThreadShared, by: &'static str, pred: im
     for p in &picked {
         // SAFETY: pinned IRP memory; the I/O manager cancels on the requester's behalf.
         unsafe {
-            crate::timeline::cancel_requested(p.0, by);
+            crate::nt::observe::cancel_requested(p.0, by);
             nt::cancel::cancel_as_io_manager(p.0);
             nt::irp::unpin(p.0);
         }
@@ -837,7 +837,7 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
     }
     let kernel = &process.kernel;
     let _entered = kernel.enter();
-    let span = crate::timeline::thread_exit(&kernel.shared, t.id, lock(&t.irps).len());
+    let span = crate::nt::observe::thread_exit(&kernel.shared, t.id, lock(&t.irps).len());
     cancel_matching(kernel, t, "thread exit", |_| true);
     let interval = nt_interval(process.config.exit_check_interval);
     for _ in 0..process.config.exit_max_checks {
@@ -856,7 +856,7 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
             let won = unsafe { nt::irp::disassociate(p.0) };
             if won {
                 // SAFETY: as above.
-                unsafe { crate::timeline::disassociated(p.0) };
+                unsafe { crate::nt::observe::disassociated(p.0) };
                 // SAFETY: as above; pinned until logged below.
                 // The driver still owns the IRP and may read `Thread`: the store is atomic.
                 // (A std atomic, outside the `sync` seam: nothing in irpkit reads the field,
@@ -897,7 +897,7 @@ fn exit_thread(process: &ProcessShared, t: &Arc<ThreadShared>) {
         unsafe { nt::irp::unpin(p.0) };
     }
     lock(&process.threads).retain(|x| !Arc::ptr_eq(x, t));
-    crate::timeline::thread_exit_ended(&kernel.shared, t.id, span);
+    crate::nt::observe::thread_exit_ended(&kernel.shared, t.id, span);
 }
 
 /// Sets up a request's buffers as the I/O manager does. Returns the blocks the link keeps
@@ -1355,7 +1355,7 @@ impl RequesterThread {
 
 impl KernelShared {
     pub(crate) fn log_event(&self, entry: EventLogEntry) {
-        crate::timeline::event_logged(self, entry.name, entry.irp);
+        crate::nt::observe::event_logged(self, entry.name, entry.irp);
         lock(&self.event_log).push(entry);
     }
 }

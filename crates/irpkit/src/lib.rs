@@ -39,7 +39,7 @@ pub mod clock;
 #[cfg(not(any(loom, shuttle)))]
 pub mod explore;
 pub mod io;
-mod kernel;
+
 pub mod nt;
 
 pub mod safe;
@@ -50,4 +50,4 @@ pub(crate) mod sync;
 pub mod timeline;
 pub mod verifier;
 
-pub use kernel::{current_irql, spin_locks_held, EnterGuard, JoinHandle, Kernel, KernelBuilder};
+pub use nt::kernel::{current_irql, spin_locks_held, EnterGuard, JoinHandle, Kernel, KernelBuilder};

@@ -21,6 +21,11 @@
 //! Events carry the kernel clock's time: on the virtual clock many happen at the same
 //! instant, so the order is the event's [`seq`](Event::seq), not its time.
 //!
+//! This module is an observer below the NT layer: it holds the event types and the
+//! recorder, and knows nothing of IRPs, devices or kernels. The NT layer's hook points
+//! (`nt::observe`) turn what happened into plain data — numbers, names, statuses — and
+//! hand it to the [`Recorder`] (and to `tracing`).
+//!
 //! Lock order: the recorder's thread names, then its events. Naming a thread and turning
 //! the recorder on both hold the names lock across their check of "on", so a thread named
 //! while recording starts is recorded exactly once.
@@ -29,9 +34,9 @@ use core::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::kernel::KernelShared;
-use crate::nt::types::Irp;
-use crate::nt::NtStatus;
+/// An NTSTATUS (the NT layer's `NtStatus`; the timeline, below the NT layer, names it by
+/// its representation).
+type NtStatus = i32;
 
 /// One recorded event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +241,9 @@ impl EventKind {
 /// A kernel's recorder. Deliberately outside the `sync` seam (like the thread tokens):
 /// it observes, it does not synchronise the model, and a model checker must not see its
 /// lock as a scheduling point.
+///
+/// Every method takes plain data: the thread's identity and the clock's reading (a
+/// closure, called under the events lock so that sequence and time agree).
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
     on: AtomicBool,
@@ -247,13 +255,15 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// Whether events are being recorded (a relaxed load).
+    #[inline]
     pub(crate) fn is_on(&self) -> bool {
         self.on.load(Ordering::Relaxed)
     }
 
     /// Turns recording on or off. Turning it on records the name of every living named
     /// thread first.
-    pub(crate) fn set_on(&self, k: &KernelShared, on: bool) {
+    pub(crate) fn set_on(&self, now: impl Fn() -> Duration, on: bool) {
         // Under the names lock, as `thread_named`: a thread naming itself meanwhile is either
         // in the snapshot or recorded as the recorder is on — never lost between the two.
         let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
@@ -263,7 +273,7 @@ impl Recorder {
                 let seq = events.len() as u64;
                 events.push(Event {
                     seq,
-                    at: k.clock.now(),
+                    at: now(),
                     thread: *thread,
                     kind: EventKind::ThreadNamed { name: name.clone() },
                 });
@@ -273,306 +283,44 @@ impl Recorder {
         drop(names);
     }
 
+    /// Appends an event that happened on `thread`, if recording is on.
+    #[inline]
+    pub(crate) fn record(&self, now: impl FnOnce() -> Duration, thread: u64, kind: impl FnOnce() -> EventKind) {
+        if self.is_on() {
+            self.record_slow(now, thread, kind());
+        }
+    }
+
+    #[cold]
+    fn record_slow(&self, now: impl FnOnce() -> Duration, thread: u64, kind: EventKind) {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = events.len() as u64;
+        events.push(Event { seq, at: now(), thread, kind });
+    }
+
+    /// `thread` got the name `name` (kept while the thread lives; recorded if on).
+    pub(crate) fn thread_named(&self, now: impl FnOnce() -> Duration, thread: u64, name: &str) {
+        // Lock order: names, then events (in `record`); see `set_on`.
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.retain(|(t, _)| *t != thread);
+        names.push((thread, name.to_string()));
+        self.record(now, thread, || EventKind::ThreadNamed { name: name.to_string() });
+        drop(names);
+    }
+
+    /// `thread` ended (its name is forgotten; recorded if on).
+    pub(crate) fn thread_ended(&self, now: impl FnOnce() -> Duration, thread: u64) {
+        self.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|(t, _)| *t != thread);
+        self.record(now, thread, || EventKind::ThreadEnded);
+    }
+
+    /// A copy of the events recorded so far.
     pub(crate) fn events(&self) -> Vec<Event> {
         self.events.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The events recorded so far, leaving none.
     pub(crate) fn take(&self) -> Vec<Event> {
         core::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
     }
-}
-
-/// Records the event `kind()` builds, if `k` records. The clock is read under the
-/// recorder's lock, so that sequence and time agree.
-#[inline]
-pub(crate) fn record(k: &KernelShared, kind: impl FnOnce() -> EventKind) {
-    if !k.timeline.is_on() {
-        return;
-    }
-    record_slow(k, kind());
-}
-
-#[cold]
-fn record_slow(k: &KernelShared, kind: EventKind) {
-    let thread = crate::kernel::thread_token() as u64;
-    let mut events = k.timeline.events.lock().unwrap_or_else(|e| e.into_inner());
-    let seq = events.len() as u64;
-    events.push(Event { seq, at: k.clock.now(), thread, kind });
-}
-
-/// The number of an irpkit IRP (0 for one irpkit did not allocate).
-///
-/// # Safety
-/// `irp` is null or points to IRP-sized readable memory.
-pub(crate) unsafe fn irp_number(irp: *mut Irp) -> u64 {
-    // SAFETY: forwarded contract.
-    unsafe { crate::nt::irp::irp_id(irp) }.unwrap_or(0)
-}
-
-// The hook points. Each records its event (when the recorder is on) and emits the
-// matching `tracing` span or event (when a subscriber has ever been installed). When
-// neither is the case a hook costs two relaxed loads and touches nothing else.
-
-/// A `tracing` span entered for the length of a driver routine (none when nobody
-/// watches).
-pub(crate) type RoutineSpan = Option<tracing::span::EnteredSpan>;
-
-/// Whether a `tracing` subscriber was ever installed (globally or for a scope).
-#[inline]
-fn tracing_on() -> bool {
-    tracing::dispatcher::has_been_set()
-}
-
-/// Whether anyone watches `k`'s events.
-#[inline]
-fn watched(k: &KernelShared) -> bool {
-    k.timeline.is_on() || tracing_on()
-}
-
-/// The kernel of an irpkit IRP if anyone watches it, with the IRP's number.
-///
-/// # Safety
-/// `irp` is null or points to IRP-sized readable memory whose kernel, if irpkit
-/// allocated it, is alive.
-#[inline]
-unsafe fn watched_irp<'a>(irp: *mut Irp) -> Option<(&'a KernelShared, u64)> {
-    // SAFETY: forwarded contract.
-    let h = unsafe { crate::nt::irp::header(irp) }?;
-    // SAFETY: a valid header names its live kernel.
-    let k = unsafe { crate::nt::irp::header_kernel(h) };
-    // SAFETY: forwarded contract.
-    watched(k).then(|| (k, unsafe { irp_number(irp) }))
-}
-
-pub(crate) fn irp_allocated(k: &KernelShared, irp: *mut Irp, stack_size: i8) {
-    if !watched(k) {
-        return;
-    }
-    // SAFETY: a fresh irpkit IRP.
-    let id = unsafe { irp_number(irp) };
-    tracing::trace!(target: "irpkit", irp = id, stack_size, "irp_allocated");
-    record(k, || EventKind::IrpAllocated { irp: id, stack_size });
-}
-
-/// IoReuseIrp gave the IRP `previous` the number `irp` (a new request in the same memory).
-pub(crate) fn irp_reused(k: &KernelShared, previous: u64, irp: u64) {
-    if !watched(k) {
-        return;
-    }
-    tracing::trace!(target: "irpkit", irp, previous, "irp_reused");
-}
-
-/// # Safety
-/// `device` is a live device object.
-pub(crate) unsafe fn dispatch(
-    k: &KernelShared,
-    id: u64,
-    device: *mut crate::nt::types::DeviceObject,
-    major: u8,
-    location: i8,
-) -> RoutineSpan {
-    if !watched(k) {
-        return None;
-    }
-    // SAFETY: forwarded contract.
-    let device = unsafe { crate::nt::device::device_name(device) };
-    let span = tracing::trace_span!(
-        target: "irpkit",
-        "dispatch",
-        irp = id,
-        device = %device,
-        major = crate::nt::types::major_function_name(major),
-        location
-    )
-    .entered();
-    record(k, || EventKind::Dispatch { irp: id, device, major, location });
-    Some(span)
-}
-
-pub(crate) fn dispatch_returned(k: &KernelShared, id: u64, status: NtStatus, span: RoutineSpan) {
-    let Some(span) = span else { return };
-    tracing::trace!(target: "irpkit", irp = id, status = format_args!("{:#010x}", status as u32), "dispatch_returned");
-    drop(span);
-    record(k, || EventKind::DispatchReturned { irp: id, status });
-}
-
-/// # Safety
-/// `irp` is a live IRP.
-pub(crate) unsafe fn marked_pending(irp: *mut Irp, location: i8) {
-    // SAFETY: forwarded contract.
-    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
-    tracing::trace!(target: "irpkit", irp = id, location, "mark_pending");
-    record(k, || EventKind::MarkedPending { irp: id, location });
-}
-
-/// # Safety
-/// `irp` is a live IRP.
-pub(crate) unsafe fn cancel_routine_exchanged(irp: *mut Irp, set: bool, had_routine: bool) {
-    // SAFETY: forwarded contract.
-    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
-    if set {
-        tracing::trace!(target: "irpkit", irp = id, "cancel_routine_set");
-        record(k, || EventKind::CancelRoutineSet { irp: id });
-    } else {
-        tracing::trace!(target: "irpkit", irp = id, had_routine, "cancel_routine_cleared");
-        record(k, || EventKind::CancelRoutineCleared { irp: id, had_routine });
-    }
-}
-
-/// # Safety
-/// `irp` points to pinned or allocated irpkit IRP memory.
-pub(crate) unsafe fn cancel_requested(irp: *mut Irp, by: &'static str) {
-    // SAFETY: forwarded contract.
-    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
-    tracing::debug!(target: "irpkit", irp = id, by, "cancel_requested");
-    record(k, || EventKind::CancelRequested { irp: id, by });
-}
-
-/// # Safety
-/// `irp` points to readable IRP memory.
-pub(crate) unsafe fn io_cancel_irp(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) {
-    if !watched(k) {
-        return;
-    }
-    // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
-    tracing::debug!(target: "irpkit", irp = id, by_io_manager, "io_cancel_irp");
-    record(k, || EventKind::IoCancelIrp { irp: id, by_io_manager });
-}
-
-/// Before a cancel routine runs: its span, and the IRP's number for
-/// [`cancel_routine_returned`] (the IRP may be gone by then).
-///
-/// # Safety
-/// `irp` is a live IRP.
-pub(crate) unsafe fn cancel_routine(k: &KernelShared, irp: *mut Irp) -> (RoutineSpan, u64) {
-    if !watched(k) {
-        return (None, 0);
-    }
-    // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
-    record(k, || EventKind::CancelRoutineStarted { irp: id });
-    (Some(tracing::debug_span!(target: "irpkit", "cancel_routine", irp = id).entered()), id)
-}
-
-pub(crate) fn cancel_routine_returned(k: &KernelShared, (span, id): (RoutineSpan, u64)) {
-    let Some(span) = span else { return };
-    drop(span);
-    record(k, || EventKind::CancelRoutineReturned { irp: id });
-}
-
-/// # Safety
-/// `irp` is a live IRP.
-pub(crate) unsafe fn completed(k: &KernelShared, irp: *mut Irp, status: NtStatus, information: usize) {
-    if !watched(k) {
-        return;
-    }
-    // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
-    tracing::trace!(
-        target: "irpkit",
-        irp = id,
-        status = format_args!("{:#010x}", status as u32),
-        information,
-        "io_complete_request"
-    );
-    record(k, || EventKind::Completed { irp: id, status, information });
-}
-
-/// # Safety
-/// `irp` is a live IRP.
-pub(crate) unsafe fn finished(k: &KernelShared, irp: *mut Irp, status: NtStatus, delivered: bool) {
-    if !watched(k) {
-        return;
-    }
-    // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
-    tracing::trace!(
-        target: "irpkit",
-        irp = id,
-        status = format_args!("{:#010x}", status as u32),
-        delivered,
-        "finished"
-    );
-    record(k, || EventKind::Finished { irp: id, status, delivered });
-}
-
-/// # Safety
-/// `irp` points to pinned or allocated irpkit IRP memory.
-pub(crate) unsafe fn disassociated(irp: *mut Irp) {
-    // SAFETY: forwarded contract.
-    let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
-    tracing::debug!(target: "irpkit", irp = id, "disassociated");
-    record(k, || EventKind::Disassociated { irp: id });
-}
-
-/// # Safety
-/// `irp` is an irpkit IRP being freed (its memory stays readable).
-pub(crate) unsafe fn freed(k: &KernelShared, irp: *mut Irp) {
-    if !watched(k) {
-        return;
-    }
-    // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
-    tracing::trace!(target: "irpkit", irp = id, "irp_freed");
-    record(k, || EventKind::IrpFreed { irp: id });
-}
-
-pub(crate) fn dpc(k: &KernelShared, routine: usize) -> RoutineSpan {
-    if !watched(k) {
-        return None;
-    }
-    record(k, || EventKind::DpcStarted { routine });
-    Some(tracing::trace_span!(target: "irpkit", "dpc", routine = format_args!("{routine:#x}")).entered())
-}
-
-pub(crate) fn dpc_returned(k: &KernelShared, routine: usize, span: RoutineSpan) {
-    let Some(span) = span else { return };
-    drop(span);
-    record(k, || EventKind::DpcReturned { routine });
-}
-
-pub(crate) fn thread_exit(k: &KernelShared, thread_id: u32, outstanding: usize) -> RoutineSpan {
-    if !watched(k) {
-        return None;
-    }
-    record(k, || EventKind::ThreadExitStarted { thread_id, outstanding });
-    Some(tracing::debug_span!(target: "irpkit", "thread_exit", thread_id, outstanding).entered())
-}
-
-pub(crate) fn thread_exit_ended(k: &KernelShared, thread_id: u32, span: RoutineSpan) {
-    let Some(span) = span else { return };
-    drop(span);
-    record(k, || EventKind::ThreadExitEnded { thread_id });
-}
-
-pub(crate) fn event_logged(k: &KernelShared, name: &'static str, irp: u64) {
-    tracing::info!(target: "irpkit", irp, name, "event_logged");
-    record(k, || EventKind::EventLogged { name, irp });
-}
-
-pub(crate) fn verifier_report(k: &KernelShared, rule: &'static str, irp: Option<u64>) {
-    tracing::warn!(target: "irpkit", irp, rule, "verifier_report");
-    record(k, || EventKind::VerifierReport { rule, irp });
-}
-
-pub(crate) fn debug_output(k: &KernelShared, text: &str) {
-    tracing::info!(target: "irpkit", text, "debug_output");
-    record(k, || EventKind::DebugOutput { text: text.to_string() });
-}
-
-pub(crate) fn thread_named(k: &KernelShared, name: &str) {
-    let thread = crate::kernel::thread_token() as u64;
-    // Lock order: names, then events (in `record`); see `Recorder::set_on`.
-    let mut names = k.timeline.names.lock().unwrap_or_else(|e| e.into_inner());
-    names.retain(|(t, _)| *t != thread);
-    names.push((thread, name.to_string()));
-    record(k, || EventKind::ThreadNamed { name: name.to_string() });
-    drop(names);
-}
-
-pub(crate) fn thread_ended(k: &KernelShared) {
-    let thread = crate::kernel::thread_token() as u64;
-    k.timeline.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|(t, _)| *t != thread);
-    record(k, || EventKind::ThreadEnded);
 }

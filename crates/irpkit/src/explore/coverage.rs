@@ -34,8 +34,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::kernel::Kernel;
 pub use crate::nt::coverage::{RequestKey, Window};
+use crate::nt::kernel::Kernel;
 
 /// One request's cancel coverage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -247,3 +247,6 @@ pub fn with_request_label<R>(kernel: &Kernel, label: &str, f: impl FnOnce() -> R
     let _unlabel = Unlabel(kernel);
     f()
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@ use core::ptr;
 
 use super::irp::{allocate_in, io_get_next_irp_stack_location, mark_built};
 use super::types::*;
-use crate::kernel::with_current;
+use crate::nt::kernel::with_current;
 use crate::sync::atomic::Ordering;
 
 /// `IRP_MJ_*`, parameters and buffers of a read or write, for the FSD request builders:

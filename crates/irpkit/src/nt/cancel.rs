@@ -19,7 +19,7 @@ use core::ptr;
 use super::irp::{self, io_get_current_irp_stack_location, with_irp_kernel};
 use super::spinlock::{acquire_cancel_lock, call_checked, check_irql_at_most, release_cancel_lock};
 use super::types::*;
-use crate::kernel::{self, KernelShared, RoutineKind};
+use crate::nt::kernel::{self, KernelShared, RoutineKind};
 use crate::sync::atomic::Ordering;
 use crate::verifier::Rule;
 
@@ -31,7 +31,7 @@ use crate::verifier::Rule;
 /// `irp` points to a live IRP.
 pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>) -> Option<DriverCancel> {
     if irp.is_null() {
-        crate::kernel::with_current("IoSetCancelRoutine", |k| {
+        crate::nt::kernel::with_current("IoSetCancelRoutine", |k| {
             k.report(Rule::InvalidIrp, "IoSetCancelRoutine", irp, "IoSetCancelRoutine(NULL, ...)".to_string())
         });
         return None;
@@ -51,7 +51,7 @@ pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>
         }
     }
     // SAFETY: live IRP.
-    unsafe { crate::timeline::cancel_routine_exchanged(irp, routine.is_some(), exchanged.old.is_some()) };
+    unsafe { crate::nt::observe::cancel_routine_exchanged(irp, routine.is_some(), exchanged.old.is_some()) };
     // SAFETY: live IRP.
     unsafe { check_plain_store(irp, exchanged, "IoSetCancelRoutine") };
     exchanged.old
@@ -192,7 +192,7 @@ unsafe fn cancel_in(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) -> boo
         k.report(Rule::ForeignIrpCancel, R, irp, "a driver called IoCancelIrp on an IRP it did not create".to_string());
     }
     // SAFETY: readable IRP memory.
-    unsafe { crate::timeline::io_cancel_irp(k, irp, by_io_manager) };
+    unsafe { crate::nt::observe::io_cancel_irp(k, irp, by_io_manager) };
     let irql = acquire_cancel_lock(k, R);
     // SAFETY: live IRP; `Cancel` and `CancelRoutine` are atomics. (Only those fields are
     // borrowed: the IRP's owner may be writing the others — no reference to the whole IRP
@@ -257,7 +257,7 @@ pub(crate) unsafe fn invoke_cancel_routine(
         unsafe { (*device).driver_object }
     };
     // SAFETY: live IRP.
-    let span = unsafe { crate::timeline::cancel_routine(k, irp) };
+    let span = unsafe { crate::nt::observe::cancel_routine(k, irp) };
     // SAFETY: live IRP, its routine taken by our caller.
     unsafe { super::coverage::cancel_routine_called(k, irp) };
     // The IRP may be gone once the routine returns: nothing below touches it.
@@ -273,5 +273,5 @@ pub(crate) unsafe fn invoke_cancel_routine(
         // SAFETY: the driver's cancel routine, called as documented with the lock held.
         || unsafe { routine(device, irp) },
     );
-    crate::timeline::cancel_routine_returned(k, span);
+    crate::nt::observe::cancel_routine_returned(k, span);
 }

@@ -22,7 +22,7 @@ use super::irp::{self, io_free_irp, with_irp_kernel};
 use super::spinlock::check_irql_at_most;
 use super::status::*;
 use super::types::*;
-use crate::kernel::{self, KernelShared, RoutineKind};
+use crate::nt::kernel::{self, KernelShared, RoutineKind};
 use crate::sync::atomic::Ordering;
 use crate::verifier::Rule;
 
@@ -111,7 +111,7 @@ unsafe fn complete_in(k: &KernelShared, irp: *mut Irp) {
         return;
     }
     // SAFETY: live IRP owned by the caller.
-    unsafe { crate::timeline::completed(k, irp, io_status.status, io_status.information) };
+    unsafe { crate::nt::observe::completed(k, irp, io_status.status, io_status.information) };
     // SAFETY: live IRP owned by the caller.
     match unsafe { walk(irp) } {
         // SAFETY: the walk finished: the IRP is at its final stage, still owned.
@@ -190,10 +190,13 @@ unsafe fn walk(irp: *mut Irp) -> Walk {
                     let device =
                         if up == top { ptr::null_mut() } else { (*Irp::stack_location(irp, up)).device_object };
                     let driver = if device.is_null() { irp::creator(irp) } else { (*device).driver_object };
-                    let r =
-                        crate::kernel::in_routine_at(driver, RoutineKind::Completion, irp, routine as usize, || {
-                            routine(device, irp, context)
-                        });
+                    let r = crate::nt::kernel::in_routine_at(
+                        driver,
+                        RoutineKind::Completion,
+                        irp,
+                        routine as usize,
+                        || routine(device, irp, context),
+                    );
                     if r == STATUS_MORE_PROCESSING_REQUIRED {
                         return Walk::Stopped { by_creator: device.is_null() };
                     }
@@ -246,7 +249,7 @@ unsafe fn final_stage(k: &KernelShared, irp: *mut Irp) {
     }
     if link.is_some() {
         // SAFETY: live IRP.
-        unsafe { crate::timeline::finished(k, irp, status, deliver) };
+        unsafe { crate::nt::observe::finished(k, irp, status, deliver) };
     }
     if let Some(link) = link {
         // SAFETY: the requester's bookkeeping for this very IRP, once.

@@ -69,7 +69,7 @@ use std::sync::Mutex;
 
 use super::irp::{self, IrpHeader};
 use super::types::*;
-use crate::kernel::{self, KernelShared};
+use crate::nt::kernel::{self, KernelShared};
 
 /// Where in its life a request was when a cancel reached it.
 ///
@@ -1262,6 +1262,3 @@ pub(crate) fn snapshot(k: &KernelShared) -> (Vec<Row>, u64) {
 pub(crate) fn set_on(k: &KernelShared, on: bool) {
     k.coverage.set_on(on);
 }
-
-#[cfg(all(test, not(any(loom, shuttle))))]
-mod tests;

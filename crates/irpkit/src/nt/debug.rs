@@ -15,7 +15,7 @@
 
 use core::time::Duration;
 
-use crate::kernel::{self, try_with_current, with_current};
+use crate::nt::kernel::{self, try_with_current, with_current};
 use crate::sync::{lock, Mutex};
 use crate::verifier::Rule;
 use crate::Kernel;
@@ -77,7 +77,7 @@ pub fn dbg_print(component: u32, level: u32, text: &str) {
             line.text.push_str(piece);
             match done {
                 Some(after) => {
-                    crate::timeline::debug_output(k, &line.text);
+                    crate::nt::observe::debug_output(k, &line.text);
                     lock(&k.debug_log.lines).push(line);
                     if after.is_empty() {
                         break;

@@ -12,7 +12,7 @@ use super::irp::{self, io_get_current_irp_stack_location, io_set_next_irp_stack_
 use super::spinlock::{call_checked, check_irql_at_most};
 use super::status::*;
 use super::types::*;
-use crate::kernel::{self, Kernel, KernelShared, RoutineKind};
+use crate::nt::kernel::{self, Kernel, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicI32, AtomicI8, AtomicPtr, AtomicU8, Ordering};
 use crate::sync::{lock, Arc};
 use crate::verifier::Rule;
@@ -260,7 +260,7 @@ impl Kernel {
         };
         let _entered = self.enter();
         // SAFETY: DriverEntry gets its own, fully initialised driver object and registry path.
-        let status = crate::kernel::in_routine_at(
+        let status = crate::nt::kernel::in_routine_at(
             driver,
             RoutineKind::DriverEntry,
             ptr::null_mut(),
@@ -303,9 +303,13 @@ impl Kernel {
         }
         if let Some(unload) = unload {
             // SAFETY: the driver's own Unload routine with its own driver object.
-            crate::kernel::in_routine_at(driver, RoutineKind::Unload, ptr::null_mut(), unload as usize, || unsafe {
-                unload(driver)
-            });
+            crate::nt::kernel::in_routine_at(
+                driver,
+                RoutineKind::Unload,
+                ptr::null_mut(),
+                unload as usize,
+                || unsafe { unload(driver) },
+            );
         }
         self.report_irps_left_at_unload(driver);
         self.shared.report_pool_left_at_unload(driver);
@@ -727,7 +731,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
     unsafe { super::coverage::dispatched(k, irp) };
     let frame = kernel::begin_dispatch_frame(irp);
     // SAFETY: live device.
-    let span = unsafe { crate::timeline::dispatch(k, id.unwrap_or(0), device, major, location) };
+    let span = unsafe { crate::nt::observe::dispatch(k, id.unwrap_or(0), device, major, location) };
     let status = call_checked(
         k,
         driver,
@@ -745,7 +749,7 @@ pub unsafe fn io_call_driver(device: *mut DeviceObject, irp: *mut Irp) -> NtStat
         // SAFETY: the driver's dispatch routine with its device and the IRP it now owns.
         || unsafe { dispatch(device, irp) },
     );
-    crate::timeline::dispatch_returned(k, id.unwrap_or(0), status, span);
+    crate::nt::observe::dispatch_returned(k, id.unwrap_or(0), status, span);
     let passed_down = kernel::end_dispatch_frame(frame);
     if let (Some(id), false) = (id, passed_down) {
         // SAFETY: pool memory of a live kernel; `location_marked` checks it still holds

@@ -20,7 +20,7 @@ use core::ptr;
 
 use super::spinlock::{ke_acquire_spin_lock, ke_release_spin_lock};
 use super::types::*;
-use crate::kernel::with_current;
+use crate::nt::kernel::with_current;
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::verifier::Rule;
 
@@ -167,7 +167,7 @@ unsafe fn index_of<'a>(queue: *mut KDeviceQueue) -> Option<&'a mut KeyIndex> {
 /// # Safety
 /// Under the queue lock of an initialised, empty queue without an index.
 unsafe fn attach_index<'a>(queue: *mut KDeviceQueue) -> Option<&'a mut KeyIndex> {
-    let index = crate::kernel::try_with_current(|k| {
+    let index = crate::nt::kernel::try_with_current(|k| {
         let mut b = Box::new(KeyIndex { sorted: true, runs: Default::default() });
         let p: *mut KeyIndex = &mut *b;
         crate::sync::lock(&k.queue_indexes).push(b);
@@ -505,7 +505,7 @@ unsafe fn walk_entries(queue: *mut KDeviceQueue, mut f: impl FnMut(*mut KDeviceQ
 pub(crate) unsafe fn contains(queue: *mut KDeviceQueue, entry: *mut KDeviceQueueEntry) -> bool {
     // SAFETY: valid queue; the lock word is only touched atomically.
     let lock = unsafe { &(*queue).lock };
-    let held_here = lock.0.load(crate::sync::atomic::Ordering::Relaxed) == crate::kernel::thread_token();
+    let held_here = lock.0.load(crate::sync::atomic::Ordering::Relaxed) == crate::nt::kernel::thread_token();
     let walk = || {
         let mut found = false;
         // SAFETY: valid queue, walked under its lock (or by the thread holding it).

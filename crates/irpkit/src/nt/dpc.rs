@@ -39,7 +39,7 @@ use crate::nt::addr_map::AddrMap;
 use super::event::notify_waiters;
 use super::spinlock::call_checked;
 use super::types::*;
-use crate::kernel::{self, with_current, Kernel, KernelShared, RoutineKind};
+use crate::nt::kernel::{self, with_current, Kernel, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{lock, Condvar, Mutex};
 
@@ -546,7 +546,7 @@ impl KernelShared {
         crate::sched::point("DPC delivery", None);
         let old = kernel::current_irql();
         kernel::set_irql(DISPATCH_LEVEL);
-        let span = crate::timeline::dpc(self, routine as usize);
+        let span = crate::nt::observe::dpc(self, routine as usize);
         call_checked(
             self,
             owner,
@@ -559,7 +559,7 @@ impl KernelShared {
             // SAFETY: the driver's DPC routine with its own DPC object and arguments.
             || unsafe { routine(dpc, context, a1, a2) },
         );
-        crate::timeline::dpc_returned(self, routine as usize, span);
+        crate::nt::observe::dpc_returned(self, routine as usize, span);
         kernel::set_irql(old);
         true
     }

@@ -10,7 +10,7 @@ use core::time::Duration;
 use super::spinlock::check_irql_at_most;
 use super::status::{NtStatus, STATUS_SUCCESS, STATUS_TIMEOUT};
 use super::types::{DispatcherHeader, KEvent, ListEntry, APC_LEVEL, DISPATCH_LEVEL};
-use crate::kernel::{with_current, KernelShared};
+use crate::nt::kernel::{with_current, KernelShared};
 use crate::sync::atomic::{AtomicI32, Ordering};
 use crate::sync::lock;
 

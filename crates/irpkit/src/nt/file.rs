@@ -18,7 +18,7 @@ use super::irp::{allocate_in, io_get_next_irp_stack_location};
 use super::spinlock::check_irql_at_most;
 use super::status::*;
 use super::types::*;
-use crate::kernel::{with_current, KernelShared};
+use crate::nt::kernel::{with_current, KernelShared};
 use crate::sync::atomic::Ordering;
 use crate::sync::{lock, Arc, Mutex};
 

@@ -19,7 +19,7 @@ use core::ffi::c_void;
 use core::ptr;
 
 use super::types::*;
-use crate::kernel::{self, KernelShared};
+use crate::nt::kernel::{self, KernelShared};
 use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{lock, Arc, Mutex, SpinMutex};
 use crate::verifier::{IrpSnapshot, Rule, StackFrame};
@@ -503,7 +503,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
     // SAFETY: the block has room for an IRP with `stack_size` locations, which nobody
     // else uses yet.
     unsafe { initialize(irp, io_size_of_irp(stack_size) as u16, stack_size, IRP_ALLOCATED_BY_IRPKIT) };
-    crate::timeline::irp_allocated(k, irp, stack_size);
+    crate::nt::observe::irp_allocated(k, irp, stack_size);
     irp
 }
 
@@ -828,7 +828,7 @@ unsafe fn reinitialize(k: &KernelShared, irp: *mut Irp, status: super::NtStatus)
         for entry in &(*h).exchanged_routines {
             entry.store(0, Ordering::Release);
         }
-        crate::timeline::irp_reused(k, previous, id);
+        crate::nt::observe::irp_reused(k, previous, id);
     }
 }
 
@@ -858,7 +858,7 @@ pub unsafe fn io_free_irp(irp: *mut Irp) {
         return;
     }
     // SAFETY: the IRP's memory stays readable (pool memory).
-    unsafe { crate::timeline::freed(k, irp) };
+    unsafe { crate::nt::observe::freed(k, irp) };
     // SAFETY: a valid header of `k`'s pool.
     unsafe { super::coverage::request_over(k, h) };
     // SAFETY: valid header; we held the "allocated" reference.
@@ -998,7 +998,7 @@ pub unsafe fn io_mark_irp_pending(irp: *mut Irp) {
     unsafe {
         (*io_get_current_irp_stack_location(irp)).control |= SL_PENDING_RETURNED;
         note_pending_mark(irp, (*irp).current_location());
-        crate::timeline::marked_pending(irp, (*irp).current_location());
+        crate::nt::observe::marked_pending(irp, (*irp).current_location());
     }
 }
 

@@ -19,7 +19,7 @@ use super::device::DriverPtr;
 use super::event::notify_waiters;
 use super::status::*;
 use super::types::{DispatcherHeader, DriverObject, ListEntry, PASSIVE_LEVEL};
-use crate::kernel::{self, with_current, KernelShared};
+use crate::nt::kernel::{self, with_current, KernelShared};
 use crate::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use crate::sync::{lock, Mutex};
 use crate::verifier::Rule;

@@ -8,7 +8,7 @@ use super::event::{ke_wait_for_single_object, new_event, notify_waiters, Dispatc
 use super::spinlock::check_irql_at_most;
 use super::status::{NtStatus, STATUS_DELETE_PENDING, STATUS_SUCCESS};
 use super::types::*;
-use crate::kernel::{self, with_current, Kernel};
+use crate::nt::kernel::{self, with_current, Kernel};
 use crate::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 
 /// `SemaphoreObject`, the dispatcher type of a semaphore.

@@ -17,7 +17,7 @@ use core::ffi::c_void;
 use super::device::DriverPtr;
 use super::spinlock::check_irql_at_most;
 use super::types::{APC_LEVEL, DISPATCH_LEVEL};
-use crate::kernel::{self, with_current, KernelShared};
+use crate::nt::kernel::{self, with_current, KernelShared};
 use crate::sync::{lock, Mutex};
 use crate::verifier::Rule;
 

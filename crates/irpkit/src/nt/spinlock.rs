@@ -9,7 +9,7 @@ use core::ffi::c_void;
 use core::ptr;
 
 use super::types::{KIrql, KSpinLock, DISPATCH_LEVEL};
-use crate::kernel::{self, with_current, KernelShared, RoutineKind};
+use crate::nt::kernel::{self, with_current, KernelShared, RoutineKind};
 use crate::sync::atomic::Ordering;
 use crate::sync::spin_step;
 use crate::verifier::Rule;

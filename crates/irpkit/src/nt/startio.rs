@@ -26,7 +26,7 @@ use super::devqueue::{
 use super::irp;
 use super::spinlock::{acquire_cancel_lock, call_checked, check_irql_at_most, release_cancel_lock};
 use super::types::*;
-use crate::kernel::{self, KernelShared, RoutineKind};
+use crate::nt::kernel::{self, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::sync::{lock, Mutex};
 use crate::verifier::Rule;

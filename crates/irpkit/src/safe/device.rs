@@ -5,7 +5,7 @@ use core::ffi::c_void;
 use core::ops::Deref;
 
 use super::irp::{Dispatched, Irp};
-use crate::kernel::Kernel;
+use crate::nt::kernel::Kernel;
 use crate::nt::{self, NtStatus};
 use crate::sync::atomic::Ordering;
 

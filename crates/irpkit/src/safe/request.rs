@@ -5,7 +5,7 @@ use core::ptr::NonNull;
 use core::time::Duration;
 
 use super::device::DeviceRef;
-use crate::kernel::Kernel;
+use crate::nt::kernel::Kernel;
 use crate::nt::{self, IoStatusBlock, NtStatus, STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS};
 use crate::sync::atomic::Ordering;
 

@@ -49,7 +49,7 @@ impl<T> SpinLock<T> {
     /// The verifier reports it first (strict mode panics there); in record mode the thread
     /// is stopped here, since a second guard would alias the first one's `&mut T`.
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
-        let recursive = self.lock.0.load(Ordering::Relaxed) == crate::kernel::thread_token();
+        let recursive = self.lock.0.load(Ordering::Relaxed) == crate::nt::kernel::thread_token();
         let old_irql = nt::ke_acquire_spin_lock(&self.lock);
         if recursive {
             panic!(

@@ -20,7 +20,7 @@ use core::ptr::{self, NonNull};
 use core::time::Duration;
 
 use super::device::DeviceRef;
-use crate::kernel::WeakKernel;
+use crate::nt::kernel::WeakKernel;
 use crate::nt::{self, KDpc, KTimer};
 use crate::sync::atomic::{AtomicU8, Ordering};
 

@@ -166,7 +166,6 @@ impl Verifier {
 
     /// Files a report: panics in strict mode, records it in record mode.
     pub(crate) fn file(&self, report: Report) {
-        crate::sched::note_report();
         match self.mode() {
             VerifierMode::Strict => panic!("{report}"),
             VerifierMode::Record => lock(&self.reports).push(report),

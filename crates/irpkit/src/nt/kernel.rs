@@ -353,7 +353,9 @@ impl KernelShared {
         // SAFETY: callers pass null or an IRP whose memory is still allocated (pool
         // memory is never returned while the kernel lives).
         let irp = unsafe { crate::nt::irp::snapshot(irp) };
-        crate::timeline::verifier_report(self, rule.id(), irp.as_ref().map(|i| i.id));
+        crate::nt::observe::verifier_report(self, rule.id(), irp.as_ref().map(|i| i.id));
+        // The explorer stops a run at its first report (before a strict-mode panic).
+        crate::sched::note_report();
         self.verifier.file(Report { rule, detected_in, message, location, irp });
     }
 }
@@ -509,12 +511,12 @@ impl Kernel {
         let label = crate::nt::coverage::spawn_label(&self.shared, name);
         let body = move || {
             let _entered = kernel.enter();
-            crate::timeline::thread_named(&kernel.shared, &thread_name);
+            crate::nt::observe::thread_named(&kernel.shared, &thread_name);
             crate::nt::coverage::thread_started(&kernel.shared, label);
             struct Ended(Kernel);
             impl Drop for Ended {
                 fn drop(&mut self) {
-                    crate::timeline::thread_ended(&self.0.shared);
+                    crate::nt::observe::thread_ended(&self.0.shared);
                 }
             }
             let _ended = Ended(kernel.clone());
@@ -570,7 +572,7 @@ impl Kernel {
     /// Turns the timeline recorder on or off (see [`crate::timeline`]). Events recorded
     /// so far are kept.
     pub fn record_timeline(&self, on: bool) {
-        self.shared.timeline.set_on(&self.shared, on);
+        self.shared.timeline.set_on(|| self.shared.clock.now(), on);
     }
 
     /// The events recorded so far, in order.
@@ -587,7 +589,7 @@ impl Kernel {
     /// Names the calling thread in this kernel's timeline (threads started with
     /// [`spawn_named`](Self::spawn_named) are named already).
     pub fn name_current_thread(&self, name: &str) {
-        crate::timeline::thread_named(&self.shared, name);
+        crate::nt::observe::thread_named(&self.shared, name);
         crate::nt::coverage::thread_renamed(&self.shared, name);
     }
 

@@ -4,10 +4,9 @@
 
 use core::ptr;
 
-use super::super::*;
-use super::Window;
-use crate::explore::coverage::{self, CancelCoverage, RequestCoverage};
-use crate::kernel::Kernel;
+use crate::explore::coverage::{self, CancelCoverage, RequestCoverage, Window};
+use crate::nt::kernel::Kernel;
+use crate::nt::*;
 
 unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
     STATUS_SUCCESS
@@ -127,7 +126,7 @@ fn a_cancel_before_io_call_driver_lands_in_unsent() {
     let f = Fixture::new(succeed);
     let irp = f.read();
     // SAFETY: our IRP, its next location set up: issued as the requester side does.
-    unsafe { super::issued(&f.kernel.shared, irp) };
+    unsafe { crate::nt::coverage::issued(&f.kernel.shared, irp) };
     // SAFETY: a live IRP; no driver routine runs (the I/O manager's cancel).
     assert!(!unsafe { io_cancel_irp(irp) });
     // SAFETY: live device, our IRP.
@@ -439,7 +438,7 @@ fn nothing_is_recorded_unless_asked_for() {
 #[test]
 fn threads_of_one_name_are_told_apart_in_creation_order_and_requests_can_be_labelled() {
     let f = Fixture::new(pend_cancelable);
-    let device = super::super::device::DevicePtr(f.device);
+    let device = crate::nt::device::DevicePtr(f.device);
     let spawn = |label: Option<&'static str>| {
         let kernel = f.kernel.clone();
         f.kernel.spawn_named("worker", move || {
