@@ -19,7 +19,9 @@ use core::ffi::c_void;
 use core::ptr;
 
 use super::types::*;
+use crate::nt::creator::CreatorState;
 use crate::nt::kernel::{self, KernelShared};
+use crate::nt::requester::{RequesterLink, RequesterSlot, RequesterState};
 use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{lock, Arc, Mutex, SpinMutex};
 use crate::verifier::{IrpSnapshot, Rule, StackFrame};
@@ -44,14 +46,14 @@ pub(crate) struct IrpHeader {
     capacity: i8,
     /// The driver that allocated the IRP (null: the I/O manager or a requester).
     pub(crate) creator: *mut DriverObject,
-    /// The requester this IRP was issued for (`io`), while it is associated.
-    pub(crate) requester: Option<crate::io::Link>,
-    /// Who settles the requester side: [`REQUESTER_ASSOCIATED`] until either the final
-    /// stage takes it ([`REQUESTER_DELIVERING`]) or the thread's exit disassociates it
-    /// ([`REQUESTER_DISASSOCIATED`]) — a single-winner exchange.
-    pub(crate) requester_state: AtomicU8,
-    /// The safe API's creator protocol (`safe::SentRequest`): sent, completed, detached.
-    pub(crate) creator_state: AtomicU8,
+    /// The requester side's link for the request this IRP was issued for (`io`), while
+    /// it is associated.
+    pub(crate) requester: RequesterSlot,
+    /// Who settles the requester side: the final stage or the issuing thread's exit.
+    pub(crate) requester_state: RequesterState,
+    /// Where the IRP stands between its creator's completion routine and its creator's
+    /// handle, for IRPs irpkit itself creates and sends ([`super::creator`]).
+    pub(crate) creator_state: CreatorState,
     /// Built by IoBuildSynchronousFsdRequest, IoBuildAsynchronousFsdRequest or
     /// IoBuildDeviceIoControlRequest: not to be reused with IoReuseIrp.
     built: AtomicBool,
@@ -465,9 +467,9 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     allocated: AtomicBool::new(false),
                     capacity: stack_size,
                     creator: ptr::null_mut(),
-                    requester: None,
-                    requester_state: AtomicU8::new(REQUESTER_ASSOCIATED),
-                    creator_state: AtomicU8::new(0),
+                    requester: RequesterSlot::EMPTY,
+                    requester_state: RequesterState::new(),
+                    creator_state: CreatorState::new(),
                     built: AtomicBool::new(false),
                     creator_done: super::event::new_event(super::event::EventType::Notification, false),
                     pending_marks: AtomicU64::new(0),
@@ -493,9 +495,9 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).refs.store(1, Ordering::Relaxed);
         (*h).allocated.store(true, Ordering::Release);
         (*h).creator = kernel::current_routine().driver;
-        (*h).requester = None;
-        (*h).requester_state.store(REQUESTER_ASSOCIATED, Ordering::Relaxed);
-        (*h).creator_state.store(0, Ordering::Relaxed);
+        (*h).requester = RequesterSlot::EMPTY;
+        (*h).requester_state.reset();
+        (*h).creator_state.reset();
         (*h).built.store(false, Ordering::Relaxed);
         (*h).creator_done.header.signal_state.store(0, Ordering::Relaxed);
     }
@@ -1089,37 +1091,24 @@ pub unsafe fn io_set_completion_routine_ex(
     super::status::STATUS_SUCCESS
 }
 
-/// The requester side of an IRP is still open.
-pub(crate) const REQUESTER_ASSOCIATED: u8 = 0;
-/// The issuing thread's exit disassociated the IRP: its completion is swallowed.
-pub(crate) const REQUESTER_DISASSOCIATED: u8 = 1;
-/// The final stage is delivering the IRP's result to its requester.
-pub(crate) const REQUESTER_DELIVERING: u8 = 2;
-
 /// At the end of completion: takes the IRP's requester link, or says the IRP was
 /// disassociated (it is then freed silently).
 ///
 /// # Safety
 /// `irp` is a live IRP whose completion walk has finished.
-pub(crate) unsafe fn finish(irp: *mut Irp) -> Result<Option<crate::io::Link>, ()> {
+pub(crate) unsafe fn finish(irp: *mut Irp) -> Result<Option<RequesterSlot>, ()> {
     // SAFETY: forwarded contract.
     let Some(h) = (unsafe { header(irp) }) else { return Ok(None) };
     // SAFETY: valid header; the completing thread owns the IRP.
     unsafe {
-        if (*h).requester.is_none() {
+        if (*h).requester.is_empty() {
             return Ok(None);
         }
-        match (*h).requester_state.compare_exchange(
-            REQUESTER_ASSOCIATED,
-            REQUESTER_DELIVERING,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => Ok((*h).requester.take()),
-            Err(_) => {
-                drop((*h).requester.take());
-                Err(())
-            }
+        if (*h).requester_state.take_for_delivery() {
+            Ok(Some((*h).requester.take()))
+        } else {
+            drop((*h).requester.take());
+            Err(())
         }
     }
 }
@@ -1128,11 +1117,11 @@ pub(crate) unsafe fn finish(irp: *mut Irp) -> Result<Option<crate::io::Link>, ()
 ///
 /// # Safety
 /// `irp` is an irpkit IRP owned by the caller, not yet sent.
-pub(crate) unsafe fn set_requester(irp: *mut Irp, link: crate::io::Link) {
+pub(crate) unsafe fn set_requester(irp: *mut Irp, link: impl RequesterLink) {
     // SAFETY: forwarded contract.
     let h = unsafe { header(irp) }.expect("an irpkit IRP");
     // SAFETY: the caller owns the IRP.
-    unsafe { (*h).requester = Some(link) };
+    unsafe { (*h).requester.put(link) };
 }
 
 /// The thread exit's side of the single-winner exchange: true if it disassociated the IRP
@@ -1144,9 +1133,5 @@ pub(crate) unsafe fn disassociate(irp: *mut Irp) -> bool {
     // SAFETY: forwarded contract.
     let Some(h) = (unsafe { header(irp) }) else { return false };
     // SAFETY: valid header.
-    unsafe {
-        (*h).requester_state
-            .compare_exchange(REQUESTER_ASSOCIATED, REQUESTER_DISASSOCIATED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
+    unsafe { (*h).requester_state.disassociate() }
 }

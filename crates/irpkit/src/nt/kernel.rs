@@ -296,7 +296,7 @@ pub(crate) struct KernelShared {
     /// Key indexes of device queues (see `nt::devqueue`), freed when the kernel ends.
     /// Boxed: queues point at them, so they must not move when the vector grows.
     /// The system event log.
-    pub(crate) event_log: Mutex<Vec<crate::io::EventLogEntry>>,
+    pub(crate) event_log: Mutex<Vec<crate::nt::event_log::EventLogEntry>>,
     /// The timeline recorder (off unless asked for).
     pub(crate) timeline: crate::timeline::Recorder,
     /// The cancel-coverage recorder (off unless asked for).
@@ -578,6 +578,11 @@ impl Kernel {
     /// The events recorded so far, in order.
     pub fn timeline(&self) -> Vec<crate::timeline::Event> {
         self.shared.timeline.events()
+    }
+
+    /// The system event log.
+    pub fn event_log(&self) -> Vec<crate::nt::event_log::EventLogEntry> {
+        crate::sync::lock(&self.shared.event_log).clone()
     }
 
     /// Takes the events recorded so far (the recorder starts again from an empty list;

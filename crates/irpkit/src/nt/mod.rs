@@ -15,13 +15,16 @@ pub mod complete;
 // Under loom and shuttle the explorer, which reads coverage, is not built.
 #[cfg_attr(any(loom, shuttle), allow(dead_code))]
 pub mod coverage;
+pub(crate) mod creator;
 pub mod csq;
 pub(crate) mod csq_core;
 pub mod debug;
 pub mod device;
+pub(crate) mod device_ref;
 pub mod devqueue;
 pub mod dpc;
 pub mod event;
+pub(crate) mod event_log;
 pub mod file;
 pub mod irp;
 pub(crate) mod kernel;
@@ -29,6 +32,7 @@ pub mod ob;
 pub mod objects;
 pub(crate) mod observe;
 pub mod pool;
+pub(crate) mod requester;
 pub mod spinlock;
 pub mod startio;
 pub mod status;

@@ -3,8 +3,8 @@
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use super::device::DeviceRef;
-use super::irp::{Completed, Irp};
+use super::irp::{CancelableIrp, Completed, Irp};
+use crate::nt::device_ref::DeviceRef;
 use crate::nt::{self, NtStatus, STATUS_CANCELLED};
 
 /// Invariant lifetime marker: `'a` is the one cancel-routine call.
@@ -129,4 +129,40 @@ pub(crate) unsafe extern "system-unwind" fn cancel_trampoline<C: CancelRoutine>(
     // SAFETY: `device` is the live device of the IRP's current stack location.
     let device = unsafe { DeviceRef::from_ptr(device) };
     let _released: CancelLockReleased<'_> = C::cancel(device, irp, guard);
+}
+
+/// Parking an IRP with a cancel routine.
+impl Irp {
+    /// Parks the IRP with cancel routine `C` (`IoSetCancelRoutine`), then checks
+    /// `Irp->Cancel` as the documentation requires.
+    ///
+    /// - `Ok(CancelableIrp)`: the IRP is cancelable; keep the token and later
+    ///   [`clear_cancel_routine`](CancelableIrp::clear_cancel_routine) to take it back.
+    ///   (If IoCancelIrp slipped in right after, the token's clear returns `None` and the
+    ///   cancel routine completes the IRP.)
+    /// - `Err(Irp)`: the IRP was already cancelled and the routine was taken back here:
+    ///   complete it (normally with [`Irp::complete_cancelled`]).
+    pub fn set_cancel_routine<C: CancelRoutine>(self) -> Result<CancelableIrp, Irp> {
+        let raw = self.as_ptr();
+        // SAFETY: we own a live irpkit-or-not IRP; pinning needs an irpkit IRP, checked.
+        let irpkit = unsafe { crate::nt::irp::header(raw) }.is_some();
+        assert!(irpkit, "the safe API parks only IRPs allocated by irpkit");
+        let file = self.file_object();
+        // SAFETY: we own the IRP. Pinned before the routine is published: from then on a
+        // cancel may complete it at any moment, and the pin keeps the block from being
+        // freed or reused while the token lives.
+        unsafe { crate::nt::irp::pin(raw) };
+        // SAFETY: we own the IRP; the slot is atomic.
+        unsafe { nt::io_set_cancel_routine(raw, Some(cancel_trampoline::<C>)) };
+        if self.is_cancel_requested() {
+            // SAFETY: as above.
+            if unsafe { nt::io_set_cancel_routine(raw, None) }.is_some() {
+                // SAFETY: ours again; the pin taken above.
+                unsafe { crate::nt::irp::unpin(raw) };
+                return Err(self);
+            }
+        }
+        core::mem::forget(self);
+        Ok(CancelableIrp { raw: NonNull::new(raw).expect("non-null"), file })
+    }
 }

@@ -18,8 +18,8 @@ use core::ffi::c_void;
 use core::mem::ManuallyDrop;
 use core::ptr;
 
-use super::device::DeviceRef;
 use super::irp::{Irp, Pending};
+use crate::nt::device_ref::DeviceRef;
 use crate::nt::{self, IoCsq, KIrql, ListEntry, NtStatus, STATUS_CANCELLED, STATUS_SUCCESS};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,75 +1,17 @@
 //! Safe drivers and devices.
 
-use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::ops::Deref;
 
 use super::irp::{Dispatched, Irp};
 use crate::nt::kernel::Kernel;
 use crate::nt::{self, NtStatus};
-use crate::sync::atomic::Ordering;
 
-/// A device object as safe code sees it: `&DeviceRef` is valid for the borrow.
-///
-/// It is a handle over the device object's memory, not a Rust view of its fields: the
-/// memory sits in an `UnsafeCell`, because other threads change it while dispatch
-/// routines hold a `&DeviceRef` (`CurrentIrp`, the device queue's `Busy` and links, the
-/// DPC). Its methods read and write it only as the NT routines do — atomic fields, or
-/// under the lock that guards them.
-///
-/// The compiler knows it: like every type with interior mutability, `DeviceRef` is not
-/// `RefUnwindSafe` (a plain view of the device object's fields would be):
-///
-/// ```compile_fail,E0277
-/// fn shared_memory_is_declared<T: std::panic::RefUnwindSafe + ?Sized>() {}
-/// shared_memory_is_declared::<irpkit::safe::DeviceRef>();
-/// ```
-#[repr(transparent)]
-pub struct DeviceRef(UnsafeCell<nt::DeviceObject>);
+pub use crate::nt::device_ref::DeviceRef;
 
-// SAFETY: a `DeviceRef` is only ever reached by reference; every access through it is an
-// atomic, happens under the lock NT guards the field with, or reads a field written
-// before the device was shared (the extension pointer, the driver object) — the same
-// discipline that makes a device object shareable between processors on NT.
-unsafe impl Sync for DeviceRef {}
-// SAFETY: as above (a `&DeviceRef` may be sent because `DeviceRef` is `Sync`; the value
-// itself is never moved out of its device block).
-unsafe impl Send for DeviceRef {}
-
+/// The safe layer's methods on a [`DeviceRef`] (the type is the NT layer's: the
+/// requester side names devices by it too).
 impl DeviceRef {
-    /// Views a raw device object (one an NT-layer driver created with `IoCreateDevice`)
-    /// as a `DeviceRef`, e.g. to open it with [`crate::io::Process::open`].
-    ///
-    /// # Safety
-    /// `device` is a live irpkit device object for the returned lifetime.
-    pub unsafe fn from_ptr<'a>(device: *mut nt::DeviceObject) -> &'a DeviceRef {
-        // SAFETY: `DeviceRef` is a transparent wrapper of an `UnsafeCell`, itself
-        // transparent over the device object; liveness by the contract.
-        unsafe { &*device.cast::<DeviceRef>() }
-    }
-
-    /// The raw device object.
-    pub fn as_ptr(&self) -> *mut nt::DeviceObject {
-        self.0.get()
-    }
-
-    /// A device object created through the NT layer ([`nt::io_create_device`]), seen by
-    /// safe code.
-    ///
-    /// # Safety
-    /// `device` is an irpkit device object that stays live for `'a` (device memory lasts as
-    /// long as its kernel).
-    pub unsafe fn from_raw<'a>(device: *mut nt::DeviceObject) -> &'a DeviceRef {
-        // SAFETY: forwarded contract.
-        unsafe { Self::from_ptr(device) }
-    }
-
-    /// The device's name.
-    pub fn name(&self) -> String {
-        // SAFETY: a live irpkit device.
-        unsafe { crate::nt::device::device_name(self.as_ptr()) }
-    }
-
     /// The driver state of a device created by [`create_device::<D>`](create_device), or
     /// `None` if the device's state is of another type (or it has none).
     pub fn state<D: Driver>(&self) -> Option<&D> {
@@ -79,18 +21,6 @@ impl DeviceRef {
         // device is (for the borrow of `self`); the extension pointer is written once, at
         // creation, before the device is shared.
         (ty == core::any::TypeId::of::<D>()).then(|| unsafe { &*(*self.as_ptr()).device_extension.cast::<D>() })
-    }
-
-    /// `StackSize`: the stack locations an IRP needs for this device.
-    pub fn stack_size(&self) -> i8 {
-        // SAFETY: a live device; the field is atomic.
-        unsafe { (*self.as_ptr()).stack_size.load(Ordering::Relaxed) }
-    }
-}
-
-impl core::fmt::Debug for DeviceRef {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("DeviceRef").field(&self.name()).finish()
     }
 }
 
@@ -193,17 +123,7 @@ pub fn create_device<D: Driver>(kernel: &Kernel, name: &str, state: D) -> Result
     create(kernel, name, state, None)
 }
 
-/// Like [`create_device`], for a driver with a StartIo routine
-/// ([`StartIoDriver::start_io`](super::StartIoDriver::start_io)).
-pub fn create_start_io_device<D: super::StartIoDriver>(
-    kernel: &Kernel,
-    name: &str,
-    state: D,
-) -> Result<Device<D>, NtStatus> {
-    create(kernel, name, state, Some(super::startio::start_io_trampoline::<D>))
-}
-
-fn create<D: Driver>(
+pub(super) fn create<D: Driver>(
     kernel: &Kernel,
     name: &str,
     state: D,

@@ -2,8 +2,7 @@
 
 use core::ptr::NonNull;
 
-use super::cancel::{cancel_trampoline, CancelRoutine};
-use super::device::DeviceRef;
+use crate::nt::device_ref::DeviceRef;
 use crate::nt::{self, NtStatus, STATUS_CANCELLED, STATUS_PENDING};
 use crate::verifier::Rule;
 
@@ -132,11 +131,11 @@ impl Irp {
     }
 
     /// The device of the current stack location (the device this driver was called for).
-    pub fn device(&self) -> Option<&super::DeviceRef> {
+    pub fn device(&self) -> Option<&DeviceRef> {
         let d = self.stack().device_object;
         // SAFETY: a device in a live IRP's stack location is a live irpkit device, for at
         // least as long as this borrow of the IRP.
-        (!d.is_null()).then(|| unsafe { super::DeviceRef::from_ptr(d) })
+        (!d.is_null()).then(|| unsafe { DeviceRef::from_ptr(d) })
     }
 
     /// The current stack location's file object (null if none).
@@ -186,39 +185,6 @@ impl Irp {
         };
         Dispatched { status }
     }
-
-    /// Parks the IRP with cancel routine `C` (`IoSetCancelRoutine`), then checks
-    /// `Irp->Cancel` as the documentation requires.
-    ///
-    /// - `Ok(CancelableIrp)`: the IRP is cancelable; keep the token and later
-    ///   [`clear_cancel_routine`](CancelableIrp::clear_cancel_routine) to take it back.
-    ///   (If IoCancelIrp slipped in right after, the token's clear returns `None` and the
-    ///   cancel routine completes the IRP.)
-    /// - `Err(Irp)`: the IRP was already cancelled and the routine was taken back here:
-    ///   complete it (normally with [`Irp::complete_cancelled`]).
-    pub fn set_cancel_routine<C: CancelRoutine>(self) -> Result<CancelableIrp, Irp> {
-        let raw = self.as_ptr();
-        // SAFETY: we own a live irpkit-or-not IRP; pinning needs an irpkit IRP, checked.
-        let irpkit = unsafe { crate::nt::irp::header(raw) }.is_some();
-        assert!(irpkit, "the safe API parks only IRPs allocated by irpkit");
-        let file = self.file_object();
-        // SAFETY: we own the IRP. Pinned before the routine is published: from then on a
-        // cancel may complete it at any moment, and the pin keeps the block from being
-        // freed or reused while the token lives.
-        unsafe { crate::nt::irp::pin(raw) };
-        // SAFETY: we own the IRP; the slot is atomic.
-        unsafe { nt::io_set_cancel_routine(raw, Some(cancel_trampoline::<C>)) };
-        if self.is_cancel_requested() {
-            // SAFETY: as above.
-            if unsafe { nt::io_set_cancel_routine(raw, None) }.is_some() {
-                // SAFETY: ours again; the pin taken above.
-                unsafe { crate::nt::irp::unpin(raw) };
-                return Err(self);
-            }
-        }
-        core::mem::forget(self);
-        Ok(CancelableIrp { raw: NonNull::new(raw).expect("non-null"), file })
-    }
 }
 
 impl Drop for Irp {
@@ -253,8 +219,8 @@ impl Drop for Irp {
 /// completed the IRP: dropping a stale token is harmless.
 #[derive(Debug)]
 pub struct CancelableIrp {
-    raw: NonNull<nt::Irp>,
-    file: *mut nt::FileObject,
+    pub(super) raw: NonNull<nt::Irp>,
+    pub(super) file: *mut nt::FileObject,
 }
 
 // SAFETY: the token only performs atomic operations on pinned memory; the file object

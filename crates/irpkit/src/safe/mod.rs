@@ -93,11 +93,13 @@ mod timer;
 
 pub use cancel::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine};
 pub use csq::CancelSafeQueue;
-pub use device::create_start_io_device;
+
 pub use device::{create_device, Device, DeviceRef, Driver};
 pub use irp::{CancelableIrp, Completed, Dispatched, Irp, Pending};
 pub use queue::{CancelQueue, Outcome, Ticket};
 pub use request::{Request, SentRequest};
 pub use spinlock::{SpinLock, SpinLockGuard};
-pub use startio::{CancelSpinLockGuard, NotQueued, QueuedIrp, StartIoCancelRoutine, StartIoDriver, StartedIrp};
+pub use startio::{
+    create_start_io_device, CancelSpinLockGuard, NotQueued, QueuedIrp, StartIoCancelRoutine, StartIoDriver, StartedIrp,
+};
 pub use timer::DeviceTimer;

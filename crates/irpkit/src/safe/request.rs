@@ -1,17 +1,16 @@
 //! Requests from their creator's side: build, send, cancel, wait.
 
-use core::ffi::c_void;
+//!
+//! The protocol between the creator's completion routine and its handle is the NT
+//! layer's (`nt::creator`); these types give it an owner.
+
 use core::ptr::NonNull;
 use core::time::Duration;
 
-use super::device::DeviceRef;
+use crate::nt::device_ref::DeviceRef;
 use crate::nt::kernel::Kernel;
-use crate::nt::{self, IoStatusBlock, NtStatus, STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS};
+use crate::nt::{self, creator, IoStatusBlock, NtStatus};
 use crate::sync::atomic::Ordering;
-
-const SENT: u8 = 0;
-const COMPLETED: u8 = 1;
-const DETACHED: u8 = 2;
 
 /// A request being built by its creator: an IRP with the target's stack size whose next
 /// stack location describes the operation.
@@ -28,10 +27,9 @@ unsafe impl Send for Request {}
 impl Request {
     /// A request with major function `major` for `device`.
     pub fn new(kernel: &Kernel, device: &DeviceRef, major: u8) -> Result<Self, NtStatus> {
-        let raw = crate::nt::irp::allocate_in(&kernel.shared, device.stack_size());
-        let raw = NonNull::new(raw).ok_or(nt::STATUS_INVALID_PARAMETER)?;
-        // SAFETY: a fresh IRP with at least one stack location, owned by us.
-        unsafe { (*nt::io_get_next_irp_stack_location(raw.as_ptr())).major_function = major };
+        // SAFETY: a `DeviceRef` is a live irpkit device.
+        let raw = unsafe { creator::allocate(kernel, device.as_ptr(), major) }.ok_or(nt::STATUS_INVALID_PARAMETER)?;
+        let raw = NonNull::new(raw).expect("non-null");
         Ok(Request { raw, target: NonNull::new(device.as_ptr()).expect("device"), kernel: kernel.clone() })
     }
 
@@ -77,25 +75,8 @@ impl Request {
         // exactly once.
         let kernel = unsafe { core::ptr::read(&this.kernel) };
         let _entered = kernel.enter();
-        // SAFETY: our fresh IRP; the completion routine goes in the next location, which
-        // makes it the top-level (creator's) routine.
-        let status = unsafe {
-            nt::io_set_completion_routine(raw, Some(creator_completion), core::ptr::null_mut(), true, true, true);
-            let status = nt::io_call_driver(target, raw);
-            // IoCallDriver refused the IRP before any driver saw it (reported by the
-            // verifier): it is still ours. Record that status as its result rather than
-            // leave the creator waiting for a completion that cannot come.
-            // (IoCallDriver records the device in the location it hands to the driver;
-            // nothing clears it, so a null device there means no driver got the IRP.)
-            let first = nt::Irp::stack_location(raw, i32::from((*raw).stack_count));
-            if (*first).device_object.is_null() {
-                (*raw).io_status = IoStatusBlock { status, information: 0 };
-                let h = crate::nt::irp::header(raw).expect("irpkit IRP");
-                (*h).creator_state.store(COMPLETED, Ordering::Release);
-                crate::nt::event::set_event_in(&*(*h).kernel, &(*h).creator_done);
-            }
-            status
-        };
+        // SAFETY: our fresh IRP, sent once; the target is a live device of its kernel.
+        let status = unsafe { creator::send(raw, target) };
         SentRequest { raw: NonNull::new(raw).expect("non-null"), kernel, dispatch_status: status }
     }
 }
@@ -104,27 +85,6 @@ impl Drop for Request {
     fn drop(&mut self) {
         // SAFETY: an unsent IRP we own.
         unsafe { nt::io_free_irp(self.raw.as_ptr()) };
-    }
-}
-
-/// The creator's completion routine: records completion, and keeps the IRP for the
-/// [`SentRequest`] (`STATUS_MORE_PROCESSING_REQUIRED`) unless it was dropped, in which
-/// case the walk continues and the IRP is freed.
-unsafe extern "system-unwind" fn creator_completion(
-    _device: *mut nt::DeviceObject,
-    irp: *mut nt::Irp,
-    _context: *mut c_void,
-) -> NtStatus {
-    // SAFETY: a live irpkit IRP allocated by `Request::new`.
-    let h = unsafe { crate::nt::irp::header(irp) }.expect("irpkit IRP");
-    // SAFETY: valid header.
-    let state = unsafe { &(*h).creator_state };
-    if state.compare_exchange(SENT, COMPLETED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-        // SAFETY: valid header and kernel.
-        unsafe { crate::nt::event::set_event_in(&*(*h).kernel, &(*h).creator_done) };
-        STATUS_MORE_PROCESSING_REQUIRED
-    } else {
-        STATUS_SUCCESS
     }
 }
 
@@ -169,10 +129,8 @@ impl SentRequest {
 
     /// The final status if the request has completed.
     pub fn try_result(&self) -> Option<IoStatusBlock> {
-        // SAFETY: valid header.
-        let done = unsafe { (*self.header()).creator_state.load(Ordering::Acquire) } == COMPLETED;
-        // SAFETY: after completion the IRP is ours again and nobody writes it.
-        done.then(|| unsafe { (*self.raw.as_ptr()).io_status })
+        // SAFETY: our sent IRP, not released while this handle lives.
+        unsafe { creator::result(self.raw.as_ptr()) }
     }
 
     /// Waits for completion and returns the final status.
@@ -183,23 +141,14 @@ impl SentRequest {
     /// Waits up to `timeout` (on the kernel's clock) for completion.
     pub fn wait_timeout(self, timeout: Option<Duration>) -> Result<IoStatusBlock, SentRequest> {
         let _entered = self.kernel.enter();
-        // SAFETY: valid header.
-        let done = unsafe { &(*self.header()).creator_done };
-        let _ = nt::ke_wait_for_single_object(done, timeout);
-        self.try_result().ok_or(self)
+        // SAFETY: our sent IRP, not released while this handle lives; the kernel is entered.
+        unsafe { creator::wait(self.raw.as_ptr(), timeout) }.ok_or(self)
     }
 }
 
 impl Drop for SentRequest {
     fn drop(&mut self) {
-        // SAFETY: valid header.
-        let state = unsafe { &(*self.header()).creator_state };
-        if state.compare_exchange(SENT, DETACHED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-            // Completed: the IRP is ours again; free it.
-            let _entered = self.kernel.enter();
-            // SAFETY: the walk stopped at our routine; nobody else owns the IRP.
-            unsafe { nt::io_free_irp(self.raw.as_ptr()) };
-        }
-        // Detached: the completion walk will continue past our routine and free it.
+        // SAFETY: our sent IRP of this kernel, released once (here), never used again.
+        unsafe { creator::release(&self.kernel, self.raw.as_ptr()) };
     }
 }

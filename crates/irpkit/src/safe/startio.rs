@@ -15,9 +15,12 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use super::cancel::{CancelIrp, CancelLockGuard, CancelLockReleased};
-use super::device::DeviceRef;
+use super::device::Device;
 use super::irp::Irp;
 use crate::nt;
+use crate::nt::device_ref::DeviceRef;
+use crate::nt::kernel::Kernel;
+use crate::nt::NtStatus;
 use crate::sync::atomic::Ordering;
 use crate::verifier::Rule;
 
@@ -217,7 +220,13 @@ impl Drop for StartedIrp {
     }
 }
 
-pub(crate) unsafe extern "system-unwind" fn start_io_trampoline<D: StartIoDriver>(
+/// Like [`create_device`], for a driver with a StartIo routine
+/// ([`StartIoDriver::start_io`]).
+pub fn create_start_io_device<D: StartIoDriver>(kernel: &Kernel, name: &str, state: D) -> Result<Device<D>, NtStatus> {
+    super::device::create(kernel, name, state, Some(start_io_trampoline::<D>))
+}
+
+unsafe extern "system-unwind" fn start_io_trampoline<D: StartIoDriver>(
     device: *mut nt::DeviceObject,
     irp: *mut nt::Irp,
 ) {

@@ -19,7 +19,7 @@ use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::time::Duration;
 
-use super::device::DeviceRef;
+use crate::nt::device_ref::DeviceRef;
 use crate::nt::kernel::WeakKernel;
 use crate::nt::{self, KDpc, KTimer};
 use crate::sync::atomic::{AtomicU8, Ordering};
