@@ -22,6 +22,8 @@ type ModPath = Vec<String>;
 /// One use of a module by a source line.
 #[derive(Debug)]
 struct Use {
+    /// The module of the line.
+    module: ModPath,
     file: PathBuf,
     line: usize,
     /// What the line names, resolved from the crate root (`["nt", "irp", "header"]`).
@@ -161,7 +163,7 @@ fn read_path(chars: &[char], start: usize) -> (Vec<String>, usize) {
 }
 
 /// Every file's module and uses.
-fn uses() -> (Vec<(PathBuf, ModPath)>, Vec<(ModPath, Use)>) {
+fn uses() -> (Vec<(PathBuf, ModPath)>, Vec<Use>) {
     let mut files = Vec::new();
     modules(&src_dir(), &Vec::new(), &mut files);
     let mut all = Vec::new();
@@ -169,7 +171,7 @@ fn uses() -> (Vec<(PathBuf, ModPath)>, Vec<(ModPath, Use)>) {
         let text = std::fs::read_to_string(file).expect("source file");
         for (n, line) in text.lines().enumerate() {
             for path in paths(code(line), module) {
-                all.push((module.clone(), Use { file: file.clone(), line: n + 1, path }));
+                all.push(Use { module: module.clone(), file: file.clone(), line: n + 1, path });
             }
         }
     }
@@ -178,7 +180,7 @@ fn uses() -> (Vec<(PathBuf, ModPath)>, Vec<(ModPath, Use)>) {
 
 /// The uses that break the picture: a top-level module using one of its own row or of a
 /// row above. Also a module missing from the picture, or a name in it that is no module.
-fn violations(picture: &[Vec<String>], tops: &BTreeSet<String>, uses: &[(ModPath, Use)]) -> Vec<String> {
+fn violations(picture: &[Vec<String>], tops: &BTreeSet<String>, uses: &[Use]) -> Vec<String> {
     let row: BTreeMap<&str, usize> =
         picture.iter().enumerate().flat_map(|(i, r)| r.iter().map(move |m| (m.as_str(), i))).collect();
     let mut found = Vec::new();
@@ -192,8 +194,8 @@ fn violations(picture: &[Vec<String>], tops: &BTreeSet<String>, uses: &[(ModPath
             found.push(format!("the layers picture names `{name}`, which is not a module of crates/irpkit/src"));
         }
     }
-    for (module, u) in uses {
-        let (Some(from), Some(to)) = (module.first(), u.path.first()) else { continue };
+    for u in uses {
+        let (Some(from), Some(to)) = (u.module.first(), u.path.first()) else { continue };
         if from == to || !tops.contains(to) {
             continue;
         }
@@ -214,10 +216,11 @@ fn violations(picture: &[Vec<String>], tops: &BTreeSet<String>, uses: &[(ModPath
 }
 
 /// Circles among the submodules of one top-level module, other than `nt`.
-fn circles(files: &[(PathBuf, ModPath)], uses: &[(ModPath, Use)]) -> Vec<Vec<String>> {
+fn circles(files: &[(PathBuf, ModPath)], uses: &[Use]) -> Vec<Vec<String>> {
     let known: BTreeSet<&ModPath> = files.iter().map(|(_, m)| m).collect();
     let mut edges: BTreeMap<ModPath, BTreeSet<ModPath>> = BTreeMap::new();
-    for (from, u) in uses {
+    for u in uses {
+        let from = &u.module;
         let Some(to) = (1..=u.path.len()).rev().map(|n| u.path[..n].to_vec()).find(|p| known.contains(p)) else {
             continue;
         };
@@ -281,7 +284,7 @@ fn an_upward_import_and_a_circle_are_reported() {
     let at = |module: &[&str], path: &[&str]| {
         let module: ModPath = module.iter().map(|s| s.to_string()).collect();
         let path = path.iter().map(|s| s.to_string()).collect();
-        (module, Use { file: src_dir().join("nt/irp.rs"), line: 48, path })
+        Use { module, file: src_dir().join("nt/irp.rs"), line: 48, path }
     };
     let down = [at(&["io"], &["nt", "Irp"]), at(&["nt", "irp"], &["sync", "Mutex"])];
     assert!(violations(&picture, &tops, &down).is_empty());

@@ -1,0 +1,114 @@
+//! `OVERLAPPED`: an overlapped request's status block and event, reusable only once its
+//! previous request has finished (`Overlapped::claim`, one winner among threads issuing
+//! at once).
+//!
+//! Locks: `Overlapped::current` is a leaf.
+
+use super::*;
+
+/// An overlapped operation's status block and event (`OVERLAPPED`): written and set when
+/// the request's result is delivered — never for a request that failed without pending.
+///
+/// Single-flight, as Win32 allows reusing an `OVERLAPPED` only once its operation has
+/// completed: a request issued with an `Overlapped` whose previous request has not
+/// finished (its result not delivered, or it failed at once and is not yet settled) is
+/// refused with `Err(STATUS_INVALID_PARAMETER)`, and the first request is untouched. A
+/// request whose thread exited before it completed (disassociated) never finishes: its
+/// `Overlapped` stays in use. Each request has its own status block and event behind the
+/// `Overlapped`, so nothing a finished request's completion still does can reach the next
+/// one. Clones share the same `OVERLAPPED`.
+#[derive(Clone)]
+pub struct Overlapped {
+    /// The state of the request last issued with it (a blank one before the first).
+    pub(super) current: Arc<Mutex<Arc<Op>>>,
+}
+
+impl core::fmt::Debug for Overlapped {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Overlapped").field("status_block", &self.status_block()).finish()
+    }
+}
+
+impl Default for Overlapped {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether `op`'s request may still write its status block or set its event.
+pub(super) fn in_flight(op: &Op) -> bool {
+    op.issued.load(Ordering::Acquire)
+        && nt::ke_read_state_event(&op.event) == 0
+        && nt::ke_read_state_event(&op.done) == 0
+}
+
+impl Overlapped {
+    /// A fresh status block and event.
+    pub fn new() -> Self {
+        Self::of(Arc::new(Op::new(false)))
+    }
+
+    /// An `Overlapped` standing for one request's state (a packet's, a future's).
+    pub(super) fn of(op: Arc<Op>) -> Self {
+        Overlapped { current: Arc::new(Mutex::new(op)) }
+    }
+
+    /// The state of the request last issued with it.
+    pub(super) fn op(&self) -> Arc<Op> {
+        lock(&self.current).clone()
+    }
+
+    /// Takes the `OVERLAPPED` for a new request: fresh state, unless the previous request
+    /// has not finished. One winner among threads issuing at once.
+    pub(super) fn claim(&self) -> Result<Arc<Op>, NtStatus> {
+        let mut current = lock(&self.current);
+        if in_flight(&current) {
+            return Err(nt::STATUS_INVALID_PARAMETER);
+        }
+        let op = Arc::new(Op::new(true));
+        *current = op.clone();
+        Ok(op)
+    }
+
+    /// Whether the event is set (the result was delivered).
+    pub fn is_signalled(&self) -> bool {
+        nt::ke_read_state_event(&self.op().event) != 0
+    }
+
+    /// The status block as the request left it (`STATUS_PENDING` until delivery).
+    pub fn status_block(&self) -> IoStatusBlock {
+        let op = self.op();
+        if nt::ke_read_state_event(&op.event) != 0 {
+            // SAFETY: written before the event was set, never again: a request writes
+            // only its own `Op`.
+            unsafe { *op.iosb.get() }
+        } else {
+            IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }
+        }
+    }
+
+    /// irpkit's serial number of the IRP of the request last issued with this
+    /// `OVERLAPPED` (what verifier reports, the event log and timelines call it).
+    pub fn irp_id(&self) -> Option<u64> {
+        Some(self.op().irp.load(StdOrdering::Relaxed)).filter(|&id| id != 0)
+    }
+
+    /// When that request's completion finished, on the kernel's clock (`None` before,
+    /// and for a request disassociated at thread exit and never completed).
+    pub fn completed_at(&self) -> Option<Duration> {
+        match self.op().completed_ns.load(StdOrdering::Relaxed) {
+            0 => None,
+            ns => Some(Duration::from_nanos(ns - 1)),
+        }
+    }
+
+    /// Waits (on the kernel's clock) for the event, then returns the status block.
+    pub fn wait(&self, kernel: &Kernel, timeout: Option<Duration>) -> Option<IoStatusBlock> {
+        let _entered = kernel.enter();
+        let op = self.op();
+        (nt::ke_wait_for_single_object(&op.event, timeout) == nt::STATUS_SUCCESS).then(|| {
+            // SAFETY: as in `status_block`: the event of this very request is set.
+            unsafe { *op.iosb.get() }
+        })
+    }
+}
