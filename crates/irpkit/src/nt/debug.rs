@@ -133,11 +133,10 @@ pub fn paged_code(file: &str, line: u32) {
     }
 }
 
-impl Kernel {
-    /// The drivers' debug output so far, in order.
-    pub fn debug_output(&self) -> Vec<DebugLine> {
-        let mut lines = lock(&self.shared.debug_log.lines).clone();
-        lines.extend(lock(&self.shared.debug_log.partial).iter().map(|(_, l)| l.clone()));
-        lines
-    }
+// The `Kernel` methods of this module: their public face is in `nt/kernel.rs`.
+/// The body of [`Kernel::debug_output`].
+pub(crate) fn debug_output(kernel: &Kernel) -> Vec<DebugLine> {
+    let mut lines = lock(&kernel.shared.debug_log.lines).clone();
+    lines.extend(lock(&kernel.shared.debug_log.partial).iter().map(|(_, l)| l.clone()));
+    lines
 }

@@ -177,203 +177,186 @@ fn unicode(s: &[u16]) -> UnicodeString {
     UnicodeString { length: bytes, maximum_length: bytes, buffer: s.as_ptr().cast_mut() }
 }
 
-impl Kernel {
-    /// Loads a driver: creates its driver object named `\Driver\{name}` and calls its
-    /// DriverEntry (in the calling thread, which must have entered this kernel) with the
-    /// registry path `\Registry\Machine\System\CurrentControlSet\Services\{name}`.
-    ///
-    /// Returns the driver object, or DriverEntry's failure status (the object is then
-    /// discarded).
-    pub fn load_driver(&self, name: &str, entry: DriverInitialize) -> Result<*mut DriverObject, NtStatus> {
-        let service = name.rsplit('\\').next().unwrap_or(name);
-        let registry_path = format!("\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{service}");
-        self.load_driver_with_registry_path(name, &registry_path, entry)
-    }
+// The `Kernel` methods of this module: their public face is in `nt/kernel.rs`.
+/// The body of [`Kernel::load_driver`].
+pub(crate) fn load_driver(kernel: &Kernel, name: &str, entry: DriverInitialize) -> Result<*mut DriverObject, NtStatus> {
+    let service = name.rsplit('\\').next().unwrap_or(name);
+    let registry_path = format!("\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{service}");
+    kernel.load_driver_with_registry_path(name, &registry_path, entry)
+}
 
-    /// [`load_driver`](Self::load_driver) with the registry path DriverEntry gets.
-    ///
-    /// As the I/O manager does: every `MajorFunction` entry starts as a routine that
-    /// completes the IRP with `STATUS_INVALID_DEVICE_REQUEST`; `DriverExtension` points at
-    /// the driver's extension (its `ServiceKeyName` is the name); and when DriverEntry
-    /// succeeds, `DO_DEVICE_INITIALIZING` is cleared on the devices it created.
-    pub fn load_driver_with_registry_path(
-        &self,
-        name: &str,
-        registry_path: &str,
-        entry: DriverInitialize,
-    ) -> Result<*mut DriverObject, NtStatus> {
-        let full = if name.starts_with('\\') { name.to_string() } else { format!("\\Driver\\{name}") };
-        let name_utf16: Vec<u16> = full.encode_utf16().collect();
-        let service_utf16: Vec<u16> = full.rsplit('\\').next().unwrap_or(&full).encode_utf16().collect();
-        let registry_utf16: Vec<u16> = registry_path.encode_utf16().chain(core::iter::once(0)).collect();
-        let block = Box::into_raw(Box::new(DriverBlock {
-            header: DriverHeader {
-                magic: DRIVER_MAGIC,
-                kernel: Arc::as_ptr(&self.shared),
-                name: full,
-                name_utf16,
-                service_utf16,
-                registry_utf16,
-                registry_path: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
-                extension: DriverExtension {
-                    driver_object: ptr::null_mut(),
-                    add_device: ptr::null_mut(),
-                    count: 0,
-                    service_key_name: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
-                },
-                loaded: AtomicU8::new(1),
-                devices_ever: Vec::new(),
+/// The body of [`Kernel::load_driver_with_registry_path`].
+pub(crate) fn load_driver_with_registry_path(
+    kernel: &Kernel,
+    name: &str,
+    registry_path: &str,
+    entry: DriverInitialize,
+) -> Result<*mut DriverObject, NtStatus> {
+    let full = if name.starts_with('\\') { name.to_string() } else { format!("\\Driver\\{name}") };
+    let name_utf16: Vec<u16> = full.encode_utf16().collect();
+    let service_utf16: Vec<u16> = full.rsplit('\\').next().unwrap_or(&full).encode_utf16().collect();
+    let registry_utf16: Vec<u16> = registry_path.encode_utf16().chain(core::iter::once(0)).collect();
+    let block = Box::into_raw(Box::new(DriverBlock {
+        header: DriverHeader {
+            magic: DRIVER_MAGIC,
+            kernel: Arc::as_ptr(&kernel.shared),
+            name: full,
+            name_utf16,
+            service_utf16,
+            registry_utf16,
+            registry_path: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
+            extension: DriverExtension {
+                driver_object: ptr::null_mut(),
+                add_device: ptr::null_mut(),
+                count: 0,
+                service_key_name: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
             },
-            object: DriverObject {
-                type_: IO_TYPE_DRIVER,
-                size: core::mem::size_of::<DriverObject>() as i16,
-                device_object: ptr::null_mut(),
-                flags: 0,
-                driver_start: ptr::null_mut(),
-                driver_size: 0,
-                driver_section: ptr::null_mut(),
-                driver_extension: ptr::null_mut(),
-                driver_name: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
-                hardware_database: ptr::null_mut(),
-                fast_io_dispatch: ptr::null_mut(),
-                driver_init: entry as *mut c_void,
-                driver_start_io: None,
-                driver_unload: None,
-                major_function: [Some(invalid_device_request as DriverDispatch); IRP_MJ_COUNT],
-            },
-        }));
-        // SAFETY: `block` is a fresh, exclusively owned allocation; the strings it points
-        // into are its own vectors, which are never resized.
-        let (driver, registry) = unsafe {
-            let h = &raw mut (*block).header;
-            (*block).object.driver_name = unicode(&(*h).name_utf16);
-            (*h).extension.driver_object = &raw mut (*block).object;
-            (*h).extension.service_key_name = unicode(&(*h).service_utf16);
-            (*block).object.driver_extension = (&raw mut (*h).extension).cast();
-            let path = &(*h).registry_utf16;
-            (*h).registry_path = UnicodeString {
-                length: ((path.len() - 1) * 2) as u16,
-                maximum_length: (path.len() * 2) as u16,
-                buffer: path.as_ptr().cast_mut(),
-            };
-            (&raw mut (*block).object, &raw mut (*h).registry_path)
+            loaded: AtomicU8::new(1),
+            devices_ever: Vec::new(),
+        },
+        object: DriverObject {
+            type_: IO_TYPE_DRIVER,
+            size: core::mem::size_of::<DriverObject>() as i16,
+            device_object: ptr::null_mut(),
+            flags: 0,
+            driver_start: ptr::null_mut(),
+            driver_size: 0,
+            driver_section: ptr::null_mut(),
+            driver_extension: ptr::null_mut(),
+            driver_name: UnicodeString { length: 0, maximum_length: 0, buffer: ptr::null_mut() },
+            hardware_database: ptr::null_mut(),
+            fast_io_dispatch: ptr::null_mut(),
+            driver_init: entry as *mut c_void,
+            driver_start_io: None,
+            driver_unload: None,
+            major_function: [Some(invalid_device_request as DriverDispatch); IRP_MJ_COUNT],
+        },
+    }));
+    // SAFETY: `block` is a fresh, exclusively owned allocation; the strings it points
+    // into are its own vectors, which are never resized.
+    let (driver, registry) = unsafe {
+        let h = &raw mut (*block).header;
+        (*block).object.driver_name = unicode(&(*h).name_utf16);
+        (*h).extension.driver_object = &raw mut (*block).object;
+        (*h).extension.service_key_name = unicode(&(*h).service_utf16);
+        (*block).object.driver_extension = (&raw mut (*h).extension).cast();
+        let path = &(*h).registry_utf16;
+        (*h).registry_path = UnicodeString {
+            length: ((path.len() - 1) * 2) as u16,
+            maximum_length: (path.len() * 2) as u16,
+            buffer: path.as_ptr().cast_mut(),
         };
-        let _entered = self.enter();
-        // SAFETY: DriverEntry gets its own, fully initialised driver object and registry path.
-        let status = crate::nt::kernel::in_routine_at(
-            driver,
-            RoutineKind::DriverEntry,
+        (&raw mut (*block).object, &raw mut (*h).registry_path)
+    };
+    let _entered = kernel.enter();
+    // SAFETY: DriverEntry gets its own, fully initialised driver object and registry path.
+    let status = crate::nt::kernel::in_routine_at(
+        driver,
+        RoutineKind::DriverEntry,
+        ptr::null_mut(),
+        entry as usize,
+        || unsafe { entry(driver, registry) },
+    );
+    if !nt_success(status) {
+        // A failed DriverEntry's devices stay allocated (stale pointers to them stay
+        // device-shaped): the block moves to the kernel's list, marked unloaded.
+        // SAFETY: the driver object is ours again.
+        unsafe { (*block).header.loaded.store(0, Ordering::Release) };
+        lock(&kernel.shared.drivers).push(DriverPtr(driver));
+        return Err(status);
+    }
+    // SAFETY: DriverEntry has returned; the devices it created are the driver's list.
+    unsafe {
+        let mut device = (*driver).device_object;
+        while !device.is_null() {
+            (*device).flags &= !DO_DEVICE_INITIALIZING;
+            device = (*device).next_device;
+        }
+    }
+    lock(&kernel.shared.drivers).push(DriverPtr(driver));
+    Ok(driver)
+}
+
+/// The body of [`Kernel::unload_driver`].
+///
+/// # Safety
+/// As [`Kernel::unload_driver`] says.
+pub(crate) unsafe fn unload_driver(kernel: &Kernel, driver: *mut DriverObject) {
+    let _entered = kernel.enter();
+    // SAFETY: live driver object by the contract.
+    let (h, unload) = unsafe { (driver_header(driver), (*driver).driver_unload) };
+    // SAFETY: valid header.
+    if unsafe { (*h).loaded.swap(0, Ordering::AcqRel) } == 0 {
+        return;
+    }
+    if let Some(unload) = unload {
+        // SAFETY: the driver's own Unload routine with its own driver object.
+        crate::nt::kernel::in_routine_at(driver, RoutineKind::Unload, ptr::null_mut(), unload as usize, || unsafe {
+            unload(driver)
+        });
+    }
+    report_irps_left_at_unload(kernel, driver);
+    kernel.shared.report_pool_left_at_unload(driver);
+    let (timers, dpcs) = kernel.shared.dpc_work_of(driver);
+    if timers + dpcs > 0 {
+        kernel.shared.report(
+            Rule::UnloadWithPendingOperations,
+            "driver unload",
             ptr::null_mut(),
-            entry as usize,
-            || unsafe { entry(driver, registry) },
+            format!(
+                "the driver was unloaded with {timers} timer(s) still armed and {dpcs} DPC(s) still queued that run its \
+                 routines: Unload must KeCancelTimer each timer and KeRemoveQueueDpc (or KeFlushQueuedDpcs) its DPCs"
+            ),
         );
-        if !nt_success(status) {
-            // A failed DriverEntry's devices stay allocated (stale pointers to them stay
-            // device-shaped): the block moves to the kernel's list, marked unloaded.
-            // SAFETY: the driver object is ours again.
-            unsafe { (*block).header.loaded.store(0, Ordering::Release) };
-            lock(&self.shared.drivers).push(DriverPtr(driver));
-            return Err(status);
-        }
-        // SAFETY: DriverEntry has returned; the devices it created are the driver's list.
-        unsafe {
-            let mut device = (*driver).device_object;
-            while !device.is_null() {
-                (*device).flags &= !DO_DEVICE_INITIALIZING;
-                device = (*device).next_device;
+    }
+    let running = kernel.shared.system_threads_running(driver);
+    if running > 0 {
+        kernel.shared.report(
+            Rule::UnloadWithPendingOperations,
+            "driver unload",
+            ptr::null_mut(),
+            format!(
+                "the driver was unloaded with {running} of its system threads still running: Unload must make \
+                 each one end (PsTerminateSystemThread) and wait on its thread object"
+            ),
+        );
+    }
+}
+
+/// Leak accounting at driver unload: every allocated IRP that is not completed and
+/// whose current stack location is one of `driver`'s devices is lost with the driver.
+/// (IRPs left in a deleted device's queue were reported by IoDeleteDevice already.)
+pub(crate) fn report_irps_left_at_unload(kernel: &Kernel, driver: *mut DriverObject) {
+    for irp in kernel.shared.pool.allocated() {
+        // SAFETY: allocated pool IRPs; the driver's contract says nothing of it runs any
+        // more, so its IRPs stand still while we look. Device objects live as long as
+        // the kernel.
+        let device = unsafe {
+            let at = (*irp).current_location.load(Ordering::Acquire);
+            if Irp::completed_at(irp) || at < 1 || i32::from(at) > i32::from((*irp).stack_count) {
+                continue;
             }
-        }
-        lock(&self.shared.drivers).push(DriverPtr(driver));
-        Ok(driver)
-    }
-
-    /// Unloads a driver: calls its Unload routine, which deletes its devices. The driver
-    /// object stays allocated (inert) until the kernel ends.
-    ///
-    /// # Safety
-    /// `driver` was returned by [`Kernel::load_driver`] of this kernel, and nothing of it
-    /// (devices, routines) is in use any more.
-    pub unsafe fn unload_driver(&self, driver: *mut DriverObject) {
-        let _entered = self.enter();
-        // SAFETY: live driver object by the contract.
-        let (h, unload) = unsafe { (driver_header(driver), (*driver).driver_unload) };
-        // SAFETY: valid header.
-        if unsafe { (*h).loaded.swap(0, Ordering::AcqRel) } == 0 {
-            return;
-        }
-        if let Some(unload) = unload {
-            // SAFETY: the driver's own Unload routine with its own driver object.
-            crate::nt::kernel::in_routine_at(
-                driver,
-                RoutineKind::Unload,
-                ptr::null_mut(),
-                unload as usize,
-                || unsafe { unload(driver) },
-            );
-        }
-        self.report_irps_left_at_unload(driver);
-        self.shared.report_pool_left_at_unload(driver);
-        let (timers, dpcs) = self.shared.dpc_work_of(driver);
-        if timers + dpcs > 0 {
-            self.shared.report(
-                Rule::UnloadWithPendingOperations,
-                "driver unload",
-                ptr::null_mut(),
-                format!(
-                    "the driver was unloaded with {timers} timer(s) still armed and {dpcs} DPC(s) still queued that run its \
-                     routines: Unload must KeCancelTimer each timer and KeRemoveQueueDpc (or KeFlushQueuedDpcs) its DPCs"
-                ),
-            );
-        }
-        let running = self.shared.system_threads_running(driver);
-        if running > 0 {
-            self.shared.report(
-                Rule::UnloadWithPendingOperations,
-                "driver unload",
-                ptr::null_mut(),
-                format!(
-                    "the driver was unloaded with {running} of its system threads still running: Unload must make \
-                     each one end (PsTerminateSystemThread) and wait on its thread object"
-                ),
-            );
-        }
-    }
-
-    /// Leak accounting at driver unload: every allocated IRP that is not completed and
-    /// whose current stack location is one of `driver`'s devices is lost with the driver.
-    /// (IRPs left in a deleted device's queue were reported by IoDeleteDevice already.)
-    fn report_irps_left_at_unload(&self, driver: *mut DriverObject) {
-        for irp in self.shared.pool.allocated() {
-            // SAFETY: allocated pool IRPs; the driver's contract says nothing of it runs any
-            // more, so its IRPs stand still while we look. Device objects live as long as
-            // the kernel.
-            let device = unsafe {
-                let at = (*irp).current_location.load(Ordering::Acquire);
-                if Irp::completed_at(irp) || at < 1 || i32::from(at) > i32::from((*irp).stack_count) {
-                    continue;
-                }
-                let device = (*io_get_current_irp_stack_location(irp)).device_object;
-                if device.is_null() || (*device).driver_object != driver {
-                    continue;
-                }
-                let queued = (*Irp::device_queue_entry(irp)).inserted != FALSE;
-                if queued && (*device_header(device)).deleted.load(Ordering::Acquire) != 0 {
-                    continue;
-                }
-                device
-            };
-            self.shared.report(
-                Rule::IrpLeaked,
-                "driver unload",
-                irp,
-                format!(
-                    "the driver was unloaded while this IRP was still at its device {} (never completed): \
-                     Unload must run only after every IRP the driver holds is completed or cancelled",
-                    // SAFETY: as above.
-                    unsafe { device_name(device) }
-                ),
-            );
-        }
+            let device = (*io_get_current_irp_stack_location(irp)).device_object;
+            if device.is_null() || (*device).driver_object != driver {
+                continue;
+            }
+            let queued = (*Irp::device_queue_entry(irp)).inserted != FALSE;
+            if queued && (*device_header(device)).deleted.load(Ordering::Acquire) != 0 {
+                continue;
+            }
+            device
+        };
+        kernel.shared.report(
+            Rule::IrpLeaked,
+            "driver unload",
+            irp,
+            format!(
+                "the driver was unloaded while this IRP was still at its device {} (never completed): \
+                 Unload must run only after every IRP the driver holds is completed or cancelled",
+                // SAFETY: as above.
+                unsafe { device_name(device) }
+            ),
+        );
     }
 }
 

@@ -601,105 +601,96 @@ impl Drop for DpcThread {
     }
 }
 
-impl Kernel {
-    /// Fires the timers that are due and runs every queued DPC, on the calling thread
-    /// (which enters this kernel for the duration). Returns the number of DPCs run.
-    pub fn run_dpcs(&self) -> usize {
-        let _entered = self.enter();
-        self.shared.drain_dpcs()
-    }
+// The `Kernel` methods of this module: their public face is in `nt/kernel.rs`.
+/// The body of [`Kernel::run_dpcs`].
+pub(crate) fn run_dpcs(kernel: &Kernel) -> usize {
+    let _entered = kernel.enter();
+    kernel.shared.drain_dpcs()
+}
 
-    /// Moves a virtual clock forward by `by`, expiry by expiry: at each timer's due time
-    /// the timer fires and every queued DPC runs, on the calling thread. Returns the
-    /// number of DPCs run.
-    ///
-    /// # Panics
-    /// If the kernel's clock is not virtual.
-    pub fn advance(&self, by: Duration) -> usize {
-        let clock = self.virtual_clock().expect("Kernel::advance needs a virtual clock (KernelBuilder::clock)");
-        let _entered = self.enter();
-        let k = &self.shared;
-        let target = now_100ns(k).saturating_add(u64::try_from(by.as_nanos() / 100).unwrap_or(u64::MAX));
-        let mut ran = k.drain_dpcs();
-        while let Some(due) = k.next_expiry().filter(|&d| d <= target) {
-            let now = now_100ns(k);
-            if due > now {
-                clock.advance(Duration::from_nanos((due - now) * 100));
-            }
-            ran += k.drain_dpcs();
-        }
+/// The body of [`Kernel::advance`].
+pub(crate) fn advance(kernel: &Kernel, by: Duration) -> usize {
+    let clock = kernel.virtual_clock().expect("Kernel::advance needs a virtual clock (KernelBuilder::clock)");
+    let _entered = kernel.enter();
+    let k = &kernel.shared;
+    let target = now_100ns(k).saturating_add(u64::try_from(by.as_nanos() / 100).unwrap_or(u64::MAX));
+    let mut ran = k.drain_dpcs();
+    while let Some(due) = k.next_expiry().filter(|&d| d <= target) {
         let now = now_100ns(k);
-        if target > now {
-            clock.advance(Duration::from_nanos((target - now) * 100));
+        if due > now {
+            clock.advance(Duration::from_nanos((due - now) * 100));
         }
-        ran + k.drain_dpcs()
+        ran += k.drain_dpcs();
     }
+    let now = now_100ns(k);
+    if target > now {
+        clock.advance(Duration::from_nanos((target - now) * 100));
+    }
+    ran + k.drain_dpcs()
+}
 
-    /// Starts a background thread that runs this kernel's DPCs and fires its timers: on a
-    /// real clock at their due time; on a virtual clock it jumps to the next expiry as
-    /// soon as no DPC is queued. It stops when the returned guard drops.
-    pub fn start_dpc_thread(&self) -> DpcThread {
-        let kernel = self.clone();
-        // Returns once the thread runs (it has its name, e.g. in a timeline recorded next).
-        let started = crate::sync::Arc::new(super::types::KEvent::new(super::event::EventType::Notification, false));
-        let running = started.clone();
-        let handle = self.spawn_named("DPC", move || {
-            let k = &kernel.shared;
-            if !crate::sched::controlled() {
-                super::event::set_event_in(k, &running);
-            }
-            drop(running);
-            if crate::sched::controlled() {
-                // Under the explorer: run what is due, then wait for work or for the next
-                // expiry; the scheduler moves virtual time when every thread waits.
-                while !k.dpc.stop.load(Ordering::Acquire) {
-                    if k.drain_dpcs() > 0 {
-                        continue;
-                    }
-                    let next = k.next_expiry().map(|due| Duration::from_nanos(due.saturating_mul(100)));
-                    crate::sched::block(dpc_key(k), next, "the DPC queue (idle)");
-                }
-                return;
-            }
-            loop {
-                if k.dpc.stop.load(Ordering::Acquire) {
-                    return;
-                }
+/// The body of [`Kernel::start_dpc_thread`].
+pub(crate) fn start_dpc_thread(kernel: &Kernel) -> DpcThread {
+    let owned = kernel.clone();
+    // Returns once the thread runs (it has its name, e.g. in a timeline recorded next).
+    let started = crate::sync::Arc::new(super::types::KEvent::new(super::event::EventType::Notification, false));
+    let running = started.clone();
+    let handle = kernel.spawn_named("DPC", move || {
+        let k = &owned.shared;
+        if !crate::sched::controlled() {
+            super::event::set_event_in(k, &running);
+        }
+        drop(running);
+        if crate::sched::controlled() {
+            // Under the explorer: run what is due, then wait for work or for the next
+            // expiry; the scheduler moves virtual time when every thread waits.
+            while !k.dpc.stop.load(Ordering::Acquire) {
                 if k.drain_dpcs() > 0 {
                     continue;
                 }
-                let next = k.next_expiry();
-                let now = now_100ns(k);
-                if let (Some(clock), Some(due)) = (kernel.virtual_clock(), next) {
-                    if due > now {
-                        clock.advance(Duration::from_nanos((due - now) * 100));
-                    }
-                    continue;
-                }
-                let wait = match next {
-                    Some(due) => Duration::from_nanos(due.saturating_sub(now).saturating_mul(100)),
-                    None => Duration::from_millis(5),
-                }
-                .min(Duration::from_millis(5));
-                let mut state = lock(&k.dpc.state);
-                if state.queue.is_empty() && !k.dpc.stop.load(Ordering::Acquire) {
-                    // Counted under the lock the wait releases: a notifier holding it
-                    // sees this thread asleep or about to be.
-                    state.idle_waiters += 1;
-                    let mut state = match k.dpc.work.wait_timeout(state, wait) {
-                        Ok((g, _)) => g,
-                        Err(p) => p.into_inner().0,
-                    };
-                    state.idle_waiters -= 1;
-                }
+                let next = k.next_expiry().map(|due| Duration::from_nanos(due.saturating_mul(100)));
+                crate::sched::block(dpc_key(k), next, "the DPC queue (idle)");
             }
-        });
-        // (Not under the explorer: there the scheduler decides when the thread runs, and
-        // a wait here would add scheduling points to every run.)
-        if !crate::sched::controlled() {
-            let _entered = self.enter();
-            super::event::ke_wait_for_single_object(&*started, None);
+            return;
         }
-        DpcThread { kernel: self.clone(), handle: Some(handle) }
+        loop {
+            if k.dpc.stop.load(Ordering::Acquire) {
+                return;
+            }
+            if k.drain_dpcs() > 0 {
+                continue;
+            }
+            let next = k.next_expiry();
+            let now = now_100ns(k);
+            if let (Some(clock), Some(due)) = (owned.virtual_clock(), next) {
+                if due > now {
+                    clock.advance(Duration::from_nanos((due - now) * 100));
+                }
+                continue;
+            }
+            let wait = match next {
+                Some(due) => Duration::from_nanos(due.saturating_sub(now).saturating_mul(100)),
+                None => Duration::from_millis(5),
+            }
+            .min(Duration::from_millis(5));
+            let mut state = lock(&k.dpc.state);
+            if state.queue.is_empty() && !k.dpc.stop.load(Ordering::Acquire) {
+                // Counted under the lock the wait releases: a notifier holding it
+                // sees this thread asleep or about to be.
+                state.idle_waiters += 1;
+                let mut state = match k.dpc.work.wait_timeout(state, wait) {
+                    Ok((g, _)) => g,
+                    Err(p) => p.into_inner().0,
+                };
+                state.idle_waiters -= 1;
+            }
+        }
+    });
+    // (Not under the explorer: there the scheduler decides when the thread runs, and
+    // a wait here would add scheduling points to every run.)
+    if !crate::sched::controlled() {
+        let _entered = kernel.enter();
+        super::event::ke_wait_for_single_object(&*started, None);
     }
+    DpcThread { kernel: kernel.clone(), handle: Some(handle) }
 }

@@ -13,9 +13,15 @@
 
 use core::cell::{Cell, RefCell};
 use core::ptr;
+use core::time::Duration;
 
 use crate::clock::{Clock, RealClock, VirtualClock};
+use crate::nt::debug::DebugLine;
+use crate::nt::device::DriverInitialize;
+use crate::nt::dpc::DpcThread;
 use crate::nt::irp::IrpPool;
+use crate::nt::objects::SystemThread;
+use crate::nt::status::NtStatus;
 use crate::nt::types::{DriverObject, Irp, KIrql, KSpinLock, PASSIVE_LEVEL};
 #[cfg(any(loom, shuttle))]
 use crate::sync::thread;
@@ -601,6 +607,96 @@ impl Kernel {
     /// Whether `other` is a handle to the same kernel.
     pub fn same_as(&self, other: &Kernel) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    // The kernel's other areas: drivers, DPCs and timers, the object manager, the pool,
+    // debug output. Each method's body is in the area's module.
+
+    /// The executive pool blocks allocated now and not freed: `(tag, size)` each.
+    pub fn pool_in_use(&self) -> Vec<(u32, usize)> {
+        crate::nt::pool::pool_in_use(self)
+    }
+
+    /// `PsCreateSystemThread`: starts `routine` on a new thread of this kernel, running as
+    /// the driver whose routine calls this (so reports from it name the driver).
+    pub fn create_system_thread(&self, routine: impl FnOnce() + Send + 'static) -> SystemThread {
+        crate::nt::objects::create_system_thread(self, routine)
+    }
+
+    /// The device a name refers to: a Win32 device path (`\\.\Name`), a symbolic link
+    /// (`\DosDevices\Name`, `\??\Name`) a driver created with IoCreateSymbolicLink, or an
+    /// NT device name (`\Device\Name`). Names compare without regard to case.
+    pub fn find_device(&self, name: &str) -> Option<*mut super::types::DeviceObject> {
+        crate::nt::ob::find_device(self, name)
+    }
+
+    /// The symbolic links drivers created: `(link, target)`, links in `\??\name` form.
+    pub fn symbolic_links(&self) -> Vec<(String, String)> {
+        crate::nt::ob::symbolic_links(self)
+    }
+
+    /// The drivers' debug output so far, in order.
+    pub fn debug_output(&self) -> Vec<DebugLine> {
+        crate::nt::debug::debug_output(self)
+    }
+
+    /// Fires the timers that are due and runs every queued DPC, on the calling thread
+    /// (which enters this kernel for the duration). Returns the number of DPCs run.
+    pub fn run_dpcs(&self) -> usize {
+        crate::nt::dpc::run_dpcs(self)
+    }
+
+    /// Moves a virtual clock forward by `by`, expiry by expiry: at each timer's due time
+    /// the timer fires and every queued DPC runs, on the calling thread. Returns the
+    /// number of DPCs run.
+    ///
+    /// # Panics
+    /// If the kernel's clock is not virtual.
+    pub fn advance(&self, by: Duration) -> usize {
+        crate::nt::dpc::advance(self, by)
+    }
+
+    /// Starts a background thread that runs this kernel's DPCs and fires its timers: on a
+    /// real clock at their due time; on a virtual clock it jumps to the next expiry as
+    /// soon as no DPC is queued. It stops when the returned guard drops.
+    pub fn start_dpc_thread(&self) -> DpcThread {
+        crate::nt::dpc::start_dpc_thread(self)
+    }
+
+    /// Loads a driver: creates its driver object named `\Driver\{name}` and calls its
+    /// DriverEntry (in the calling thread, which must have entered this kernel) with the
+    /// registry path `\Registry\Machine\System\CurrentControlSet\Services\{name}`.
+    ///
+    /// Returns the driver object, or DriverEntry's failure status (the object is then
+    /// discarded).
+    pub fn load_driver(&self, name: &str, entry: DriverInitialize) -> Result<*mut DriverObject, NtStatus> {
+        crate::nt::device::load_driver(self, name, entry)
+    }
+
+    /// [`load_driver`](Self::load_driver) with the registry path DriverEntry gets.
+    ///
+    /// As the I/O manager does: every `MajorFunction` entry starts as a routine that
+    /// completes the IRP with `STATUS_INVALID_DEVICE_REQUEST`; `DriverExtension` points at
+    /// the driver's extension (its `ServiceKeyName` is the name); and when DriverEntry
+    /// succeeds, `DO_DEVICE_INITIALIZING` is cleared on the devices it created.
+    pub fn load_driver_with_registry_path(
+        &self,
+        name: &str,
+        registry_path: &str,
+        entry: DriverInitialize,
+    ) -> Result<*mut DriverObject, NtStatus> {
+        crate::nt::device::load_driver_with_registry_path(self, name, registry_path, entry)
+    }
+
+    /// Unloads a driver: calls its Unload routine, which deletes its devices. The driver
+    /// object stays allocated (inert) until the kernel ends.
+    ///
+    /// # Safety
+    /// `driver` was returned by [`Kernel::load_driver`] of this kernel, and nothing of it
+    /// (devices, routines) is in use any more.
+    pub unsafe fn unload_driver(&self, driver: *mut DriverObject) {
+        // SAFETY: forwarded contract.
+        unsafe { crate::nt::device::unload_driver(self, driver) }
     }
 }
 

@@ -516,16 +516,13 @@ impl KernelShared {
     }
 }
 
-impl Kernel {
-    /// The device a name refers to: a Win32 device path (`\\.\Name`), a symbolic link
-    /// (`\DosDevices\Name`, `\??\Name`) a driver created with IoCreateSymbolicLink, or an
-    /// NT device name (`\Device\Name`). Names compare without regard to case.
-    pub fn find_device(&self, name: &str) -> Option<*mut super::types::DeviceObject> {
-        self.shared.find_device(name)
-    }
+// The `Kernel` methods of this module: their public face is in `nt/kernel.rs`.
+/// The body of [`Kernel::find_device`].
+pub(crate) fn find_device(kernel: &Kernel, name: &str) -> Option<*mut super::types::DeviceObject> {
+    kernel.shared.find_device(name)
+}
 
-    /// The symbolic links drivers created: `(link, target)`, links in `\??\name` form.
-    pub fn symbolic_links(&self) -> Vec<(String, String)> {
-        lock(&self.shared.objects.state).links.iter().map(|(a, b)| (a.clone(), b.clone())).collect()
-    }
+/// The body of [`Kernel::symbolic_links`].
+pub(crate) fn symbolic_links(kernel: &Kernel) -> Vec<(String, String)> {
+    lock(&kernel.shared.objects.state).links.iter().map(|(a, b)| (a.clone(), b.clone())).collect()
 }

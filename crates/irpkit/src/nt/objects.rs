@@ -174,15 +174,13 @@ impl SystemThread {
     }
 }
 
-impl Kernel {
-    /// `PsCreateSystemThread`: starts `routine` on a new thread of this kernel, running as
-    /// the driver whose routine calls this (so reports from it name the driver).
-    pub fn create_system_thread(&self, routine: impl FnOnce() + Send + 'static) -> SystemThread {
-        let driver = crate::nt::device::DriverPtr(kernel::current_routine().driver);
-        let handle = self.spawn_named("system thread", move || {
-            let driver = driver;
-            kernel::in_routine(driver.0, kernel::RoutineKind::SystemThread, core::ptr::null_mut(), routine)
-        });
-        SystemThread { handle: Some(handle) }
-    }
+// The `Kernel` methods of this module: their public face is in `nt/kernel.rs`.
+/// The body of [`Kernel::create_system_thread`].
+pub(crate) fn create_system_thread(kernel: &Kernel, routine: impl FnOnce() + Send + 'static) -> SystemThread {
+    let driver = crate::nt::device::DriverPtr(kernel::current_routine().driver);
+    let handle = kernel.spawn_named("system thread", move || {
+        let driver = driver;
+        kernel::in_routine(driver.0, kernel::RoutineKind::SystemThread, core::ptr::null_mut(), routine)
+    });
+    SystemThread { handle: Some(handle) }
 }

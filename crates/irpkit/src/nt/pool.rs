@@ -238,9 +238,8 @@ impl KernelShared {
     }
 }
 
-impl crate::Kernel {
-    /// The executive pool blocks allocated now and not freed: `(tag, size)` each.
-    pub fn pool_in_use(&self) -> Vec<(u32, usize)> {
-        self.shared.pool_in_use()
-    }
+// The `Kernel` methods of this module: their public face is in `nt/kernel.rs`.
+/// The body of [`Kernel::pool_in_use`].
+pub(crate) fn pool_in_use(kernel: &crate::Kernel) -> Vec<(u32, usize)> {
+    kernel.shared.pool_in_use()
 }
