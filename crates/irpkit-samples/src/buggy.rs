@@ -535,7 +535,6 @@ impl Scenario for CatalogScenario {
         let device_ref = unsafe { irpkit::safe::DeviceRef::from_ptr(dev.device) };
         let h = p.open(device_ref, true).expect("open the catalog device");
         let reader = |ops: Vec<Overlapped>| {
-            let k = kernel.clone();
             move |t: &irpkit::io::RequesterThread| {
                 // Two reads now, the last one at 1 ms, racing its own cancel.
                 let (last, early) = ops.split_last().expect("at least one read");
@@ -545,7 +544,7 @@ impl Scenario for CatalogScenario {
                 ke_delay_execution_thread(-10_000);
                 let _ = t.read_overlapped(h, 16, 0, last);
                 for o in &ops {
-                    o.wait(&k, Some(Duration::from_millis(20)));
+                    o.wait(Some(Duration::from_millis(20)));
                 }
             }
         };

@@ -124,17 +124,17 @@ fn issue(t: &RequesterThread, h: Handle, offset: i64, o: &Overlapped) {
 /// The common workload: reads on `h1` and `h2` (offsets chosen for the disk), cancels,
 /// the close of `h2`, thread exits. `hardware` runs on its own thread meanwhile.
 /// Returns the reads once every requester thread has exited.
-fn workload(kernel: &Kernel, p: &Process, h1: Handle, h2: Handle) -> Reads {
+fn workload(p: &Process, h1: Handle, h2: Handle) -> Reads {
     let reads = Arc::new(Reads::new(5));
     let first = {
-        let (r, k) = (reads.clone(), kernel.clone());
+        let r = reads.clone();
         p.spawn(move |t| {
             issue(t, h1, 0, &r.ops[0]);
             issue(t, h2, 8 * 512, &r.ops[1]);
             ke_delay_execution_thread(MS);
             issue(t, h1, 2 * 512, &r.ops[2]);
             for o in &r.ops[..3] {
-                o.wait(&k, Some(Duration::from_millis(20)));
+                o.wait(Some(Duration::from_millis(20)));
             }
         })
     };
@@ -146,10 +146,10 @@ fn workload(kernel: &Kernel, p: &Process, h1: Handle, h2: Handle) -> Reads {
         })
     };
     let third = {
-        let (r, k) = (reads.clone(), kernel.clone());
+        let r = reads.clone();
         p.spawn(move |t| {
             issue(t, h1, 6 * 512, &r.ops[4]);
-            r.ops[4].wait(&k, Some(Duration::from_millis(20)));
+            r.ops[4].wait(Some(Duration::from_millis(20)));
         })
     };
     ke_delay_execution_thread(MS);
@@ -205,7 +205,7 @@ fn pending_read(kernel: &Kernel) {
             done
         })
     };
-    let reads = workload(kernel, &p, h1, h2);
+    let reads = workload(&p, h1, h2);
     let finished = hardware.join().expect("the hardware thread panicked");
     p.terminate();
     let (ok, _) = reads.check("pending-read");
@@ -219,7 +219,7 @@ fn serial(kernel: &Kernel, config: SerialConfig) {
     let p = Process::new(kernel);
     let h1 = p.open(dev.device_ref(), true).expect("open");
     let h2 = p.open(dev.device_ref(), true).expect("open");
-    let reads = workload(kernel, &p, h1, h2);
+    let reads = workload(&p, h1, h2);
     p.terminate();
     // The hardware goes quiet: a transfer stopped by a cancel fires its DPC at once.
     ke_delay_execution_thread(10 * MS);
@@ -244,7 +244,7 @@ fn csq_worker(kernel: &Kernel) {
     let p = Process::new(kernel);
     let h1 = p.open(dev.device_ref(), true).expect("open");
     let h2 = p.open(dev.device_ref(), true).expect("open");
-    let reads = workload(kernel, &p, h1, h2);
+    let reads = workload(&p, h1, h2);
     // Unload: the worker stops, what is queued is cancelled, the remove lock drains.
     dev.shutdown();
     let late = Overlapped::new();

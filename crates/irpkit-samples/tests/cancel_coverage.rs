@@ -198,7 +198,7 @@ impl Scenario for Cancelled {
                 });
                 // SAFETY: a live device of this kernel.
                 let h = p.open(unsafe { irpkit::safe::DeviceRef::from_ptr(device) }, true).expect("open");
-                self.workload(kernel, &p, h);
+                self.workload(&p, h);
                 q.stop.store(true, Ordering::Release);
                 hardware.join().expect("the hardware thread panicked");
                 p.terminate();
@@ -210,7 +210,7 @@ impl Scenario for Cancelled {
                 let dev = create_start_io_device(kernel, "CoverSerial", Serial::new(config)).expect("device");
                 dev.configure(dev.device_ref());
                 let h = p.open(dev.device_ref(), true).expect("open");
-                self.workload(kernel, &p, h);
+                self.workload(&p, h);
                 p.terminate();
                 ke_delay_execution_thread(10 * MS);
                 assert!(!dev.device_ref().is_busy(), "the device queue is still busy");
@@ -220,7 +220,7 @@ impl Scenario for Cancelled {
                 let dev = Arc::new(create_device(kernel, "CoverCsq", worker).expect("device"));
                 CsqWorker::start(&dev);
                 let h = p.open(dev.device_ref(), true).expect("open");
-                self.workload(kernel, &p, h);
+                self.workload(&p, h);
                 dev.shutdown();
                 p.terminate();
                 assert_eq!(dev.queued(), 0, "reads left queued");
@@ -231,10 +231,10 @@ impl Scenario for Cancelled {
 
 impl Cancelled {
     /// Two reads at 0 ms and one at 1 ms on `h`; two cancellers; every read delivered.
-    fn workload(&self, kernel: &Kernel, p: &Process, h: Handle) {
+    fn workload(&self, p: &Process, h: Handle) {
         let ops: Arc<Vec<Overlapped>> = Arc::new((0..3).map(|_| Overlapped::new()).collect());
         let reader = {
-            let (ops, k) = (ops.clone(), kernel.clone());
+            let ops = ops.clone();
             p.spawn(move |t| {
                 for (i, o) in ops.iter().enumerate() {
                     if i == 2 {
@@ -243,7 +243,7 @@ impl Cancelled {
                     t.read_overlapped(h, LEN, 0, o).expect("the handle is open");
                 }
                 for o in ops.iter() {
-                    o.wait(&k, Some(Duration::from_millis(50)));
+                    o.wait(Some(Duration::from_millis(50)));
                 }
             })
         };

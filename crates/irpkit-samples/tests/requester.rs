@@ -330,7 +330,7 @@ fn requester_r6_driver_cancelling_a_requesters_irp_is_reported() {
         }
     };
     // SAFETY: the device lives as long as the kernel.
-    let h = p.open(unsafe { DeviceRef::from_raw(device) }, true).unwrap();
+    let h = p.open(unsafe { DeviceRef::from_ptr(device) }, true).unwrap();
     let t = p.attach_thread();
     let o = Overlapped::new();
     assert_eq!(t.read_overlapped(h, 8, 0, &o), Ok(STATUS_PENDING));

@@ -29,9 +29,9 @@ fn schedules() -> u64 {
 /// Schedules a twin's exploration may take to find its bug.
 const TWIN_BUDGET: u64 = 1_000;
 
-fn wait_all(k: &Kernel, ops: &[Overlapped]) {
+fn wait_all(ops: &[Overlapped]) {
     for o in ops {
-        o.wait(k, Some(Duration::from_millis(20)));
+        o.wait(Some(Duration::from_millis(20)));
     }
 }
 
@@ -105,7 +105,7 @@ fn race(
     let h2 = p.open(dev, true).expect("open");
     let ops = ops(total);
     let reader = {
-        let (o, k) = (ops.clone(), kernel.clone());
+        let o = ops.clone();
         p.spawn(move |t| {
             issue(t, h1, &o[0]);
             issue(t, h1, &o[1]);
@@ -114,8 +114,8 @@ fn race(
             }
             sleep_ms(1.0);
             issue(t, h1, &o[2]);
-            wait_all(&k, &o[..3]);
-            wait_all(&k, &o[4..]);
+            wait_all(&o[..3]);
+            wait_all(&o[4..]);
         })
     };
     let quitter = {
@@ -469,7 +469,7 @@ fn csq_refuses_when_full() {
         assert_eq!(read(&t, h, &o[0]), nt::STATUS_PENDING);
         assert_eq!(read(&t, h, &o[1]), nt::STATUS_PENDING);
         assert_eq!(read(&t, h, &o[2]), nt::STATUS_DEVICE_BUSY);
-        wait_all(kernel, &o[..2]);
+        wait_all(&o[..2]);
         assert_eq!(result(&o[0]), Some((nt::STATUS_SUCCESS, LEN as usize)));
         assert_eq!(result(&o[1]), Some((nt::STATUS_SUCCESS, LEN as usize)));
         // STATUS_DEVICE_BUSY (0x80000011) is a warning, not an error: although the read
@@ -515,7 +515,7 @@ fn filter_directed() {
         sleep_ms(0.5);
         assert_eq!(p.cancel_io_ex(h, Some(&o[2])), nt::STATUS_SUCCESS);
         assert_eq!(result(&o[2]), Some((nt::STATUS_CANCELLED, 0)), "the lower driver's queue cancelled it");
-        wait_all(kernel, &o[..2]);
+        wait_all(&o[..2]);
         assert_eq!(result(&o[0]), Some((nt::STATUS_SUCCESS, LEN as usize)));
         assert_eq!(result(&o[1]), Some((nt::STATUS_SUCCESS, LEN as usize)));
         t.exit();
@@ -548,7 +548,7 @@ fn filter_sees_requests_on_the_device_below() {
         let o = ops(1);
         let t = p.attach_thread();
         assert_eq!(read(&t, h, &o[0]), nt::STATUS_PENDING);
-        wait_all(kernel, &o);
+        wait_all(&o);
         assert_eq!(result(&o[0]), Some((nt::STATUS_SUCCESS, LEN as usize)));
         t.exit();
         p.close(h);
@@ -647,7 +647,7 @@ fn filter_over_startio_directed() {
         assert_eq!(p.cancel_io_ex(h, Some(&o[0])), nt::STATUS_SUCCESS);
         assert_eq!(p.cancel_io_ex(h, Some(&o[1])), nt::STATUS_SUCCESS);
         assert_eq!(result(&o[1]), Some((nt::STATUS_CANCELLED, 0)), "queued: cancelled at once");
-        wait_all(kernel, &o);
+        wait_all(&o);
         assert_eq!(result(&o[0]), Some((nt::STATUS_CANCELLED, 0)), "current: the DPC finished it cancelled");
         assert_eq!(result(&o[2]), Some((nt::STATUS_SUCCESS, LEN as usize)));
         t.exit();

@@ -10,6 +10,14 @@
 //! thread waits, straight to the earliest deadline (timers, timeouts, the five-minute
 //! thread-exit wait), so a run takes no real time waiting.
 //!
+//! **What it cannot see.** Threads switch only at kernel primitives. Code that runs
+//! between two of them runs as one step, so a race made entirely of plain memory
+//! accesses — an unlocked read and write of a driver's own field with no kernel call
+//! between them — is never interleaved and never found. Guard shared state with the
+//! kernel's locks (spin locks, the cancel lock, interlocked queues) and the explorer
+//! explores it; the cancel coverage report lists the windows that had no scheduling point
+//! inside them.
+//!
 //! A run ends in one [`Outcome`]: clean, or a [`Violation`] — the first verifier report,
 //! a panic, a deadlock, a livelock, a run over its step budget, or an IRP still allocated
 //! when the scenario ended (leak accounting). A violation carries its [`Schedule`]: the

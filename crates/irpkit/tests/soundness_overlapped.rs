@@ -134,7 +134,7 @@ fn an_overlapped_is_reusable_once_its_request_completed() {
     for n in 1..=5usize {
         assert_eq!(t.read_overlapped(h, 8, 0, &o), Ok(STATUS_PENDING), "request {n}");
         assert!(dev.finish_one(n));
-        assert_eq!(o.wait(&kernel, None), Some(IoStatusBlock { status: STATUS_SUCCESS, information: n }));
+        assert_eq!(o.wait(None), Some(IoStatusBlock { status: STATUS_SUCCESS, information: n }));
     }
     // A request finished at once (an ioctl the driver completes without pending) is
     // finished too: the OVERLAPPED is free again right away.

@@ -1133,7 +1133,7 @@ fn run_thread(world: &World, p: &Proc, t: &ThreadSpec, rt: &RequesterThread) {
                     }
                     Some((false, true, _)) => {}
                     Some((false, false, Some(o))) => {
-                        o.wait(&world.kernel, timeout_ms.map(Duration::from_millis));
+                        o.wait(timeout_ms.map(Duration::from_millis));
                     }
                     Some((false, false, None)) => error(n, format!("request `{request}` has no OVERLAPPED to wait on")),
                     None => error(n, format!("request `{request}` was not issued (yet)")),

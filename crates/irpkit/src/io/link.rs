@@ -33,6 +33,9 @@ pub(crate) struct Op {
     pub(super) irp: std::sync::atomic::AtomicU64,
     /// When the completion finished, on the kernel's clock, in ns plus one (0: not yet).
     pub(super) completed_ns: std::sync::atomic::AtomicU64,
+    /// The kernel the request was issued in (none before an `Overlapped`'s first request):
+    /// waiting for it enters this kernel.
+    pub(super) kernel: Option<Kernel>,
 }
 
 /// The other two ways of learning about completion, and async wakers.
@@ -58,9 +61,11 @@ unsafe impl Sync for Op {}
 pub(super) static NEXT_OP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Op {
-    pub(super) fn new(issued: bool) -> Self {
+    /// A request's state: issued in `kernel`, or (`None`) the blank state of an
+    /// `Overlapped` no request has used yet.
+    pub(super) fn new(kernel: Option<Kernel>) -> Self {
         Op {
-            issued: AtomicBool::new(issued),
+            issued: AtomicBool::new(kernel.is_some()),
             iosb: UnsafeCell::new(IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }),
             event: KEvent::new(nt::EventType::Notification, false),
             done: KEvent::new(nt::EventType::Notification, false),
@@ -70,6 +75,7 @@ impl Op {
             id: NEXT_OP.fetch_add(1, StdOrdering::Relaxed),
             irp: std::sync::atomic::AtomicU64::new(0),
             completed_ns: std::sync::atomic::AtomicU64::new(0),
+            kernel,
         }
     }
 }

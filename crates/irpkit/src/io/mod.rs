@@ -73,7 +73,7 @@ pub use self::file::{Handle, UserEvent};
 pub use self::future::IoFuture;
 pub use self::overlapped::Overlapped;
 pub use self::port::{CompletionPort, Packet};
-pub use self::process::Process;
+pub use self::process::{Process, RequesterJoinHandle};
 pub use self::request::RequesterThread;
 pub use self::thread::ThreadHandle;
 pub use self::timeout::RequestTimeout;

@@ -45,7 +45,7 @@ pub(super) fn in_flight(op: &Op) -> bool {
 impl Overlapped {
     /// A fresh status block and event.
     pub fn new() -> Self {
-        Self::of(Arc::new(Op::new(false)))
+        Self::of(Arc::new(Op::new(None)))
     }
 
     /// An `Overlapped` standing for one request's state (a packet's, a future's).
@@ -60,12 +60,12 @@ impl Overlapped {
 
     /// Takes the `OVERLAPPED` for a new request: fresh state, unless the previous request
     /// has not finished. One winner among threads issuing at once.
-    pub(super) fn claim(&self) -> Result<Arc<Op>, NtStatus> {
+    pub(super) fn claim(&self, kernel: &Kernel) -> Result<Arc<Op>, NtStatus> {
         let mut current = lock(&self.current);
         if in_flight(&current) {
             return Err(nt::STATUS_INVALID_PARAMETER);
         }
-        let op = Arc::new(Op::new(true));
+        let op = Arc::new(Op::new(Some(kernel.clone())));
         *current = op.clone();
         Ok(op)
     }
@@ -102,10 +102,12 @@ impl Overlapped {
         }
     }
 
-    /// Waits (on the kernel's clock) for the event, then returns the status block.
-    pub fn wait(&self, kernel: &Kernel, timeout: Option<Duration>) -> Option<IoStatusBlock> {
-        let _entered = kernel.enter();
+    /// Waits up to `timeout` (on the clock of the kernel the request was issued in) for
+    /// the event, then returns the status block; `None` if the wait timed out, or at once
+    /// if no request was ever issued with this `Overlapped` (nothing would set its event).
+    pub fn wait(&self, timeout: Option<Duration>) -> Option<IoStatusBlock> {
         let op = self.op();
+        let _entered = op.kernel.as_ref()?.enter();
         (nt::ke_wait_for_single_object(&op.event, timeout) == nt::STATUS_SUCCESS).then(|| {
             // SAFETY: as in `status_block`: the event of this very request is set.
             unsafe { *op.iosb.get() }

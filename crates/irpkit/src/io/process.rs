@@ -130,31 +130,45 @@ impl Process {
     /// Registers the calling thread as a thread of this process (its requests are listed
     /// on it; [`RequesterThread::exit`] ends it).
     pub fn attach_thread(&self) -> RequesterThread {
-        let thread = Arc::new(ThreadShared {
+        self.attach(self.new_thread())
+    }
+
+    /// A new thread's state, with the next thread id.
+    fn new_thread(&self) -> Arc<ThreadShared> {
+        Arc::new(ThreadShared {
             id: self.shared.next_thread.fetch_add(1, Ordering::Relaxed),
             irps: Mutex::new(ThreadIrps::default()),
             exited: AtomicBool::new(false),
             apcs: Mutex::new(VecDeque::new()),
             apc_ready: KEvent::new(nt::EventType::Synchronization, false),
             last_irp: std::sync::atomic::AtomicU64::new(0),
-        });
+        })
+    }
+
+    /// Makes the calling thread the requester thread `thread` of this process.
+    fn attach(&self, thread: Arc<ThreadShared>) -> RequesterThread {
         lock(&self.shared.threads).push(thread.clone());
         RequesterThread { process: self.clone(), thread, _entered: self.shared.kernel.enter() }
     }
 
     /// Starts a thread of this process running `f`; when `f` returns, the thread exits
-    /// (its outstanding IRPs are cancelled, waited for, and disassociated if stuck).
+    /// (its outstanding IRPs are cancelled, waited for, and disassociated if stuck). The
+    /// returned handle names the thread from the start (for
+    /// [`cancel_synchronous_io`](Self::cancel_synchronous_io), say).
     pub fn spawn<R: Send + 'static>(
         &self,
         f: impl FnOnce(&RequesterThread) -> R + Send + 'static,
-    ) -> crate::JoinHandle<R> {
+    ) -> RequesterJoinHandle<R> {
         let process = self.clone();
-        self.shared.kernel.spawn_named("requester thread", move || {
-            let t = process.attach_thread();
+        let thread = self.new_thread();
+        let handle = ThreadHandle { thread: thread.clone(), terminate: true };
+        let join = self.shared.kernel.spawn_named("requester thread", move || {
+            let t = process.attach(thread);
             let r = f(&t);
             t.exit();
             r
-        })
+        });
+        RequesterJoinHandle { join, thread: handle }
     }
 
     /// `CancelIoEx`: cancels the I/O any thread of the process issued on `h` — or only the
@@ -234,5 +248,30 @@ impl Process {
     /// IRPs currently on the lists of this process's threads.
     pub fn outstanding(&self) -> usize {
         lock(&self.shared.threads).iter().map(|t| lock(&t.irps).len()).sum()
+    }
+}
+
+/// A requester thread started by [`Process::spawn`]: its handle, and its end.
+#[derive(Debug)]
+pub struct RequesterJoinHandle<R> {
+    join: crate::JoinHandle<R>,
+    thread: ThreadHandle,
+}
+
+impl<R> RequesterJoinHandle<R> {
+    /// A handle to the thread (with terminate access), usable while it runs and after.
+    pub fn thread(&self) -> ThreadHandle {
+        self.thread.clone()
+    }
+
+    /// Waits for the thread to end (its exit included); `Err` carries its panic.
+    pub fn join(self) -> std::thread::Result<R> {
+        self.join.join()
+    }
+
+    /// Whether the thread has ended.
+    #[cfg(not(any(loom, shuttle)))]
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
     }
 }

@@ -181,8 +181,8 @@ impl RequesterThread {
         // Claimed last, once nothing else can fail: a refused or failed issue leaves the
         // `OVERLAPPED` as it was.
         let op_state = match overlapped {
-            None => Arc::new(Op::new(true)),
-            Some(o) => match o.claim() {
+            None => Arc::new(Op::new(Some(self.process.shared.kernel.clone()))),
+            Some(o) => match o.claim(&self.process.shared.kernel) {
                 Ok(op) => op,
                 Err(status) => {
                     // SAFETY: our fresh IRP, never sent.

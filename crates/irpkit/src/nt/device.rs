@@ -395,6 +395,29 @@ unsafe fn free_device_block(device: *mut DeviceObject) {
     }
 }
 
+/// The body of [`Kernel::create_driver_and_device`].
+pub(crate) fn create_driver_and_device(
+    kernel: &Kernel,
+    name: &str,
+    dispatch: DriverDispatch,
+    extension_size: usize,
+) -> Result<(*mut DriverObject, *mut DeviceObject), NtStatus> {
+    unsafe extern "system-unwind" fn entry(_driver: *mut DriverObject, _path: *mut UnicodeString) -> NtStatus {
+        STATUS_SUCCESS
+    }
+    let driver = kernel.load_driver(name, entry)?;
+    // SAFETY: the driver object was just created and nobody else uses it yet.
+    unsafe {
+        for slot in (*driver).major_function.iter_mut() {
+            *slot = Some(dispatch);
+        }
+        let device = io_create_device(driver, extension_size, Some(name), FILE_DEVICE_UNKNOWN, 0, false)?;
+        // Created after DriverEntry: the driver clears the flag itself, as WDM drivers do.
+        (*device).flags &= !DO_DEVICE_INITIALIZING;
+        Ok((driver, device))
+    }
+}
+
 /// `IoCreateDevice`: creates a device object for `driver` with a zeroed extension of
 /// `extension_size` bytes (16-byte aligned), linked at the head of the driver's device
 /// list, with `StackSize` 1.

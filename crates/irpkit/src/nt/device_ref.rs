@@ -37,8 +37,9 @@ unsafe impl Sync for DeviceRef {}
 unsafe impl Send for DeviceRef {}
 
 impl DeviceRef {
-    /// Views a raw device object (one an NT-layer driver created with `IoCreateDevice`)
-    /// as a `DeviceRef`, e.g. to open it with [`crate::io::Process::open`].
+    /// Views a raw device object (one an NT-layer driver created with
+    /// [`io_create_device`](nt::io_create_device)) as a `DeviceRef`, e.g. to open it with
+    /// [`crate::io::Process::open`]. The inverse of [`as_ptr`](Self::as_ptr).
     ///
     /// # Safety
     /// `device` is a live irpkit device object for the returned lifetime.
@@ -51,17 +52,6 @@ impl DeviceRef {
     /// The raw device object.
     pub fn as_ptr(&self) -> *mut nt::DeviceObject {
         self.0.get()
-    }
-
-    /// A device object created through the NT layer ([`nt::io_create_device`]), seen by
-    /// safe code.
-    ///
-    /// # Safety
-    /// `device` is an irpkit device object that stays live for `'a` (device memory lasts as
-    /// long as its kernel).
-    pub unsafe fn from_raw<'a>(device: *mut nt::DeviceObject) -> &'a DeviceRef {
-        // SAFETY: forwarded contract.
-        unsafe { Self::from_ptr(device) }
     }
 
     /// The device's name.

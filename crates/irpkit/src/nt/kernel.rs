@@ -688,6 +688,45 @@ impl Kernel {
         crate::nt::device::load_driver_with_registry_path(self, name, registry_path, entry)
     }
 
+    /// Loads a driver `\Driver\{name}` whose every major function is `dispatch`, and
+    /// creates its one device `\Device\{name}` (`FILE_DEVICE_UNKNOWN`, with a zeroed,
+    /// 16-byte aligned extension of `extension_size` bytes, ready for IRPs): the setup of
+    /// a driver written against the NT layer. The calling thread must have entered this
+    /// kernel. (A safe driver gets its device from [`crate::safe::create_device`].)
+    ///
+    /// ```
+    /// use irpkit::nt::*;
+    ///
+    /// unsafe extern "system-unwind" fn dispatch(_device: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+    ///     // SAFETY: IoCallDriver hands the dispatch routine a live IRP it now owns.
+    ///     unsafe {
+    ///         (*irp).io_status.status = STATUS_SUCCESS;
+    ///         io_complete_request(irp, IO_NO_INCREMENT);
+    ///     }
+    ///     STATUS_SUCCESS
+    /// }
+    ///
+    /// let kernel = irpkit::Kernel::new();
+    /// let _entered = kernel.enter();
+    /// let (_driver, device) = kernel.create_driver_and_device("Echo", dispatch, 64).unwrap();
+    /// // SAFETY: a live device of this kernel.
+    /// let stack_size = unsafe { (*device).stack_size.load(core::sync::atomic::Ordering::Relaxed) };
+    /// let irp = io_allocate_irp(stack_size, false);
+    /// // SAFETY: our fresh IRP, sent to a live device.
+    /// unsafe {
+    ///     (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+    ///     assert_eq!(io_call_driver(device, irp), STATUS_SUCCESS);
+    /// }
+    /// ```
+    pub fn create_driver_and_device(
+        &self,
+        name: &str,
+        dispatch: crate::nt::types::DriverDispatch,
+        extension_size: usize,
+    ) -> Result<(*mut DriverObject, *mut crate::nt::types::DeviceObject), NtStatus> {
+        crate::nt::device::create_driver_and_device(self, name, dispatch, extension_size)
+    }
+
     /// Unloads a driver: calls its Unload routine, which deletes its devices. The driver
     /// object stays allocated (inert) until the kernel ends.
     ///

@@ -290,6 +290,22 @@ unsafe impl Send for KDpc {}
 // SAFETY: as above.
 unsafe impl Sync for KDpc {}
 
+impl KDpc {
+    /// A DPC that will call `routine` with `context`: a new object initialised by
+    /// [`ke_initialize_dpc`](crate::nt::ke_initialize_dpc) (the driver running now is its
+    /// owner). Queue it where it will stay ([`ke_insert_queue_dpc`](crate::nt::ke_insert_queue_dpc)
+    /// takes its address).
+    pub fn new(routine: KDeferredRoutine, context: *mut c_void) -> Self {
+        let mut dpc = core::mem::MaybeUninit::<KDpc>::uninit();
+        // SAFETY: KeInitializeDpc writes the whole object; it is not queued, so nothing
+        // holds its address when it moves out.
+        unsafe {
+            super::dpc::ke_initialize_dpc(dpc.as_mut_ptr(), routine, context);
+            dpc.assume_init()
+        }
+    }
+}
+
 /// `KTIMER`: a timer, a dispatcher object that is signalled when it expires and may queue
 /// a DPC.
 ///
@@ -320,8 +336,24 @@ unsafe impl Send for KTimer {}
 // SAFETY: as above.
 unsafe impl Sync for KTimer {}
 
+impl KTimer {
+    /// A timer of `kind`, not signalled, not armed: a new object initialised by
+    /// [`ke_initialize_timer_ex`](crate::nt::ke_initialize_timer_ex). Arm it where it will
+    /// stay ([`ke_set_timer`](crate::nt::ke_set_timer) takes its address).
+    pub fn new(kind: super::dpc::TimerType) -> Self {
+        let mut timer = core::mem::MaybeUninit::<KTimer>::uninit();
+        // SAFETY: KeInitializeTimerEx writes the whole object; it is not armed, so nothing
+        // holds its address when it moves out.
+        unsafe {
+            super::dpc::ke_initialize_timer_ex(timer.as_mut_ptr(), kind);
+            timer.assume_init()
+        }
+    }
+}
+
 /// `KDEVICE_QUEUE_ENTRY`: the link an IRP uses while it sits in a device queue
-/// (`Irp->Tail.Overlay.DeviceQueueEntry`).
+/// (`Irp->Tail.Overlay.DeviceQueueEntry`). A new one ([`KDeviceQueueEntry::new`], or
+/// `Default`) is unlinked; the insert routines set it up.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct KDeviceQueueEntry {
@@ -331,6 +363,19 @@ pub struct KDeviceQueueEntry {
     pub sort_key: u32,
     /// `Inserted`: TRUE while the entry is linked in a queue.
     pub inserted: u8,
+}
+
+impl KDeviceQueueEntry {
+    /// An entry in no queue (null links, no key, not inserted).
+    pub const fn new() -> Self {
+        KDeviceQueueEntry { device_list_entry: ListEntry::null(), sort_key: 0, inserted: 0 }
+    }
+}
+
+impl Default for KDeviceQueueEntry {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// `KDEVICE_QUEUE`: a device queue. `busy` means "the device is processing a request",
@@ -549,6 +594,9 @@ pub const DO_DIRECT_IO: u32 = 0x0000_0010;
 /// created in DriverEntry when DriverEntry returns, a driver itself for devices it creates
 /// later.
 pub const DO_DEVICE_INITIALIZING: u32 = 0x0000_0080;
+
+/// `FILE_DEVICE_UNKNOWN`: the device type of a device that fits no other type.
+pub const FILE_DEVICE_UNKNOWN: u32 = 0x0000_0022;
 /// `DO_POWER_PAGABLE`.
 pub const DO_POWER_PAGABLE: u32 = 0x0000_2000;
 

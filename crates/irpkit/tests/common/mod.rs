@@ -24,10 +24,6 @@ pub fn loom_model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
-unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
-    STATUS_SUCCESS
-}
-
 /// A kernel, entered on the calling thread, with one driver whose every major function
 /// is `dispatch`, and one device of it.
 pub struct Fixture {
@@ -61,15 +57,7 @@ impl Fixture {
 }
 
 pub fn add_driver(kernel: &Kernel, name: &str, dispatch: DriverDispatch) -> (*mut DriverObject, *mut DeviceObject) {
-    let driver = kernel.load_driver(name, entry).expect("DriverEntry");
-    // SAFETY: test code owns the fresh driver object.
-    unsafe {
-        for slot in (*driver).major_function.iter_mut() {
-            *slot = Some(dispatch);
-        }
-        let device = io_create_device(driver, 0, Some(name), 0x22, 0, false).expect("IoCreateDevice");
-        (driver, device)
-    }
+    kernel.create_driver_and_device(name, dispatch, 0).expect("DriverEntry and IoCreateDevice")
 }
 
 /// What routines saw, reached through `DriverContext[0]` of the IRP.
