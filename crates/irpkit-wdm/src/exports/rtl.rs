@@ -243,31 +243,21 @@ pub(crate) unsafe extern "C-unwind" fn RtlUnicodeStringToInteger(
 // --- interlocked lists ------------------------------------------------------------------------
 
 unsafe fn insert(head: *mut ListEntry, entry: *mut ListEntry, at_tail: bool, lock: *mut KSpinLock) -> *mut ListEntry {
-    // SAFETY: an initialised list head guarded by `lock`, and an unlinked entry.
+    // SAFETY: an initialised list head guarded by `lock` (held across the list operations),
+    // and an unlinked entry that the list owns from here.
     unsafe {
         let irql = nt::ke_acquire_spin_lock(&*lock);
-        let first = (*head).flink;
-        let last = (*head).blink;
-        let was_empty = first == head;
-        if at_tail {
-            (*entry).flink = head;
-            (*entry).blink = last;
-            (*last).flink = entry;
-            (*head).blink = entry;
-        } else {
-            (*entry).flink = first;
-            (*entry).blink = head;
-            (*first).blink = entry;
-            (*head).flink = entry;
-        }
-        nt::ke_release_spin_lock(&*lock, irql);
+        let list = nt::List::from_head(head);
         // The entry that was last (tail) or first (head) before the insert; NULL if the
         // list was empty.
-        match (was_empty, at_tail) {
-            (true, _) => core::ptr::null_mut(),
-            (false, true) => last,
-            (false, false) => first,
+        let before = if at_tail { list.prev(None) } else { list.first() };
+        if at_tail {
+            list.push_back(entry);
+        } else {
+            list.push_front(entry);
         }
+        nt::ke_release_spin_lock(&*lock, irql);
+        before.unwrap_or(core::ptr::null_mut())
     }
 }
 
@@ -296,17 +286,9 @@ pub(crate) unsafe extern "C-unwind" fn ExInterlockedRemoveHeadList(
     // SAFETY: an initialised list head guarded by `lock`.
     unsafe {
         let irql = nt::ke_acquire_spin_lock(&*lock);
-        let first = (*head).flink;
-        let result = if first == head {
-            core::ptr::null_mut()
-        } else {
-            let next = (*first).flink;
-            (*head).flink = next;
-            (*next).blink = head;
-            first
-        };
+        let first = nt::List::from_head(head).pop_front();
         nt::ke_release_spin_lock(&*lock, irql);
-        result
+        first.unwrap_or(core::ptr::null_mut())
     }
 }
 

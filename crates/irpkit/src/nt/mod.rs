@@ -16,7 +16,6 @@ pub mod complete;
 #[cfg_attr(any(loom, shuttle), allow(dead_code))]
 pub mod coverage;
 pub mod csq;
-pub(crate) mod csq_core;
 pub mod debug;
 pub mod device;
 pub mod devqueue;
