@@ -266,7 +266,8 @@ pub(crate) unsafe extern "C-unwind" fn ExInterlockedInsertTailList(
     entry: *mut ListEntry,
     lock: *mut KSpinLock,
 ) -> *mut ListEntry {
-    // SAFETY: as `insert`.
+    // SAFETY: the driver passes an initialised head guarded by `lock` and an unlinked entry
+    // (ExInterlockedInsertTailList's contract), which is `insert`'s.
     unsafe { insert(head, entry, true, lock) }
 }
 
@@ -275,7 +276,8 @@ pub(crate) unsafe extern "C-unwind" fn ExInterlockedInsertHeadList(
     entry: *mut ListEntry,
     lock: *mut KSpinLock,
 ) -> *mut ListEntry {
-    // SAFETY: as `insert`.
+    // SAFETY: the driver passes an initialised head guarded by `lock` and an unlinked entry
+    // (ExInterlockedInsertHeadList's contract), which is `insert`'s.
     unsafe { insert(head, entry, false, lock) }
 }
 
@@ -334,4 +336,30 @@ pub(crate) unsafe extern "C-unwind" fn IrpkitPagedCode(file: *const c_char, line
     // SAFETY: `__FILE__`, a string literal.
     let file = unsafe { c_text(file) };
     nt::paged_code(file.as_deref().unwrap_or("(unknown file)"), line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interlocked_lists_return_the_previous_end_or_null() {
+        let mut head = Box::new(ListEntry::null());
+        let mut a = Box::new(ListEntry::null());
+        let mut b = Box::new(ListEntry::null());
+        let mut lock = Box::new(KSpinLock::new());
+        let (h, a, b, l) = (&raw mut *head, &raw mut *a, &raw mut *b, &raw mut *lock);
+        // SAFETY: a head, entries and lock owned by this test; each entry is linked once.
+        unsafe {
+            nt::List::from_head(h).init();
+            assert!(ExInterlockedRemoveHeadList(h, l).is_null(), "an empty list gives NULL");
+            assert!(ExInterlockedInsertTailList(h, a, l).is_null(), "the list was empty");
+            assert_eq!(ExInterlockedInsertHeadList(h, b, l), a, "the first entry before");
+            assert_eq!(ExInterlockedRemoveHeadList(h, l), b);
+            assert_eq!(ExInterlockedInsertTailList(h, b, l), a, "the last entry before");
+            assert_eq!(ExInterlockedRemoveHeadList(h, l), a);
+            assert_eq!(ExInterlockedRemoveHeadList(h, l), b);
+            assert!(nt::List::from_head(h).is_empty());
+        }
+    }
 }

@@ -148,7 +148,7 @@ pub unsafe fn io_csq_initialize_ex(
     release: CsqReleaseLock,
     complete_canceled: CsqCompleteCanceledIrp,
 ) -> NtStatus {
-    // SAFETY: as above.
+    // SAFETY: writable queue memory by the contract (that of `io_csq_initialize`).
     unsafe { init(csq, IO_TYPE_CSQ_EX, insert as *mut c_void, remove, peek, acquire, release, complete_canceled) }
 }
 

@@ -121,7 +121,8 @@ impl List {
     /// # Safety
     /// As [`next`](Self::next).
     pub unsafe fn prev(self, at: Option<*mut ListEntry>) -> Option<*mut ListEntry> {
-        // SAFETY: as in `next`.
+        // SAFETY: `at` (or the head) is a node of the ring, valid while linked, read under
+        // the owner's lock.
         let prev = unsafe { (*at.unwrap_or(self.head())).blink };
         (prev != self.head()).then_some(prev)
     }

@@ -373,7 +373,8 @@ impl CancelSafeQueue {
     fn drain(&self) {
         while let Some(irp) = self.remove_next() {
             let device = irp.device().map(|d| d.as_ptr());
-            // SAFETY: as in `complete_canceled`: device memory stays until the kernel ends.
+            // SAFETY: the device of a live IRP's stack location is an irpkit device, whose
+            // memory stays until its kernel ends (which the IRP keeps alive).
             let device = device.map(|d| unsafe { DeviceRef::from_ptr(d) });
             (self.inner.on_cancel)(irp, device);
         }

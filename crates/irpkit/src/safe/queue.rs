@@ -65,7 +65,10 @@ unsafe fn release_node<T>(n: NonNull<Node<T>>) {
 // SAFETY: the item moves between threads exactly once (to the consumer or the cancel
 // handler), decided by the `armed` exchange; the links are touched under the queue lock.
 unsafe impl<T: Send> Send for Node<T> {}
-// SAFETY: as above.
+// SAFETY: shared use of a node never reads the item through `&Node` except under the queue
+// lock while linked (a predicate, which sees `&T` only) or once by the single winner of
+// `armed`; the flags and counts are atomic; `key` is immutable; the links are touched
+// under the queue lock only.
 unsafe impl<T: Send> Sync for Node<T> {}
 
 struct Inner<T> {
@@ -247,7 +250,9 @@ pub struct Ticket<T: Send + 'static> {
 // SAFETY: a ticket only cancels and reads the outcome, through atomics and the queue
 // protocol; the item itself moves once, to the consumer or the cancel handler.
 unsafe impl<T: Send + 'static> Send for Ticket<T> {}
-// SAFETY: as above.
+// SAFETY: `&Ticket` allows only `cancel` and `outcome`, which touch the node through its
+// atomics and the queue protocol (serialised by the `armed` swap and the queue lock), so
+// tickets shared between threads race on nothing.
 unsafe impl<T: Send + 'static> Sync for Ticket<T> {}
 
 impl<T: Send + 'static> Drop for Ticket<T> {
