@@ -397,23 +397,20 @@ impl sched::RunClock for KernelClock {
 const PCT_DEFAULT_STEPS: u64 = 400;
 
 /// Each controlled thread's own copy of the thread-locals of the kernel (IRQL, spin
-/// locks held, running routine, token, current kernel) and of the safe layer (the
-/// cancel-safe queue whose owner is removing).
+/// locks held, running routine, token, current kernel).
 struct ThreadLocals;
 
 struct SavedLocals {
     ctx: crate::nt::kernel::SavedThreadCtx,
-    queue_owner: *const (),
 }
 
 impl sched::VirtualLocals for ThreadLocals {
     fn fresh(&self) -> Box<dyn core::any::Any> {
-        Box::new(SavedLocals { ctx: crate::nt::kernel::SavedThreadCtx::fresh(), queue_owner: core::ptr::null() })
+        Box::new(SavedLocals { ctx: crate::nt::kernel::SavedThreadCtx::fresh() })
     }
     fn swap(&self, saved: &mut dyn core::any::Any) {
         let saved = saved.downcast_mut::<SavedLocals>().expect("the locals this type made");
         saved.ctx.swap_with_current();
-        crate::safe::swap_owner_marker(&mut saved.queue_owner);
     }
 }
 

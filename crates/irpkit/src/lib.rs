@@ -41,6 +41,7 @@ pub mod explore;
 pub mod io;
 
 pub mod nt;
+pub(crate) mod queue;
 
 pub mod safe;
 // Under loom and shuttle their own schedulers run the models; only the hooks are used.

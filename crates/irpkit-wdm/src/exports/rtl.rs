@@ -243,31 +243,21 @@ pub(crate) unsafe extern "C-unwind" fn RtlUnicodeStringToInteger(
 // --- interlocked lists ------------------------------------------------------------------------
 
 unsafe fn insert(head: *mut ListEntry, entry: *mut ListEntry, at_tail: bool, lock: *mut KSpinLock) -> *mut ListEntry {
-    // SAFETY: an initialised list head guarded by `lock`, and an unlinked entry.
+    // SAFETY: an initialised list head guarded by `lock` (held across the list operations),
+    // and an unlinked entry that the list owns from here.
     unsafe {
         let irql = nt::ke_acquire_spin_lock(&*lock);
-        let first = (*head).flink;
-        let last = (*head).blink;
-        let was_empty = first == head;
-        if at_tail {
-            (*entry).flink = head;
-            (*entry).blink = last;
-            (*last).flink = entry;
-            (*head).blink = entry;
-        } else {
-            (*entry).flink = first;
-            (*entry).blink = head;
-            (*first).blink = entry;
-            (*head).flink = entry;
-        }
-        nt::ke_release_spin_lock(&*lock, irql);
+        let list = nt::List::from_head(head);
         // The entry that was last (tail) or first (head) before the insert; NULL if the
         // list was empty.
-        match (was_empty, at_tail) {
-            (true, _) => core::ptr::null_mut(),
-            (false, true) => last,
-            (false, false) => first,
+        let before = if at_tail { list.prev(None) } else { list.first() };
+        if at_tail {
+            list.push_back(entry);
+        } else {
+            list.push_front(entry);
         }
+        nt::ke_release_spin_lock(&*lock, irql);
+        before.unwrap_or(core::ptr::null_mut())
     }
 }
 
@@ -276,7 +266,8 @@ pub(crate) unsafe extern "C-unwind" fn ExInterlockedInsertTailList(
     entry: *mut ListEntry,
     lock: *mut KSpinLock,
 ) -> *mut ListEntry {
-    // SAFETY: as `insert`.
+    // SAFETY: the driver passes an initialised head guarded by `lock` and an unlinked entry
+    // (ExInterlockedInsertTailList's contract), which is `insert`'s.
     unsafe { insert(head, entry, true, lock) }
 }
 
@@ -285,7 +276,8 @@ pub(crate) unsafe extern "C-unwind" fn ExInterlockedInsertHeadList(
     entry: *mut ListEntry,
     lock: *mut KSpinLock,
 ) -> *mut ListEntry {
-    // SAFETY: as `insert`.
+    // SAFETY: the driver passes an initialised head guarded by `lock` and an unlinked entry
+    // (ExInterlockedInsertHeadList's contract), which is `insert`'s.
     unsafe { insert(head, entry, false, lock) }
 }
 
@@ -296,17 +288,9 @@ pub(crate) unsafe extern "C-unwind" fn ExInterlockedRemoveHeadList(
     // SAFETY: an initialised list head guarded by `lock`.
     unsafe {
         let irql = nt::ke_acquire_spin_lock(&*lock);
-        let first = (*head).flink;
-        let result = if first == head {
-            core::ptr::null_mut()
-        } else {
-            let next = (*first).flink;
-            (*head).flink = next;
-            (*next).blink = head;
-            first
-        };
+        let first = nt::List::from_head(head).pop_front();
         nt::ke_release_spin_lock(&*lock, irql);
-        result
+        first.unwrap_or(core::ptr::null_mut())
     }
 }
 
@@ -352,4 +336,30 @@ pub(crate) unsafe extern "C-unwind" fn IrpkitPagedCode(file: *const c_char, line
     // SAFETY: `__FILE__`, a string literal.
     let file = unsafe { c_text(file) };
     nt::paged_code(file.as_deref().unwrap_or("(unknown file)"), line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interlocked_lists_return_the_previous_end_or_null() {
+        let mut head = Box::new(ListEntry::null());
+        let mut a = Box::new(ListEntry::null());
+        let mut b = Box::new(ListEntry::null());
+        let mut lock = Box::new(KSpinLock::new());
+        let (h, a, b, l) = (&raw mut *head, &raw mut *a, &raw mut *b, &raw mut *lock);
+        // SAFETY: a head, entries and lock owned by this test; each entry is linked once.
+        unsafe {
+            nt::List::from_head(h).init();
+            assert!(ExInterlockedRemoveHeadList(h, l).is_null(), "an empty list gives NULL");
+            assert!(ExInterlockedInsertTailList(h, a, l).is_null(), "the list was empty");
+            assert_eq!(ExInterlockedInsertHeadList(h, b, l), a, "the first entry before");
+            assert_eq!(ExInterlockedRemoveHeadList(h, l), b);
+            assert_eq!(ExInterlockedInsertTailList(h, b, l), a, "the last entry before");
+            assert_eq!(ExInterlockedRemoveHeadList(h, l), a);
+            assert_eq!(ExInterlockedRemoveHeadList(h, l), b);
+            assert!(nt::List::from_head(h).is_empty());
+        }
+    }
 }

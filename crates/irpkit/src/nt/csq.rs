@@ -21,11 +21,12 @@ use core::ffi::c_void;
 use core::ptr;
 
 use super::cancel::io_set_cancel_routine;
-use super::csq_core::{self, QueueOps};
 use super::irp::io_mark_irp_pending;
 use super::spinlock::io_release_cancel_spin_lock;
-use super::status::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
+use super::status::{nt_success, NtStatus, STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
 use super::types::*;
+use crate::queue::csq_core::{self, QueueOps, Remover};
+use crate::queue::lock::RawLock;
 
 /// `IO_TYPE_CSQ_IRP_CONTEXT`.
 pub const IO_TYPE_CSQ_IRP_CONTEXT: u32 = 1;
@@ -147,7 +148,7 @@ pub unsafe fn io_csq_initialize_ex(
     release: CsqReleaseLock,
     complete_canceled: CsqCompleteCanceledIrp,
 ) -> NtStatus {
-    // SAFETY: as above.
+    // SAFETY: writable queue memory by the contract (that of `io_csq_initialize`).
     unsafe { init(csq, IO_TYPE_CSQ_EX, insert as *mut c_void, remove, peek, acquire, release, complete_canceled) }
 }
 
@@ -191,7 +192,9 @@ struct Calls {
 
 impl Calls {
     /// # Safety
-    /// `csq` points to an initialised queue.
+    /// `csq` points to an initialised queue, and the callers of the methods below are the
+    /// `io_csq_*` routines (or the library cancel routine), whose safety contracts vouch
+    /// for the queue and the IRPs they pass.
     unsafe fn of(csq: *mut IoCsq) -> Self {
         // SAFETY: initialised queue by the contract.
         let q = unsafe { &*csq };
@@ -207,30 +210,44 @@ impl Calls {
     }
 }
 
-// Every method below runs the driver's own callbacks with its own queue, or touches an
-// IRP the caller of the `io_csq_*` routine vouched for: the routines' safety contracts
-// cover them.
-impl QueueOps for Calls {
-    type Entry = *mut Irp;
-    type InsertContext = *mut c_void;
-    type Peek = *mut c_void;
-
+// SAFETY: the driver's CsqAcquireLock/CsqReleaseLock are its queue lock; IoCsq's contract
+// with the driver (as the WDK documents it) is that they exclude each other like a spin
+// lock — irpkit cannot check it, and a driver whose lock does not exclude breaks its own
+// queue, as on Windows.
+unsafe impl RawLock for Calls {
     fn acquire(&self) -> KIrql {
         let mut irql = 0;
-        // SAFETY: see the impl comment.
+        // SAFETY: the driver's callback with its own queue (`Calls::of`'s contract) and a
+        // local for the IRQL.
         unsafe { (self.acquire)(self.csq, &mut irql) };
         irql
     }
 
-    fn release(&self, irql: KIrql) {
-        // SAFETY: see the impl comment.
+    unsafe fn release(&self, irql: KIrql) {
+        // SAFETY: the driver's callback with its own queue, the lock held (the caller's
+        // contract).
         unsafe { (self.release)(self.csq, irql) };
     }
+}
 
-    fn insert(&self, irp: *mut Irp, insert_context: *mut c_void) -> NtStatus {
-        // SAFETY: see the impl comment; `csq_insert_irp` holds the routine its `Type`
-        // says.
-        unsafe {
+// SAFETY: the lock is the driver's (see the `RawLock` impl), and its callbacks keep the
+// storage under it (IoCsq's documented contract); `disarm` is the atomic exchange of
+// `Irp->CancelRoutine`, which IoCancelIrp races with the same exchange — one winner —
+// and the library cancel routine (the winner's side) calls `cancel_won` once;
+// `Irp->Cancel` is only ever set, never cleared, while the IRP is queued; a queued IRP
+// belongs to the queue (`io_csq_insert_irp_ex`'s contract); peeks return what the
+// driver's PeekNextIrp returns, which IoCsq requires to be a queued IRP; the driver's
+// CompleteCanceledIrp is the last call the library makes into the queue for an IRP.
+unsafe impl QueueOps for Calls {
+    type Entry = *mut Irp;
+    type InsertContext = *mut c_void;
+    type Peek = *mut c_void;
+    type Refusal = NtStatus;
+
+    fn insert(&self, irp: *mut Irp, insert_context: *mut c_void) -> Result<(), NtStatus> {
+        // SAFETY: the driver's callback with its own queue and an IRP the caller vouched
+        // for (`Calls::of`); `csq_insert_irp` holds the routine its `Type` says.
+        let status = unsafe {
             if (*self.csq).type_ == IO_TYPE_CSQ_EX {
                 let insert_ex = core::mem::transmute::<*mut c_void, CsqInsertIrpEx>((*self.csq).csq_insert_irp);
                 insert_ex(self.csq, irp, insert_context)
@@ -239,51 +256,84 @@ impl QueueOps for Calls {
                 insert(self.csq, irp);
                 STATUS_SUCCESS
             }
+        };
+        if nt_success(status) {
+            Ok(())
+        } else {
+            Err(status)
         }
     }
 
-    fn remove(&self, irp: *mut Irp) {
-        // SAFETY: see the impl comment.
+    /// The driver's CsqRemoveIrp has no argument for who removes: both removers call it.
+    fn remove(&self, irp: *mut Irp, _by: Remover) {
+        // SAFETY: the driver's callback with its own queue and a linked IRP (the
+        // protocol removes only what it peeked or won).
         unsafe { (self.remove)(self.csq, irp) };
     }
 
     fn peek(&self, after: Option<*mut Irp>, peek_context: *mut c_void) -> Option<*mut Irp> {
-        // SAFETY: see the impl comment.
+        // SAFETY: the driver's callback with its own queue; `after` is linked.
         let irp = unsafe { (self.peek)(self.csq, after.unwrap_or(ptr::null_mut()), peek_context) };
         (!irp.is_null()).then_some(irp)
     }
 
     fn complete_canceled(&self, irp: *mut Irp) {
-        // SAFETY: see the impl comment.
+        // SAFETY: the driver's callback with its own queue and the removed IRP.
         unsafe { (self.complete_canceled)(self.csq, irp) };
     }
 
     fn arm(&self, irp: *mut Irp) {
-        // SAFETY: see the impl comment.
-        unsafe {
-            super::coverage::csq_changed(irp, true);
-            io_mark_irp_pending(irp);
-            io_set_cancel_routine(irp, Some(csq_cancel_routine));
-        }
+        // SAFETY: a live IRP just linked in this queue, under its lock.
+        unsafe { arm_irp(irp) }
     }
 
     fn disarm(&self, irp: *mut Irp) -> bool {
-        // SAFETY: see the impl comment; the slot is atomic.
-        unsafe { io_set_cancel_routine(irp, None) }.is_some()
+        // SAFETY: a live IRP of this queue.
+        unsafe { disarm_irp(irp) }
     }
 
     fn cancel_requested(&self, irp: *mut Irp) -> bool {
-        // SAFETY: see the impl comment.
-        unsafe { (*irp).cancel.load(crate::sync::atomic::Ordering::Acquire) != 0 }
+        // SAFETY: a live IRP of this queue.
+        unsafe { irp_cancel_requested(irp) }
     }
 
     fn detach(&self, irp: *mut Irp) {
-        // SAFETY: see the impl comment.
-        unsafe {
-            detach(irp);
-            super::coverage::csq_changed(irp, false);
-        }
+        // SAFETY: a live IRP this library inserted, under the queue lock.
+        unsafe { detach_irp(irp) }
     }
+}
+
+/// The IRP half of an IRP queue's [`QueueOps::arm`]: marks the IRP pending and gives it
+/// the library cancel routine (which finds the queue through `DriverContext[3]`).
+///
+/// # Safety
+/// `irp` is live and linked in the queue that `DriverContext[3]` names, under its lock.
+pub(crate) unsafe fn arm_irp(irp: *mut Irp) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        super::coverage::csq_changed(irp, true);
+        io_mark_irp_pending(irp);
+        io_set_cancel_routine(irp, Some(csq_cancel_routine));
+    }
+}
+
+/// [`QueueOps::disarm`] for IRPs: takes the cancel routine back; true if it was still
+/// there (IoCancelIrp did not take it first). The slot is atomic: one winner.
+///
+/// # Safety
+/// `irp` is live.
+pub(crate) unsafe fn disarm_irp(irp: *mut Irp) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { io_set_cancel_routine(irp, None) }.is_some()
+}
+
+/// [`QueueOps::cancel_requested`] for IRPs: `Irp->Cancel`.
+///
+/// # Safety
+/// `irp` is live.
+pub(crate) unsafe fn irp_cancel_requested(irp: *mut Irp) -> bool {
+    // SAFETY: forwarded contract; the flag is atomic.
+    unsafe { (*irp).cancel.load(crate::sync::atomic::Ordering::Acquire) != 0 }
 }
 
 /// Where `DriverContext[3]` lives.
@@ -295,11 +345,12 @@ unsafe fn slot(irp: *mut Irp) -> *mut *mut c_void {
     unsafe { (*Irp::driver_context(irp)).as_mut_ptr().add(3) }
 }
 
-/// Unlinks the IRP from the queue bookkeeping (`DriverContext[3]`, its context's `Irp`).
+/// [`QueueOps::detach`] for IRPs: unlinks the IRP from the queue bookkeeping
+/// (`DriverContext[3]`, its context's `Irp`).
 ///
 /// # Safety
 /// `irp` is live and its `DriverContext[3]` was set by this library; under the queue lock.
-unsafe fn detach(irp: *mut Irp) {
+pub(crate) unsafe fn detach_irp(irp: *mut Irp) {
     // SAFETY: forwarded contract; a context is told apart from a queue by its `Type`.
     unsafe {
         let s = slot(irp);
@@ -308,6 +359,7 @@ unsafe fn detach(irp: *mut Irp) {
             (*p.cast::<IoCsqIrpContext>()).irp = ptr::null_mut();
         }
         *s = ptr::null_mut();
+        super::coverage::csq_changed(irp, false);
     }
 }
 
@@ -367,8 +419,26 @@ pub unsafe fn io_csq_insert_irp_ex(
     if csq.is_null() || irp.is_null() {
         return STATUS_INVALID_PARAMETER;
     }
-    crate::nt::irp::sched_point("IoCsqInsertIrp", irp);
     // SAFETY: the caller's contract covers every pointer used below.
+    unsafe {
+        begin_insert(csq, irp, context);
+        match csq_core::insert(&Calls::of(csq), irp, insert_context) {
+            Ok(()) => STATUS_SUCCESS,
+            Err(status) => status,
+        }
+    }
+}
+
+/// What IoCsqInsertIrp(Ex) does before the protocol's insertion (a scheduling point, then
+/// `DriverContext[3]` and the context linked to the queue); shared with the safe
+/// [`CancelSafeQueue`](crate::safe::CancelSafeQueue), which then inserts through its own
+/// [`QueueOps`].
+///
+/// # Safety
+/// As [`io_csq_insert_irp_ex`], with non-null `csq` and `irp`.
+pub(crate) unsafe fn begin_insert(csq: *mut IoCsq, irp: *mut Irp, context: *mut IoCsqIrpContext) {
+    crate::nt::irp::sched_point("IoCsqInsertIrp", irp);
+    // SAFETY: forwarded contract.
     unsafe {
         if context.is_null() {
             *slot(irp) = csq.cast();
@@ -378,7 +448,6 @@ pub unsafe fn io_csq_insert_irp_ex(
             (*context).csq = csq;
             *slot(irp) = context.cast();
         }
-        csq_core::insert(&Calls::of(csq), irp, insert_context)
     }
 }
 
@@ -408,4 +477,12 @@ pub unsafe fn io_csq_remove_next_irp(csq: *mut IoCsq, peek_context: *mut c_void)
     // SAFETY: the caller's contract; peeked IRPs are live while linked (under the lock).
     let calls = unsafe { Calls::of(csq) };
     csq_core::remove_next(&calls, peek_context).unwrap_or(ptr::null_mut())
+}
+
+/// IoCsqRemoveNextIrp on a queue with its own [`QueueOps`] (the safe
+/// [`CancelSafeQueue`](crate::safe::CancelSafeQueue)): the same scheduling point, then
+/// the protocol's removal, as the owner.
+pub(crate) fn remove_next_irp<Q: QueueOps<Entry = *mut Irp>>(q: &Q, peek: Q::Peek) -> Option<*mut Irp> {
+    crate::sched::point("IoCsqRemoveNextIrp", None);
+    csq_core::remove_next(q, peek)
 }

@@ -18,9 +18,10 @@
 
 use core::ptr;
 
-use super::spinlock::{ke_acquire_spin_lock, ke_release_spin_lock};
 use super::types::*;
 use crate::nt::kernel::with_current;
+use crate::queue::list::List;
+use crate::queue::lock::Held;
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::verifier::Rule;
 
@@ -67,10 +68,18 @@ pub unsafe fn ke_initialize_device_queue(queue: *mut KDeviceQueue) {
         (*queue).lock = KSpinLock::new();
         (*queue).busy = AtomicU8::new(FALSE);
         (*queue).hint = [0; 7];
-        let head = &raw mut (*queue).device_list_head;
-        (*head).flink = head;
-        (*head).blink = head;
+        list_of(queue).init();
     }
+}
+
+/// The queue's list of entries (its `DeviceListHead`), linked through each entry's
+/// `DeviceListEntry`, touched under the queue lock.
+///
+/// # Safety
+/// `queue` points to a device queue (initialised before the list is used).
+unsafe fn list_of(queue: *mut KDeviceQueue) -> List {
+    // SAFETY: a place inside the queue, which stays where it is while in use.
+    unsafe { List::from_head(&raw mut (*queue).device_list_head) }
 }
 
 /// Runs `f` with the queue's spin lock held; `what` names the routine for the explorer's
@@ -82,44 +91,12 @@ unsafe fn locked<R>(queue: *mut KDeviceQueue, what: &'static str, f: impl FnOnce
     if !what.is_empty() {
         crate::sched::point(what, None);
     }
-    /// Releases the queue lock when dropped, also if `f` unwinds (a strict-mode report,
-    /// a panicking filter), so a panic never leaves the queue locked.
-    struct Held<'a>(&'a KSpinLock, KIrql);
-    impl Drop for Held<'_> {
-        fn drop(&mut self) {
-            ke_release_spin_lock(self.0, self.1);
-        }
-    }
     // SAFETY: initialised queue; the lock word is only touched atomically.
     let lock = unsafe { &(*queue).lock };
-    let _held = Held(lock, ke_acquire_spin_lock(lock));
+    // Released when dropped, also if `f` unwinds (a strict-mode report, a panicking
+    // filter), so a panic never leaves the queue locked.
+    let _held = Held::acquire(lock);
     f()
-}
-
-/// # Safety
-/// `before` is linked in a list; `entry` is not.
-unsafe fn link_before(before: *mut ListEntry, entry: *mut ListEntry) {
-    // SAFETY: valid list nodes by the contract.
-    unsafe {
-        let prev = (*before).blink;
-        (*entry).flink = before;
-        (*entry).blink = prev;
-        (*prev).flink = entry;
-        (*before).blink = entry;
-    }
-}
-
-/// # Safety
-/// `entry` is linked in a list.
-unsafe fn unlink(entry: *mut ListEntry) {
-    // SAFETY: valid list node by the contract.
-    unsafe {
-        let (f, b) = ((*entry).flink, (*entry).blink);
-        (*b).flink = f;
-        (*f).blink = b;
-        (*entry).flink = ptr::null_mut();
-        (*entry).blink = ptr::null_mut();
-    }
 }
 
 fn entry_of(link: *mut ListEntry) -> *mut KDeviceQueueEntry {
@@ -225,8 +202,7 @@ unsafe fn index_remove(index: &mut KeyIndex, link: *mut ListEntry) {
 unsafe fn after_removal(queue: *mut KDeviceQueue) {
     // SAFETY: forwarded contract.
     unsafe {
-        let head = &raw mut (*queue).device_list_head;
-        if (*head).flink == head {
+        if list_of(queue).is_empty() {
             if let Some(index) = index_of(queue) {
                 index.sorted = true;
                 index.runs.clear();
@@ -252,7 +228,7 @@ pub unsafe fn ke_insert_device_queue(queue: *mut KDeviceQueue, entry: *mut KDevi
                 if let Some(index) = index_of(queue) {
                     index.sorted = false; // unkeyed: the order is no longer known
                 }
-                link_before(&raw mut (*queue).device_list_head, &raw mut (*entry).device_list_entry);
+                list_of(queue).push_back(&raw mut (*entry).device_list_entry);
                 (*entry).inserted = TRUE;
                 super::coverage::device_queue_changed(entry, true);
                 true
@@ -281,9 +257,9 @@ pub unsafe fn ke_insert_by_key_device_queue(
                 (*entry).inserted = FALSE;
                 return false;
             }
-            let head = &raw mut (*queue).device_list_head;
+            let list = list_of(queue);
             let link = &raw mut (*entry).device_list_entry;
-            let empty = (*head).flink == head;
+            let empty = list.is_empty();
             let index = match index_of(queue) {
                 Some(i) => Some(i).filter(|i| i.sorted),
                 None if empty => attach_index(queue),
@@ -292,21 +268,18 @@ pub unsafe fn ke_insert_by_key_device_queue(
             match index {
                 Some(index) => {
                     if let Some(run) = index.runs.get_mut(&sort_key) {
-                        link_before((*run.last).flink, link);
+                        list.insert_before((*run.last).flink, link);
                         run.last = link;
                         run.count += 1;
                     } else {
-                        let before = index.runs.range(sort_key..).next().map_or(head, |(_, r)| r.first);
-                        link_before(before, link);
+                        let before = index.runs.range(sort_key..).next().map_or(list.head(), |(_, r)| r.first);
+                        list.insert_before(before, link);
                         index.runs.insert(sort_key, Run { first: link, last: link, count: 1 });
                     }
                 }
                 None => {
-                    let mut at = (*head).flink;
-                    while at != head && (*entry_of(at)).sort_key <= sort_key {
-                        at = (*at).flink;
-                    }
-                    link_before(at, link);
+                    let before = list.position_from_head(|at| (*entry_of(at)).sort_key > sort_key);
+                    list.insert_before(before, link);
                 }
             }
             (*entry).inserted = TRUE;
@@ -326,7 +299,7 @@ unsafe fn take(queue: *mut KDeviceQueue, link: *mut ListEntry) -> *mut KDeviceQu
         if let Some(index) = sorted_index(queue) {
             index_remove(index, link);
         }
-        unlink(link);
+        List::unlink(link);
         let entry = entry_of(link);
         (*entry).inserted = FALSE;
         super::coverage::device_queue_changed(entry, false);
@@ -337,18 +310,15 @@ unsafe fn take(queue: *mut KDeviceQueue, link: *mut ListEntry) -> *mut KDeviceQu
 
 /// # Safety
 /// Called under the queue lock of a busy queue; `pick` returns a linked entry.
-unsafe fn remove_where(
-    queue: *mut KDeviceQueue,
-    pick: impl FnOnce(*mut ListEntry) -> *mut ListEntry,
-) -> *mut KDeviceQueueEntry {
+unsafe fn remove_where(queue: *mut KDeviceQueue, pick: impl FnOnce(List) -> *mut ListEntry) -> *mut KDeviceQueueEntry {
     // SAFETY: valid queue under its lock.
     unsafe {
-        let head = &raw mut (*queue).device_list_head;
-        if (*head).flink == head {
+        let list = list_of(queue);
+        if list.is_empty() {
             set_busy(queue, false);
             return ptr::null_mut();
         }
-        take(queue, pick(head))
+        take(queue, pick(list))
     }
 }
 
@@ -376,7 +346,7 @@ pub unsafe fn ke_remove_device_queue(queue: *mut KDeviceQueue) -> *mut KDeviceQu
             if !is_busy(queue) {
                 return Err(());
             }
-            Ok(remove_where(queue, |head| (*head).flink))
+            Ok(remove_where(queue, |list| first(list)))
         })
     };
     r.unwrap_or_else(|()| {
@@ -398,29 +368,31 @@ pub(crate) unsafe fn remove_device_queue_if_busy(queue: *mut KDeviceQueue) -> *m
             if !is_busy(queue) {
                 return ptr::null_mut();
             }
-            remove_where(queue, |head| (*head).flink)
+            remove_where(queue, |list| first(list))
         })
     }
 }
 
-/// The first entry whose key is `>= sort_key`, or the head.
+/// The first entry of a non-empty list.
 ///
 /// # Safety
 /// Under the queue lock of a busy, non-empty queue.
-unsafe fn by_key(queue: *mut KDeviceQueue, head: *mut ListEntry, sort_key: u32) -> *mut ListEntry {
+unsafe fn first(list: List) -> *mut ListEntry {
+    // SAFETY: forwarded contract.
+    unsafe { list.first() }.expect("a non-empty queue")
+}
+
+/// The first entry whose key is `>= sort_key`, or the first entry.
+///
+/// # Safety
+/// Under the queue lock of a busy, non-empty queue.
+unsafe fn by_key(queue: *mut KDeviceQueue, list: List, sort_key: u32) -> *mut ListEntry {
     // SAFETY: valid list under its lock.
     unsafe {
         if let Some(index) = sorted_index(queue) {
-            return index.runs.range(sort_key..).next().map_or((*head).flink, |(_, r)| r.first);
+            return index.runs.range(sort_key..).next().map_or_else(|| first(list), |(_, r)| r.first);
         }
-        let mut at = (*head).flink;
-        while at != head {
-            if (*entry_of(at)).sort_key >= sort_key {
-                return at;
-            }
-            at = (*at).flink;
-        }
-        (*head).flink
+        list.find(None, |at| (*entry_of(at)).sort_key >= sort_key).unwrap_or_else(|| first(list))
     }
 }
 
@@ -437,7 +409,7 @@ pub unsafe fn ke_remove_by_key_device_queue(queue: *mut KDeviceQueue, sort_key: 
             if !is_busy(queue) {
                 return Err(());
             }
-            Ok(remove_where(queue, |head| by_key(queue, head, sort_key)))
+            Ok(remove_where(queue, |list| by_key(queue, list, sort_key)))
         })
     };
     r.unwrap_or_else(|()| {
@@ -458,7 +430,7 @@ pub unsafe fn ke_remove_by_key_device_queue_if_busy(queue: *mut KDeviceQueue, so
             if !is_busy(queue) {
                 return ptr::null_mut();
             }
-            remove_where(queue, |head| by_key(queue, head, sort_key))
+            remove_where(queue, |list| by_key(queue, list, sort_key))
         })
     }
 }
@@ -483,17 +455,13 @@ pub unsafe fn ke_remove_entry_device_queue(queue: *mut KDeviceQueue, entry: *mut
 /// Calls `f` on each entry linked in `queue`, head first, until it returns false.
 ///
 /// # Safety
-/// Under the queue lock of an initialised device queue.
+/// Under the queue lock of an initialised device queue (a zeroed one has no entries).
 unsafe fn walk_entries(queue: *mut KDeviceQueue, mut f: impl FnMut(*mut KDeviceQueueEntry) -> bool) {
     // SAFETY: valid list under its lock.
     unsafe {
-        let head = &raw mut (*queue).device_list_head;
-        if (*head).flink.is_null() {
-            return;
-        }
-        let mut at = (*head).flink;
-        while at != head && f(entry_of(at)) {
-            at = (*at).flink;
+        let list = list_of(queue);
+        if list.is_initialised() {
+            list.walk(|at| f(entry_of(at)));
         }
     }
 }

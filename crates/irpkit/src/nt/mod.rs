@@ -17,7 +17,6 @@ pub mod complete;
 pub mod coverage;
 pub(crate) mod creator;
 pub mod csq;
-pub(crate) mod csq_core;
 pub mod debug;
 pub mod device;
 pub(crate) mod device_ref;

@@ -124,6 +124,20 @@ pub fn ke_acquire_spin_lock(lock: &KSpinLock) -> KIrql {
     old
 }
 
+// SAFETY: `raw_acquire` takes the word from 0 to the holder's token with an Acquire
+// compare-exchange, one thread at a time; only the holder stores 0 back, with Release.
+// (A second acquire by the thread that holds the lock is reported and ignored, and so is
+// the release that does not match a hold: exclusion between threads is unaffected.)
+unsafe impl crate::queue::lock::RawLock for KSpinLock {
+    fn acquire(&self) -> KIrql {
+        ke_acquire_spin_lock(self)
+    }
+
+    unsafe fn release(&self, irql: KIrql) {
+        ke_release_spin_lock(self, irql);
+    }
+}
+
 /// `KeAcquireSpinLockAtDpcLevel`: acquires `lock`; the caller is already at DISPATCH_LEVEL.
 pub fn ke_acquire_spin_lock_at_dpc_level(lock: &KSpinLock) {
     crate::sched::point("KeAcquireSpinLockAtDpcLevel", None);

@@ -138,22 +138,8 @@ pub type KDeferredRoutine = unsafe extern "system-unwind" fn(
     argument2: *mut c_void,
 );
 
-/// `LIST_ENTRY`: a node of a doubly linked, circular list.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct ListEntry {
-    /// `Flink`: the next entry.
-    pub flink: *mut ListEntry,
-    /// `Blink`: the previous entry.
-    pub blink: *mut ListEntry,
-}
-
-impl ListEntry {
-    /// An unlinked entry (both links null).
-    pub const fn null() -> Self {
-        ListEntry { flink: core::ptr::null_mut(), blink: core::ptr::null_mut() }
-    }
-}
+/// `LIST_ENTRY`, and the list routines on it (defined in the queue toolkit).
+pub use crate::queue::list::{List, ListEntry};
 
 /// `UNICODE_STRING`: a counted UTF-16 string.
 #[repr(C)]

@@ -1,17 +1,27 @@
 //! A cancel-safe IRP queue for safe drivers, built on the IoCsq core.
 //!
-//! [`CancelSafeQueue`] implements the IoCsq callbacks itself: its storage is an intrusive
-//! list through each IRP's `Tail.Overlay.ListEntry` (no allocation per request), in FIFO
-//! order or sorted by a key, under its own spin lock. Insertion, removal and cancellation
-//! are the NT layer's `io_csq_*` routines and its library cancel routine, so the safe queue
-//! and a C driver's queue share one implementation of the protocol.
+//! [`CancelSafeQueue`] is an IO_CSQ whose storage is an intrusive list through each IRP's
+//! `Tail.Overlay.ListEntry` (no allocation per request), in FIFO order or sorted by a key,
+//! under its own spin lock. It runs the protocol of `queue::csq_core` with its own
+//! [`QueueOps`] (the IRP side — cancel routine, `DriverContext[3]` — is IoCsq's, from
+//! `nt::csq`), and its IO_CSQ callback table serves the library cancel routine, so the safe
+//! queue and a C driver's queue share one implementation of the protocol.
 //!
-//! Lifetime: dropping the queue completes whatever is still queued with `STATUS_CANCELLED`
-//! (a request is never lost), then waits until no cancellation is still running in the
-//! queue — IRPs whose cancel routine was already taken, and CompleteCanceledIrp calls in
-//! progress — so the library cancel routine never touches a freed queue. Removals by the
-//! owner are told apart from the cancel path by a thread-local flag, so the request path
-//! pays no reference counting for this.
+//! # Invariants
+//! - The list, the IRPs linked in it (their `Tail.Overlay.ListEntry` and
+//!   `DriverContext[2]`, the key) and `len` are touched only under `lock`.
+//! - The owner's insertions and removals call the queue's [`QueueOps`] directly, saying
+//!   who removes ([`Remover`]). The IO_CSQ callback table is only used by the library
+//!   cancel routine (through `DriverContext[3]`), so a removal through the table's
+//!   CsqRemoveIrp is always the cancel path.
+//! - Lifetime: dropping the queue completes whatever is still queued with
+//!   `STATUS_CANCELLED` (a request is never lost), then waits until no cancellation is
+//!   still running in the queue — IRPs whose cancel routine was already taken, and
+//!   CompleteCanceledIrp calls in progress ([`InFlight`]) — so the library cancel routine
+//!   never touches a freed queue.
+//!
+//! Lock order: the queue lock is taken with the cancel spin lock released (the library
+//! cancel routine releases it first); the cancel handler runs with no lock held.
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -21,6 +31,9 @@ use core::ptr;
 use super::irp::{Irp, Pending};
 use crate::nt::device_ref::DeviceRef;
 use crate::nt::{self, IoCsq, KIrql, ListEntry, NtStatus, STATUS_CANCELLED, STATUS_SUCCESS};
+use crate::queue::csq_core::{self, QueueOps, Remover};
+use crate::queue::list::List;
+use crate::queue::lock::{InFlight, Len, RawLock};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 
 /// How a [`CancelSafeQueue`] orders its IRPs.
@@ -37,19 +50,22 @@ struct Inner {
     csq: UnsafeCell<IoCsq>,
     lock: nt::KSpinLock,
     head: UnsafeCell<ListEntry>,
-    len: AtomicUsize,
+    len: Len,
     /// Cancellations between their removal and the end of CompleteCanceledIrp.
-    cancelling: AtomicUsize,
+    in_flight: InFlight,
     cancelled: AtomicUsize,
     capacity: usize,
     order: Order,
     on_cancel: fn(Irp, Option<&DeviceRef>),
 }
 
-// SAFETY: the list and the IRPs in it are touched only under `lock` (the queue lock
-// callbacks); the counters are atomic.
+// SAFETY: `Inner` may be dropped on another thread: the IRPs linked in it are owned by the
+// queue (not by a thread), the head and links are plain memory, and the counters are
+// atomic.
 unsafe impl Send for Inner {}
-// SAFETY: as above.
+// SAFETY: shared use goes through the spin lock for the list and the IRP links (the
+// `QueueOps` methods run under it), atomics for the counters, and the callback table is
+// written once before the queue is shared.
 unsafe impl Sync for Inner {}
 
 fn inner<'a>(csq: *mut IoCsq) -> &'a Inner {
@@ -70,136 +86,143 @@ fn key_slot(irp: *mut nt::Irp) -> *mut *mut c_void {
     unsafe { (*nt::Irp::driver_context(irp)).as_mut_ptr().add(2) }
 }
 
-unsafe extern "system-unwind" fn insert_ex(csq: *mut IoCsq, irp: *mut nt::Irp, _ctx: *mut c_void) -> NtStatus {
-    let q = inner(csq);
-    if q.len.load(Ordering::Relaxed) >= q.capacity {
-        return nt::STATUS_DEVICE_NOT_READY;
+impl Inner {
+    fn list(&self) -> List {
+        // SAFETY: the head lives in the boxed, never moved `Inner`, initialised by `build`.
+        unsafe { List::from_head(self.head.get()) }
     }
-    // SAFETY: under the queue lock; `irp` is live and its list entry is ours while queued.
-    unsafe {
-        let head = q.head.get();
-        let link = nt::Irp::list_entry(irp);
-        let before = match q.order {
-            Order::Fifo => head,
-            Order::Key(key) => {
-                let k = view(irp, key);
-                *key_slot(irp) = k as usize as *mut c_void;
-                // Walk back from the tail past every larger key.
-                let mut at = head;
-                loop {
-                    let prev = (*at).blink;
-                    if prev == head || (*key_slot(nt::Irp::from_list_entry(prev))) as usize as u64 <= k {
-                        break at;
-                    }
-                    at = prev;
+}
+
+// SAFETY: `lock` is a KSPIN_LOCK, whose `RawLock` impl excludes (see `nt::spinlock`).
+unsafe impl RawLock for Inner {
+    fn acquire(&self) -> KIrql {
+        self.lock.acquire()
+    }
+
+    unsafe fn release(&self, irql: KIrql) {
+        // SAFETY: forwarded contract: the caller holds `lock` with `irql`.
+        unsafe { self.lock.release(irql) }
+    }
+}
+
+// SAFETY: the lock is `lock`, and the list is touched only by the methods below, which
+// the protocol calls under it; arming, disarming and the cancel flag are IoCsq's own (the
+// atomic exchange of `Irp->CancelRoutine`, one winner, and the library cancel routine
+// calls `cancel_won` for the IRPs it wins); `peek` returns IRPs linked in the list;
+// queued IRPs are live (the queue owns them until removed); `complete_canceled` ends with
+// the `in_flight.leave()` that `remove(_, Remover::Cancel)` started, its last access.
+unsafe impl QueueOps for Inner {
+    type Entry = *mut nt::Irp;
+    type InsertContext = *mut c_void;
+    /// Null, or a `&&dyn Fn(&Irp) -> bool` on the caller's stack.
+    type Peek = *mut c_void;
+    type Refusal = NtStatus;
+
+    fn insert(&self, irp: *mut nt::Irp, _: *mut c_void) -> Result<(), NtStatus> {
+        if self.len.get() >= self.capacity {
+            return Err(nt::STATUS_DEVICE_NOT_READY);
+        }
+        let list = self.list();
+        // SAFETY: under the queue lock; `irp` is live, not queued, and its list entry and
+        // `DriverContext[2]` are ours while queued; linked IRPs are live.
+        unsafe {
+            let before = match self.order {
+                Order::Fifo => list.head(),
+                Order::Key(key) => {
+                    let k = view(irp, key);
+                    *key_slot(irp) = k as usize as *mut c_void;
+                    list.position_from_tail(|prev| (*key_slot(nt::Irp::from_list_entry(prev))) as usize as u64 <= k)
                 }
-            }
-        };
-        let prev = (*before).blink;
-        (*link).flink = before;
-        (*link).blink = prev;
-        (*prev).flink = link;
-        (*before).blink = link;
+            };
+            list.insert_before(before, nt::Irp::list_entry(irp));
+        }
+        self.len.incr();
+        Ok(())
     }
-    // Under the queue lock: a plain read-modify-write suffices; readers only snapshot it.
-    q.len.store(q.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    STATUS_SUCCESS
-}
 
-// The queue (its state's address) whose owner is removing on this thread, or null.
-crate::sync::const_thread_local! {
-    static OWNER_REMOVING: core::cell::Cell<*const ()> = core::cell::Cell::new(ptr::null());
-}
+    fn remove(&self, irp: *mut nt::Irp, by: Remover) {
+        if by == Remover::Cancel {
+            // The queue must outlive this cancellation's CompleteCanceledIrp.
+            self.in_flight.enter();
+        }
+        // SAFETY: under the queue lock; the IRP is linked in this queue.
+        unsafe { List::unlink(nt::Irp::list_entry(irp)) };
+        self.len.decr();
+    }
 
-/// Exchanges the calling OS thread's queue-owner marker with `saved` (for a scheduler
-/// that runs several threads on one OS thread: each has its own marker).
-#[cfg(not(any(loom, shuttle)))]
-pub(crate) fn swap_owner_marker(saved: &mut *const ()) {
-    OWNER_REMOVING.with(|o| *saved = o.replace(*saved));
-}
-
-/// Runs `f` as the owner of `queue` (its state's address): removals from that queue
-/// inside it are not the cancel path. Nested calls (a predicate of one queue removing
-/// from another) each restore the previous owner, so a removal from any other queue —
-/// a cancellation started inside the predicate among them — is still seen as what it is.
-pub(crate) fn as_owner<R>(queue: *const (), f: impl FnOnce() -> R) -> R {
-    struct Restore(*const ());
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let previous = self.0;
-            OWNER_REMOVING.with(|o| o.set(previous));
+    fn peek(&self, after: Option<*mut nt::Irp>, context: *mut c_void) -> Option<*mut nt::Irp> {
+        // SAFETY: under the queue lock; linked IRPs are live, `after` among them. A
+        // non-null context is a `&dyn Fn(&Irp) -> bool` on the caller's stack.
+        unsafe {
+            let pred = (!context.is_null()).then(|| &*context.cast::<&dyn Fn(&Irp) -> bool>());
+            let after = after.map(|irp| nt::Irp::list_entry(irp));
+            let found = self.list().find(after, |at| pred.is_none_or(|p| view(nt::Irp::from_list_entry(at), |v| p(v))));
+            found.map(|at| nt::Irp::from_list_entry(at))
         }
     }
-    let _restore = Restore(OWNER_REMOVING.with(|o| o.replace(queue)));
-    f()
-}
 
-/// Whether this thread is removing from `queue` as its owner (see [`as_owner`]).
-pub(crate) fn owner_removing(queue: *const ()) -> bool {
-    OWNER_REMOVING.with(|o| o.get()) == queue
+    fn complete_canceled(&self, irp: *mut nt::Irp) {
+        self.cancelled.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: a device in a live IRP's stack location is an irpkit device, whose memory
+        // stays until its kernel ends (which this IRP keeps alive).
+        let device = unsafe {
+            let d = (*nt::io_get_current_irp_stack_location(irp)).device_object;
+            (!d.is_null()).then(|| DeviceRef::from_ptr(d))
+        };
+        // SAFETY: the protocol hands us a removed, cancelled IRP to complete.
+        (self.on_cancel)(unsafe { Irp::from_raw(irp) }, device);
+        // Last access to the queue: a dropping queue may be freed right after.
+        self.in_flight.leave();
+    }
+
+    fn arm(&self, irp: *mut nt::Irp) {
+        // SAFETY: a live IRP just linked here, under the lock; `begin_insert` pointed its
+        // `DriverContext[3]` at this queue's IO_CSQ.
+        unsafe { nt::csq::arm_irp(irp) }
+    }
+
+    fn disarm(&self, irp: *mut nt::Irp) -> bool {
+        // SAFETY: a live IRP of this queue.
+        unsafe { nt::csq::disarm_irp(irp) }
+    }
+
+    fn cancel_requested(&self, irp: *mut nt::Irp) -> bool {
+        // SAFETY: a live IRP of this queue.
+        unsafe { nt::csq::irp_cancel_requested(irp) }
+    }
+
+    fn detach(&self, irp: *mut nt::Irp) {
+        // SAFETY: a live IRP whose `DriverContext[3]` `begin_insert` set, under the lock.
+        unsafe { nt::csq::detach_irp(irp) }
+    }
+}
+// The IO_CSQ callback table: each forwards to `Inner`'s `QueueOps`. Only the library
+// cancel routine calls it (see the module invariants), so `remove` is the cancel path.
+
+unsafe extern "system-unwind" fn insert_ex(csq: *mut IoCsq, irp: *mut nt::Irp, ctx: *mut c_void) -> NtStatus {
+    inner(csq).insert(irp, ctx).map_or_else(|status| status, |()| STATUS_SUCCESS)
 }
 
 unsafe extern "system-unwind" fn remove(csq: *mut IoCsq, irp: *mut nt::Irp) {
-    if !owner_removing(csq.cast_const().cast()) {
-        // The cancel path (the library cancel routine, or an insertion that found the IRP
-        // already cancelled): the queue must outlive its CompleteCanceledIrp.
-        inner(csq).cancelling.fetch_add(1, Ordering::AcqRel);
-    }
-    // SAFETY: under the queue lock; the IRP is linked in this queue.
-    unsafe {
-        let link = nt::Irp::list_entry(irp);
-        let (f, b) = ((*link).flink, (*link).blink);
-        (*b).flink = f;
-        (*f).blink = b;
-        (*link).flink = ptr::null_mut();
-        (*link).blink = ptr::null_mut();
-    }
-    // Under the queue lock (see `insert_ex`).
-    let len = &inner(csq).len;
-    len.store(len.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+    inner(csq).remove(irp, Remover::Cancel);
 }
 
 unsafe extern "system-unwind" fn peek(csq: *mut IoCsq, irp: *mut nt::Irp, context: *mut c_void) -> *mut nt::Irp {
-    let q = inner(csq);
-    let head = q.head.get();
-    // SAFETY: under the queue lock; linked IRPs are live. A non-null context is a
-    // `&dyn Fn(&Irp) -> bool` on the caller's stack.
-    unsafe {
-        let mut at = if irp.is_null() { (*head).flink } else { (*nt::Irp::list_entry(irp)).flink };
-        let pred = (!context.is_null()).then(|| &*context.cast::<&dyn Fn(&Irp) -> bool>());
-        while at != head {
-            let candidate = nt::Irp::from_list_entry(at);
-            if pred.is_none_or(|p| view(candidate, |v| p(v))) {
-                return candidate;
-            }
-            at = (*at).flink;
-        }
-    }
-    ptr::null_mut()
+    inner(csq).peek((!irp.is_null()).then_some(irp), context).unwrap_or(ptr::null_mut())
 }
 
 unsafe extern "system-unwind" fn acquire(csq: *mut IoCsq, irql: *mut KIrql) {
     // SAFETY: the library passes its own local for the IRQL.
-    unsafe { *irql = nt::ke_acquire_spin_lock(&inner(csq).lock) };
+    unsafe { *irql = inner(csq).acquire() };
 }
 
 unsafe extern "system-unwind" fn release(csq: *mut IoCsq, irql: KIrql) {
-    nt::ke_release_spin_lock(&inner(csq).lock, irql);
+    // SAFETY: the library releases the lock its CsqAcquireLock call took, with its IRQL.
+    unsafe { inner(csq).release(irql) };
 }
 
 unsafe extern "system-unwind" fn complete_canceled(csq: *mut IoCsq, irp: *mut nt::Irp) {
-    let q = inner(csq);
-    q.cancelled.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: a device in a live IRP's stack location is an irpkit device, whose memory
-    // stays until its kernel ends (which this IRP keeps alive).
-    let device = unsafe {
-        let d = (*nt::io_get_current_irp_stack_location(irp)).device_object;
-        (!d.is_null()).then(|| DeviceRef::from_ptr(d))
-    };
-    // SAFETY: the library hands us a removed, cancelled IRP to complete.
-    (q.on_cancel)(unsafe { Irp::from_raw(irp) }, device);
-    // Last access to the queue: a dropping queue may be freed right after.
-    q.cancelling.fetch_sub(1, Ordering::AcqRel);
+    inner(csq).complete_canceled(irp);
 }
 
 /// A cancel-safe queue of IRPs (IoCsq with the library cancel routine). Queued IRPs can be
@@ -232,8 +255,8 @@ impl CancelSafeQueue {
             csq: UnsafeCell::new(IoCsq::zeroed()),
             lock: nt::KSpinLock::new(),
             head: UnsafeCell::new(ListEntry::null()),
-            len: AtomicUsize::new(0),
-            cancelling: AtomicUsize::new(0),
+            len: Len::new(),
+            in_flight: InFlight::new(),
             cancelled: AtomicUsize::new(0),
             capacity,
             order,
@@ -242,9 +265,7 @@ impl CancelSafeQueue {
         // SAFETY: the state is at its final (boxed, never moved) address and not yet
         // shared: initialise the list head and the callback table in place.
         unsafe {
-            let head = inner.head.get();
-            (*head).flink = head;
-            (*head).blink = head;
+            inner.list().init();
             nt::io_csq_initialize_ex(inner.csq.get(), insert_ex, remove, peek, acquire, release, complete_canceled);
         }
         CancelSafeQueue { inner }
@@ -284,24 +305,21 @@ impl CancelSafeQueue {
     /// dispatch routine still returns `STATUS_PENDING`.)
     pub fn insert(&self, irp: Irp) -> Result<Pending, Irp> {
         let raw = irp.into_raw();
-        // SAFETY: we owned the IRP; the queue state outlives it (queued IRPs hold a
-        // reference); `DriverContext[3]` belongs to the queue from here.
-        let status = unsafe { nt::io_csq_insert_irp_ex(self.csq(), raw, ptr::null_mut(), ptr::null_mut()) };
-        if nt::nt_success(status) {
-            Ok(Pending::new())
-        } else {
+        // SAFETY: we owned the IRP (live, non-null); the queue state outlives it (its drop
+        // waits for queued IRPs); `DriverContext[3]` belongs to the queue from here.
+        unsafe { nt::csq::begin_insert(self.csq(), raw, ptr::null_mut()) };
+        match csq_core::insert(&*self.inner, raw, ptr::null_mut()) {
+            Ok(()) => Ok(Pending::new()),
             // SAFETY: a refused IRP is untouched and still ours.
-            Err(unsafe { Irp::from_raw(raw) })
+            Err(_) => Err(unsafe { Irp::from_raw(raw) }),
         }
     }
 
     /// `IoCsqRemoveNextIrp` as the owner.
     fn remove_next_raw(&self, context: *mut c_void) -> Option<Irp> {
-        // SAFETY: an initialised queue; a non-null context is the caller's predicate.
-        let raw =
-            as_owner(self.csq().cast_const().cast(), || unsafe { nt::io_csq_remove_next_irp(self.csq(), context) });
+        let raw = nt::csq::remove_next_irp(&*self.inner, context)?;
         // SAFETY: the removal gave us the IRP.
-        (!raw.is_null()).then(|| unsafe { Irp::from_raw(raw) })
+        Some(unsafe { Irp::from_raw(raw) })
     }
 
     /// `IoCsqRemoveNextIrp`: the oldest (or lowest-key) IRP not being cancelled.
@@ -324,7 +342,7 @@ impl CancelSafeQueue {
 
     /// IRPs queued now.
     pub fn len(&self) -> usize {
-        self.inner.len.load(Ordering::Relaxed)
+        self.inner.len.get()
     }
 
     /// Whether no IRP is queued.
@@ -346,17 +364,8 @@ impl Drop for CancelSafeQueue {
     fn drop(&mut self) {
         self.drain();
         // Wait for cancellations still running in the queue (see the module docs).
-        let mut i = 0u32;
-        loop {
-            let irql = nt::ke_acquire_spin_lock(&self.inner.lock);
-            let busy = self.inner.len.load(Ordering::Relaxed) + self.inner.cancelling.load(Ordering::Acquire);
-            nt::ke_release_spin_lock(&self.inner.lock, irql);
-            if busy == 0 {
-                return;
-            }
-            crate::sync::spin_step(i);
-            i = i.wrapping_add(1);
-        }
+        let inner = &*self.inner;
+        inner.in_flight.wait_idle(&inner.lock, || inner.len.get());
     }
 }
 
@@ -364,7 +373,8 @@ impl CancelSafeQueue {
     fn drain(&self) {
         while let Some(irp) = self.remove_next() {
             let device = irp.device().map(|d| d.as_ptr());
-            // SAFETY: as in `complete_canceled`: device memory stays until the kernel ends.
+            // SAFETY: the device of a live IRP's stack location is an irpkit device, whose
+            // memory stays until its kernel ends (which the IRP keeps alive).
             let device = device.map(|d| unsafe { DeviceRef::from_ptr(d) });
             (self.inner.on_cancel)(irp, device);
         }

@@ -81,8 +81,6 @@
 
 mod cancel;
 mod csq;
-#[cfg(not(any(loom, shuttle)))]
-pub(crate) use csq::swap_owner_marker;
 mod device;
 mod irp;
 mod queue;

@@ -1,7 +1,7 @@
 //! A typed cancel-safe queue for any code: entries that can be cancelled from anywhere,
 //! exactly once.
 //!
-//! [`CancelQueue<T>`] runs the same protocol as IoCsq (`nt::csq_core`), with nodes in
+//! [`CancelQueue<T>`] runs the same protocol as IoCsq (`queue::csq_core`), with nodes in
 //! place of IRPs: an entry becomes cancelable only once queued, a single atomic exchange
 //! decides between the consumer taking it and a [`Ticket::cancel`], and a cancelled entry
 //! is removed under the queue lock before its item goes to the cancel handler outside it.
@@ -11,9 +11,9 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
-use super::csq::{as_owner, owner_removing};
-use crate::nt::csq_core::{self, QueueOps};
-use crate::nt::{KIrql, ListEntry, NtStatus, STATUS_SUCCESS};
+use crate::queue::csq_core::{self, QueueOps, Remover};
+use crate::queue::list::{List, ListEntry};
+use crate::queue::lock::{InFlight, Irql, Len, RawLock, SpinLock};
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 const QUEUED: u8 = 0;
@@ -65,27 +65,38 @@ unsafe fn release_node<T>(n: NonNull<Node<T>>) {
 // SAFETY: the item moves between threads exactly once (to the consumer or the cancel
 // handler), decided by the `armed` exchange; the links are touched under the queue lock.
 unsafe impl<T: Send> Send for Node<T> {}
-// SAFETY: as above.
+// SAFETY: shared use of a node never reads the item through `&Node` except under the queue
+// lock while linked (a predicate, which sees `&T` only) or once by the single winner of
+// `armed`; the flags and counts are atomic; `key` is immutable; the links are touched
+// under the queue lock only.
 unsafe impl<T: Send> Sync for Node<T> {}
 
 struct Inner<T> {
     /// The queue lock: a plain spin lock — this queue is for any code, where IRQL and the
     /// verifier's spin-lock bookkeeping have no meaning.
-    lock: AtomicBool,
+    lock: SpinLock,
     head: UnsafeCell<ListEntry>,
-    len: AtomicUsize,
+    len: Len,
     /// Cancellations between their removal and the end of the cancel handler.
-    cancelling: AtomicUsize,
+    in_flight: InFlight,
     on_cancel: Box<dyn Fn(T) + Send + Sync>,
     /// `Some`: kept in ascending key order (FIFO among equal keys).
     key: Option<fn(&T) -> u64>,
 }
 
-// SAFETY: the list is touched only under `lock`; counters are atomic; the handler is
-// `Send + Sync`.
+// SAFETY: dropping `Inner` on another thread drops only what it owns: the handler (`Send`)
+// and no item (the drop empties the queue first; items are `Send` anyway).
 unsafe impl<T: Send> Send for Inner<T> {}
-// SAFETY: as above.
+// SAFETY: shared use touches the list only under `lock` (the `QueueOps` methods), the
+// counters are atomic, and the handler is `Sync`.
 unsafe impl<T: Send> Sync for Inner<T> {}
+
+impl<T> Inner<T> {
+    fn list(&self) -> List {
+        // SAFETY: the head lives in the boxed, never moved `Inner`, initialised by `build`.
+        unsafe { List::from_head(self.head.get()) }
+    }
+}
 
 type Pred<'a, T> = Option<&'a dyn Fn(&T) -> bool>;
 
@@ -97,83 +108,76 @@ fn node<'a, T>(p: NonNull<Node<T>>) -> &'a Node<T> {
     unsafe { p.as_ref() }
 }
 
-impl<'a, T: Send> QueueOps for Ops<'a, T> {
+/// The node a list entry is the `link` of (its first field).
+fn node_of<T>(link: *mut ListEntry) -> NonNull<Node<T>> {
+    NonNull::new(link.cast::<Node<T>>()).expect("linked node")
+}
+
+// SAFETY: the queue's `SpinLock`, whose `RawLock` impl excludes.
+unsafe impl<T> RawLock for Ops<'_, T> {
+    fn acquire(&self) -> Irql {
+        self.0.lock.acquire()
+    }
+
+    unsafe fn release(&self, irql: Irql) {
+        // SAFETY: forwarded contract: the caller holds the lock.
+        unsafe { self.0.lock.release(irql) }
+    }
+}
+
+// SAFETY: the lock is the queue's own, and the list is only touched by the methods below
+// under it; `disarm` is an atomic swap of `armed` (one winner per arming, against the
+// ticket's own swap in `Ticket::cancel`, which calls `cancel_won` when it wins); `cancel`
+// is only ever set; a node holds a reference for the queue while linked, so it stays
+// valid; `peek` walks only linked nodes; `complete_canceled` ends with the
+// `in_flight.leave()` that `remove(_, Remover::Cancel)` started.
+unsafe impl<'a, T: Send> QueueOps for Ops<'a, T> {
     type Entry = NonNull<Node<T>>;
     type InsertContext = ();
     type Peek = Pred<'a, T>;
+    type Refusal = core::convert::Infallible;
 
-    fn acquire(&self) -> KIrql {
-        let mut i = 0u32;
-        while self.0.lock.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            while self.0.lock.load(Ordering::Relaxed) {
-                crate::sync::spin_step(i);
-                i = i.wrapping_add(1);
-            }
-        }
-        0
-    }
-
-    fn release(&self, _: KIrql) {
-        self.0.lock.store(false, Ordering::Release);
-    }
-
-    fn insert(&self, e: Self::Entry, _: ()) -> NtStatus {
+    fn insert(&self, e: Self::Entry, _: ()) -> Result<(), Self::Refusal> {
+        let list = self.0.list();
         // SAFETY: under the queue lock; the node is not linked anywhere yet; linked nodes
-        // are live.
+        // are live. FIFO: at the tail. By key: after every node whose key is not larger,
+        // walking back from the tail.
         unsafe {
-            let head = self.0.head.get();
-            let link = node(e).link.get();
-            // FIFO: before the head (at the tail). By key: after every node whose key is
-            // not larger, walking back from the tail.
-            let mut before = head;
-            if self.0.key.is_some() {
-                let k = node(e).key;
-                while (*before).blink != head && (*(*before).blink.cast::<Node<T>>()).key > k {
-                    before = (*before).blink;
+            let before = match self.0.key {
+                Some(_) => {
+                    let k = node(e).key;
+                    list.position_from_tail(|prev| node(node_of::<T>(prev)).key <= k)
                 }
-            }
-            let prev = (*before).blink;
-            (*link).flink = before;
-            (*link).blink = prev;
-            (*prev).flink = link;
-            (*before).blink = link;
+                None => list.head(),
+            };
+            list.insert_before(before, node(e).link.get());
             *node(e).queue.get() = self.0;
         }
-        self.0.len.store(self.0.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        STATUS_SUCCESS
+        self.0.len.incr();
+        Ok(())
     }
 
-    fn remove(&self, e: Self::Entry) {
+    fn remove(&self, e: Self::Entry, by: Remover) {
         // SAFETY: under the queue lock; the node is linked in this queue.
-        unsafe {
-            let link = node(e).link.get();
-            let (f, b) = ((*link).flink, (*link).blink);
-            (*b).flink = f;
-            (*f).blink = b;
-        }
-        self.0.len.store(self.0.len.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
-        if !owner_removing(ptr::from_ref(self.0).cast()) {
-            self.0.cancelling.fetch_add(1, Ordering::AcqRel);
+        unsafe { List::unlink(node(e).link.get()) };
+        self.0.len.decr();
+        if by == Remover::Cancel {
+            // The queue must outlive this cancellation's handler call.
+            self.0.in_flight.enter();
         }
     }
 
     fn peek(&self, after: Option<Self::Entry>, pred: Self::Peek) -> Option<Self::Entry> {
-        let head = self.0.head.get();
-        // SAFETY: under the queue lock; linked nodes are live and their items initialised.
+        // SAFETY: under the queue lock; linked nodes are live and their items initialised;
+        // `after` is linked.
         unsafe {
-            let mut at = match after {
-                Some(e) => (*node(e).link.get()).flink,
-                None => (*head).flink,
-            };
-            while at != head {
-                let n = NonNull::new(at.cast::<Node<T>>()).expect("linked node");
-                if pred.is_none_or(|p| p((*node(n).item.get()).assume_init_ref())) {
-                    return Some(n);
-                }
-                at = (*at).flink;
-            }
+            let after = after.map(|e| node(e).link.get());
+            let found = self
+                .0
+                .list()
+                .find(after, |at| pred.is_none_or(|p| p((*node(node_of::<T>(at)).item.get()).assume_init_ref())));
+            found.map(node_of)
         }
-        None
     }
 
     fn complete_canceled(&self, e: Self::Entry) {
@@ -185,7 +189,7 @@ impl<'a, T: Send> QueueOps for Ops<'a, T> {
         unsafe { release_node(e) };
         (self.0.on_cancel)(item);
         // Last access to the queue: a dropping queue may be freed right after.
-        self.0.cancelling.fetch_sub(1, Ordering::AcqRel);
+        self.0.in_flight.leave();
     }
 
     fn arm(&self, e: Self::Entry) {
@@ -246,7 +250,9 @@ pub struct Ticket<T: Send + 'static> {
 // SAFETY: a ticket only cancels and reads the outcome, through atomics and the queue
 // protocol; the item itself moves once, to the consumer or the cancel handler.
 unsafe impl<T: Send + 'static> Send for Ticket<T> {}
-// SAFETY: as above.
+// SAFETY: `&Ticket` allows only `cancel` and `outcome`, which touch the node through its
+// atomics and the queue protocol (serialised by the `armed` swap and the queue lock), so
+// tickets shared between threads race on nothing.
 unsafe impl<T: Send + 'static> Sync for Ticket<T> {}
 
 impl<T: Send + 'static> Drop for Ticket<T> {
@@ -308,19 +314,15 @@ impl<T: Send + 'static> CancelQueue<T> {
 
     fn build(on_cancel: impl Fn(T) + Send + Sync + 'static, key: Option<fn(&T) -> u64>) -> Self {
         let inner = Box::new(Inner {
-            lock: AtomicBool::new(false),
+            lock: SpinLock::new(),
             head: UnsafeCell::new(ListEntry::null()),
-            len: AtomicUsize::new(0),
-            cancelling: AtomicUsize::new(0),
+            len: Len::new(),
+            in_flight: InFlight::new(),
             on_cancel: Box::new(on_cancel),
             key,
         });
         // SAFETY: the boxed head is at its final address and not yet shared.
-        unsafe {
-            let head = inner.head.get();
-            (*head).flink = head;
-            (*head).blink = head;
-        }
+        unsafe { inner.list().init() };
         CancelQueue { inner }
     }
 
@@ -338,12 +340,13 @@ impl<T: Send + 'static> CancelQueue<T> {
             refs: AtomicUsize::new(2),
             key,
         })));
-        csq_core::insert(&Ops(&*self.inner), raw, ());
+        // This queue refuses nothing (its refusal type is uninhabited).
+        let Ok(()) = csq_core::insert(&Ops(&*self.inner), raw, ());
         Ticket { node: raw, _t: PhantomData }
     }
 
     fn take(&self, pred: Pred<'_, T>, outcome: u8) -> Option<T> {
-        let e = as_owner(ptr::from_ref(&*self.inner).cast(), || csq_core::remove_next(&Ops(&*self.inner), pred))?;
+        let e = csq_core::remove_next(&Ops(&*self.inner), pred)?;
         let n = node(e);
         // SAFETY: the removal won the entry: the item is ours, exactly once.
         let item = unsafe { (*n.item.get()).assume_init_read() };
@@ -365,7 +368,7 @@ impl<T: Send + 'static> CancelQueue<T> {
 
     /// Entries queued now.
     pub fn len(&self) -> usize {
-        self.inner.len.load(Ordering::Relaxed)
+        self.inner.len.get()
     }
 
     /// Whether no entry is queued.
@@ -379,18 +382,9 @@ impl<T: Send + 'static> Drop for CancelQueue<T> {
         while let Some(item) = self.take(None, CANCELLED) {
             (self.inner.on_cancel)(item);
         }
-        // Wait for cancellations still running in the queue (see `CancelSafeQueue`).
-        let mut i = 0u32;
-        let ops = Ops(&*self.inner);
-        loop {
-            let held = csq_core::Held::acquire(&ops);
-            let busy = self.inner.len.load(Ordering::Relaxed) + self.inner.cancelling.load(Ordering::Acquire);
-            drop(held);
-            if busy == 0 {
-                return;
-            }
-            crate::sync::spin_step(i);
-            i = i.wrapping_add(1);
-        }
+        // Wait for cancellations still running in the queue: a ticket's cancel may have
+        // won an entry and be between its removal and the handler's return.
+        let inner = &*self.inner;
+        inner.in_flight.wait_idle(&inner.lock, || inner.len.get());
     }
 }
