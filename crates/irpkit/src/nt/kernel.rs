@@ -701,7 +701,7 @@ impl Kernel {
     ///     // SAFETY: IoCallDriver hands the dispatch routine a live IRP it now owns.
     ///     unsafe {
     ///         (*irp).io_status.status = STATUS_SUCCESS;
-    ///         io_complete_request(irp, IO_NO_INCREMENT);
+    ///         io_complete_request(irp, 0); // IO_NO_INCREMENT
     ///     }
     ///     STATUS_SUCCESS
     /// }

@@ -281,6 +281,8 @@ impl KDpc {
     /// [`ke_initialize_dpc`](crate::nt::ke_initialize_dpc) (the driver running now is its
     /// owner). Queue it where it will stay ([`ke_insert_queue_dpc`](crate::nt::ke_insert_queue_dpc)
     /// takes its address).
+    // The context is stored for the routine, never followed by irpkit.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
     pub fn new(routine: KDeferredRoutine, context: *mut c_void) -> Self {
         let mut dpc = core::mem::MaybeUninit::<KDpc>::uninit();
         // SAFETY: KeInitializeDpc writes the whole object; it is not queued, so nothing
