@@ -12,6 +12,36 @@ use super::*;
 /// cancellation of this one request and detaches from it; [`cancel`](Self::cancel)
 /// requests cancellation and waits for the final status — `STATUS_CANCELLED`, or the real
 /// result if the completion won. Compose timeouts with the executor's own combinators.
+///
+/// ```
+/// use irpkit::nt::{IoStatusBlock, STATUS_SUCCESS};
+/// use irpkit::safe::{create_device, DeviceRef, Dispatched, Driver, Irp};
+///
+/// struct Echo; // completes every request at once, with its length
+/// impl Driver for Echo {
+///     fn dispatch(&self, _device: &DeviceRef, irp: Irp) -> Dispatched {
+///         let len = irp.read_length().unwrap_or(0);
+///         irp.complete(STATUS_SUCCESS, len as usize).into()
+///     }
+/// }
+///
+/// let kernel = irpkit::Kernel::new();
+/// let echo = { let _entered = kernel.enter(); create_device(&kernel, "Echo", Echo).unwrap() };
+/// let process = irpkit::io::Process::new(&kernel);
+/// let thread = process.attach_thread();
+/// let h = process.open(echo.device_ref(), true).unwrap(); // an overlapped handle
+/// use std::future::Future as _;
+/// let mut future = std::pin::pin!(thread.read_async(h, vec![0; 8], 0).unwrap());
+/// // Any executor will do; this one polls until the result is there.
+/// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// let (status, buffer) = loop {
+///     if let std::task::Poll::Ready(r) = future.as_mut().poll(&mut cx) {
+///         break r;
+///     }
+/// };
+/// assert_eq!(status, IoStatusBlock { status: STATUS_SUCCESS, information: 8 });
+/// assert_eq!(buffer.len(), 8);
+/// ```
 #[must_use = "a request future does nothing unless polled; dropping it cancels the request"]
 pub struct IoFuture {
     pub(super) process: Process,

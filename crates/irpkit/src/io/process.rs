@@ -19,6 +19,27 @@ pub(super) struct ProcessShared {
 }
 
 /// A requester process: a handle table and threads.
+///
+/// ```
+/// use irpkit::nt::{IoStatusBlock, STATUS_SUCCESS};
+/// use irpkit::safe::{create_device, DeviceRef, Dispatched, Driver, Irp};
+///
+/// struct Echo; // completes every request at once, with its length
+/// impl Driver for Echo {
+///     fn dispatch(&self, _device: &DeviceRef, irp: Irp) -> Dispatched {
+///         let len = irp.read_length().unwrap_or(0);
+///         irp.complete(STATUS_SUCCESS, len as usize).into()
+///     }
+/// }
+///
+/// let kernel = irpkit::Kernel::new();
+/// let echo = { let _entered = kernel.enter(); create_device(&kernel, "Echo", Echo).unwrap() };
+/// let process = irpkit::io::Process::new(&kernel);
+/// let thread = process.attach_thread();
+/// let h = process.open(echo.device_ref(), false).unwrap(); // IRP_MJ_CREATE
+/// assert_eq!(thread.read(h, 16, 0), Ok(IoStatusBlock { status: STATUS_SUCCESS, information: 16 }));
+/// assert_eq!(process.close(h), STATUS_SUCCESS); // IRP_MJ_CLEANUP, then IRP_MJ_CLOSE
+/// ```
 #[derive(Clone)]
 pub struct Process {
     pub(super) shared: Arc<ProcessShared>,

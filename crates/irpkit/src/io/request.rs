@@ -109,6 +109,51 @@ pub(super) fn nt_interval(d: Duration) -> i64 {
 }
 
 /// The calling thread as a requester thread of a process.
+///
+/// An overlapped read that a driver holds until it is cancelled, cancelled by CancelIo:
+///
+/// ```
+/// use core::sync::atomic::Ordering;
+/// use irpkit::io::{Overlapped, Process};
+/// use irpkit::nt::*;
+///
+/// unsafe extern "system-unwind" fn cancel(_device: *mut DeviceObject, irp: *mut Irp) {
+///     // SAFETY: called with a live IRP and the cancel spin lock held; the IRP is ours.
+///     unsafe {
+///         io_release_cancel_spin_lock((*irp).cancel_irql.load(Ordering::Relaxed));
+///         (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
+///         io_complete_request(irp, 0);
+///     }
+/// }
+/// unsafe extern "system-unwind" fn dispatch(_device: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+///     // SAFETY: the dispatch routine owns the live IRP it is given.
+///     unsafe {
+///         let major = (*io_get_current_irp_stack_location(irp)).major_function;
+///         if major != IRP_MJ_READ {
+///             io_complete_request(irp, 0); // CREATE, CLEANUP, CLOSE: success
+///             return STATUS_SUCCESS;
+///         }
+///         io_mark_irp_pending(irp);
+///         io_set_cancel_routine(irp, Some(cancel));
+///     }
+///     STATUS_PENDING
+/// }
+///
+/// let kernel = irpkit::Kernel::new();
+/// let (_driver, device) = {
+///     let _entered = kernel.enter();
+///     kernel.create_driver_and_device("Held", dispatch, 0).unwrap()
+/// };
+/// let process = Process::new(&kernel);
+/// let thread = process.attach_thread();
+/// // SAFETY: a live device of this kernel (devices last as long as their kernel).
+/// let h = process.open(unsafe { irpkit::safe::DeviceRef::from_ptr(device) }, true).unwrap();
+/// let overlapped = Overlapped::new();
+/// assert_eq!(thread.read_overlapped(h, 512, 0, &overlapped), Ok(STATUS_PENDING));
+/// assert_eq!(thread.outstanding(), 1);
+/// assert_eq!(thread.cancel_io(h), STATUS_SUCCESS); // cancels, and waits until it is gone
+/// assert_eq!(overlapped.wait(None).map(|b| b.status), Some(STATUS_CANCELLED));
+/// ```
 pub struct RequesterThread {
     pub(super) process: Process,
     pub(super) thread: Arc<ThreadShared>,

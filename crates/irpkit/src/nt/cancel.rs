@@ -29,6 +29,55 @@ use crate::verifier::Rule;
 ///
 /// # Safety
 /// `irp` points to a live IRP.
+///
+/// # Example
+/// The pattern of a driver that holds a request until it is cancelled: the dispatch
+/// routine marks the IRP pending and sets a cancel routine; IoCancelIrp calls the routine
+/// with the cancel spin lock held; the routine releases the lock, then completes the IRP
+/// with `STATUS_CANCELLED`.
+///
+/// ```
+/// use core::sync::atomic::{AtomicPtr, Ordering};
+/// use irpkit::nt::*;
+///
+/// static HELD: AtomicPtr<Irp> = AtomicPtr::new(core::ptr::null_mut());
+///
+/// unsafe extern "system-unwind" fn cancel(_device: *mut DeviceObject, irp: *mut Irp) {
+///     // SAFETY: IoCancelIrp calls a cancel routine with a live IRP and the cancel spin
+///     // lock held; the routine owns the IRP from here.
+///     unsafe {
+///         io_release_cancel_spin_lock((*irp).cancel_irql.load(Ordering::Relaxed));
+///         HELD.store(core::ptr::null_mut(), Ordering::Relaxed);
+///         (*irp).io_status = IoStatusBlock { status: STATUS_CANCELLED, information: 0 };
+///         io_complete_request(irp, 0);
+///     }
+/// }
+///
+/// unsafe extern "system-unwind" fn dispatch(_device: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
+///     // SAFETY: the dispatch routine owns the live IRP it is given.
+///     unsafe {
+///         io_mark_irp_pending(irp);
+///         HELD.store(irp, Ordering::Relaxed);
+///         io_set_cancel_routine(irp, Some(cancel));
+///         // (A driver also checks `Cancel` here: a cancel may have come first.)
+///     }
+///     STATUS_PENDING
+/// }
+///
+/// let kernel = irpkit::Kernel::new();
+/// let _entered = kernel.enter();
+/// let (_driver, device) = kernel.create_driver_and_device("Held", dispatch, 0).unwrap();
+/// let mut iosb = IoStatusBlock::default();
+/// let irp = io_allocate_irp(1, false);
+/// // SAFETY: our fresh IRP, sent to a live device; the status block outlives the request.
+/// unsafe {
+///     (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+///     (*irp).user_iosb = &mut iosb;
+///     assert_eq!(io_call_driver(device, irp), STATUS_PENDING);
+///     assert!(io_cancel_irp(HELD.load(Ordering::Relaxed))); // the routine ran
+/// }
+/// assert_eq!(iosb.status, STATUS_CANCELLED);
+/// ```
 pub unsafe fn io_set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>) -> Option<DriverCancel> {
     if irp.is_null() {
         crate::nt::kernel::with_current("IoSetCancelRoutine", |k| {

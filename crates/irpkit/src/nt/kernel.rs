@@ -460,6 +460,27 @@ impl KernelBuilder {
 /// One simulated NT system: cancel spin lock, IRP pool, verifier, clock, drivers.
 ///
 /// Cloning gives another handle to the same kernel.
+///
+/// A thread started by [`spawn`](Self::spawn) has entered the kernel, so the NT routines
+/// that take no object find it; the verifier and the timeline watch everything it does:
+///
+/// ```
+/// use irpkit::timeline::EventKind;
+/// use irpkit::verifier::VerifierMode;
+///
+/// let kernel = irpkit::Kernel::builder().verifier_mode(VerifierMode::Record).build();
+/// kernel.record_timeline(true);
+/// let worker = kernel.spawn_named("worker", || {
+///     let irp = irpkit::nt::io_allocate_irp(1, false);
+///     // SAFETY: our fresh IRP, never sent, freed once.
+///     unsafe { irpkit::nt::io_free_irp(irp) };
+/// });
+/// worker.join().unwrap();
+/// assert_eq!(kernel.verifier().report_count(), 0);
+/// let events = kernel.timeline();
+/// assert!(events.iter().any(|e| matches!(e.kind, EventKind::IrpAllocated { .. })));
+/// assert!(events.iter().any(|e| matches!(e.kind, EventKind::IrpFreed { .. })));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Kernel {
     pub(crate) shared: Arc<KernelShared>,
