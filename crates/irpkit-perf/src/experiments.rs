@@ -14,7 +14,7 @@ use crossbeam_channel as cb;
 use irpkit::io::{Overlapped, Process};
 use irpkit::nt::*;
 use irpkit::safe::{
-    create_device, CancelQueue, CancelSafeQueue, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request,
+    create_device, CancelQueue, CancelSafeIrpQueue, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request,
 };
 use irpkit::Kernel;
 use tokio::sync::oneshot;
@@ -67,7 +67,7 @@ pub fn memory_nt_csq(n: usize) -> f64 {
             let k = Kernel::new();
             let dev = {
                 let _e = k.enter();
-                create_device(&k, "Q", Queued(CancelSafeQueue::new())).unwrap()
+                create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
             };
             (k, dev)
         },
@@ -100,7 +100,7 @@ pub fn memory_safe_csq(n: usize) -> f64 {
             let k = Kernel::new();
             let dev = {
                 let _e = k.enter();
-                create_device(&k, "Q", Queued(CancelSafeQueue::new())).unwrap()
+                create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
             };
             (k, dev, Vec::with_capacity(n))
         },
@@ -121,7 +121,7 @@ pub fn memory_safe_csq(n: usize) -> f64 {
 }
 
 /// A driver that queues reads in a cancel-safe queue and completes everything else.
-pub struct ReadQueue(pub CancelSafeQueue);
+pub struct ReadQueue(pub CancelSafeIrpQueue);
 
 impl Driver for ReadQueue {
     fn dispatch(&self, _d: &DeviceRef, irp: SafeIrp) -> Dispatched {
@@ -142,7 +142,7 @@ pub fn memory_requester_reads(n: usize) -> f64 {
     let k = Kernel::new();
     let dev = {
         let _e = k.enter();
-        create_device(&k, "Reads", ReadQueue(CancelSafeQueue::new())).unwrap()
+        create_device(&k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
     };
     let p = Process::new(&k);
     let h = p.open(dev.device_ref(), true).unwrap();
@@ -337,7 +337,7 @@ pub struct Latencies {
 pub fn cancel_latency_same_thread(samples: usize) -> Latencies {
     let k = Kernel::new();
     let _e = k.enter();
-    let dev = create_device(&k, "Q", Queued(CancelSafeQueue::new())).unwrap();
+    let dev = create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(CancellationToken, oneshot::Sender<Reply>)>();
     let mut cx = Context::from_waker(Waker::noop());
     let mut out = Latencies::default();
@@ -394,7 +394,7 @@ pub fn cancel_latency_cross_thread(samples: usize) -> Latencies {
     let k = Kernel::new();
     let dev = {
         let _e = k.enter();
-        create_device(&k, "Q", Queued(CancelSafeQueue::new())).unwrap()
+        create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
     };
     // The canceller calls IoCancelIrp: it enters the kernel (the cancel routine releases
     // the cancel spin lock through the thread's kernel).
@@ -475,7 +475,7 @@ pub fn thread_exit_irpkit(n: usize) -> Duration {
     let k = Kernel::new();
     let dev = {
         let _e = k.enter();
-        create_device(&k, "Reads", ReadQueue(CancelSafeQueue::new())).unwrap()
+        create_device(&k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
     };
     let p = Process::new(&k);
     let h = p.open(dev.device_ref(), true).unwrap();

@@ -320,7 +320,7 @@ pub fn run(plan: &Plan) -> Results {
     r.memory = vec![
         ("irpkit NT layer: IRP (1 stack location) pending in an IoCsq queue".to_string(), ex::memory_nt_csq(m), true),
         (
-            "irpkit safe API: `Request::read(..).send()` pending in a `CancelSafeQueue`".to_string(),
+            "irpkit safe API: `Request::read(..).send()` pending in a `CancelSafeIrpQueue`".to_string(),
             ex::memory_safe_csq(m),
             true,
         ),

@@ -460,7 +460,7 @@ impl CatalogDeviceHandle {
         assert!(bug == Bug::None || bug.family() == family, "{bug:?} is not a bug of the {family:?} driver");
         let dev = create_named(kernel, name, family, bug, deferred);
         let worker = (family == Family::Queue).then(|| {
-            let d = SendDevice(dev.device);
+            let d = DevicePtr(dev.device);
             kernel.create_system_thread(move || {
                 let d = d;
                 queue_worker(d.0)
@@ -511,11 +511,6 @@ impl CatalogScenario {
     }
 }
 
-struct SendDevice(*mut DeviceObject);
-// SAFETY: a device object is shared by design; the pointer is only passed to routines
-// that synchronise as NT does.
-unsafe impl Send for SendDevice {}
-
 impl Scenario for CatalogScenario {
     fn name(&self) -> &str {
         &self.name
@@ -524,7 +519,7 @@ impl Scenario for CatalogScenario {
     fn run(&self, kernel: &Kernel) {
         let dev = create(kernel, self.family, self.bug, self.deferred);
         let worker = (self.family == Family::Queue).then(|| {
-            let d = SendDevice(dev.device);
+            let d = DevicePtr(dev.device);
             kernel.create_system_thread(move || {
                 let d = d;
                 queue_worker(d.0)

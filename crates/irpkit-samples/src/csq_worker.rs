@@ -2,7 +2,7 @@
 //! thread — the way drivers use IoCsq.
 //!
 //! - Dispatch (read): take the remove lock (a device being removed fails the request
-//!   `STATUS_DELETE_PENDING`), insert into the [`CancelSafeQueue`] (which marks it pending
+//!   `STATUS_DELETE_PENDING`), insert into the [`CancelSafeIrpQueue`] (which marks it pending
 //!   and makes it cancelable), wake the worker (a semaphore).
 //! - Worker thread: waits for work, removes the next IRP, "transfers" (a delay on the
 //!   kernel's clock), completes it, releases the remove lock. A polling delay between
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use irpkit::nt::{self, IoRemoveLock, KSemaphore};
-use irpkit::safe::{CancelSafeQueue, Device, DeviceRef, Dispatched, Driver, Irp, SpinLock};
+use irpkit::safe::{CancelSafeIrpQueue, Device, DeviceRef, Dispatched, Driver, Irp, SpinLock};
 
 /// Counters of what the device did.
 #[derive(Debug, Default)]
@@ -45,7 +45,7 @@ pub struct WorkerStats {
 /// The worker device's state.
 #[derive(Debug)]
 pub struct CsqWorker {
-    queue: CancelSafeQueue,
+    queue: CancelSafeIrpQueue,
     work: KSemaphore,
     stop: AtomicBool,
     remove_lock: IoRemoveLock,
@@ -69,7 +69,7 @@ impl CsqWorker {
     /// between rounds.
     pub fn new(transfer_time: Duration, poll_delay: Duration) -> Self {
         CsqWorker {
-            queue: CancelSafeQueue::with_cancel_handler(on_cancelled),
+            queue: CancelSafeIrpQueue::with_cancel_handler(on_cancelled),
             work: KSemaphore::new(0, i32::MAX),
             stop: AtomicBool::new(false),
             remove_lock: IoRemoveLock::new(),

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use irpkit::nt::{self, KEvent, NtStatus};
 use irpkit::safe::{
-    CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, CancelableIrp, DeviceRef, Dispatched, Driver, Irp,
+    CancelIrp, CancelLockReleased, CancelRoutine, CancelRoutineLock, CancelableIrp, DeviceRef, Dispatched, Driver, Irp,
     SpinLock, SpinLockGuard,
 };
 
@@ -142,7 +142,7 @@ impl Driver for PendingRead {
 pub struct CancelQueuedRead;
 
 impl CancelRoutine for CancelQueuedRead {
-    fn cancel<'a>(device: &DeviceRef, irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+    fn cancel<'a>(device: &DeviceRef, irp: CancelIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a> {
         let released = lock.release();
         if let Some(state) = device.state::<PendingRead>() {
             // Unlink our token; if the hardware path already popped it, it will find the

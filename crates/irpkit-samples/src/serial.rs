@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use irpkit::nt;
 use irpkit::safe::{
-    CancelLockGuard, CancelLockReleased, CancelSpinLockGuard, DeviceRef, DeviceTimer, Dispatched, Driver, Irp,
+    CancelLockReleased, CancelRoutineLock, CancelSpinLockGuard, DeviceRef, DeviceTimer, Dispatched, Driver, Irp,
     QueuedIrp, SpinLock, SpinLockGuard, StartIoCancelRoutine, StartIoDriver, StartedIrp,
 };
 
@@ -208,7 +208,7 @@ fn transfer_done(device: &DeviceRef) {
 pub struct SerialCancel;
 
 impl StartIoCancelRoutine for SerialCancel {
-    fn cancel<'a>(device: &DeviceRef, irp: QueuedIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+    fn cancel<'a>(device: &DeviceRef, irp: QueuedIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a> {
         // 1. The current IRP: StartIo's path owns it. Release and return — after asking
         //    the hardware to stop this transfer now, so the DPC finishes it cancelled.
         if irp.is_current(device, &lock) {

@@ -139,10 +139,6 @@ fn queue_hardware(d: *mut DeviceObject) {
     }
 }
 
-struct SendDevice(*mut DeviceObject);
-// SAFETY: a device object is shared by design.
-unsafe impl Send for SendDevice {}
-
 // ---------------------------------------------------------------- the workload
 
 /// Which driver a [`Cancelled`] scenario drives.
@@ -191,7 +187,7 @@ impl Scenario for Cancelled {
                     *(*d).device_extension.cast::<*const Queue>() = Arc::as_ptr(&q);
                     d
                 };
-                let hw = SendDevice(device);
+                let hw = DevicePtr(device);
                 let hardware = kernel.spawn_named("hardware", move || {
                     let hw = hw;
                     queue_hardware(hw.0)

@@ -1,15 +1,15 @@
-//! The safe `CancelSafeQueue`: order (FIFO, by key), capacity refusal, cancellation from
+//! The safe `CancelSafeIrpQueue`: order (FIFO, by key), capacity refusal, cancellation from
 //! another thread, cleanup by file object, and dropping a queue with IRPs in it.
 #![cfg(not(any(loom, shuttle)))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use irpkit::nt::{self, STATUS_CANCELLED, STATUS_DEVICE_NOT_READY, STATUS_PENDING, STATUS_SUCCESS};
-use irpkit::safe::{create_device, CancelSafeQueue, DeviceRef, Dispatched, Driver, Irp, Request};
+use irpkit::safe::{create_device, CancelSafeIrpQueue, DeviceRef, Dispatched, Driver, Irp, Request};
 use irpkit::verifier::VerifierMode;
 use irpkit::Kernel;
 
-struct Queued(CancelSafeQueue);
+struct Queued(CancelSafeIrpQueue);
 
 impl Driver for Queued {
     fn dispatch(&self, _d: &DeviceRef, irp: Irp) -> Dispatched {
@@ -24,7 +24,7 @@ fn kernel() -> Kernel {
     Kernel::builder().verifier_mode(VerifierMode::Record).build()
 }
 
-fn offsets_out(q: &CancelSafeQueue) -> Vec<i64> {
+fn offsets_out(q: &CancelSafeIrpQueue) -> Vec<i64> {
     std::iter::from_fn(|| q.remove_next())
         .map(|irp| {
             let o = irp.byte_offset().unwrap();
@@ -38,9 +38,9 @@ fn offsets_out(q: &CancelSafeQueue) -> Vec<i64> {
 fn fifo_and_by_key_order() {
     let k = kernel();
     let _e = k.enter();
-    let fifo = create_device(&k, "Fifo", Queued(CancelSafeQueue::new())).unwrap();
+    let fifo = create_device(&k, "Fifo", Queued(CancelSafeIrpQueue::new())).unwrap();
     let keyed =
-        create_device(&k, "Keyed", Queued(CancelSafeQueue::by_key(|irp| irp.byte_offset().unwrap_or(0) as u64)))
+        create_device(&k, "Keyed", Queued(CancelSafeIrpQueue::by_key(|irp| irp.byte_offset().unwrap_or(0) as u64)))
             .unwrap();
     let offsets = [30i64, 10, 20, 10, 40];
     let mut sent = Vec::new();
@@ -61,7 +61,7 @@ fn fifo_and_by_key_order() {
 fn capacity_limit_refuses_untouched() {
     let k = kernel();
     let _e = k.enter();
-    let d = create_device(&k, "Small", Queued(CancelSafeQueue::with_capacity_limit(2))).unwrap();
+    let d = create_device(&k, "Small", Queued(CancelSafeIrpQueue::with_capacity_limit(2))).unwrap();
     let s: Vec<_> = (0..3).map(|i| Request::read(&k, d.device_ref(), 1, i).unwrap().send()).collect();
     assert_eq!(s[2].dispatch_status(), STATUS_DEVICE_NOT_READY);
     assert_eq!(s[2].try_result().map(|r| r.status), Some(STATUS_DEVICE_NOT_READY));
@@ -74,7 +74,7 @@ fn capacity_limit_refuses_untouched() {
 fn cancel_from_another_thread_and_cleanup_by_file() {
     let k = kernel();
     let _e = k.enter();
-    let d = create_device(&k, "Q", Queued(CancelSafeQueue::new())).unwrap();
+    let d = create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap();
     let (fa, fb): (*mut nt::FileObject, *mut nt::FileObject) =
         (std::ptr::without_provenance_mut(0x1000), std::ptr::without_provenance_mut(0x2000));
     let a: Vec<_> = (0..4).map(|i| Request::read(&k, d.device_ref(), 1, i).unwrap().file_object(fa).send()).collect();
@@ -112,7 +112,7 @@ fn handler(irp: Irp, device: Option<&DeviceRef>) {
 fn dropping_the_queue_completes_what_is_left_and_cancel_handler_runs() {
     let k = kernel();
     let _e = k.enter();
-    let q = CancelSafeQueue::with_cancel_handler(handler);
+    let q = CancelSafeIrpQueue::with_cancel_handler(handler);
     let d = create_device(&k, "Handled", Queued(q)).unwrap();
     let s: Vec<_> = (0..3).map(|i| Request::read(&k, d.device_ref(), 1, i).unwrap().send()).collect();
     assert!(s[0].cancel());

@@ -14,7 +14,7 @@ use irpkit::clock::VirtualClock;
 use irpkit::explore::{self, Limits, Scenario, Strategy};
 use irpkit::nt::STATUS_SUCCESS;
 use irpkit::safe::{
-    create_device, create_start_io_device, CancelLockGuard, CancelLockReleased, CancelSpinLockGuard, DeviceRef,
+    create_device, create_start_io_device, CancelLockReleased, CancelRoutineLock, CancelSpinLockGuard, DeviceRef,
     DeviceTimer, Dispatched, Driver, Irp, QueuedIrp, Request, SpinLock, StartIoCancelRoutine, StartIoDriver,
     StartedIrp,
 };
@@ -183,7 +183,7 @@ impl Parking {
 struct ParkingCancel;
 
 impl StartIoCancelRoutine for ParkingCancel {
-    fn cancel<'a>(device: &DeviceRef, irp: QueuedIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+    fn cancel<'a>(device: &DeviceRef, irp: QueuedIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a> {
         let me = device.state::<Parking>().expect("the parking device");
         let before = irp.is_current(device, &lock);
         drop(me.routine_lock.lock()); // a scheduling point with the cancel spin lock held
@@ -206,7 +206,7 @@ impl StartIoCancelRoutine for ParkingCancel {
 
 /// Hole: `QueuedIrp::is_current` relies on `CurrentIrp` changing only under the cancel
 /// spin lock, but the safe `start_next_packet(cancelable: false)` made IoStartNextPacket
-/// write it without that lock: under one live `CancelLockGuard`, `is_current()` went
+/// write it without that lock: under one live `CancelRoutineLock`, `is_current()` went
 /// true → false (a data race on a plain pointer besides). The safe API's IRPs are always
 /// cancelable, so it always starts the next packet with `Cancelable` TRUE.
 struct StartNextDuringCancel;
@@ -230,7 +230,7 @@ impl Scenario for StartNextDuringCancel {
         };
         canceller.join().unwrap();
         starter.join().unwrap();
-        assert!(!dev.torn.load(Ordering::SeqCst), "CurrentIrp changed under a live CancelLockGuard");
+        assert!(!dev.torn.load(Ordering::SeqCst), "CurrentIrp changed under a live CancelRoutineLock");
         dev.finish_parked();
         Arc::try_unwrap(current).expect("the threads are done").wait();
     }
@@ -314,7 +314,7 @@ fn cancel_queue_survives_a_panicking_predicate() {
 /// count restored.
 #[derive(Default)]
 struct Queueing {
-    queue: irpkit::safe::CancelSafeQueue,
+    queue: irpkit::safe::CancelSafeIrpQueue,
 }
 
 impl Driver for Queueing {

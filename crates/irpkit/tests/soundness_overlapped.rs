@@ -10,14 +10,14 @@ use std::sync::{Arc, Barrier};
 use irpkit::clock::VirtualClock;
 use irpkit::io::{Overlapped, Process};
 use irpkit::nt::{IoStatusBlock, IRP_MJ_READ, STATUS_INVALID_PARAMETER, STATUS_PENDING, STATUS_SUCCESS};
-use irpkit::safe::{create_device, CancelSafeQueue, Device, DeviceRef, Dispatched, Driver, Irp};
+use irpkit::safe::{create_device, CancelSafeIrpQueue, Device, DeviceRef, Dispatched, Driver, Irp};
 use irpkit::Kernel;
 
 /// Reads pend in a cancel-safe queue until the test completes them; everything else
 /// succeeds at once.
 #[derive(Default)]
 struct Pends {
-    reads: CancelSafeQueue,
+    reads: CancelSafeIrpQueue,
 }
 
 impl Driver for Pends {

@@ -21,12 +21,12 @@ use std::sync::Mutex;
 
 use irpkit::nt::*;
 use irpkit::safe::{
-    create_device, CancelQueue, CancelSafeQueue, Device, DeviceRef, Dispatched, Driver, Irp as SafeIrp,
+    create_device, CancelQueue, CancelSafeIrpQueue, Device, DeviceRef, Dispatched, Driver, Irp as SafeIrp,
 };
 use irpkit::Kernel;
 
 /// A driver that queues every IRP in a cancel-safe queue (reads and anything else).
-pub struct Queued(pub CancelSafeQueue);
+pub struct Queued(pub CancelSafeIrpQueue);
 
 impl Driver for Queued {
     fn dispatch(&self, _d: &DeviceRef, irp: SafeIrp) -> Dispatched {
@@ -52,7 +52,7 @@ impl CsqIrpPerRequest {
     pub fn new() -> Self {
         let kernel = Kernel::new();
         let _e = kernel.enter();
-        let dev = create_device(&kernel, "Q", Queued(CancelSafeQueue::new())).unwrap();
+        let dev = create_device(&kernel, "Q", Queued(CancelSafeIrpQueue::new())).unwrap();
         CsqIrpPerRequest { kernel, dev }
     }
 
@@ -151,7 +151,7 @@ impl CsqIrpStorm {
     pub fn new() -> Self {
         let kernel = Kernel::new();
         let _e = kernel.enter();
-        let dev = create_device(&kernel, "Q", Queued(CancelSafeQueue::new())).unwrap();
+        let dev = create_device(&kernel, "Q", Queued(CancelSafeIrpQueue::new())).unwrap();
         CsqIrpStorm { kernel, dev }
     }
 

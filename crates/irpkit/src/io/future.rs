@@ -2,7 +2,7 @@
 //! future cancels its request and detaches from it, so its buffer is freed exactly once.
 //!
 //! Locks: `Results::map`, then `Results::detached` (as the completion takes them); then
-//! `Op::notify` for the waker, alone.
+//! `RequestState::notify` for the waker, alone.
 
 use super::*;
 
@@ -46,7 +46,7 @@ use super::*;
 pub struct IoFuture {
     pub(super) process: Process,
     pub(super) handle: Handle,
-    pub(super) op: Arc<Op>,
+    pub(super) op: Arc<RequestState>,
     pub(super) dispatch_status: NtStatus,
     pub(super) done: bool,
 }

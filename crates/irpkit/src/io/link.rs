@@ -1,10 +1,10 @@
-//! One request's state on the requester side (`Op`: its status block, event, final
+//! One request's state on the requester side (`RequestState`: its status block, event, final
 //! status and ways of being told) and the link the NT layer keeps in the IRP header for
-//! it (`Link`, a `RequesterLink`), which the final stage of completion consumes.
+//! it (`IrpLink`, a `RequesterLink`), which the final stage of completion consumes.
 //!
 //! Locks: the completion takes them one at a time — the thread's IRP list, then the
-//! results (`Results::map`, and under it `Results::detached`), then `Op::notify`, then the
-//! thread's APC queue or the port's packets. `Op::notify` is held while the issuing thread
+//! results (`Results::map`, and under it `Results::detached`), then `RequestState::notify`, then the
+//! thread's APC queue or the port's packets. `RequestState::notify` is held while the issuing thread
 //! reads the file's port (`FileShared::port`, a leaf). None is held across a call into the
 //! NT layer that can reach a driver.
 
@@ -13,7 +13,7 @@ use super::*;
 /// One request's status block and events. Each request gets its own (an `Overlapped`
 /// points at the one of the request last issued with it), so a completion only ever
 /// writes the state of its own request.
-pub(crate) struct Op {
+pub(crate) struct RequestState {
     /// Issued: its request may still write `iosb` and set `event` (until `event` or
     /// `done` is set). False for the blank state of a fresh `Overlapped`.
     pub(super) issued: AtomicBool,
@@ -51,20 +51,20 @@ pub(super) struct Notify {
 
 // SAFETY: `iosb` is written only by its own request: once before the IRP is sent, and once
 // by the completing thread before `event` is set; `Overlapped::status_block` reads it only
-// after seeing `event` set. A new request never reuses an `Op` (see `Overlapped::claim`).
+// after seeing `event` set. A new request never reuses an `RequestState` (see `Overlapped::claim`).
 // Everything else is atomic or behind a lock.
-unsafe impl Send for Op {}
+unsafe impl Send for RequestState {}
 // SAFETY: as above.
-unsafe impl Sync for Op {}
+unsafe impl Sync for RequestState {}
 
 /// Serial numbers of operations (identities only, not a synchronisation point).
 pub(super) static NEXT_OP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-impl Op {
+impl RequestState {
     /// A request's state: issued in `kernel`, or (`None`) the blank state of an
     /// `Overlapped` no request has used yet.
     pub(super) fn new(kernel: Option<Kernel>) -> Self {
-        Op {
+        RequestState {
             issued: AtomicBool::new(kernel.is_some()),
             iosb: UnsafeCell::new(IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }),
             event: KEvent::new(nt::EventType::Notification, false),
@@ -81,9 +81,9 @@ impl Op {
 }
 
 /// What the final stage of completion hands back to the requester side.
-pub(crate) struct Link {
+pub(crate) struct IrpLink {
     pub(super) thread: Arc<ThreadShared>,
-    pub(super) op: Arc<Op>,
+    pub(super) op: Arc<RequestState>,
     /// The caller's `OVERLAPPED`, if it gave one (a completion packet carries it).
     pub(super) overlapped: Option<Overlapped>,
     pub(super) file: Arc<FileShared>,
@@ -98,7 +98,7 @@ pub(crate) struct Link {
     pub(super) _io_buffers: Vec<Vec<u8>>,
 }
 
-impl Drop for Link {
+impl Drop for IrpLink {
     /// The IRP is done with its file object — delivered, or (disassociated) swallowed.
     fn drop(&mut self) {
         FileShared::release(&self.file);
@@ -113,7 +113,7 @@ pub(crate) struct Results {
     pub(super) detached: Mutex<std::collections::BTreeSet<u64>>,
 }
 
-impl nt::requester::RequesterLink for Link {
+impl nt::requester::RequesterLink for IrpLink {
     /// The completion of `irp` finished: record its final status, take it off its
     /// thread's list, wake waiters, drop its file reference.
     ///

@@ -26,21 +26,21 @@
 //! - `process`: processes, the handle table, process exit;
 //! - `thread`: a thread's IRP list and APC queue, thread handles, thread exit;
 //! - `file`: file objects and their reference counts, handles, user events;
-//! - `link`: one request's state (`Op`) and the link its IRP carries to the final stage;
+//! - `link`: one request's state (`RequestState`) and the link its IRP carries to the final stage;
 //! - `request`: issuing reads, writes and device controls, waiting, the cancel calls;
 //! - `overlapped`, `port`, `future`, `timeout`: `OVERLAPPED`, completion ports, futures,
 //!   per-request timeouts.
 //!
 //! # Ownership
 //! A `Process` owns its handle table (each handle an `Arc` of its file) and its threads'
-//! shared state. An outstanding IRP owns, through its `Link`, a reference to its file, its
-//! thread's state and its request's `Op`, and the request's buffers: they are released by
+//! shared state. An outstanding IRP owns, through its `IrpLink`, a reference to its file, its
+//! thread's state and its request's `RequestState`, and the request's buffers: they are released by
 //! the final stage of its completion, or with the IRP if the thread's exit disassociated
-//! it. Futures, `Overlapped`s and waiters share the `Op`.
+//! it. Futures, `Overlapped`s and waiters share the `RequestState`.
 //!
 //! # Lock order
 //! Outermost first: `ProcessShared::threads` → `ThreadShared::irps`; `Results::map` →
-//! `Results::detached`; `Op::notify` → `FileShared::port`. Every other lock of this
+//! `Results::detached`; `RequestState::notify` → `FileShared::port`. Every other lock of this
 //! module (`ProcessShared::handles`, `ThreadShared::apcs`, `Overlapped::current`,
 //! `PortShared::packets`) is a leaf. None is held across a call into the NT layer that can
 //! reach a driver (IoCallDriver, IoCancelIrp, a wait); the final stage of a completion
@@ -53,7 +53,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::nt::device_ref::DeviceRef;
 use crate::nt::kernel::{Kernel, KernelShared};
-use crate::nt::{self, DeviceObject, FileObject, IoStatusBlock, Irp, KEvent, NtStatus};
+use crate::nt::{self, DeviceObject, FileObject, IoStatusBlock, Irp, IrpPtr, KEvent, NtStatus};
 use crate::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use crate::sync::{lock, Arc, Mutex};
 

@@ -20,7 +20,7 @@ use super::*;
 #[derive(Clone)]
 pub struct Overlapped {
     /// The state of the request last issued with it (a blank one before the first).
-    pub(super) current: Arc<Mutex<Arc<Op>>>,
+    pub(super) current: Arc<Mutex<Arc<RequestState>>>,
 }
 
 impl core::fmt::Debug for Overlapped {
@@ -36,7 +36,7 @@ impl Default for Overlapped {
 }
 
 /// Whether `op`'s request may still write its status block or set its event.
-pub(super) fn in_flight(op: &Op) -> bool {
+pub(super) fn in_flight(op: &RequestState) -> bool {
     op.issued.load(Ordering::Acquire)
         && nt::ke_read_state_event(&op.event) == 0
         && nt::ke_read_state_event(&op.done) == 0
@@ -45,27 +45,27 @@ pub(super) fn in_flight(op: &Op) -> bool {
 impl Overlapped {
     /// A fresh status block and event.
     pub fn new() -> Self {
-        Self::of(Arc::new(Op::new(None)))
+        Self::of(Arc::new(RequestState::new(None)))
     }
 
     /// An `Overlapped` standing for one request's state (a packet's, a future's).
-    pub(super) fn of(op: Arc<Op>) -> Self {
+    pub(super) fn of(op: Arc<RequestState>) -> Self {
         Overlapped { current: Arc::new(Mutex::new(op)) }
     }
 
     /// The state of the request last issued with it.
-    pub(super) fn op(&self) -> Arc<Op> {
+    pub(super) fn op(&self) -> Arc<RequestState> {
         lock(&self.current).clone()
     }
 
     /// Takes the `OVERLAPPED` for a new request: fresh state, unless the previous request
     /// has not finished. One winner among threads issuing at once.
-    pub(super) fn claim(&self, kernel: &Kernel) -> Result<Arc<Op>, NtStatus> {
+    pub(super) fn claim(&self, kernel: &Kernel) -> Result<Arc<RequestState>, NtStatus> {
         let mut current = lock(&self.current);
         if in_flight(&current) {
             return Err(nt::STATUS_INVALID_PARAMETER);
         }
-        let op = Arc::new(Op::new(Some(kernel.clone())));
+        let op = Arc::new(RequestState::new(Some(kernel.clone())));
         *current = op.clone();
         Ok(op)
     }
@@ -80,7 +80,7 @@ impl Overlapped {
         let op = self.op();
         if nt::ke_read_state_event(&op.event) != 0 {
             // SAFETY: written before the event was set, never again: a request writes
-            // only its own `Op`.
+            // only its own `RequestState`.
             unsafe { *op.iosb.get() }
         } else {
             IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }

@@ -2,7 +2,7 @@
 //! buffers the I/O manager gives the IRP (buffered, direct, neither); waiting, user APCs
 //! and the cancel calls (CancelIo, CancelIoEx, CancelSynchronousIo).
 //!
-//! Locks: a request's `Op::notify` is set up (with the file's port read under it) before
+//! Locks: a request's `RequestState::notify` is set up (with the file's port read under it) before
 //! the IRP is put on the thread's list and sent; no lock is held across IoCallDriver.
 
 use super::*;
@@ -208,7 +208,7 @@ impl RequesterThread {
         routine: Option<Box<dyn FnOnce(IoStatusBlock) + Send>>,
         buffer: Option<Vec<u8>>,
         input: Option<&[u8]>,
-    ) -> Result<(NtStatus, Arc<Op>, bool), NtStatus> {
+    ) -> Result<(NtStatus, Arc<RequestState>, bool), NtStatus> {
         let shared = &self.process.shared;
         if shared.terminated.load(Ordering::Acquire) || self.thread.exited.load(Ordering::Acquire) {
             return Err(nt::STATUS_DELETE_PENDING);
@@ -226,7 +226,7 @@ impl RequesterThread {
         // Claimed last, once nothing else can fail: a refused or failed issue leaves the
         // `OVERLAPPED` as it was.
         let op_state = match overlapped {
-            None => Arc::new(Op::new(Some(self.process.shared.kernel.clone()))),
+            None => Arc::new(RequestState::new(Some(self.process.shared.kernel.clone()))),
             Some(o) => match o.claim(&self.process.shared.kernel) {
                 Ok(op) => op,
                 Err(status) => {
@@ -289,7 +289,7 @@ impl RequesterThread {
             let io_buffers = request_buffers(irp, sl, op, device_flags, buffer.as_mut(), input);
             nt::irp::set_requester(
                 irp,
-                Link {
+                IrpLink {
                     thread: self.thread.clone(),
                     op: op_state.clone(),
                     overlapped: overlapped.cloned(),

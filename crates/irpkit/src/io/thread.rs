@@ -9,11 +9,8 @@
 
 use super::*;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct IrpPtr(pub(super) *mut Irp);
-// SAFETY: IRP pointers are handed between threads under the list lock; the IRPs are
-// pinned or on the list (hence allocated) whenever they are dereferenced.
-unsafe impl Send for IrpPtr {}
+// IRP pointers (`nt::IrpPtr`) are handed between threads under the list lock; the IRPs
+// are pinned or on the list (hence allocated) whenever they are dereferenced.
 
 /// A requester thread's state: its list of outstanding IRPs.
 pub(crate) struct ThreadShared {

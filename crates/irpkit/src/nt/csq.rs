@@ -181,7 +181,7 @@ unsafe fn init(
 
 /// An IO_CSQ as the protocol sees it: the driver's callbacks, entries are IRPs, and an
 /// IRP is cancelable while it carries the library cancel routine.
-struct Calls {
+struct CsqCallbacks {
     csq: *mut IoCsq,
     remove: CsqRemoveIrp,
     peek: CsqPeekNextIrp,
@@ -190,7 +190,7 @@ struct Calls {
     complete_canceled: CsqCompleteCanceledIrp,
 }
 
-impl Calls {
+impl CsqCallbacks {
     /// # Safety
     /// `csq` points to an initialised queue, and the callers of the methods below are the
     /// `io_csq_*` routines (or the library cancel routine), whose safety contracts vouch
@@ -199,7 +199,7 @@ impl Calls {
         // SAFETY: initialised queue by the contract.
         let q = unsafe { &*csq };
         let missing = "an IO_CSQ used before IoCsqInitialize (a callback is missing)";
-        Calls {
+        CsqCallbacks {
             csq,
             remove: q.csq_remove_irp.expect(missing),
             peek: q.csq_peek_next_irp.expect(missing),
@@ -214,10 +214,10 @@ impl Calls {
 // with the driver (as the WDK documents it) is that they exclude each other like a spin
 // lock — irpkit cannot check it, and a driver whose lock does not exclude breaks its own
 // queue, as on Windows.
-unsafe impl RawLock for Calls {
+unsafe impl RawLock for CsqCallbacks {
     fn acquire(&self) -> KIrql {
         let mut irql = 0;
-        // SAFETY: the driver's callback with its own queue (`Calls::of`'s contract) and a
+        // SAFETY: the driver's callback with its own queue (`CsqCallbacks::of`'s contract) and a
         // local for the IRQL.
         unsafe { (self.acquire)(self.csq, &mut irql) };
         irql
@@ -238,7 +238,7 @@ unsafe impl RawLock for Calls {
 // belongs to the queue (`io_csq_insert_irp_ex`'s contract); peeks return what the
 // driver's PeekNextIrp returns, which IoCsq requires to be a queued IRP; the driver's
 // CompleteCanceledIrp is the last call the library makes into the queue for an IRP.
-unsafe impl QueueOps for Calls {
+unsafe impl QueueOps for CsqCallbacks {
     type Entry = *mut Irp;
     type InsertContext = *mut c_void;
     type Peek = *mut c_void;
@@ -246,7 +246,7 @@ unsafe impl QueueOps for Calls {
 
     fn insert(&self, irp: *mut Irp, insert_context: *mut c_void) -> Result<(), NtStatus> {
         // SAFETY: the driver's callback with its own queue and an IRP the caller vouched
-        // for (`Calls::of`); `csq_insert_irp` holds the routine its `Type` says.
+        // for (`CsqCallbacks::of`); `csq_insert_irp` holds the routine its `Type` says.
         let status = unsafe {
             if (*self.csq).type_ == IO_TYPE_CSQ_EX {
                 let insert_ex = core::mem::transmute::<*mut c_void, CsqInsertIrpEx>((*self.csq).csq_insert_irp);
@@ -386,7 +386,7 @@ unsafe extern "system-unwind" fn csq_cancel_routine(_device: *mut DeviceObject, 
     // cancel spin lock; winning the routine makes the IRP ours to remove and complete.
     unsafe {
         io_release_cancel_spin_lock((*irp).cancel_irql.load(crate::sync::atomic::Ordering::Relaxed));
-        csq_core::cancel_won(&Calls::of(queue_of(irp)), irp);
+        csq_core::cancel_won(&CsqCallbacks::of(queue_of(irp)), irp);
     }
 }
 
@@ -422,7 +422,7 @@ pub unsafe fn io_csq_insert_irp_ex(
     // SAFETY: the caller's contract covers every pointer used below.
     unsafe {
         begin_insert(csq, irp, context);
-        match csq_core::insert(&Calls::of(csq), irp, insert_context) {
+        match csq_core::insert(&CsqCallbacks::of(csq), irp, insert_context) {
             Ok(()) => STATUS_SUCCESS,
             Err(status) => status,
         }
@@ -431,7 +431,7 @@ pub unsafe fn io_csq_insert_irp_ex(
 
 /// What IoCsqInsertIrp(Ex) does before the protocol's insertion (a scheduling point, then
 /// `DriverContext[3]` and the context linked to the queue); shared with the safe
-/// [`CancelSafeQueue`](crate::safe::CancelSafeQueue), which then inserts through its own
+/// [`CancelSafeIrpQueue`](crate::safe::CancelSafeIrpQueue), which then inserts through its own
 /// [`QueueOps`].
 ///
 /// # Safety
@@ -461,7 +461,7 @@ pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) 
     // SAFETY: the caller's contract; the context's IRP is live while linked, which is read
     // under the queue lock.
     unsafe {
-        let calls = Calls::of(csq);
+        let calls = CsqCallbacks::of(csq);
         csq_core::remove_entry(&calls, || Some((*context).irp).filter(|irp| !irp.is_null())).unwrap_or(ptr::null_mut())
     }
 }
@@ -475,12 +475,12 @@ pub unsafe fn io_csq_remove_irp(csq: *mut IoCsq, context: *mut IoCsqIrpContext) 
 pub unsafe fn io_csq_remove_next_irp(csq: *mut IoCsq, peek_context: *mut c_void) -> *mut Irp {
     crate::sched::point("IoCsqRemoveNextIrp", None);
     // SAFETY: the caller's contract; peeked IRPs are live while linked (under the lock).
-    let calls = unsafe { Calls::of(csq) };
+    let calls = unsafe { CsqCallbacks::of(csq) };
     csq_core::remove_next(&calls, peek_context).unwrap_or(ptr::null_mut())
 }
 
 /// IoCsqRemoveNextIrp on a queue with its own [`QueueOps`] (the safe
-/// [`CancelSafeQueue`](crate::safe::CancelSafeQueue)): the same scheduling point, then
+/// [`CancelSafeIrpQueue`](crate::safe::CancelSafeIrpQueue)): the same scheduling point, then
 /// the protocol's removal, as the owner.
 pub(crate) fn remove_next_irp<Q: QueueOps<Entry = *mut Irp>>(q: &Q, peek: Q::Peek) -> Option<*mut Irp> {
     crate::sched::point("IoCsqRemoveNextIrp", None);

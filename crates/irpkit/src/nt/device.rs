@@ -24,18 +24,23 @@ const DEVICE_MAGIC: u64 = 0x6972_706b_6974_4456; // "irpkitDV"
 pub type DriverInitialize =
     unsafe extern "system-unwind" fn(driver: *mut DriverObject, registry_path: *mut UnicodeString) -> NtStatus;
 
-/// A driver object pointer that may cross threads (the kernel's driver list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DriverPtr(pub(crate) *mut DriverObject);
-// SAFETY: driver objects are shared by design; all mutation follows NT's rules.
+/// A driver object pointer that may cross threads (into a closure, a spawned thread, a
+/// list). Only a pointer: reading through it is `unsafe`, as for the raw pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DriverPtr(pub *mut DriverObject);
+// SAFETY: driver objects are shared by design; all mutation follows NT's rules, and every
+// access through the pointer is the caller's `unsafe`.
 unsafe impl Send for DriverPtr {}
 // SAFETY: as above.
 unsafe impl Sync for DriverPtr {}
 
-/// A device object pointer that may cross threads (the kernel's device list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DevicePtr(pub(crate) *mut DeviceObject);
-// SAFETY: device objects are shared by design; all mutation follows NT's rules.
+/// A device object pointer that may cross threads (into a closure, a spawned thread, a
+/// list). Only a pointer: reading through it is `unsafe`, as for the raw pointer (a
+/// device object lives as long as its kernel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DevicePtr(pub *mut DeviceObject);
+// SAFETY: device objects are shared by design; all mutation follows NT's rules, and every
+// access through the pointer is the caller's `unsafe`.
 unsafe impl Send for DevicePtr {}
 // SAFETY: as above.
 unsafe impl Sync for DevicePtr {}

@@ -29,6 +29,16 @@ use crate::verifier::{IrpSnapshot, Rule, StackFrame};
 const HEADER_MAGIC: u64 = 0x6972_706b_6974_4952; // "irpkitIR"
 
 /// irpkit's bookkeeping in front of every IRP it allocates.
+/// An IRP pointer that may cross threads (into a closure, a spawned thread, a list).
+/// Only a pointer: reading through it is `unsafe`, as for the raw pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IrpPtr(pub *mut Irp);
+// SAFETY: IRPs are handed between threads by design (IoCallDriver, completion on another
+// processor); every access through the pointer is the caller's `unsafe`, under NT's rules.
+unsafe impl Send for IrpPtr {}
+// SAFETY: as for `Send`: sharing the pointer gives no access that is not `unsafe`.
+unsafe impl Sync for IrpPtr {}
+
 #[repr(C, align(16))]
 pub(crate) struct IrpHeader {
     magic: u64,

@@ -50,7 +50,7 @@ pub use csq::{
 pub use debug::{dbg_break_point, dbg_print, paged_code, rtl_assert, DebugLine};
 pub use device::{
     io_attach_device_to_device_stack, io_call_driver, io_create_device, io_delete_device, io_detach_device,
-    io_get_attached_device, DriverInitialize,
+    io_get_attached_device, DevicePtr, DriverInitialize, DriverPtr,
 };
 pub use devqueue::{
     ke_initialize_device_queue, ke_insert_by_key_device_queue, ke_insert_device_queue, ke_remove_by_key_device_queue,
@@ -70,6 +70,7 @@ pub use irp::{
     io_allocate_irp, io_copy_current_irp_stack_location_to_next, io_free_irp, io_get_current_irp_stack_location,
     io_get_next_irp_stack_location, io_initialize_irp, io_mark_irp_pending, io_reuse_irp, io_set_completion_routine,
     io_set_completion_routine_ex, io_set_next_irp_stack_location, io_size_of_irp, io_skip_current_irp_stack_location,
+    IrpPtr,
 };
 pub use ob::{
     io_attach_device, io_create_symbolic_link, io_delete_symbolic_link, ke_enter_critical_region,

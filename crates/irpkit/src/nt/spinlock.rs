@@ -287,7 +287,7 @@ pub(crate) fn acquire_cancel_lock(k: &KernelShared, routine: &'static str) -> KI
 /// If the calling thread holds the cancel spin lock, it holds it by its own
 /// [`io_acquire_cancel_spin_lock`] or as an NT-layer cancel routine (entered with it) —
 /// never as a lock that a safe guard stands for (a
-/// [`CancelLockGuard`](crate::safe::CancelLockGuard) or
+/// [`CancelRoutineLock`](crate::safe::CancelRoutineLock) or
 /// [`CancelSpinLockGuard`](crate::safe::CancelSpinLockGuard) on this thread): releasing
 /// that one would let another thread change `CurrentIrp` while the guard still "proves"
 /// the lock held. (Releasing it while not holding it is reported, not undefined.)

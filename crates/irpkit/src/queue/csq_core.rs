@@ -1,7 +1,7 @@
 //! The cancel-safe queue protocol, once, for every kind of entry.
 //!
 //! IoCsq (entries are IRPs, cancellability is `Irp->CancelRoutine`; `nt::csq`), the safe
-//! `safe::CancelSafeQueue` (IRPs in a list of its own) and the
+//! `safe::CancelSafeIrpQueue` (IRPs in a list of its own) and the
 //! typed `safe::CancelQueue` (entries are nodes with an atomic
 //! state) all run these functions; only the [`QueueOps`] differ. The protocol:
 //!

@@ -3,7 +3,7 @@
 //!
 //! - [`list`]: `LIST_ENTRY` and the NT list routines on it (InsertTailList,
 //!   RemoveEntryList, RemoveHeadList, walks). Device queues (`nt::devqueue`), the safe
-//!   `safe::CancelSafeQueue` and the typed
+//!   `safe::CancelSafeIrpQueue` and the typed
 //!   `safe::CancelQueue` link their entries with it.
 //! - [`lock`]: [`RawLock`](lock::RawLock) (a lock taken at a raised IRQL and released by
 //!   restoring it), the one guard [`Held`](lock::Held) over it, a plain spin lock,

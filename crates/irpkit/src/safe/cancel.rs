@@ -14,7 +14,7 @@ type Brand<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 /// (at DISPATCH_LEVEL), after it won the IRP from the driver.
 ///
 /// Contract (enforced by the types): the routine must return the
-/// [`CancelLockReleased`] proof, which only [`CancelLockGuard::release`] of the guard it
+/// [`CancelLockReleased`] proof, which only [`CancelRoutineLock::release`] of the guard it
 /// was given produces; completing the cancelled IRP needs that proof, so it happens after
 /// the lock is released.
 ///
@@ -22,14 +22,14 @@ type Brand<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 /// it (as for the `CurrentIrp` of a StartIo driver): dropping the [`CancelIrp`] says so.
 pub trait CancelRoutine: 'static {
     /// Cancels `irp`.
-    fn cancel<'a>(device: &DeviceRef, irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a>;
+    fn cancel<'a>(device: &DeviceRef, irp: CancelIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a>;
 }
 
 /// The cancel spin lock, held on entry to a cancel routine. Releasing it (with
 /// `Irp->CancelIrql`, always the right IRQL) yields the proof the routine returns.
 /// Dropping it also releases it.
 #[derive(Debug)]
-pub struct CancelLockGuard<'a> {
+pub struct CancelRoutineLock<'a> {
     irql: nt::KIrql,
     released: bool,
     _brand: Brand<'a>,
@@ -42,13 +42,13 @@ pub struct CancelLockReleased<'a> {
     _brand: Brand<'a>,
 }
 
-impl<'a> CancelLockGuard<'a> {
+impl<'a> CancelRoutineLock<'a> {
     /// The guard a cancel routine is given.
     ///
     /// # Safety
     /// The calling thread holds the cancel spin lock, acquired at `irql` (`CancelIrql`).
     pub(crate) unsafe fn new(irql: nt::KIrql) -> Self {
-        CancelLockGuard { irql, released: false, _brand: PhantomData, _not_send: PhantomData }
+        CancelRoutineLock { irql, released: false, _brand: PhantomData, _not_send: PhantomData }
     }
 
     /// `IoReleaseCancelSpinLock(Irp->CancelIrql)`.
@@ -61,7 +61,7 @@ impl<'a> CancelLockGuard<'a> {
     }
 }
 
-impl Drop for CancelLockGuard<'_> {
+impl Drop for CancelRoutineLock<'_> {
     fn drop(&mut self) {
         if !self.released {
             // SAFETY: as in `release`: the guard's own lock, and the guard ends here.
@@ -123,7 +123,7 @@ pub(crate) unsafe extern "system-unwind" fn cancel_trampoline<C: CancelRoutine>(
     // SAFETY: IoCancelIrp calls us with a live IRP it won, holding the cancel lock with
     // `CancelIrql` saved.
     let irql = unsafe { (*irp).cancel_irql.load(crate::sync::atomic::Ordering::Relaxed) };
-    let guard = CancelLockGuard { irql, released: false, _brand: PhantomData, _not_send: PhantomData };
+    let guard = CancelRoutineLock { irql, released: false, _brand: PhantomData, _not_send: PhantomData };
     let irp = CancelIrp { raw: NonNull::new(irp).expect("IoCancelIrp passes an IRP"), _brand: PhantomData };
     assert!(!device.is_null(), "a safe cancel routine was called for an IRP that was never sent to a device");
     // SAFETY: `device` is the live device of the IRP's current stack location.

@@ -1,6 +1,6 @@
 //! A cancel-safe IRP queue for safe drivers, built on the IoCsq core.
 //!
-//! [`CancelSafeQueue`] is an IO_CSQ whose storage is an intrusive list through each IRP's
+//! [`CancelSafeIrpQueue`] is an IO_CSQ whose storage is an intrusive list through each IRP's
 //! `Tail.Overlay.ListEntry` (no allocation per request), in FIFO order or sorted by a key,
 //! under its own spin lock. It runs the protocol of `queue::csq_core` with its own
 //! [`QueueOps`] (the IRP side — cancel routine, `DriverContext[3]` — is IoCsq's, from
@@ -36,7 +36,7 @@ use crate::queue::list::List;
 use crate::queue::lock::{InFlight, Len, RawLock};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 
-/// How a [`CancelSafeQueue`] orders its IRPs.
+/// How a [`CancelSafeIrpQueue`] orders its IRPs.
 #[derive(Debug, Clone, Copy)]
 enum Order {
     Fifo,
@@ -45,8 +45,8 @@ enum Order {
 }
 
 #[repr(C)]
-struct Inner {
-    /// First field: the callbacks get `*mut IoCsq` and recover `Inner` from it.
+struct CsqState {
+    /// First field: the callbacks get `*mut IoCsq` and recover `CsqState` from it.
     csq: UnsafeCell<IoCsq>,
     lock: nt::KSpinLock,
     head: UnsafeCell<ListEntry>,
@@ -59,19 +59,19 @@ struct Inner {
     on_cancel: fn(Irp, Option<&DeviceRef>),
 }
 
-// SAFETY: `Inner` may be dropped on another thread: the IRPs linked in it are owned by the
+// SAFETY: `CsqState` may be dropped on another thread: the IRPs linked in it are owned by the
 // queue (not by a thread), the head and links are plain memory, and the counters are
 // atomic.
-unsafe impl Send for Inner {}
+unsafe impl Send for CsqState {}
 // SAFETY: shared use goes through the spin lock for the list and the IRP links (the
 // `QueueOps` methods run under it), atomics for the counters, and the callback table is
 // written once before the queue is shared.
-unsafe impl Sync for Inner {}
+unsafe impl Sync for CsqState {}
 
-fn inner<'a>(csq: *mut IoCsq) -> &'a Inner {
-    // SAFETY: `csq` is the first field of an `Inner`, which its queue's drop keeps alive
+fn inner<'a>(csq: *mut IoCsq) -> &'a CsqState {
+    // SAFETY: `csq` is the first field of an `CsqState`, which its queue's drop keeps alive
     // until no queued IRP and no cancellation refers to it.
-    unsafe { &*csq.cast::<Inner>() }
+    unsafe { &*csq.cast::<CsqState>() }
 }
 
 /// A read-only view of a queued IRP (for keys and matching).
@@ -86,15 +86,15 @@ fn key_slot(irp: *mut nt::Irp) -> *mut *mut c_void {
     unsafe { (*nt::Irp::driver_context(irp)).as_mut_ptr().add(2) }
 }
 
-impl Inner {
+impl CsqState {
     fn list(&self) -> List {
-        // SAFETY: the head lives in the boxed, never moved `Inner`, initialised by `build`.
+        // SAFETY: the head lives in the boxed, never moved `CsqState`, initialised by `build`.
         unsafe { List::from_head(self.head.get()) }
     }
 }
 
 // SAFETY: `lock` is a KSPIN_LOCK, whose `RawLock` impl excludes (see `nt::spinlock`).
-unsafe impl RawLock for Inner {
+unsafe impl RawLock for CsqState {
     fn acquire(&self) -> KIrql {
         self.lock.acquire()
     }
@@ -111,7 +111,7 @@ unsafe impl RawLock for Inner {
 // calls `cancel_won` for the IRPs it wins); `peek` returns IRPs linked in the list;
 // queued IRPs are live (the queue owns them until removed); `complete_canceled` ends with
 // the `in_flight.leave()` that `remove(_, Remover::Cancel)` started, its last access.
-unsafe impl QueueOps for Inner {
+unsafe impl QueueOps for CsqState {
     type Entry = *mut nt::Irp;
     type InsertContext = *mut c_void;
     /// Null, or a `&&dyn Fn(&Irp) -> bool` on the caller's stack.
@@ -196,7 +196,7 @@ unsafe impl QueueOps for Inner {
         unsafe { nt::csq::detach_irp(irp) }
     }
 }
-// The IO_CSQ callback table: each forwards to `Inner`'s `QueueOps`. Only the library
+// The IO_CSQ callback table: each forwards to `CsqState`'s `QueueOps`. Only the library
 // cancel routine calls it (see the module invariants), so `remove` is the cancel path.
 
 unsafe extern "system-unwind" fn insert_ex(csq: *mut IoCsq, irp: *mut nt::Irp, ctx: *mut c_void) -> NtStatus {
@@ -229,29 +229,29 @@ unsafe extern "system-unwind" fn complete_canceled(csq: *mut IoCsq, irp: *mut nt
 /// cancelled from anywhere; each leaves the queue exactly once — removed by the driver or
 /// completed `STATUS_CANCELLED` / 0 by the cancellation — and is removed before it is
 /// completed.
-pub struct CancelSafeQueue {
-    inner: Box<Inner>,
+pub struct CancelSafeIrpQueue {
+    inner: Box<CsqState>,
 }
 
-impl core::fmt::Debug for CancelSafeQueue {
+impl core::fmt::Debug for CancelSafeIrpQueue {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("CancelSafeQueue").field("len", &self.len()).finish_non_exhaustive()
+        f.debug_struct("CancelSafeIrpQueue").field("len", &self.len()).finish_non_exhaustive()
     }
 }
 
-impl Default for CancelSafeQueue {
+impl Default for CancelSafeIrpQueue {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl CancelSafeQueue {
+impl CancelSafeIrpQueue {
     fn build(order: Order, capacity: usize) -> Self {
         Self::build_with(order, capacity, complete_cancelled)
     }
 
     fn build_with(order: Order, capacity: usize, on_cancel: fn(Irp, Option<&DeviceRef>)) -> Self {
-        let inner = Box::new(Inner {
+        let inner = Box::new(CsqState {
             csq: UnsafeCell::new(IoCsq::zeroed()),
             lock: nt::KSpinLock::new(),
             head: UnsafeCell::new(ListEntry::null()),
@@ -268,7 +268,7 @@ impl CancelSafeQueue {
             inner.list().init();
             nt::io_csq_initialize_ex(inner.csq.get(), insert_ex, remove, peek, acquire, release, complete_canceled);
         }
-        CancelSafeQueue { inner }
+        CancelSafeIrpQueue { inner }
     }
 
     /// A FIFO queue.
@@ -360,7 +360,7 @@ fn complete_cancelled(irp: Irp, _device: Option<&DeviceRef>) {
     irp.complete(STATUS_CANCELLED, 0);
 }
 
-impl Drop for CancelSafeQueue {
+impl Drop for CancelSafeIrpQueue {
     fn drop(&mut self) {
         self.drain();
         // Wait for cancellations still running in the queue (see the module docs).
@@ -369,7 +369,7 @@ impl Drop for CancelSafeQueue {
     }
 }
 
-impl CancelSafeQueue {
+impl CancelSafeIrpQueue {
     fn drain(&self) {
         while let Some(irp) = self.remove_next() {
             let device = irp.device().map(|d| d.as_ptr());

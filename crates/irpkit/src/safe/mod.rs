@@ -8,7 +8,7 @@
 //! - parking an IRP with a cancel routine turns it into a [`CancelableIrp`], which cannot
 //!   be completed; [`CancelableIrp::clear_cancel_routine`] gives the `Irp` back only to
 //!   the winner of the exchange with IoCancelIrp;
-//! - a [`CancelRoutine`] receives the cancel spin lock as a [`CancelLockGuard`] by value
+//! - a [`CancelRoutine`] receives the cancel spin lock as a [`CancelRoutineLock`] by value
 //!   and must return the [`CancelLockReleased`] proof that only releasing that very guard
 //!   produces; completing the cancelled IRP needs the proof too, so the lock is never held
 //!   across completion;
@@ -28,10 +28,10 @@
 //! value it must return is to release the guard it was given:
 //!
 //! ```compile_fail,E0308
-//! use irpkit::safe::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, DeviceRef};
+//! use irpkit::safe::{CancelIrp, CancelRoutineLock, CancelLockReleased, CancelRoutine, DeviceRef};
 //! struct KeepsLock;
 //! impl CancelRoutine for KeepsLock {
-//!     fn cancel<'a>(_: &DeviceRef, _irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+//!     fn cancel<'a>(_: &DeviceRef, _irp: CancelIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a> {
 //!         lock // still holding it: a guard is not a release
 //!     }
 //! }
@@ -41,11 +41,11 @@
 //!
 //! ```compile_fail
 //! use std::cell::RefCell;
-//! use irpkit::safe::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, DeviceRef};
-//! thread_local!(static KEPT: RefCell<Option<CancelLockGuard<'static>>> = RefCell::new(None));
+//! use irpkit::safe::{CancelIrp, CancelRoutineLock, CancelLockReleased, CancelRoutine, DeviceRef};
+//! thread_local!(static KEPT: RefCell<Option<CancelRoutineLock<'static>>> = RefCell::new(None));
 //! struct Smuggles;
 //! impl CancelRoutine for Smuggles {
-//!     fn cancel<'a>(_: &DeviceRef, irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+//!     fn cancel<'a>(_: &DeviceRef, irp: CancelIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a> {
 //!         KEPT.with(|k| *k.borrow_mut() = Some(lock)); // lifetime 'a does not outlive the call
 //!         unreachable!()
 //!     }
@@ -56,10 +56,10 @@
 //! `CurrentIrp` while the guard still stands (the NT routine is `unsafe`):
 //!
 //! ```compile_fail,E0133
-//! use irpkit::safe::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, DeviceRef};
+//! use irpkit::safe::{CancelIrp, CancelRoutineLock, CancelLockReleased, CancelRoutine, DeviceRef};
 //! struct Undercuts;
 //! impl CancelRoutine for Undercuts {
-//!     fn cancel<'a>(_: &DeviceRef, _irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+//!     fn cancel<'a>(_: &DeviceRef, _irp: CancelIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a> {
 //!         irpkit::nt::io_release_cancel_spin_lock(irpkit::nt::DISPATCH_LEVEL); // guard still held
 //!         lock.release()
 //!     }
@@ -69,10 +69,10 @@
 //! Nor complete the cancelled IRP while still holding the lock:
 //!
 //! ```compile_fail,E0061
-//! use irpkit::safe::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine, DeviceRef};
+//! use irpkit::safe::{CancelIrp, CancelRoutineLock, CancelLockReleased, CancelRoutine, DeviceRef};
 //! struct CompletesUnderLock;
 //! impl CancelRoutine for CompletesUnderLock {
-//!     fn cancel<'a>(_: &DeviceRef, irp: CancelIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a> {
+//!     fn cancel<'a>(_: &DeviceRef, irp: CancelIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a> {
 //!         irp.complete_cancelled(); // needs the proof of release
 //!         lock.release()
 //!     }
@@ -89,8 +89,8 @@ mod spinlock;
 mod startio;
 mod timer;
 
-pub use cancel::{CancelIrp, CancelLockGuard, CancelLockReleased, CancelRoutine};
-pub use csq::CancelSafeQueue;
+pub use cancel::{CancelIrp, CancelLockReleased, CancelRoutine, CancelRoutineLock};
+pub use csq::CancelSafeIrpQueue;
 
 pub use device::{create_device, Device, DeviceRef, Driver};
 pub use irp::{CancelableIrp, Completed, Dispatched, Irp, Pending};

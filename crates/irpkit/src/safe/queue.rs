@@ -39,7 +39,7 @@ struct Node<T> {
     cancel: AtomicBool,
     outcome: AtomicU8,
     item: UnsafeCell<MaybeUninit<T>>,
-    queue: UnsafeCell<*const Inner<T>>,
+    queue: UnsafeCell<*const QueueState<T>>,
     /// Holders of the node: the queue while the entry is in it, and the ticket.
     refs: AtomicUsize,
     /// The sort key (by-key queues).
@@ -71,7 +71,7 @@ unsafe impl<T: Send> Send for Node<T> {}
 // under the queue lock only.
 unsafe impl<T: Send> Sync for Node<T> {}
 
-struct Inner<T> {
+struct QueueState<T> {
     /// The queue lock: a plain spin lock — this queue is for any code, where IRQL and the
     /// verifier's spin-lock bookkeeping have no meaning.
     lock: SpinLock,
@@ -84,23 +84,23 @@ struct Inner<T> {
     key: Option<fn(&T) -> u64>,
 }
 
-// SAFETY: dropping `Inner` on another thread drops only what it owns: the handler (`Send`)
+// SAFETY: dropping `QueueState` on another thread drops only what it owns: the handler (`Send`)
 // and no item (the drop empties the queue first; items are `Send` anyway).
-unsafe impl<T: Send> Send for Inner<T> {}
+unsafe impl<T: Send> Send for QueueState<T> {}
 // SAFETY: shared use touches the list only under `lock` (the `QueueOps` methods), the
 // counters are atomic, and the handler is `Sync`.
-unsafe impl<T: Send> Sync for Inner<T> {}
+unsafe impl<T: Send> Sync for QueueState<T> {}
 
-impl<T> Inner<T> {
+impl<T> QueueState<T> {
     fn list(&self) -> List {
-        // SAFETY: the head lives in the boxed, never moved `Inner`, initialised by `build`.
+        // SAFETY: the head lives in the boxed, never moved `QueueState`, initialised by `build`.
         unsafe { List::from_head(self.head.get()) }
     }
 }
 
 type Pred<'a, T> = Option<&'a dyn Fn(&T) -> bool>;
 
-struct Ops<'a, T>(&'a Inner<T>);
+struct TypedQueueOps<'a, T>(&'a QueueState<T>);
 
 fn node<'a, T>(p: NonNull<Node<T>>) -> &'a Node<T> {
     // SAFETY: callers hold one of the node's references (the queue's, or a ticket's) for
@@ -114,7 +114,7 @@ fn node_of<T>(link: *mut ListEntry) -> NonNull<Node<T>> {
 }
 
 // SAFETY: the queue's `SpinLock`, whose `RawLock` impl excludes.
-unsafe impl<T> RawLock for Ops<'_, T> {
+unsafe impl<T> RawLock for TypedQueueOps<'_, T> {
     fn acquire(&self) -> Irql {
         self.0.lock.acquire()
     }
@@ -131,7 +131,7 @@ unsafe impl<T> RawLock for Ops<'_, T> {
 // is only ever set; a node holds a reference for the queue while linked, so it stays
 // valid; `peek` walks only linked nodes; `complete_canceled` ends with the
 // `in_flight.leave()` that `remove(_, Remover::Cancel)` started.
-unsafe impl<'a, T: Send> QueueOps for Ops<'a, T> {
+unsafe impl<'a, T: Send> QueueOps for TypedQueueOps<'a, T> {
     type Entry = NonNull<Node<T>>;
     type InsertContext = ();
     type Peek = Pred<'a, T>;
@@ -226,7 +226,7 @@ unsafe impl<'a, T: Send> QueueOps for Ops<'a, T> {
 /// assert!(!b.cancel());                // too late: it was taken
 /// ```
 pub struct CancelQueue<T: Send + 'static> {
-    inner: Box<Inner<T>>,
+    inner: Box<QueueState<T>>,
 }
 
 impl<T: Send + 'static> core::fmt::Debug for CancelQueue<T> {
@@ -280,7 +280,7 @@ impl<T: Send + 'static> Ticket<T> {
         // SAFETY: an armed node is linked in its queue, which cannot finish dropping while
         // it is (the drop waits for queued and cancelling entries).
         let queue = unsafe { &**n.queue.get() };
-        csq_core::cancel_won(&Ops(queue), NonNull::from(n));
+        csq_core::cancel_won(&TypedQueueOps(queue), NonNull::from(n));
         true
     }
 
@@ -313,7 +313,7 @@ impl<T: Send + 'static> CancelQueue<T> {
     }
 
     fn build(on_cancel: impl Fn(T) + Send + Sync + 'static, key: Option<fn(&T) -> u64>) -> Self {
-        let inner = Box::new(Inner {
+        let inner = Box::new(QueueState {
             lock: SpinLock::new(),
             head: UnsafeCell::new(ListEntry::null()),
             len: Len::new(),
@@ -341,12 +341,12 @@ impl<T: Send + 'static> CancelQueue<T> {
             key,
         })));
         // This queue refuses nothing (its refusal type is uninhabited).
-        let Ok(()) = csq_core::insert(&Ops(&*self.inner), raw, ());
+        let Ok(()) = csq_core::insert(&TypedQueueOps(&*self.inner), raw, ());
         Ticket { node: raw, _t: PhantomData }
     }
 
     fn take(&self, pred: Pred<'_, T>, outcome: u8) -> Option<T> {
-        let e = csq_core::remove_next(&Ops(&*self.inner), pred)?;
+        let e = csq_core::remove_next(&TypedQueueOps(&*self.inner), pred)?;
         let n = node(e);
         // SAFETY: the removal won the entry: the item is ours, exactly once.
         let item = unsafe { (*n.item.get()).assume_init_read() };

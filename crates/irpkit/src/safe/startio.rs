@@ -14,7 +14,7 @@
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use super::cancel::{CancelIrp, CancelLockGuard, CancelLockReleased};
+use super::cancel::{CancelIrp, CancelLockReleased, CancelRoutineLock};
 use super::device::Device;
 use super::irp::Irp;
 use crate::nt;
@@ -36,7 +36,7 @@ pub trait StartIoDriver: super::Driver {
 /// The cancel routine of an IRP queued with [`Irp::start_packet`].
 pub trait StartIoCancelRoutine: 'static {
     /// Cancels `irp`, called with the cancel spin lock held.
-    fn cancel<'a>(device: &DeviceRef, irp: QueuedIrp<'a>, lock: CancelLockGuard<'a>) -> CancelLockReleased<'a>;
+    fn cancel<'a>(device: &DeviceRef, irp: QueuedIrp<'a>, lock: CancelRoutineLock<'a>) -> CancelLockReleased<'a>;
 }
 
 /// An IRP of a StartIo driver whose cancel routine runs: it may be queued, current, or
@@ -63,7 +63,7 @@ impl<'a> QueuedIrp<'a> {
 
     /// Whether the IRP is the device's `CurrentIrp` (step 1 of "Cancel Routines in Drivers
     /// with StartIo Routines").
-    pub fn is_current(&self, device: &DeviceRef, _lock: &CancelLockGuard<'a>) -> bool {
+    pub fn is_current(&self, device: &DeviceRef, _lock: &CancelRoutineLock<'a>) -> bool {
         // SAFETY: a live device; the field is atomic. Its value holds still while `_lock`
         // lives: the safe layer queues IRPs only with a cancel routine and always starts
         // the next packet as cancelable, so `CurrentIrp` changes only under the cancel spin
@@ -76,7 +76,7 @@ impl<'a> QueuedIrp<'a> {
     pub fn remove_from_device_queue(
         self,
         device: &DeviceRef,
-        _lock: &CancelLockGuard<'a>,
+        _lock: &CancelRoutineLock<'a>,
     ) -> Result<CancelIrp<'a>, NotQueued<'a>> {
         // SAFETY: the device's own queue and the IRP's own entry; the IRP is live.
         let removed = unsafe {
@@ -101,7 +101,7 @@ pub(crate) unsafe extern "system-unwind" fn start_io_cancel_trampoline<C: StartI
     assert!(!device.is_null(), "a StartIo cancel routine was called for an IRP that was never sent to a device");
     // SAFETY: IoCancelIrp / IoStartPacket call us with a live IRP, the lock held and
     // `CancelIrql` saved.
-    let guard = unsafe { CancelLockGuard::new((*irp).cancel_irql.load(Ordering::Relaxed)) };
+    let guard = unsafe { CancelRoutineLock::new((*irp).cancel_irql.load(Ordering::Relaxed)) };
     let irp = QueuedIrp { raw: NonNull::new(irp).expect("an IRP"), _brand: PhantomData };
     // SAFETY: the live device of the IRP's current stack location.
     let device = unsafe { DeviceRef::from_ptr(device) };

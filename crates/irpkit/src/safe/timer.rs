@@ -28,7 +28,7 @@ const UNBOUND: u8 = 0;
 const BINDING: u8 = 1;
 const BOUND: u8 = 2;
 
-struct Inner {
+struct TimerState {
     timer: UnsafeCell<KTimer>,
     dpc: UnsafeCell<KDpc>,
     /// `UNBOUND`, `BINDING` or `BOUND` (see the module's invariants).
@@ -48,14 +48,14 @@ struct Inner {
 /// timer's callback while that one is waited for by this one's callback deadlocks, as
 /// waiting at DISPATCH_LEVEL would.
 pub struct DeviceTimer {
-    inner: NonNull<Inner>,
+    inner: NonNull<TimerState>,
 }
 
-// SAFETY: every field of `Inner` shared between threads is an atomic, is written once
+// SAFETY: every field of `TimerState` shared between threads is an atomic, is written once
 // under the binding protocol (module invariants), is changed by the kernel under its DPC
 // lock (timer, DPC), or is immutable (`callback`).
 unsafe impl Send for DeviceTimer {}
-// SAFETY: as above; `&DeviceTimer` only reaches `Inner` through those fields.
+// SAFETY: as above; `&DeviceTimer` only reaches `TimerState` through those fields.
 unsafe impl Sync for DeviceTimer {}
 
 impl core::fmt::Debug for DeviceTimer {
@@ -70,12 +70,12 @@ unsafe extern "system-unwind" fn dpc_trampoline(
     _a: *mut c_void,
     _b: *mut c_void,
 ) {
-    // SAFETY: the context is the `Inner` of a bound `DeviceTimer`; its drop waits for this
+    // SAFETY: the context is the `TimerState` of a bound `DeviceTimer`; its drop waits for this
     // routine to return (or, on this very thread, happens inside the callback, after
-    // which nothing here touches `Inner`). The device is live: a bound device's kernel
+    // which nothing here touches `TimerState`). The device is live: a bound device's kernel
     // runs this DPC, so it still exists, and device memory lasts as long as its kernel.
     let (callback, device) = unsafe {
-        let inner = context.cast::<Inner>();
+        let inner = context.cast::<TimerState>();
         ((*inner).callback, *(*inner).device.get())
     };
     // SAFETY: see above.
@@ -88,7 +88,7 @@ impl DeviceTimer {
         // SAFETY: all-zero bytes are a valid image of the plain-data timer and DPC (null
         // pointers, no routine); both are initialised properly on first `set`.
         let (timer, dpc) = unsafe { (core::mem::zeroed::<KTimer>(), core::mem::zeroed::<KDpc>()) };
-        let inner = Box::new(Inner {
+        let inner = Box::new(TimerState {
             timer: UnsafeCell::new(timer),
             dpc: UnsafeCell::new(dpc),
             state: AtomicU8::new(UNBOUND),
@@ -99,7 +99,7 @@ impl DeviceTimer {
         DeviceTimer { inner: NonNull::from(Box::leak(inner)) }
     }
 
-    fn inner(&self) -> &Inner {
+    fn inner(&self) -> &TimerState {
         // SAFETY: the block lives until drop; every field is an UnsafeCell, an atomic or
         // immutable, so a shared reference aliases no racing write.
         unsafe { self.inner.as_ref() }
@@ -178,7 +178,7 @@ impl Drop for DeviceTimer {
             let inner = self.inner();
             kernel.with(|k| {
                 // SAFETY: the timer and DPC are initialised; after the cancel and the
-                // flush the kernel refers to neither and no routine uses `Inner`.
+                // flush the kernel refers to neither and no routine uses `TimerState`.
                 unsafe {
                     nt::dpc::cancel_timer_in(k, inner.timer.get());
                     nt::dpc::flush_dpc_in(k, inner.dpc.get());
