@@ -810,9 +810,10 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
     let _ = writeln!(s, "## How the figures are made\n");
     let _ = writeln!(
         s,
-        "- The workloads of the divan benchmarks (`crates/irpkit/benches/request.rs`, `startio.rs`, \
-         `csq.rs`) live in `crates/irpkit-perf/src/workloads/`; the benchmark files include the \
-         same source files, so `cargo bench -p irpkit` and this report run the same code.\n\
+        "- The workloads of the divan benchmarks (`crates/irpkit-perf/benches/request.rs`, \
+         `startio.rs`, `csq.rs`) live in `crates/irpkit-perf/src/workloads/`; the benchmarks use \
+         that module of the library, so `cargo bench -p irpkit-perf` and this report run the same \
+         code.\n\
          - Peers that only this report runs (crossbeam-channel, the thread-exit and latency \
          experiments, the memory and allocation counts) are in `crates/irpkit-perf/src/`.\n\
          - The explorer's race is `crates/irpkit-perf/src/race.rs`, its irpkit side \
