@@ -188,7 +188,7 @@ impl LiveDevice {
     }
 }
 
-/// The C drivers of a scenario, built ([`build_drivers`]): each run loads its own copy.
+/// The C drivers of a scenario, built ([`build_drivers`](super::build_drivers)): each run loads its own copy.
 #[derive(Debug, Clone, Default)]
 pub struct Drivers {
     pub(super) images: Vec<BuiltDriver>,
