@@ -753,107 +753,183 @@ pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
     } else {
         model
     };
-    const LABEL: f64 = 300.0;
-    const ROW: f64 = 18.0;
-    const TOP: f64 = 40.0;
-    // Columns narrow from 16 px as events grow, to keep the page within about 24 000 px,
-    // but never below 6 px (a slice must stay visible and hoverable).
-    let col = (24_000.0 / model.events.max(1) as f64).clamp(6.0, 16.0);
-    // Rows: a title row per group, then a row per lane of each track.
-    let mut rows: Vec<(usize, usize, String, Group)> = Vec::new();
-    for (t, track) in model.tracks.iter().enumerate() {
-        if rows.last().is_none_or(|r| r.3 != track.group) {
-            rows.push((usize::MAX, 0, String::new(), track.group));
+    let drawing = Drawing::new(model);
+    let mut svg = drawing.open();
+    drawing.clock_axis(&mut svg);
+    drawing.row_labels(&mut svg);
+    let slices = drawing.slices(&mut svg);
+    let arrows = drawing.arrows(&mut svg);
+    svg.push_str("</svg>");
+    page(model, title, summary, &svg, (slices, arrows), cut.then_some(all_events))
+}
+
+/// Width of the page's label column, px.
+const LABEL: f64 = 300.0;
+/// Height of a row, px.
+const ROW: f64 = 18.0;
+/// Height above the first row (the clock axis), px.
+const TOP: f64 = 40.0;
+
+/// A timeline drawn as SVG: a column per event, a row per lane of each track under a
+/// title row per group.
+struct Drawing<'a> {
+    model: &'a Model,
+    /// A column's width, px.
+    col: f64,
+    /// (track, lane, name, group) per row; a group's title row has track `usize::MAX`.
+    rows: Vec<(usize, usize, String, Group)>,
+    width: f64,
+    height: f64,
+}
+
+impl<'a> Drawing<'a> {
+    fn new(model: &'a Model) -> Self {
+        // Columns narrow from 16 px as events grow, to keep the page within about 24 000
+        // px, but never below 6 px (a slice must stay visible and hoverable).
+        let col = (24_000.0 / model.events.max(1) as f64).clamp(6.0, 16.0);
+        // Rows: a title row per group, then a row per lane of each track.
+        let mut rows: Vec<(usize, usize, String, Group)> = Vec::new();
+        for (t, track) in model.tracks.iter().enumerate() {
+            if rows.last().is_none_or(|r| r.3 != track.group) {
+                rows.push((usize::MAX, 0, String::new(), track.group));
+            }
+            for lane in 0..track.lanes.len().max(1) {
+                let name = if lane == 0 { track.name.clone() } else { format!("  … overlapping {lane}") };
+                rows.push((t, lane, name, track.group));
+            }
         }
-        for lane in 0..track.lanes.len().max(1) {
-            let name = if lane == 0 { track.name.clone() } else { format!("  … overlapping {lane}") };
-            rows.push((t, lane, name, track.group));
-        }
+        let width = LABEL + (model.events as f64 + 2.0) * col;
+        let height = TOP + rows.len() as f64 * ROW + 20.0;
+        Drawing { model, col, rows, width, height }
     }
-    let row_of = |t: usize, lane: usize| rows.iter().position(|r| r.0 == t && r.1 == lane).unwrap_or(0);
-    let width = LABEL + (model.events as f64 + 2.0) * col;
-    let height = TOP + rows.len() as f64 * ROW + 20.0;
-    let x = |rank: f64| LABEL + rank * col;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
-    );
-    svg.push_str(
-        r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#c0392b"/></marker></defs>"##,
-    );
-    // Clock axis: a tick where the clock moved, a mark where it jumped.
-    let mut last_label = f64::NEG_INFINITY;
-    for (i, &c) in model.clock_us.iter().enumerate() {
-        let prev = if i == 0 { None } else { Some(model.clock_us[i - 1]) };
-        let jumped = prev.is_some_and(|p| c - p >= 1000.0);
-        if i == 0 || (jumped && x(i as f64) - last_label > 60.0) {
-            let _ = write!(
-                svg,
-                r##"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2:.0}" stroke="#bbb" stroke-dasharray="{3}"/><text x="{4:.1}" y="{5}" fill="#555">{6}</text>"##,
-                x(i as f64),
-                TOP - 14.0,
-                height - 20.0,
-                if jumped { "4 3" } else { "1 0" },
-                x(i as f64) + 2.0,
-                TOP - 18.0,
-                esc(&format!("{}{:.3} ms", if jumped { "⋯ " } else { "" }, c / 1e3))
-            );
-            last_label = x(i as f64);
-        }
+
+    /// The row of lane `lane` of track `t`.
+    fn row_of(&self, t: usize, lane: usize) -> usize {
+        self.rows.iter().position(|r| r.0 == t && r.1 == lane).unwrap_or(0)
     }
-    for (r, (t, _, name, group)) in rows.iter().enumerate() {
-        let y = TOP + r as f64 * ROW;
-        if *t == usize::MAX {
-            let _ = write!(
-                svg,
-                r##"<line x1="0" y1="{y:.0}" x2="{width:.0}" y2="{y:.0}" stroke="#888"/><text x="4" y="{:.0}" font-weight="bold" fill="#333">{}</text>"##,
-                y + 13.0,
-                group.title()
-            );
-            continue;
-        }
-        if r % 2 == 1 {
-            let _ = write!(svg, r##"<rect x="0" y="{y:.0}" width="{width:.0}" height="{ROW}" fill="#f6f6f6"/>"##);
-        }
-        let _ = write!(svg, r##"<text x="12" y="{:.0}" fill="#222">{}</text>"##, y + 13.0, esc(name));
+
+    /// Where position `rank` in event order is, px.
+    fn x(&self, rank: f64) -> f64 {
+        LABEL + rank * self.col
     }
-    let mut slices = 0;
-    for (t, track) in model.tracks.iter().enumerate() {
-        for (lane, lane_slices) in track.lanes.iter().enumerate() {
-            let y = TOP + row_of(t, lane) as f64 * ROW;
-            for s in lane_slices {
-                let (x0, x1) = (x(s.rank.0), x(s.rank.1).max(x(s.rank.0) + 4.0));
-                let (y0, h) = if s.style == Style::Life { (y + 2.0, ROW - 4.0) } else { (y + 5.0, ROW - 10.0) };
-                let args: String = s.args.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
+
+    /// The `<svg>` element's start and the arrow head.
+    fn open(&self) -> String {
+        let (width, height) = (self.width, self.height);
+        let mut svg = String::new();
+        let _ = write!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+        );
+        svg.push_str(
+            r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#c0392b"/></marker></defs>"##,
+        );
+        svg
+    }
+
+    /// The clock axis: a tick where the clock moved, a mark where it jumped.
+    fn clock_axis(&self, svg: &mut String) {
+        let clock_us = &self.model.clock_us;
+        let mut last_label = f64::NEG_INFINITY;
+        for (i, &c) in clock_us.iter().enumerate() {
+            let prev = if i == 0 { None } else { Some(clock_us[i - 1]) };
+            let jumped = prev.is_some_and(|p| c - p >= 1000.0);
+            if i == 0 || (jumped && self.x(i as f64) - last_label > 60.0) {
                 let _ = write!(
                     svg,
-                    r#"<rect class="slice" x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{h:.0}" rx="2" fill="{}"><title>{}</title></rect>"#,
-                    x1 - x0,
-                    s.style.colour(),
-                    esc(&format!("{}{args}", s.name))
+                    r##"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2:.0}" stroke="#bbb" stroke-dasharray="{3}"/><text x="{4:.1}" y="{5}" fill="#555">{6}</text>"##,
+                    self.x(i as f64),
+                    TOP - 14.0,
+                    self.height - 20.0,
+                    if jumped { "4 3" } else { "1 0" },
+                    self.x(i as f64) + 2.0,
+                    TOP - 18.0,
+                    esc(&format!("{}{:.3} ms", if jumped { "⋯ " } else { "" }, c / 1e3))
                 );
-                slices += 1;
+                last_label = self.x(i as f64);
             }
         }
     }
-    let mut arrows = 0;
-    for f in &model.flows {
-        for w in f.points.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            let ya = TOP + row_of(a.track, a.lane) as f64 * ROW + ROW / 2.0;
-            let yb = TOP + row_of(b.track, b.lane) as f64 * ROW + ROW / 2.0;
-            let _ = write!(
-                svg,
-                r##"<line class="flow" x1="{:.1}" y1="{ya:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#c0392b" stroke-width="1.2" marker-end="url(#arrow)"><title>cancel of IRP #{}</title></line>"##,
-                x(a.rank),
-                x(b.rank),
-                f.irp
-            );
-            arrows += 1;
+
+    /// The rows' titles (a group's in bold over a rule), every other row shaded.
+    fn row_labels(&self, svg: &mut String) {
+        let width = self.width;
+        for (r, (t, _, name, group)) in self.rows.iter().enumerate() {
+            let y = TOP + r as f64 * ROW;
+            if *t == usize::MAX {
+                let _ = write!(
+                    svg,
+                    r##"<line x1="0" y1="{y:.0}" x2="{width:.0}" y2="{y:.0}" stroke="#888"/><text x="4" y="{:.0}" font-weight="bold" fill="#333">{}</text>"##,
+                    y + 13.0,
+                    group.title()
+                );
+                continue;
+            }
+            if r % 2 == 1 {
+                let _ = write!(svg, r##"<rect x="0" y="{y:.0}" width="{width:.0}" height="{ROW}" fill="#f6f6f6"/>"##);
+            }
+            let _ = write!(svg, r##"<text x="12" y="{:.0}" fill="#222">{}</text>"##, y + 13.0, esc(name));
         }
     }
-    svg.push_str("</svg>");
+
+    /// Every slice, with its details as its title; returns how many.
+    fn slices(&self, svg: &mut String) -> usize {
+        let mut slices = 0;
+        for (t, track) in self.model.tracks.iter().enumerate() {
+            for (lane, lane_slices) in track.lanes.iter().enumerate() {
+                let y = TOP + self.row_of(t, lane) as f64 * ROW;
+                for s in lane_slices {
+                    let (x0, x1) = (self.x(s.rank.0), self.x(s.rank.1).max(self.x(s.rank.0) + 4.0));
+                    let (y0, h) = if s.style == Style::Life { (y + 2.0, ROW - 4.0) } else { (y + 5.0, ROW - 10.0) };
+                    let args: String = s.args.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
+                    let _ = write!(
+                        svg,
+                        r#"<rect class="slice" x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{h:.0}" rx="2" fill="{}"><title>{}</title></rect>"#,
+                        x1 - x0,
+                        s.style.colour(),
+                        esc(&format!("{}{args}", s.name))
+                    );
+                    slices += 1;
+                }
+            }
+        }
+        slices
+    }
+
+    /// The cancel flows' arrows; returns how many.
+    fn arrows(&self, svg: &mut String) -> usize {
+        let mut arrows = 0;
+        for f in &self.model.flows {
+            for w in f.points.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let ya = TOP + self.row_of(a.track, a.lane) as f64 * ROW + ROW / 2.0;
+                let yb = TOP + self.row_of(b.track, b.lane) as f64 * ROW + ROW / 2.0;
+                let _ = write!(
+                    svg,
+                    r##"<line class="flow" x1="{:.1}" y1="{ya:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#c0392b" stroke-width="1.2" marker-end="url(#arrow)"><title>cancel of IRP #{}</title></line>"##,
+                    self.x(a.rank),
+                    self.x(b.rank),
+                    f.irp
+                );
+                arrows += 1;
+            }
+        }
+        arrows
+    }
+}
+
+/// The page around `svg` (the drawing of `model`, with `drawn`: its slices and arrows,
+/// which the page's script counts again): the summary, the legend, and a note when the
+/// run had `cut_from` events, more than the page draws.
+fn page(
+    model: &Model,
+    title: &str,
+    summary: &str,
+    svg: &str,
+    drawn: (usize, usize),
+    cut_from: Option<usize>,
+) -> String {
+    let (slices, arrows) = drawn;
     let legend: String = [
         (Style::Life, "IRP, allocation to its last event"),
         (Style::Dispatch, "dispatch routine"),
@@ -904,7 +980,7 @@ rect.slice:hover {{ stroke: #000; }}
         title = esc(title),
         summary = esc(summary),
         events = model.events,
-        cut_note = if cut {
+        cut_note = if let Some(all_events) = cut_from {
             format!(
                 r#"<p id="cut"><b>This run has {all_events} events; the page draws the first {} (to {:.3} ms on the kernel's clock).</b> The trace file (<code>--trace</code>) has every one: open it in Perfetto.</p>
 "#,
