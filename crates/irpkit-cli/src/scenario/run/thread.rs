@@ -161,7 +161,7 @@ impl ThreadRun<'_> {
         }
     }
 
-    /// A `read` (`read`) or `write`.
+    /// A `read` (`read` true) or a `write`.
     fn transfer(&mut self, n: usize, x: &Transfer, read: bool) {
         let rt = self.rt;
         let what = format!("{} {} @{}", if read { "read" } else { "write" }, x.length, x.offset);
