@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use irpkit::explore::coverage::{CancelCoverage, Window};
 use irpkit::explore::exhaustive::{self, Branches, ExhaustiveOptions, ExhaustiveResult, Position, Shard, Stop};
-use irpkit::explore::{self, Decision, Limits, Options, Scenario, Schedule, Strategy};
+use irpkit::explore::{self, Decision, Exploration, Limits, Options, Scenario, Schedule, Strategy, Violation};
 use irpkit_cli::scenario::{self as file_scenario, run as file_run};
 use irpkit_samples::{buggy, workloads};
 
@@ -179,22 +179,61 @@ fn strategy_of(args: &ExploreArgs) -> Option<Strategy> {
 /// Runs `irpkit explore`.
 pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode {
     if args.list {
-        let _ = writeln!(out, "{:<26} {:<44} about", "scenario", "expected rule");
-        for e in buggy::catalog() {
-            let _ = writeln!(out, "{:<26} {:<44} {}", e.name, e.rules.join(" | "), e.about);
-        }
-        for (name, _) in buggy::correct() {
-            let _ = writeln!(out, "{name:<26} {:<44} the correct twin", "(none)");
-        }
-        for (name, about, _) in workloads::samples() {
-            let _ = writeln!(out, "{name:<26} {:<44} safe-API sample: {about}", "(none)");
-        }
+        list(out);
         return ExitCode::SUCCESS;
     }
     if let Some(e) = misplaced_options(args) {
         let _ = writeln!(std::io::stderr(), "irpkit explore: {e}");
         return ExitCode::from(2);
     }
+    let scenarios = match targets(args) {
+        Ok(scenarios) => scenarios,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "irpkit explore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let plan = Plan::of(args);
+    let tty = std::io::stderr().is_terminal();
+    let mut results = Results::new();
+    for target in &scenarios {
+        let (e, ex) = plan.explore(target, tty);
+        if let Some(err) = target.explorable.as_ref().and_then(file_run::Explorable::setup_error) {
+            let file = target.file.as_ref().map_or_else(String::new, |f| format!("{}: ", f.given.display()));
+            let _ = writeln!(std::io::stderr(), "irpkit explore: {file}{err}");
+            return ExitCode::from(2);
+        }
+        if let Some(err) = ex.as_ref().and_then(|r| r.error.as_ref()) {
+            let _ = writeln!(std::io::stderr(), "irpkit explore: {}: {err}", target.name);
+            return ExitCode::from(2);
+        }
+        results.add(args, &plan, target, &e, ex.as_ref(), scenarios.len() > 1);
+    }
+    results.print(args, &plan, out);
+    if results.violations > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `irpkit explore --list`: the catalog's scenarios, buggy and correct, and the samples.
+fn list(out: &mut impl Write) {
+    let _ = writeln!(out, "{:<26} {:<44} about", "scenario", "expected rule");
+    for e in buggy::catalog() {
+        let _ = writeln!(out, "{:<26} {:<44} {}", e.name, e.rules.join(" | "), e.about);
+    }
+    for (name, _) in buggy::correct() {
+        let _ = writeln!(out, "{name:<26} {:<44} the correct twin", "(none)");
+    }
+    for (name, about, _) in workloads::samples() {
+        let _ = writeln!(out, "{name:<26} {:<44} safe-API sample: {about}", "(none)");
+    }
+}
+
+/// The scenarios to explore: those named (default, without files: the whole catalog),
+/// then the scenario files; or why one cannot be.
+fn targets(args: &ExploreArgs) -> Result<Vec<Target>, String> {
     let names: Vec<String> = if args.scenarios.is_empty() && args.files.is_empty() {
         irpkit_samples::scenario_names().iter().map(|s| s.to_string()).collect()
     } else {
@@ -205,75 +244,88 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         match irpkit_samples::scenario(name) {
             Some(s) => scenarios.push(Target::catalog(name, s)),
             None => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "irpkit explore: no scenario named `{name}`; `irpkit explore --list` shows them: {}",
+                return Err(format!(
+                    "no scenario named `{name}`; `irpkit explore --list` shows them: {}",
                     irpkit_samples::scenario_names().join(", ")
-                );
-                return ExitCode::from(2);
+                ))
             }
         }
     }
     for file in &args.files {
-        match Target::file(file) {
-            Ok(t) => scenarios.push(t),
-            Err(e) => {
-                let _ = writeln!(std::io::stderr(), "irpkit explore: {e}");
-                return ExitCode::from(2);
-            }
+        scenarios.push(Target::file(file)?);
+    }
+    Ok(scenarios)
+}
+
+/// How each scenario is explored, from the arguments.
+struct Plan {
+    /// `--strategy exhaustive`.
+    exhaustive: bool,
+    /// The seeded search's options.
+    options: Options,
+    /// The exhaustive search's options.
+    exhaustive_options: ExhaustiveOptions,
+    /// Bytes of stack for each controlled thread.
+    stack_size: usize,
+}
+
+impl Plan {
+    fn of(args: &ExploreArgs) -> Self {
+        let seed = args.seed.unwrap_or(0);
+        let seeds = args.seed_range.clone().unwrap_or(seed..seed.saturating_add(args.iterations.unwrap_or(1000)));
+        let options = Options {
+            strategy: strategy_of(args),
+            seeds,
+            time_budget: args.seconds.map(Duration::from_secs_f64),
+            limits: Limits::default(),
+            shrink: !args.no_shrink,
+            jobs: args.jobs.unwrap_or(0),
+        };
+        let exhaustive_options = ExhaustiveOptions {
+            max_preemptions: args.max_preemptions.unwrap_or(2),
+            max_free_choices: args.max_free_choices,
+            branches: Branches { range: args.branches.clone().unwrap_or(0..u64::MAX), shard: args.shard },
+            resume: args.resume,
+            max_runs: args.iterations,
+            time_budget: args.seconds.map(Duration::from_secs_f64),
+            limits: Limits::default(),
+            shrink: !args.no_shrink,
+            jobs: args.jobs.unwrap_or(0),
+        };
+        Plan {
+            exhaustive: args.strategy == "exhaustive",
+            options,
+            exhaustive_options,
+            stack_size: usize::try_from(args.stack_kib.saturating_mul(1024)).unwrap_or(usize::MAX),
         }
     }
-    let exhaustive_mode = args.strategy == "exhaustive";
-    let seed = args.seed.unwrap_or(0);
-    let seeds = args.seed_range.clone().unwrap_or(seed..seed.saturating_add(args.iterations.unwrap_or(1000)));
-    let options = Options {
-        strategy: strategy_of(args),
-        seeds: seeds.clone(),
-        time_budget: args.seconds.map(Duration::from_secs_f64),
-        limits: Limits::default(),
-        shrink: !args.no_shrink,
-        jobs: args.jobs.unwrap_or(0),
-    };
-    let stack_size = usize::try_from(args.stack_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
-    let exhaustive_options = ExhaustiveOptions {
-        max_preemptions: args.max_preemptions.unwrap_or(2),
-        max_free_choices: args.max_free_choices,
-        branches: Branches { range: args.branches.clone().unwrap_or(0..u64::MAX), shard: args.shard },
-        resume: args.resume,
-        max_runs: args.iterations,
-        time_budget: args.seconds.map(Duration::from_secs_f64),
-        limits: Limits::default(),
-        shrink: !args.no_shrink,
-        jobs: args.jobs.unwrap_or(0),
-    };
-    let tty = std::io::stderr().is_terminal();
-    let mut violations = 0;
-    // The human table goes to `table`, the machine summary to `json`; one of them is
-    // printed at the end.
-    let mut table = String::new();
-    let mut json = Vec::new();
-    let _ = writeln!(table, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
-    for target in &scenarios {
+
+    /// A bar on a terminal (a spinner for the exhaustive search, whose size is not known
+    /// ahead), titled `name`.
+    fn progress_bar(&self, name: &str) -> indicatif::ProgressBar {
+        let (bar, template) = if self.exhaustive {
+            (indicatif::ProgressBar::new_spinner(), "{prefix:<24} {spinner} {msg}")
+        } else {
+            let len = self.options.seeds.end.saturating_sub(self.options.seeds.start);
+            (indicatif::ProgressBar::new(len), "{prefix:<24} [{bar:30}] {pos}/{len} schedules  {msg}")
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        bar
+    }
+
+    /// Explores `target`, showing progress on stderr: a bar on a terminal (`tty`),
+    /// elsewhere (a CI log) a line every 200 ms. The exhaustive search's result comes
+    /// with its exploration.
+    fn explore(&self, target: &Target, tty: bool) -> (Exploration, Option<ExhaustiveResult>) {
         let (name, scenario) = (&target.name, &target.scenario);
-        let limits = Limits { stack_size, ..target.limits };
+        let limits = Limits { stack_size: self.stack_size, ..target.limits };
         let mut last = Instant::now();
-        // A bar on a terminal (a spinner for the exhaustive search, whose size is not known
-        // ahead); elsewhere (a CI log) a line every 200 ms.
-        let bar = tty.then(|| {
-            let (bar, template) = if exhaustive_mode {
-                (indicatif::ProgressBar::new_spinner(), "{prefix:<24} {spinner} {msg}")
-            } else {
-                let len = options.seeds.end.saturating_sub(options.seeds.start);
-                (indicatif::ProgressBar::new(len), "{prefix:<24} [{bar:30}] {pos}/{len} schedules  {msg}")
-            };
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(template)
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(name.clone());
-            bar
-        });
+        let bar = tty.then(|| self.progress_bar(name));
         let mut show = |position: Option<u64>, line: String| {
             if let Some(bar) = &bar {
                 if let Some(p) = position {
@@ -285,8 +337,8 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                 eprintln!("{name}: {line}");
             }
         };
-        let (e, ex) = if exhaustive_mode {
-            let o = ExhaustiveOptions { limits, ..exhaustive_options.clone() };
+        let found = if self.exhaustive {
+            let o = ExhaustiveOptions { limits, ..self.exhaustive_options.clone() };
             let r = exhaustive::explore(scenario, &o, |p| {
                 show(
                     None,
@@ -303,7 +355,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
             });
             (r.exploration(), Some(r))
         } else {
-            let options = Options { limits, ..options.clone() };
+            let options = Options { limits, ..self.options.clone() };
             let e = explore::explore(scenario, &options, |p| {
                 let found = if p.violations > 0 { "  violation found" } else { "" };
                 let line = if bar.is_some() {
@@ -318,17 +370,43 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
         if let Some(bar) = &bar {
             bar.finish_and_clear();
         }
-        if let Some(err) = target.explorable.as_ref().and_then(file_run::Explorable::setup_error) {
-            let file = target.file.as_ref().map_or_else(String::new, |f| format!("{}: ", f.given.display()));
-            let _ = writeln!(std::io::stderr(), "irpkit explore: {file}{err}");
-            return ExitCode::from(2);
-        }
-        if let Some(err) = ex.as_ref().and_then(|r| r.error.as_ref()) {
-            let _ = writeln!(std::io::stderr(), "irpkit explore: {name}: {err}");
-            return ExitCode::from(2);
-        }
+        found
+    }
+}
+
+/// What `irpkit explore` prints at the end: the human table or the machine summary.
+struct Results {
+    /// The table.
+    table: String,
+    /// Each scenario's JSON summary.
+    json: Vec<serde_json::Value>,
+    /// Scenarios with a violation.
+    violations: usize,
+}
+
+impl Results {
+    fn new() -> Self {
+        let mut table = String::new();
+        let _ =
+            writeln!(table, "{:<26} {:>9} {:>10} {:>11}  result", "scenario", "schedules", "sched/s", "steps/sched");
+        Results { table, json: Vec::new(), violations: 0 }
+    }
+
+    /// `target`'s exploration `e` (`ex`: the exhaustive search's result): its table row
+    /// and lines, its JSON summary, its schedule saved if it found a violation (`several`:
+    /// one of several scenarios, for the file's name).
+    fn add(
+        &mut self,
+        args: &ExploreArgs,
+        plan: &Plan,
+        target: &Target,
+        e: &Exploration,
+        ex: Option<&ExhaustiveResult>,
+        several: bool,
+    ) {
+        let name = &target.name;
         // Exhaustive runs include revisits: the rates are per run.
-        let runs = ex.as_ref().map_or(e.schedules, |r| r.runs);
+        let runs = ex.map_or(e.schedules, |r| r.runs);
         let rate = runs as f64 / e.elapsed.as_secs_f64().max(1e-9);
         let per = e.steps / runs.max(1);
         let mut summary = serde_json::json!({
@@ -340,22 +418,21 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
             "violation": null,
             "coverage": coverage_json(&e.coverage),
         });
-        if let Some(r) = &ex {
-            exhaustive_json(r, &exhaustive_options, &mut summary);
+        if let Some(r) = ex {
+            exhaustive_json(r, &plan.exhaustive_options, &mut summary);
         }
         match (&e.found, &e.shrunk) {
             (None, _) => {
-                let result =
-                    ex.as_ref().map_or_else(|| "no violation".to_string(), |r| verdict(r, &exhaustive_options));
-                let _ = writeln!(table, "{name:<26} {:>9} {rate:>10.0} {per:>11}  {result}", e.schedules);
-                if let Some(r) = &ex {
-                    let _ = write!(table, "{}", details(r, &exhaustive_options));
+                let result = ex.map_or_else(|| "no violation".to_string(), |r| verdict(r, &plan.exhaustive_options));
+                let _ = writeln!(self.table, "{name:<26} {:>9} {rate:>10.0} {per:>11}  {result}", e.schedules);
+                if let Some(r) = ex {
+                    let _ = write!(self.table, "{}", details(r, &plan.exhaustive_options));
                 }
             }
             (Some(found), shrunk) => {
-                violations += 1;
+                self.violations += 1;
                 let v = shrunk.as_ref().unwrap_or(found);
-                let path = schedule_path(args.out.as_deref(), scenarios.len() > 1, name);
+                let path = schedule_path(args.out.as_deref(), several, name);
                 let saved = save(&path, &v.schedule, &v.kind.signature(), &v.kind.to_string(), target.file.as_ref());
                 summary["violation"] = serde_json::json!({
                     "rule": v.kind.signature(),
@@ -366,7 +443,7 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                     "preemptions_shrunk": v.schedule.preemptions(),
                     "schedule_file": saved.as_ref().ok().map(|()| path.display().to_string()),
                 });
-                let origin = match ex.as_ref().and_then(|r| r.found_at) {
+                let origin = match ex.and_then(|r| r.found_at) {
                     Some(at) => {
                         summary["violation"]["part"] = serde_json::json!(at.to_string());
                         format!("run(s) (branch {}, {} preemption(s))", at.branch, at.preemptions)
@@ -374,61 +451,74 @@ pub(crate) fn explore_cmd(args: &ExploreArgs, out: &mut impl Write) -> ExitCode 
                     None => format!("schedule(s) (seed {})", found.schedule.seed),
                 };
                 let _ = writeln!(
-                    table,
+                    self.table,
                     "{name:<26} {:>9} {rate:>10.0} {per:>11}  VIOLATION {} after {} {origin}",
                     e.schedules,
                     v.kind.signature(),
                     e.found_after.unwrap_or(0),
                 );
-                let _ = writeln!(
-                    table,
-                    "    schedule: {} preemption(s) as found, {} after shrinking ({} replays); {}",
-                    found.schedule.preemptions(),
-                    v.schedule.preemptions(),
-                    e.shrink_replays,
-                    match &saved {
-                        Ok(()) => format!(
-                            "saved to {0} — `irpkit replay {0}` shows it step by step, `irpkit replay {0} \
-                             --html race.html` as a timeline",
-                            path.display()
-                        ),
-                        Err(err) => format!("could not save it to {}: {err}", path.display()),
-                    }
-                );
-                for line in v.kind.to_string().lines() {
-                    let _ = writeln!(table, "    {line}");
-                }
-                if let Err(err) = &saved {
-                    let _ = writeln!(std::io::stderr(), "irpkit explore: could not save {}: {err}", path.display());
-                }
+                self.violation_lines(e, found, v, &path, &saved);
             }
         }
         for line in e.coverage.table().lines() {
-            let _ = writeln!(table, "    {line}");
+            let _ = writeln!(self.table, "    {line}");
         }
-        json.push(summary);
+        self.json.push(summary);
     }
-    if args.json {
-        let mut doc = serde_json::json!({
-            "format": "irpkit-explore/1",
-            "seeds": [seeds.start, seeds.end],
-            "strategy": args.strategy,
-            "scenarios": json,
-            "violations": violations,
-        });
-        if exhaustive_mode {
-            doc["seeds"] = serde_json::Value::Null;
-            doc["max_preemptions"] = serde_json::json!(exhaustive_options.max_preemptions);
-            doc["max_free_choices"] = serde_json::json!(exhaustive_options.max_free_choices);
+
+    /// The lines under a violation's row: its schedule's preemptions as found and
+    /// shrunk, where it was saved (`saved`: whether it could be, to `path`), its message.
+    fn violation_lines(
+        &mut self,
+        e: &Exploration,
+        found: &Violation,
+        v: &Violation,
+        path: &Path,
+        saved: &std::io::Result<()>,
+    ) {
+        let _ = writeln!(
+            self.table,
+            "    schedule: {} preemption(s) as found, {} after shrinking ({} replays); {}",
+            found.schedule.preemptions(),
+            v.schedule.preemptions(),
+            e.shrink_replays,
+            match saved {
+                Ok(()) => format!(
+                    "saved to {0} — `irpkit replay {0}` shows it step by step, `irpkit replay {0} \
+                     --html race.html` as a timeline",
+                    path.display()
+                ),
+                Err(err) => format!("could not save it to {}: {err}", path.display()),
+            }
+        );
+        for line in v.kind.to_string().lines() {
+            let _ = writeln!(self.table, "    {line}");
         }
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    } else {
-        let _ = out.write_all(table.as_bytes());
+        if let Err(err) = saved {
+            let _ = writeln!(std::io::stderr(), "irpkit explore: could not save {}: {err}", path.display());
+        }
     }
-    if violations > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+
+    /// Prints the JSON summary (`--json`) or the table.
+    fn print(&self, args: &ExploreArgs, plan: &Plan, out: &mut impl Write) {
+        if args.json {
+            let seeds = &plan.options.seeds;
+            let mut doc = serde_json::json!({
+                "format": "irpkit-explore/1",
+                "seeds": [seeds.start, seeds.end],
+                "strategy": args.strategy,
+                "scenarios": self.json,
+                "violations": self.violations,
+            });
+            if plan.exhaustive {
+                doc["seeds"] = serde_json::Value::Null;
+                doc["max_preemptions"] = serde_json::json!(plan.exhaustive_options.max_preemptions);
+                doc["max_free_choices"] = serde_json::json!(plan.exhaustive_options.max_free_choices);
+            }
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        } else {
+            let _ = out.write_all(self.table.as_bytes());
+        }
     }
 }
 
@@ -866,34 +956,17 @@ pub(crate) fn replay_cmd(
     timeline: (Option<&Path>, Option<&Path>),
     out: &mut impl Write,
 ) -> ExitCode {
+    let bad_input = |e: String| {
+        let _ = writeln!(std::io::stderr(), "irpkit replay: {e}");
+        ExitCode::from(2)
+    };
     let saved = match load(path) {
         Ok(s) => s,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "irpkit replay: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return bad_input(e),
     };
-    let target = match &saved.file {
-        Some(file) => match reopen(path, file) {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = writeln!(std::io::stderr(), "irpkit replay: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => match irpkit_samples::scenario(&saved.schedule.scenario) {
-            Some(s) => Target::catalog(&saved.schedule.scenario, s),
-            None => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "irpkit replay: {}: field `scenario` names `{}`, which this irpkit does not have; known: {}",
-                    path.display(),
-                    saved.schedule.scenario,
-                    irpkit_samples::scenario_names().join(", ")
-                );
-                return ExitCode::from(2);
-            }
-        },
+    let target = match replay_target(path, &saved) {
+        Ok(t) => t,
+        Err(e) => return bad_input(e),
     };
     let scenario = &target.scenario;
     let (trace_path, html_path) = timeline;
@@ -903,12 +976,7 @@ pub(crate) fn replay_cmd(
         (explore::replay(scenario, &saved.schedule, &target.limits), Vec::new())
     };
     if let Some(err) = target.explorable.as_ref().and_then(file_run::Explorable::setup_error) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "irpkit replay: {}: {err}",
-            saved.file.as_ref().map_or(path, |f| &f.given).display()
-        );
-        return ExitCode::from(2);
+        return bad_input(format!("{}: {err}", saved.file.as_ref().map_or(path, |f| &f.given).display()));
     }
     let got = outcome.violation.as_ref().map(|v| v.kind.signature());
     let reproduced = got.as_deref() == Some(saved.violation.as_str());
@@ -924,41 +992,62 @@ pub(crate) fn replay_cmd(
             trace_path,
             html_path,
         ) {
-            let _ = writeln!(std::io::stderr(), "irpkit replay: {e}");
-            return ExitCode::from(2);
+            return bad_input(e);
         }
     }
     if json {
-        let name = |t: usize| outcome.threads.get(t).cloned().unwrap_or_default();
-        let doc = serde_json::json!({
-            "format": "irpkit-replay/1",
-            "scenario": saved.schedule.scenario,
-            "scenario_file": saved.file.as_ref().map(|f| f.given.to_string_lossy().into_owned()),
-            "decisions": saved.schedule.decisions.len(),
-            "preemptions": saved.schedule.preemptions(),
-            "threads": outcome.threads,
-            "expected": saved.violation,
-            "got": got,
-            "reproduced": reproduced,
-            "violation": outcome.violation.as_ref().map(|v| v.kind.to_string()),
-            "first_report_after_step": outcome.violation.as_ref().and_then(|v| v.at_step),
-            "steps": outcome.trace.iter().map(|s| serde_json::json!({
-                "thread": s.thread,
-                "thread_name": name(s.thread),
-                "what": s.what,
-                "irp": s.irp,
-                "at_us": s.at.as_secs_f64() * 1e6,
-            })).collect::<Vec<_>>(),
-        });
+        let doc = replay_json(&saved, &outcome, got, reproduced);
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return if reproduced { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    } else {
+        let _ = write_replay_listing(&saved, &outcome, out);
     }
-    let _ = write_replay_listing(&saved, &outcome, out);
     if reproduced {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The scenario a saved schedule names: its scenario file found again, or the catalog's.
+fn replay_target(path: &Path, saved: &Saved) -> Result<Target, String> {
+    match &saved.file {
+        Some(file) => reopen(path, file),
+        None => match irpkit_samples::scenario(&saved.schedule.scenario) {
+            Some(s) => Ok(Target::catalog(&saved.schedule.scenario, s)),
+            None => Err(format!(
+                "{}: field `scenario` names `{}`, which this irpkit does not have; known: {}",
+                path.display(),
+                saved.schedule.scenario,
+                irpkit_samples::scenario_names().join(", ")
+            )),
+        },
+    }
+}
+
+/// The replay as JSON (`irpkit-replay/1`): the outcome, against the saved violation, and
+/// every step.
+fn replay_json(saved: &Saved, outcome: &explore::Outcome, got: Option<String>, reproduced: bool) -> serde_json::Value {
+    let name = |t: usize| outcome.threads.get(t).cloned().unwrap_or_default();
+    serde_json::json!({
+        "format": "irpkit-replay/1",
+        "scenario": saved.schedule.scenario,
+        "scenario_file": saved.file.as_ref().map(|f| f.given.to_string_lossy().into_owned()),
+        "decisions": saved.schedule.decisions.len(),
+        "preemptions": saved.schedule.preemptions(),
+        "threads": outcome.threads,
+        "expected": saved.violation,
+        "got": got,
+        "reproduced": reproduced,
+        "violation": outcome.violation.as_ref().map(|v| v.kind.to_string()),
+        "first_report_after_step": outcome.violation.as_ref().and_then(|v| v.at_step),
+        "steps": outcome.trace.iter().map(|s| serde_json::json!({
+            "thread": s.thread,
+            "thread_name": name(s.thread),
+            "what": s.what,
+            "irp": s.irp,
+            "at_us": s.at.as_secs_f64() * 1e6,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The replay as text: the threads, every step, and whether the saved violation happened.

@@ -208,323 +208,368 @@ impl FlowSteps {
     }
 }
 
+/// A routine slice still open on its thread: (event index, the tracks it shows on, name,
+/// style, flow step).
+type Open = (usize, Vec<(Group, u64)>, String, Style, Option<(u64, u8)>);
+
+/// Flow points by IRP, each with its step number, before they are ordered into flows.
+type FlowPoints = BTreeMap<u64, Vec<(u8, FlowPoint)>>;
+
+/// What reading the events, in order, gathers: the slices and what the tracks are made
+/// of.
+struct Collect {
+    /// Each event's time on the spread clock, µs.
+    ts: Vec<f64>,
+    /// Each event's clock time, µs.
+    clock_us: Vec<f64>,
+    thread_names: BTreeMap<u64, String>,
+    /// Threads in order of first appearance.
+    thread_order: Vec<u64>,
+    /// DPC routines, numbered from 1 in order of first run.
+    dpc_numbers: BTreeMap<usize, usize>,
+    /// First and last event of each IRP.
+    irp_span: BTreeMap<u64, (usize, usize)>,
+    /// What each IRP is (its first dispatch's major function and device).
+    irp_what: BTreeMap<u64, String>,
+    /// How each IRP ended.
+    irp_end: BTreeMap<u64, String>,
+    raws: Vec<Raw>,
+    /// Open routine slices per thread.
+    open: BTreeMap<u64, Vec<Open>>,
+    flow: FlowSteps,
+}
+
 /// Lays out `events` (one kernel's timeline, in order). `labels` names IRPs (e.g. the
 /// scenario's request ids).
 pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
     let mut events: Vec<&Event> = events.iter().collect();
     events.sort_by_key(|e| e.seq);
-    // Spread clock: at least 1 µs between events.
-    let mut ts = Vec::with_capacity(events.len());
-    let mut clock_us = Vec::with_capacity(events.len());
-    let mut prev = f64::NEG_INFINITY;
-    for e in &events {
-        let at = e.at.as_secs_f64() * 1e6;
-        let t = if at > prev + 1.0 { at } else { prev + 1.0 };
-        ts.push(t);
-        clock_us.push(at);
-        prev = t;
-    }
-    let end_ts = ts.last().map_or(0.0, |t| t + 1.0);
-    let end_rank = events.len() as f64;
-
-    let mut thread_names: BTreeMap<u64, String> = BTreeMap::new();
-    let mut thread_order: Vec<u64> = Vec::new();
-    let mut dpc_numbers: BTreeMap<usize, usize> = BTreeMap::new();
-    // First and last event of each IRP; what it is.
-    let mut irp_span: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
-    let mut irp_what: BTreeMap<u64, String> = BTreeMap::new();
-    let mut irp_end: BTreeMap<u64, String> = BTreeMap::new();
-    let mut raws: Vec<Raw> = Vec::new();
-    // Open routine slices per thread: (event index, group, key, name, style, flow).
-    type Open = (usize, Vec<(Group, u64)>, String, Style, Option<(u64, u8)>);
-    let mut open: BTreeMap<u64, Vec<Open>> = BTreeMap::new();
-    let mut flow = FlowSteps::default();
-
-    let point = |i: usize, group: Group, key: u64, name: String, style: Style, flow: Option<(u64, u8)>| Raw {
-        group,
-        key,
-        slice: Slice {
-            name,
-            start: ts[i],
-            dur: POINT,
-            rank: (i as f64, i as f64 + 0.5),
-            style,
-            args: vec![("clock", format!("{:.3} ms", clock_us[i] / 1e3))],
-        },
-        flow,
-    };
-
+    let mut c = Collect::new(&events);
     for (i, e) in events.iter().enumerate() {
-        if !thread_order.contains(&e.thread) {
-            thread_order.push(e.thread);
+        c.event(i, e);
+    }
+    c.close_unfinished(events.len());
+    c.irp_lives(labels);
+    let (mut tracks, index) = c.tracks(labels);
+    let steps = assign_lanes(&mut tracks, &index, std::mem::take(&mut c.raws));
+    Model { tracks, flows: flows(steps), events: events.len(), clock_us: c.clock_us }
+}
+
+impl Collect {
+    /// Nothing gathered yet; the clocks of `events` (sorted): the spread clock keeps
+    /// events at least 1 µs apart.
+    fn new(events: &[&Event]) -> Self {
+        let mut ts = Vec::with_capacity(events.len());
+        let mut clock_us = Vec::with_capacity(events.len());
+        let mut prev = f64::NEG_INFINITY;
+        for e in events {
+            let at = e.at.as_secs_f64() * 1e6;
+            let t = if at > prev + 1.0 { at } else { prev + 1.0 };
+            ts.push(t);
+            clock_us.push(at);
+            prev = t;
+        }
+        Collect {
+            ts,
+            clock_us,
+            thread_names: BTreeMap::new(),
+            thread_order: Vec::new(),
+            dpc_numbers: BTreeMap::new(),
+            irp_span: BTreeMap::new(),
+            irp_what: BTreeMap::new(),
+            irp_end: BTreeMap::new(),
+            raws: Vec::new(),
+            open: BTreeMap::new(),
+            flow: FlowSteps::default(),
+        }
+    }
+
+    /// The clock of event `i`, as a slice argument.
+    fn clock_arg(&self, i: usize) -> (&'static str, String) {
+        ("clock", format!("{:.3} ms", self.clock_us[i] / 1e3))
+    }
+
+    /// A point slice at event `i`.
+    fn point(&self, i: usize, group: Group, key: u64, name: String, style: Style, flow: Option<(u64, u8)>) -> Raw {
+        Raw {
+            group,
+            key,
+            slice: Slice {
+                name,
+                start: self.ts[i],
+                dur: POINT,
+                rank: (i as f64, i as f64 + 0.5),
+                style,
+                args: vec![self.clock_arg(i)],
+            },
+            flow,
+        }
+    }
+
+    /// Event `i`: its thread and IRP noted, then the slice it opens, closes or is.
+    fn event(&mut self, i: usize, e: &Event) {
+        if !self.thread_order.contains(&e.thread) {
+            self.thread_order.push(e.thread);
         }
         if let Some(irp) = e.kind.irp() {
-            irp_span.entry(irp).and_modify(|s| s.1 = i).or_insert((i, i));
+            self.irp_span.entry(irp).and_modify(|s| s.1 = i).or_insert((i, i));
         }
         match &e.kind {
             EventKind::ThreadNamed { name } => {
-                thread_names.insert(e.thread, name.clone());
+                self.thread_names.insert(e.thread, name.clone());
             }
-            EventKind::Dispatch { irp, device, major, location } => {
-                let major = nt::major_function_name(*major);
-                irp_what.entry(*irp).or_insert_with(|| format!("{major} {device}"));
-                let name = format!("{major} → {device} (location {location})");
-                open.entry(e.thread).or_default().push((
-                    i,
-                    vec![(Group::Irps, *irp), (Group::Threads, e.thread)],
-                    name,
-                    Style::Dispatch,
-                    None,
-                ));
-            }
-            EventKind::CancelRoutineStarted { irp } => {
-                open.entry(e.thread).or_default().push((
-                    i,
-                    vec![(Group::Irps, *irp), (Group::Threads, e.thread)],
-                    format!("cancel routine (IRP #{irp})"),
-                    Style::CancelRoutine,
-                    flow.step(*irp, 2, false),
-                ));
-            }
-            EventKind::DpcStarted { routine } => {
-                let n = dpc_numbers.len() + 1;
-                let n = *dpc_numbers.entry(*routine).or_insert(n);
-                open.entry(e.thread).or_default().push((
-                    i,
-                    vec![(Group::Dpcs, 0)],
-                    format!("DPC routine {n}"),
-                    Style::Dpc,
-                    None,
-                ));
-            }
-            EventKind::ThreadExitStarted { thread_id, outstanding } => {
-                open.entry(e.thread).or_default().push((
-                    i,
-                    vec![(Group::Threads, e.thread)],
-                    format!("thread exit (requester thread {thread_id}, {outstanding} IRPs outstanding)"),
-                    Style::ThreadExit,
-                    None,
-                ));
-            }
+            EventKind::Dispatch { .. }
+            | EventKind::CancelRoutineStarted { .. }
+            | EventKind::DpcStarted { .. }
+            | EventKind::ThreadExitStarted { .. } => self.routine_started(i, e),
             EventKind::DispatchReturned { .. }
             | EventKind::CancelRoutineReturned { .. }
             | EventKind::DpcReturned { .. }
-            | EventKind::ThreadExitEnded { .. } => {
-                if let Some((start, places, name, style, step)) = open.get_mut(&e.thread).and_then(Vec::pop) {
-                    let mut args = vec![("clock", format!("{:.3} ms", clock_us[start] / 1e3))];
-                    if let EventKind::DispatchReturned { status, .. } = &e.kind {
-                        args.push(("returned", status_label(*status)));
-                    }
-                    for (n, (group, key)) in places.into_iter().enumerate() {
-                        raws.push(Raw {
-                            group,
-                            key,
-                            slice: Slice {
-                                name: name.clone(),
-                                start: ts[start],
-                                dur: ts[i] - ts[start],
-                                rank: (start as f64, i as f64),
-                                style,
-                                args: args.clone(),
-                            },
-                            flow: if n == 0 { step } else { None },
-                        });
-                    }
-                }
+            | EventKind::ThreadExitEnded { .. } => self.routine_returned(i, e),
+            EventKind::MarkedPending { .. }
+            | EventKind::CancelRoutineSet { .. }
+            | EventKind::CancelRoutineCleared { .. }
+            | EventKind::CancelRequested { .. }
+            | EventKind::IoCancelIrp { .. } => self.cancel_point(i, e),
+            EventKind::Completed { .. }
+            | EventKind::Finished { .. }
+            | EventKind::Disassociated { .. }
+            | EventKind::EventLogged { .. }
+            | EventKind::IrpFreed { .. } => self.end_point(i, e),
+            EventKind::VerifierReport { .. } | EventKind::DebugOutput { .. } => self.thread_point(i, e),
+            _ => {}
+        }
+    }
+
+    /// A routine starts on the event's thread (dispatch, cancel routine, DPC, thread
+    /// exit): its slice stays open until it returns.
+    fn routine_started(&mut self, i: usize, e: &Event) {
+        let on_irp = |irp: u64| vec![(Group::Irps, irp), (Group::Threads, e.thread)];
+        let (places, name, style, step) = match &e.kind {
+            EventKind::Dispatch { irp, device, major, location } => {
+                let major = nt::major_function_name(*major);
+                self.irp_what.entry(*irp).or_insert_with(|| format!("{major} {device}"));
+                (on_irp(*irp), format!("{major} → {device} (location {location})"), Style::Dispatch, None)
             }
-            EventKind::MarkedPending { irp, location } => raws.push(point(
-                i,
-                Group::Irps,
-                *irp,
-                format!("IoMarkIrpPending (location {location})"),
-                Style::Mark,
+            EventKind::CancelRoutineStarted { irp } => (
+                on_irp(*irp),
+                format!("cancel routine (IRP #{irp})"),
+                Style::CancelRoutine,
+                self.flow.step(*irp, 2, false),
+            ),
+            EventKind::DpcStarted { routine } => {
+                let n = self.dpc_numbers.len() + 1;
+                let n = *self.dpc_numbers.entry(*routine).or_insert(n);
+                (vec![(Group::Dpcs, 0)], format!("DPC routine {n}"), Style::Dpc, None)
+            }
+            EventKind::ThreadExitStarted { thread_id, outstanding } => (
+                vec![(Group::Threads, e.thread)],
+                format!("thread exit (requester thread {thread_id}, {outstanding} IRPs outstanding)"),
+                Style::ThreadExit,
                 None,
-            )),
-            EventKind::CancelRoutineSet { irp } => {
-                raws.push(point(i, Group::Irps, *irp, "IoSetCancelRoutine(routine)".into(), Style::Mark, None))
+            ),
+            _ => return,
+        };
+        self.open.entry(e.thread).or_default().push((i, places, name, style, step));
+    }
+
+    /// The innermost routine open on the event's thread returns: its slice, on each of
+    /// its tracks.
+    fn routine_returned(&mut self, i: usize, e: &Event) {
+        let Some((start, places, name, style, step)) = self.open.get_mut(&e.thread).and_then(Vec::pop) else {
+            return;
+        };
+        let mut args = vec![self.clock_arg(start)];
+        if let EventKind::DispatchReturned { status, .. } = &e.kind {
+            args.push(("returned", status_label(*status)));
+        }
+        let (start_ts, dur) = (self.ts[start], self.ts[i] - self.ts[start]);
+        let slice = Slice { name, start: start_ts, dur, rank: (start as f64, i as f64), style, args };
+        self.routine_slices(places, slice, step);
+    }
+
+    /// A routine's slice on each of its tracks; the flow step goes with the first.
+    fn routine_slices(&mut self, places: Vec<(Group, u64)>, slice: Slice, step: Option<(u64, u8)>) {
+        for (n, (group, key)) in places.into_iter().enumerate() {
+            self.raws.push(Raw { group, key, slice: slice.clone(), flow: if n == 0 { step } else { None } });
+        }
+    }
+
+    /// Marks and cancels: IoMarkIrpPending, IoSetCancelRoutine, a cancel request,
+    /// IoCancelIrp (the last two start the IRP's cancel flow).
+    fn cancel_point(&mut self, i: usize, e: &Event) {
+        let (group, key, name, style, step) = match &e.kind {
+            EventKind::MarkedPending { irp, location } => {
+                (Group::Irps, *irp, format!("IoMarkIrpPending (location {location})"), Style::Mark, None)
             }
-            EventKind::CancelRoutineCleared { irp, had_routine } => raws.push(point(
-                i,
-                Group::Irps,
-                *irp,
-                if *had_routine {
+            EventKind::CancelRoutineSet { irp } => {
+                (Group::Irps, *irp, "IoSetCancelRoutine(routine)".into(), Style::Mark, None)
+            }
+            EventKind::CancelRoutineCleared { irp, had_routine } => {
+                let name = if *had_routine {
                     "IoSetCancelRoutine(NULL)".into()
                 } else {
                     "IoSetCancelRoutine(NULL): IoCancelIrp had taken it".into()
-                },
-                Style::Mark,
-                None,
-            )),
-            EventKind::CancelRequested { irp, by } => raws.push(point(
-                i,
-                Group::Threads,
-                e.thread,
-                format!("{by} → IRP #{irp}"),
-                Style::Cancel,
-                flow.step(*irp, 0, true),
-            )),
+                };
+                (Group::Irps, *irp, name, Style::Mark, None)
+            }
+            EventKind::CancelRequested { irp, by } => {
+                (Group::Threads, e.thread, format!("{by} → IRP #{irp}"), Style::Cancel, self.flow.step(*irp, 0, true))
+            }
             EventKind::IoCancelIrp { irp, by_io_manager } => {
                 let who = if *by_io_manager { "by the I/O manager" } else { "by a driver" };
-                raws.push(point(
-                    i,
-                    Group::Irps,
-                    *irp,
-                    format!("IoCancelIrp ({who})"),
-                    Style::Cancel,
-                    flow.step(*irp, 1, true),
-                ));
+                (Group::Irps, *irp, format!("IoCancelIrp ({who})"), Style::Cancel, self.flow.step(*irp, 1, true))
             }
+            _ => return,
+        };
+        let raw = self.point(i, group, key, name, style, step);
+        self.raws.push(raw);
+    }
+
+    /// The end of an IRP's life: IoCompleteRequest, the delivery, the disassociation
+    /// after five minutes, an event-log entry, IoFreeIrp.
+    fn end_point(&mut self, i: usize, e: &Event) {
+        let raw = match &e.kind {
             EventKind::Completed { irp, status, information } => {
-                irp_end.insert(*irp, status_label(*status));
-                let mut r = point(
-                    i,
-                    Group::Irps,
-                    *irp,
-                    format!("IoCompleteRequest {}", status_label(*status)),
-                    Style::Complete,
-                    flow.step(*irp, 3, false),
-                );
+                self.irp_end.insert(*irp, status_label(*status));
+                let step = self.flow.step(*irp, 3, false);
+                let name = format!("IoCompleteRequest {}", status_label(*status));
+                let mut r = self.point(i, Group::Irps, *irp, name, Style::Complete, step);
                 r.slice.args.push(("information", information.to_string()));
-                raws.push(r);
+                r
             }
             EventKind::Finished { irp, status, delivered } => {
                 let verb = if *delivered { "delivered" } else { "returned by the call" };
-                raws.push(point(
-                    i,
-                    Group::Irps,
-                    *irp,
-                    format!("{verb}: {}", status_label(*status)),
-                    Style::Deliver,
-                    flow.step(*irp, 4, false),
-                ));
+                let step = self.flow.step(*irp, 4, false);
+                self.point(i, Group::Irps, *irp, format!("{verb}: {}", status_label(*status)), Style::Deliver, step)
             }
             EventKind::Disassociated { irp } => {
-                irp_end.insert(*irp, "disassociated".into());
-                raws.push(point(
-                    i,
-                    Group::Irps,
-                    *irp,
-                    "disassociated from its thread (five minutes)".into(),
-                    Style::Abandon,
-                    flow.step(*irp, 4, false),
-                ));
+                self.irp_end.insert(*irp, "disassociated".into());
+                let step = self.flow.step(*irp, 4, false);
+                let name = "disassociated from its thread (five minutes)".into();
+                self.point(i, Group::Irps, *irp, name, Style::Abandon, step)
             }
             EventKind::EventLogged { irp, name } => {
-                raws.push(point(i, Group::Irps, *irp, format!("event log: {name}"), Style::Abandon, None))
+                self.point(i, Group::Irps, *irp, format!("event log: {name}"), Style::Abandon, None)
             }
+            EventKind::IrpFreed { irp } => self.point(i, Group::Irps, *irp, "IoFreeIrp".into(), Style::Deliver, None),
+            _ => return,
+        };
+        self.raws.push(raw);
+    }
+
+    /// What a thread reports: a verifier report (also on its IRP's track) or a driver's
+    /// debug output.
+    fn thread_point(&mut self, i: usize, e: &Event) {
+        match &e.kind {
             EventKind::VerifierReport { rule, irp } => {
                 let name = format!("verifier: {rule}");
                 if let Some(irp) = irp {
-                    raws.push(point(i, Group::Irps, *irp, name.clone(), Style::Report, None));
+                    self.raws.push(self.point(i, Group::Irps, *irp, name.clone(), Style::Report, None));
                 }
-                raws.push(point(i, Group::Threads, e.thread, name, Style::Report, None));
-            }
-            EventKind::IrpFreed { irp } => {
-                raws.push(point(i, Group::Irps, *irp, "IoFreeIrp".into(), Style::Deliver, None))
+                self.raws.push(self.point(i, Group::Threads, e.thread, name, Style::Report, None));
             }
             EventKind::DebugOutput { text } => {
-                let mut r = point(i, Group::Threads, e.thread, format!("DbgPrint: {text}"), Style::Debug, None);
+                let mut r = self.point(i, Group::Threads, e.thread, format!("DbgPrint: {text}"), Style::Debug, None);
                 r.slice.args.push(("text", text.clone()));
-                raws.push(r);
+                self.raws.push(r);
             }
             _ => {}
         }
     }
-    // Routines still running at the end (a run stopped early): cut at the end.
-    for (_, stack) in std::mem::take(&mut open) {
-        for (start, places, name, style, step) in stack {
-            for (n, (group, key)) in places.into_iter().enumerate() {
-                raws.push(Raw {
-                    group,
-                    key,
-                    slice: Slice {
-                        name: format!("{name} (still running at the end)"),
-                        start: ts[start],
-                        dur: end_ts - ts[start],
-                        rank: (start as f64, end_rank),
-                        style,
-                        args: Vec::new(),
-                    },
-                    flow: if n == 0 { step } else { None },
-                });
+
+    /// Routines still running at the end (a run stopped early): cut at the end of the
+    /// `events` laid out.
+    fn close_unfinished(&mut self, events: usize) {
+        let end_ts = self.ts.last().map_or(0.0, |t| t + 1.0);
+        for (_, stack) in std::mem::take(&mut self.open) {
+            for (start, places, name, style, step) in stack {
+                let slice = Slice {
+                    name: format!("{name} (still running at the end)"),
+                    start: self.ts[start],
+                    dur: end_ts - self.ts[start],
+                    rank: (start as f64, events as f64),
+                    style,
+                    args: Vec::new(),
+                };
+                self.routine_slices(places, slice, step);
             }
         }
     }
-    // Each IRP's life.
-    for (&irp, &(first, last)) in &irp_span {
-        let what = irp_what.get(&irp).cloned().unwrap_or_default();
-        let label = labels.get(&irp).map(|l| format!("{l}: ")).unwrap_or_default();
-        let end = irp_end.get(&irp).cloned().unwrap_or_else(|| "not completed".into());
-        raws.push(Raw {
-            group: Group::Irps,
-            key: irp,
-            slice: Slice {
-                name: format!("{label}IRP #{irp} {what} → {end}"),
-                start: ts[first],
-                dur: ts[last] + POINT - ts[first],
-                rank: (first as f64, last as f64 + 0.5),
-                style: Style::Life,
-                args: vec![("issued", format!("{:.3} ms", clock_us[first] / 1e3))],
-            },
-            flow: None,
-        });
-    }
 
-    // Tracks, then lanes.
-    let mut tracks: Vec<Track> = Vec::new();
-    let mut index: BTreeMap<(Group, u64), usize> = BTreeMap::new();
-    let mut add = |group: Group, key: u64, name: String, tracks: &mut Vec<Track>| {
-        index.insert((group, key), tracks.len());
-        tracks.push(Track { group, key, name, lanes: Vec::new() });
-    };
-    for &irp in irp_span.keys() {
-        let what = irp_what.get(&irp).map(|w| format!(" {w}")).unwrap_or_default();
-        let name = match labels.get(&irp) {
-            Some(l) => format!("IRP #{irp} ({l})"),
-            None => format!("IRP #{irp}{what}"),
-        };
-        add(Group::Irps, irp, name, &mut tracks);
-    }
-    for &t in &thread_order {
-        if raws.iter().any(|r| r.group == Group::Threads && r.key == t) {
-            let name = thread_names.get(&t).cloned().unwrap_or_else(|| format!("thread {t}"));
-            add(Group::Threads, t, name, &mut tracks);
+    /// Each IRP's life: a slice from its first event to its last, named with its label,
+    /// what it is and how it ended.
+    fn irp_lives(&mut self, labels: &BTreeMap<u64, String>) {
+        for (&irp, &(first, last)) in &self.irp_span {
+            let what = self.irp_what.get(&irp).cloned().unwrap_or_default();
+            let label = labels.get(&irp).map(|l| format!("{l}: ")).unwrap_or_default();
+            let end = self.irp_end.get(&irp).cloned().unwrap_or_else(|| "not completed".into());
+            self.raws.push(Raw {
+                group: Group::Irps,
+                key: irp,
+                slice: Slice {
+                    name: format!("{label}IRP #{irp} {what} → {end}"),
+                    start: self.ts[first],
+                    dur: self.ts[last] + POINT - self.ts[first],
+                    rank: (first as f64, last as f64 + 0.5),
+                    style: Style::Life,
+                    args: vec![("issued", format!("{:.3} ms", self.clock_us[first] / 1e3))],
+                },
+                flow: None,
+            });
         }
     }
-    if raws.iter().any(|r| r.group == Group::Dpcs) {
-        add(Group::Dpcs, 0, "DPC queue".into(), &mut tracks);
+
+    /// The tracks, empty: IRPs by number, the threads that have slices by first
+    /// appearance, the DPC queue if it has any; and each one's index by (group, key).
+    fn tracks(&self, labels: &BTreeMap<u64, String>) -> (Vec<Track>, BTreeMap<(Group, u64), usize>) {
+        let mut tracks: Vec<Track> = Vec::new();
+        let mut index: BTreeMap<(Group, u64), usize> = BTreeMap::new();
+        let mut add = |group: Group, key: u64, name: String| {
+            index.insert((group, key), tracks.len());
+            tracks.push(Track { group, key, name, lanes: Vec::new() });
+        };
+        for &irp in self.irp_span.keys() {
+            let what = self.irp_what.get(&irp).map(|w| format!(" {w}")).unwrap_or_default();
+            let name = match labels.get(&irp) {
+                Some(l) => format!("IRP #{irp} ({l})"),
+                None => format!("IRP #{irp}{what}"),
+            };
+            add(Group::Irps, irp, name);
+        }
+        for &t in &self.thread_order {
+            if self.raws.iter().any(|r| r.group == Group::Threads && r.key == t) {
+                let name = self.thread_names.get(&t).cloned().unwrap_or_else(|| format!("thread {t}"));
+                add(Group::Threads, t, name);
+            }
+        }
+        if self.raws.iter().any(|r| r.group == Group::Dpcs) {
+            add(Group::Dpcs, 0, "DPC queue".into());
+        }
+        (tracks, index)
     }
+}
+
+/// Puts each slice on its track, in the first lane where it nests; returns the flow
+/// points the slices carry.
+fn assign_lanes(tracks: &mut [Track], index: &BTreeMap<(Group, u64), usize>, raws: Vec<Raw>) -> FlowPoints {
     let mut per_track: Vec<Vec<Raw>> = (0..tracks.len()).map(|_| Vec::new()).collect();
     for r in raws {
         if let Some(&t) = index.get(&(r.group, r.key)) {
             per_track[t].push(r);
         }
     }
-    let mut steps: BTreeMap<u64, Vec<(u8, FlowPoint)>> = BTreeMap::new();
+    let mut steps = FlowPoints::new();
     for (t, mut raws) in per_track.into_iter().enumerate() {
         raws.sort_by(|a, b| a.slice.start.total_cmp(&b.slice.start).then(b.slice.dur.total_cmp(&a.slice.dur)));
-        // Each lane keeps the ends of its open slices; a slice goes to the first lane
-        // where it nests.
+        // Each lane keeps the ends of its open slices.
         let mut stacks: Vec<Vec<f64>> = Vec::new();
         for r in raws {
             let (start, end) = (r.slice.start, r.slice.end());
-            let mut chosen = None;
-            for (l, stack) in stacks.iter_mut().enumerate() {
-                while stack.last().is_some_and(|&e| e <= start) {
-                    stack.pop();
-                }
-                if stack.last().is_none_or(|&e| e >= end) {
-                    chosen = Some(l);
-                    break;
-                }
-            }
-            let lane = chosen.unwrap_or_else(|| {
-                stacks.push(Vec::new());
-                stacks.len() - 1
-            });
-            stacks[lane].push(end);
-            if tracks[t].lanes.len() <= lane {
-                tracks[t].lanes.resize_with(lane + 1, Vec::new);
+            let lane = lane_for(&mut stacks, start, end);
+            let track = &mut tracks[t];
+            if track.lanes.len() <= lane {
+                track.lanes.resize_with(lane + 1, Vec::new);
             }
             if let Some((irp, step)) = r.flow {
                 let inside = (r.slice.dur / 2.0).min(0.25);
@@ -533,9 +578,37 @@ pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
                     .or_default()
                     .push((step, FlowPoint { track: t, lane, ts: start + inside, rank: r.slice.rank.0 + 0.25 }));
             }
-            tracks[t].lanes[lane].push(r.slice);
+            track.lanes[lane].push(r.slice);
         }
     }
+    steps
+}
+
+/// The lane for a slice from `start` to `end`: the first whose open slices (their ends
+/// in `stacks`, innermost last) contain it once those ended by `start` are closed, or a
+/// new lane; the slice's end is pushed there.
+fn lane_for(stacks: &mut Vec<Vec<f64>>, start: f64, end: f64) -> usize {
+    let mut chosen = None;
+    for (l, stack) in stacks.iter_mut().enumerate() {
+        while stack.last().is_some_and(|&e| e <= start) {
+            stack.pop();
+        }
+        if stack.last().is_none_or(|&e| e >= end) {
+            chosen = Some(l);
+            break;
+        }
+    }
+    let lane = chosen.unwrap_or_else(|| {
+        stacks.push(Vec::new());
+        stacks.len() - 1
+    });
+    stacks[lane].push(end);
+    lane
+}
+
+/// The cancel flows: each IRP's points in time order (then step order), if it has two
+/// or more.
+fn flows(steps: FlowPoints) -> Vec<Flow> {
     let mut flows = Vec::new();
     for (irp, mut points) in steps {
         points.sort_by(|a, b| a.1.ts.total_cmp(&b.1.ts).then(a.0.cmp(&b.0)));
@@ -543,7 +616,7 @@ pub fn layout(events: &[Event], labels: &BTreeMap<u64, String>) -> Model {
             flows.push(Flow { irp, points: points.into_iter().map(|p| p.1).collect() });
         }
     }
-    Model { tracks, flows, events: events.len(), clock_us }
+    flows
 }
 
 /// The Chrome trace-event JSON (object form) of a laid-out timeline.
@@ -680,107 +753,183 @@ pub fn html_page(model: &Model, title: &str, summary: &str) -> String {
     } else {
         model
     };
-    const LABEL: f64 = 300.0;
-    const ROW: f64 = 18.0;
-    const TOP: f64 = 40.0;
-    // Columns narrow from 16 px as events grow, to keep the page within about 24 000 px,
-    // but never below 6 px (a slice must stay visible and hoverable).
-    let col = (24_000.0 / model.events.max(1) as f64).clamp(6.0, 16.0);
-    // Rows: a title row per group, then a row per lane of each track.
-    let mut rows: Vec<(usize, usize, String, Group)> = Vec::new();
-    for (t, track) in model.tracks.iter().enumerate() {
-        if rows.last().is_none_or(|r| r.3 != track.group) {
-            rows.push((usize::MAX, 0, String::new(), track.group));
+    let drawing = Drawing::new(model);
+    let mut svg = drawing.open();
+    drawing.clock_axis(&mut svg);
+    drawing.row_labels(&mut svg);
+    let slices = drawing.slices(&mut svg);
+    let arrows = drawing.arrows(&mut svg);
+    svg.push_str("</svg>");
+    page(model, title, summary, &svg, (slices, arrows), cut.then_some(all_events))
+}
+
+/// Width of the page's label column, px.
+const LABEL: f64 = 300.0;
+/// Height of a row, px.
+const ROW: f64 = 18.0;
+/// Height above the first row (the clock axis), px.
+const TOP: f64 = 40.0;
+
+/// A timeline drawn as SVG: a column per event, a row per lane of each track under a
+/// title row per group.
+struct Drawing<'a> {
+    model: &'a Model,
+    /// A column's width, px.
+    col: f64,
+    /// (track, lane, name, group) per row; a group's title row has track `usize::MAX`.
+    rows: Vec<(usize, usize, String, Group)>,
+    width: f64,
+    height: f64,
+}
+
+impl<'a> Drawing<'a> {
+    fn new(model: &'a Model) -> Self {
+        // Columns narrow from 16 px as events grow, to keep the page within about 24 000
+        // px, but never below 6 px (a slice must stay visible and hoverable).
+        let col = (24_000.0 / model.events.max(1) as f64).clamp(6.0, 16.0);
+        // Rows: a title row per group, then a row per lane of each track.
+        let mut rows: Vec<(usize, usize, String, Group)> = Vec::new();
+        for (t, track) in model.tracks.iter().enumerate() {
+            if rows.last().is_none_or(|r| r.3 != track.group) {
+                rows.push((usize::MAX, 0, String::new(), track.group));
+            }
+            for lane in 0..track.lanes.len().max(1) {
+                let name = if lane == 0 { track.name.clone() } else { format!("  … overlapping {lane}") };
+                rows.push((t, lane, name, track.group));
+            }
         }
-        for lane in 0..track.lanes.len().max(1) {
-            let name = if lane == 0 { track.name.clone() } else { format!("  … overlapping {lane}") };
-            rows.push((t, lane, name, track.group));
-        }
+        let width = LABEL + (model.events as f64 + 2.0) * col;
+        let height = TOP + rows.len() as f64 * ROW + 20.0;
+        Drawing { model, col, rows, width, height }
     }
-    let row_of = |t: usize, lane: usize| rows.iter().position(|r| r.0 == t && r.1 == lane).unwrap_or(0);
-    let width = LABEL + (model.events as f64 + 2.0) * col;
-    let height = TOP + rows.len() as f64 * ROW + 20.0;
-    let x = |rank: f64| LABEL + rank * col;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
-    );
-    svg.push_str(
-        r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#c0392b"/></marker></defs>"##,
-    );
-    // Clock axis: a tick where the clock moved, a mark where it jumped.
-    let mut last_label = f64::NEG_INFINITY;
-    for (i, &c) in model.clock_us.iter().enumerate() {
-        let prev = if i == 0 { None } else { Some(model.clock_us[i - 1]) };
-        let jumped = prev.is_some_and(|p| c - p >= 1000.0);
-        if i == 0 || (jumped && x(i as f64) - last_label > 60.0) {
-            let _ = write!(
-                svg,
-                r##"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2:.0}" stroke="#bbb" stroke-dasharray="{3}"/><text x="{4:.1}" y="{5}" fill="#555">{6}</text>"##,
-                x(i as f64),
-                TOP - 14.0,
-                height - 20.0,
-                if jumped { "4 3" } else { "1 0" },
-                x(i as f64) + 2.0,
-                TOP - 18.0,
-                esc(&format!("{}{:.3} ms", if jumped { "⋯ " } else { "" }, c / 1e3))
-            );
-            last_label = x(i as f64);
-        }
+
+    /// The row of lane `lane` of track `t`.
+    fn row_of(&self, t: usize, lane: usize) -> usize {
+        self.rows.iter().position(|r| r.0 == t && r.1 == lane).unwrap_or(0)
     }
-    for (r, (t, _, name, group)) in rows.iter().enumerate() {
-        let y = TOP + r as f64 * ROW;
-        if *t == usize::MAX {
-            let _ = write!(
-                svg,
-                r##"<line x1="0" y1="{y:.0}" x2="{width:.0}" y2="{y:.0}" stroke="#888"/><text x="4" y="{:.0}" font-weight="bold" fill="#333">{}</text>"##,
-                y + 13.0,
-                group.title()
-            );
-            continue;
-        }
-        if r % 2 == 1 {
-            let _ = write!(svg, r##"<rect x="0" y="{y:.0}" width="{width:.0}" height="{ROW}" fill="#f6f6f6"/>"##);
-        }
-        let _ = write!(svg, r##"<text x="12" y="{:.0}" fill="#222">{}</text>"##, y + 13.0, esc(name));
+
+    /// Where position `rank` in event order is, px.
+    fn x(&self, rank: f64) -> f64 {
+        LABEL + rank * self.col
     }
-    let mut slices = 0;
-    for (t, track) in model.tracks.iter().enumerate() {
-        for (lane, lane_slices) in track.lanes.iter().enumerate() {
-            let y = TOP + row_of(t, lane) as f64 * ROW;
-            for s in lane_slices {
-                let (x0, x1) = (x(s.rank.0), x(s.rank.1).max(x(s.rank.0) + 4.0));
-                let (y0, h) = if s.style == Style::Life { (y + 2.0, ROW - 4.0) } else { (y + 5.0, ROW - 10.0) };
-                let args: String = s.args.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
+
+    /// The `<svg>` element's start and the arrow head.
+    fn open(&self) -> String {
+        let (width, height) = (self.width, self.height);
+        let mut svg = String::new();
+        let _ = write!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+        );
+        svg.push_str(
+            r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#c0392b"/></marker></defs>"##,
+        );
+        svg
+    }
+
+    /// The clock axis: a tick where the clock moved, a mark where it jumped.
+    fn clock_axis(&self, svg: &mut String) {
+        let clock_us = &self.model.clock_us;
+        let mut last_label = f64::NEG_INFINITY;
+        for (i, &c) in clock_us.iter().enumerate() {
+            let prev = if i == 0 { None } else { Some(clock_us[i - 1]) };
+            let jumped = prev.is_some_and(|p| c - p >= 1000.0);
+            if i == 0 || (jumped && self.x(i as f64) - last_label > 60.0) {
                 let _ = write!(
                     svg,
-                    r#"<rect class="slice" x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{h:.0}" rx="2" fill="{}"><title>{}</title></rect>"#,
-                    x1 - x0,
-                    s.style.colour(),
-                    esc(&format!("{}{args}", s.name))
+                    r##"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2:.0}" stroke="#bbb" stroke-dasharray="{3}"/><text x="{4:.1}" y="{5}" fill="#555">{6}</text>"##,
+                    self.x(i as f64),
+                    TOP - 14.0,
+                    self.height - 20.0,
+                    if jumped { "4 3" } else { "1 0" },
+                    self.x(i as f64) + 2.0,
+                    TOP - 18.0,
+                    esc(&format!("{}{:.3} ms", if jumped { "⋯ " } else { "" }, c / 1e3))
                 );
-                slices += 1;
+                last_label = self.x(i as f64);
             }
         }
     }
-    let mut arrows = 0;
-    for f in &model.flows {
-        for w in f.points.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            let ya = TOP + row_of(a.track, a.lane) as f64 * ROW + ROW / 2.0;
-            let yb = TOP + row_of(b.track, b.lane) as f64 * ROW + ROW / 2.0;
-            let _ = write!(
-                svg,
-                r##"<line class="flow" x1="{:.1}" y1="{ya:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#c0392b" stroke-width="1.2" marker-end="url(#arrow)"><title>cancel of IRP #{}</title></line>"##,
-                x(a.rank),
-                x(b.rank),
-                f.irp
-            );
-            arrows += 1;
+
+    /// The rows' titles (a group's in bold over a rule), every other row shaded.
+    fn row_labels(&self, svg: &mut String) {
+        let width = self.width;
+        for (r, (t, _, name, group)) in self.rows.iter().enumerate() {
+            let y = TOP + r as f64 * ROW;
+            if *t == usize::MAX {
+                let _ = write!(
+                    svg,
+                    r##"<line x1="0" y1="{y:.0}" x2="{width:.0}" y2="{y:.0}" stroke="#888"/><text x="4" y="{:.0}" font-weight="bold" fill="#333">{}</text>"##,
+                    y + 13.0,
+                    group.title()
+                );
+                continue;
+            }
+            if r % 2 == 1 {
+                let _ = write!(svg, r##"<rect x="0" y="{y:.0}" width="{width:.0}" height="{ROW}" fill="#f6f6f6"/>"##);
+            }
+            let _ = write!(svg, r##"<text x="12" y="{:.0}" fill="#222">{}</text>"##, y + 13.0, esc(name));
         }
     }
-    svg.push_str("</svg>");
+
+    /// Every slice, with its details as its title; returns how many.
+    fn slices(&self, svg: &mut String) -> usize {
+        let mut slices = 0;
+        for (t, track) in self.model.tracks.iter().enumerate() {
+            for (lane, lane_slices) in track.lanes.iter().enumerate() {
+                let y = TOP + self.row_of(t, lane) as f64 * ROW;
+                for s in lane_slices {
+                    let (x0, x1) = (self.x(s.rank.0), self.x(s.rank.1).max(self.x(s.rank.0) + 4.0));
+                    let (y0, h) = if s.style == Style::Life { (y + 2.0, ROW - 4.0) } else { (y + 5.0, ROW - 10.0) };
+                    let args: String = s.args.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
+                    let _ = write!(
+                        svg,
+                        r#"<rect class="slice" x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{h:.0}" rx="2" fill="{}"><title>{}</title></rect>"#,
+                        x1 - x0,
+                        s.style.colour(),
+                        esc(&format!("{}{args}", s.name))
+                    );
+                    slices += 1;
+                }
+            }
+        }
+        slices
+    }
+
+    /// The cancel flows' arrows; returns how many.
+    fn arrows(&self, svg: &mut String) -> usize {
+        let mut arrows = 0;
+        for f in &self.model.flows {
+            for w in f.points.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let ya = TOP + self.row_of(a.track, a.lane) as f64 * ROW + ROW / 2.0;
+                let yb = TOP + self.row_of(b.track, b.lane) as f64 * ROW + ROW / 2.0;
+                let _ = write!(
+                    svg,
+                    r##"<line class="flow" x1="{:.1}" y1="{ya:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#c0392b" stroke-width="1.2" marker-end="url(#arrow)"><title>cancel of IRP #{}</title></line>"##,
+                    self.x(a.rank),
+                    self.x(b.rank),
+                    f.irp
+                );
+                arrows += 1;
+            }
+        }
+        arrows
+    }
+}
+
+/// The page around `svg` (the drawing of `model`, with `drawn`: its slices and arrows,
+/// which the page's script counts again): the summary, the legend, and a note when the
+/// run had `cut_from` events, more than the page draws.
+fn page(
+    model: &Model,
+    title: &str,
+    summary: &str,
+    svg: &str,
+    drawn: (usize, usize),
+    cut_from: Option<usize>,
+) -> String {
+    let (slices, arrows) = drawn;
     let legend: String = [
         (Style::Life, "IRP, allocation to its last event"),
         (Style::Dispatch, "dispatch routine"),
@@ -831,7 +980,7 @@ rect.slice:hover {{ stroke: #000; }}
         title = esc(title),
         summary = esc(summary),
         events = model.events,
-        cut_note = if cut {
+        cut_note = if let Some(all_events) = cut_from {
             format!(
                 r#"<p id="cut"><b>This run has {all_events} events; the page draws the first {} (to {:.3} ms on the kernel's clock).</b> The trace file (<code>--trace</code>) has every one: open it in Perfetto.</p>
 "#,

@@ -4,9 +4,9 @@
 //! process); written to `docs/PERFORMANCE.md` by the `irpkit-perf` binary
 //! (`cargo run --release -p irpkit-perf`).
 //!
-//! The workloads in [`workloads`] are the same files the divan benchmarks of
-//! `crates/irpkit/benches/` include, so `cargo bench` and the report measure the same
-//! code.
+//! The workloads in [`workloads`] are also what the divan benchmarks of this crate
+//! (`crates/irpkit-perf/benches/`) run, so `cargo bench -p irpkit-perf` and the report
+//! measure the same code.
 
 pub mod alloc;
 pub mod experiments;
@@ -20,8 +20,7 @@ pub mod stats;
 pub mod svg;
 pub mod sysinfo;
 
-/// The benchmark workloads shared with `crates/irpkit/benches/` (included there with
-/// `#[path]`).
+/// The benchmark workloads shared with the divan benchmarks in `crates/irpkit-perf/benches/`.
 pub mod workloads {
     pub mod csq;
     pub mod request;

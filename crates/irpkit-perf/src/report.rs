@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::experiments as ex;
-use crate::explorer::{self, ExplorerPlan, ExplorerResults};
+use crate::explorer::{self, ExplorerPlan, ExplorerResults, VsShuttle};
 use crate::markdown::{duration_ns, duration_ns_short, per_request, ratio_number, time_ratio, Table};
 use crate::peers;
 use crate::runner::{alternate, interleave, Contender, Settings};
@@ -186,11 +186,25 @@ pub struct Results {
 /// Runs every measurement of `plan`.
 pub fn run(plan: &Plan) -> Results {
     let started = Instant::now();
-    let mut r = Results::default();
+    let mut r = Results { explorer: Some(explorer::measure(&plan.explorer, progress)), ..Results::default() };
+    measure_request_path(plan, &mut r);
+    measure_queues_per_request(plan, &mut r);
+    measure_cancel_storms(plan, &mut r);
+    measure_by_key(plan, &mut r);
+    progress("memory per queued request");
+    r.memory = memory_figures(plan.memory_n);
+    progress("cancel latency");
+    r.latency_same = ex::cancel_latency_same_thread(plan.latency_same_thread);
+    r.latency_cross = ex::cancel_latency_cross_thread(plan.latency_cross_thread);
+    measure_thread_exit(plan, &mut r);
+    r.elapsed = started.elapsed();
+    r
+}
+
+/// The request path (NT layer, filter, safe API, requester) against tokio and crossbeam:
+/// time per request, then allocations per request.
+fn measure_request_path(plan: &Plan, r: &mut Results) {
     let t = &plan.timing;
-
-    r.explorer = Some(explorer::measure(&plan.explorer, progress));
-
     progress("request path");
     let (rows, allocs) = ex::with_requester_reads(|requester| {
         let (mut nt, mut filter, mut safe) =
@@ -237,70 +251,73 @@ pub fn run(plan: &Plan) -> Results {
     });
     r.time_rows.push(("Request path".to_string(), rows));
     r.allocations.extend(allocs);
+}
 
+/// StartIo and the cancel-safe queues one request at a time, against the floor and
+/// crossbeam: time, then allocations.
+fn measure_queues_per_request(plan: &Plan, r: &mut Results) {
+    let t = &plan.timing;
     progress("StartIo and cancel-safe queues, per request");
-    {
-        let mut sio = startio::StartPacketRoundTrip::new();
-        let mut irpq = csq::CsqIrpPerRequest::new();
-        let mut typed = csq::TypedPerRequest::new();
-        let mut floor = csq::FloorPerRequest::new();
-        let mut xb = peers::CrossbeamPerRequest::new();
-        let (ksio, kirpq) = (sio.kernel().clone(), irpq.kernel().clone());
-        let mut cs = vec![
-            Contender::new("irpkit IoStartPacket → StartIo → IoStartNextPacket", |n| {
-                entered(&ksio, n, || sio.step())
-            }),
-            Contender::new("irpkit IRP cancel-safe queue (IoCsq)", |n| entered(&kirpq, n, || irpq.step())),
-            Contender::new("irpkit typed `CancelQueue<Item>`", |n| (0..n).for_each(|_| typed.step())),
-            Contender::new("floor `Mutex<VecDeque<Box<Item>>>`", |n| (0..n).for_each(|_| floor.step())),
-            Contender::new("crossbeam unbounded `Box<Item>`", |n| (0..n).for_each(|_| xb.step())),
-        ];
-        let g = Group::run(&mut cs, t);
-        r.time_rows.push((
-            "StartIo and cancel-safe queues, one request at a time".to_string(),
-            vec![
-                g.row("IRP: allocate → IoCallDriver → IoStartPacket → StartIo → complete → IoStartNextPacket", 0, 3),
-                g.row("IRP: allocate → IoCallDriver → IoCsqInsertIrp → IoCsqRemoveNextIrp → complete → free", 1, 3),
-                g.row("IRP: allocate → IoCallDriver → IoCsqInsertIrp → IoCsqRemoveNextIrp → complete → free", 1, 4),
-                g.row("typed entry: push → pop → ticket outcome", 2, 3),
-                g.row("typed entry: push → pop → ticket outcome", 2, 4),
-            ],
-        ));
-        let n = plan.alloc_n;
-        let floor_a = ex::allocations_per_iteration(&mut cs[3], n, n);
-        let xb_a = ex::allocations_per_iteration(&mut cs[4], n, n);
-        for (i, what) in
-            [(0, "StartIo round trip"), (1, "IRP cancel-safe queue, per request"), (2, "typed queue entry")]
-        {
-            let a = ex::allocations_per_iteration(&mut cs[i], n, n);
-            r.allocations.push((what.to_string(), cs[i].label.clone(), a, cs[3].label.clone(), floor_a));
-            if i > 0 {
-                r.allocations.push((what.to_string(), cs[i].label.clone(), a, cs[4].label.clone(), xb_a));
-            }
+    let mut sio = startio::StartPacketRoundTrip::new();
+    let mut irpq = csq::CsqIrpPerRequest::new();
+    let mut typed = csq::TypedPerRequest::new();
+    let mut floor = csq::FloorPerRequest::new();
+    let mut xb = peers::CrossbeamPerRequest::new();
+    let (ksio, kirpq) = (sio.kernel().clone(), irpq.kernel().clone());
+    let mut cs = vec![
+        Contender::new("irpkit IoStartPacket → StartIo → IoStartNextPacket", |n| entered(&ksio, n, || sio.step())),
+        Contender::new("irpkit IRP cancel-safe queue (IoCsq)", |n| entered(&kirpq, n, || irpq.step())),
+        Contender::new("irpkit typed `CancelQueue<Item>`", |n| (0..n).for_each(|_| typed.step())),
+        Contender::new("floor `Mutex<VecDeque<Box<Item>>>`", |n| (0..n).for_each(|_| floor.step())),
+        Contender::new("crossbeam unbounded `Box<Item>`", |n| (0..n).for_each(|_| xb.step())),
+    ];
+    let g = Group::run(&mut cs, t);
+    r.time_rows.push((
+        "StartIo and cancel-safe queues, one request at a time".to_string(),
+        vec![
+            g.row("IRP: allocate → IoCallDriver → IoStartPacket → StartIo → complete → IoStartNextPacket", 0, 3),
+            g.row("IRP: allocate → IoCallDriver → IoCsqInsertIrp → IoCsqRemoveNextIrp → complete → free", 1, 3),
+            g.row("IRP: allocate → IoCallDriver → IoCsqInsertIrp → IoCsqRemoveNextIrp → complete → free", 1, 4),
+            g.row("typed entry: push → pop → ticket outcome", 2, 3),
+            g.row("typed entry: push → pop → ticket outcome", 2, 4),
+        ],
+    ));
+    let n = plan.alloc_n;
+    let floor_a = ex::allocations_per_iteration(&mut cs[3], n, n);
+    let xb_a = ex::allocations_per_iteration(&mut cs[4], n, n);
+    for (i, what) in [(0, "StartIo round trip"), (1, "IRP cancel-safe queue, per request"), (2, "typed queue entry")] {
+        let a = ex::allocations_per_iteration(&mut cs[i], n, n);
+        r.allocations.push((what.to_string(), cs[i].label.clone(), a, cs[3].label.clone(), floor_a));
+        if i > 0 {
+            r.allocations.push((what.to_string(), cs[i].label.clone(), a, cs[4].label.clone(), xb_a));
         }
     }
+}
 
+/// The cancel storms: irpkit's IRP and typed queues against tokio and crossbeam.
+fn measure_cancel_storms(plan: &Plan, r: &mut Results) {
+    let t = &plan.timing;
     progress("cancel storms");
-    {
-        let mut irps = csq::CsqIrpStorm::new();
-        let mut typed = csq::TypedStorm::new();
-        let kirps = irps.kernel().clone();
-        let mut cs = vec![
-            Contender::new("irpkit IRP cancel-safe queue", |n| entered(&kirps, n, || irps.step())),
-            Contender::new("irpkit typed `CancelQueue<Item>`", |n| (0..n).for_each(|_| typed.step())),
-            Contender::new("tokio mpsc + CancellationToken + oneshot", |n| (0..n).for_each(|_| csq::tokio_storm())),
-            Contender::new("crossbeam unbounded + flag + bounded(1)", |n| {
-                (0..n).for_each(|_| peers::crossbeam_storm())
-            }),
-        ];
-        let g = Group::run(&mut cs, t);
-        let w = format!("cancel storm: {} requests, a server thread, a thread cancelling every second one", csq::STORM);
-        r.time_rows.push((
-            "Cancel storm (two threads besides the requester)".to_string(),
-            vec![g.row(&w, 0, 2), g.row(&w, 0, 3), g.row(&w, 1, 2), g.row(&w, 1, 3)],
-        ));
-    }
+    let mut irps = csq::CsqIrpStorm::new();
+    let mut typed = csq::TypedStorm::new();
+    let kirps = irps.kernel().clone();
+    let mut cs = vec![
+        Contender::new("irpkit IRP cancel-safe queue", |n| entered(&kirps, n, || irps.step())),
+        Contender::new("irpkit typed `CancelQueue<Item>`", |n| (0..n).for_each(|_| typed.step())),
+        Contender::new("tokio mpsc + CancellationToken + oneshot", |n| (0..n).for_each(|_| csq::tokio_storm())),
+        Contender::new("crossbeam unbounded + flag + bounded(1)", |n| (0..n).for_each(|_| peers::crossbeam_storm())),
+    ];
+    let g = Group::run(&mut cs, t);
+    let w = format!("cancel storm: {} requests, a server thread, a thread cancelling every second one", csq::STORM);
+    r.time_rows.push((
+        "Cancel storm (two threads besides the requester)".to_string(),
+        vec![g.row(&w, 0, 2), g.row(&w, 0, 3), g.row(&w, 1, 2), g.row(&w, 1, 3)],
+    ));
+}
 
+/// Keyed insert + remove on the device queue at each size, against a sorted linked list.
+fn measure_by_key(plan: &Plan, r: &mut Results) {
+    let t = &plan.timing;
     progress("device queue by key");
     for &n in &plan.by_key_sizes {
         let mut dq = startio::DeviceQueueByKey::new(n);
@@ -314,10 +331,11 @@ pub fn run(plan: &Plan) -> Results {
         let row = g.row("", 0, 1);
         r.by_key.push((n, row.irpkit_ns, row.peer_ns, row.ratio));
     }
+}
 
-    progress("memory per queued request");
-    let m = plan.memory_n;
-    r.memory = vec![
+/// Bytes per queued request with `m` queued, irpkit's figures first, then the peers'.
+fn memory_figures(m: usize) -> Vec<(String, f64, bool)> {
+    vec![
         ("irpkit NT layer: IRP (1 stack location) pending in an IoCsq queue".to_string(), ex::memory_nt_csq(m), true),
         (
             "irpkit safe API: `Request::read(..).send()` pending in a `CancelSafeIrpQueue`".to_string(),
@@ -342,12 +360,11 @@ pub fn run(plan: &Plan) -> Results {
             ex::memory_floor(m),
             false,
         ),
-    ];
+    ]
+}
 
-    progress("cancel latency");
-    r.latency_same = ex::cancel_latency_same_thread(plan.latency_same_thread);
-    r.latency_cross = ex::cancel_latency_cross_thread(plan.latency_cross_thread);
-
+/// Thread exit with outstanding reads: the growth curve's counts, then the headline count.
+fn measure_thread_exit(plan: &Plan, r: &mut Results) {
     progress("thread exit");
     let exit_trial = |n: usize, i: usize| -> f64 {
         let d = match i {
@@ -362,9 +379,6 @@ pub fn run(plan: &Plan) -> Results {
         r.exit.push((n, alternate(4, plan.exit_rounds.max(5), |i| exit_trial(n, i))));
     }
     r.exit.push((plan.exit_n, alternate(4, plan.exit_rounds, |i| exit_trial(plan.exit_n, i))));
-
-    r.elapsed = started.elapsed();
-    r
 }
 
 fn thousands(n: usize) -> String {
@@ -472,6 +486,23 @@ fn headline_row(row: &TimeRow) -> bool {
 /// The report as markdown; `svg_name` is the chart's file name beside it.
 pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> String {
     let mut s = String::new();
+    header(&mut s, plan, env, r, svg_name);
+    headline(&mut s, env, r);
+    time_section(&mut s, r);
+    by_key_section(&mut s, r, svg_name);
+    memory_section(&mut s, plan, r);
+    allocations_section(&mut s, plan, r);
+    latency_section(&mut s, r);
+    thread_exit_section(&mut s, r);
+    if let Some(e) = &r.explorer {
+        explorer_section(&mut s, &plan.explorer, e, env.cores);
+    }
+    how_section(&mut s);
+    s
+}
+
+/// The title, the machine and run facts, and how to read the ratios.
+fn header(s: &mut String, plan: &Plan, env: &Environment, r: &Results, svg_name: &str) {
     let _ = writeln!(s, "# irpkit performance\n");
     let _ =
         writeln!(s, "<!-- Generated by `{COMMAND}`: do not edit by hand; run the command again to regenerate. -->\n");
@@ -485,6 +516,20 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
         }
     );
     let _ = writeln!(s);
+    s.push_str(&facts(plan, env, r).render());
+    let _ = writeln!(
+        s,
+        "\nEvery figure is irpkit against a peer measured in the same run, on the same thread, in \
+         alternation: each round runs every contender of a group once, the first one rotating \
+         (A B, B A, …), and the ratio is the median of the per-round ratios irpkit / peer — so a \
+         noisy, shared machine slows both sides of a ratio alike. Times are medians. A ratio below \
+         1 means irpkit takes less time (or memory, or allocations) than the peer. (The \
+         explorer's peer, shuttle, runs in a child process, in the same alternation.)\n"
+    );
+}
+
+/// The table of machine and run facts under the title.
+fn facts(plan: &Plan, env: &Environment, r: &Results) -> Table {
     let mut facts = Table::new(["", ""]);
     facts.row(["date (UTC)".to_string(), env.date.clone()]);
     facts.row(["logical cores".to_string(), env.cores.to_string()]);
@@ -502,22 +547,44 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
         ),
     ]);
     facts.row(["whole run".to_string(), format!("{:.0} s", r.elapsed.as_secs_f64())]);
-    s.push_str(&facts.render());
-    let _ = writeln!(
-        s,
-        "\nEvery figure is irpkit against a peer measured in the same run, on the same thread, in \
-         alternation: each round runs every contender of a group once, the first one rotating \
-         (A B, B A, …), and the ratio is the median of the per-round ratios irpkit / peer — so a \
-         noisy, shared machine slows both sides of a ratio alike. Times are medians. A ratio below \
-         1 means irpkit takes less time (or memory, or allocations) than the peer. (The \
-         explorer's peer, shuttle, runs in a child process, in the same alternation.)\n"
-    );
+    facts
+}
 
-    // ----- headline ---------------------------------------------------------------
+/// Bytes per queued request of tokio's peer (the memory figures' denominator).
+fn tokio_memory(r: &Results) -> f64 {
+    r.memory.iter().find(|m| m.0.starts_with("tokio")).map_or(f64::NAN, |m| m.1)
+}
+
+/// The headline: one row per question, each with its target and whether it is met.
+fn headline(s: &mut String, env: &Environment, r: &Results) {
     let _ = writeln!(s, "## Headline\n");
     let mut h = Table::new(["question", "target", "irpkit", "peer", "ratio irpkit / peer", "met"]);
+    headline_memory(&mut h, r);
+    headline_latencies(&mut h, r);
+    headline_growth(&mut h, r);
+    for (_, rows) in &r.time_rows {
+        for row in rows.iter().filter(|row| headline_row(row)) {
+            h.row([
+                row.workload.clone(),
+                "—".to_string(),
+                format!("{}: {}", row.irpkit, duration_ns(row.irpkit_ns)),
+                format!("{}: {}", row.peer, duration_ns(row.peer_ns)),
+                time_ratio(row.ratio),
+                "—".to_string(),
+            ]);
+        }
+    }
+    if let Some(e) = &r.explorer {
+        explorer_headline(&mut h, e, env.cores);
+    }
+    s.push_str(&h.render());
+    s.push('\n');
+}
+
+/// The headline's memory and allocation rows (NT layer, then safe API).
+fn headline_memory(h: &mut Table, r: &Results) {
     let mem_nt = r.memory.first().map_or(f64::NAN, |m| m.1);
-    let mem_tokio = r.memory.iter().find(|m| m.0.starts_with("tokio")).map_or(f64::NAN, |m| m.1);
+    let mem_tokio = tokio_memory(r);
     h.row([
         "memory per queued IRP, 1 stack location".to_string(),
         format!("≤ {MEMORY_TARGET:.0} bytes"),
@@ -527,45 +594,48 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
         if mem_nt <= MEMORY_TARGET { "yes" } else { "**no**" }.to_string(),
     ]);
     if let Some(a) = r.allocations.first() {
-        h.row([
-            "heap allocations per request, steady state (NT layer)".to_string(),
-            "0".to_string(),
-            per_request(a.2),
-            format!("{}: {}", a.3, per_request(a.4)),
-            fewer_or_more(a.2, a.4),
-            if a.2 == 0.0 { "yes" } else { "**no**" }.to_string(),
-        ]);
+        headline_allocations(h, "heap allocations per request, steady state (NT layer)", a);
     }
     if let Some(a) = r.allocations.iter().find(|a| a.0.starts_with("request, safe API")) {
+        headline_allocations(h, "heap allocations per request, steady state (safe API)", a);
+    }
+}
+
+/// A headline row of allocations per request against the target of none.
+fn headline_allocations(h: &mut Table, question: &str, a: &(String, String, f64, String, f64)) {
+    h.row([
+        question.to_string(),
+        "0".to_string(),
+        per_request(a.2),
+        format!("{}: {}", a.3, per_request(a.4)),
+        fewer_or_more(a.2, a.4),
+        if a.2 == 0.0 { "yes" } else { "**no**" }.to_string(),
+    ]);
+}
+
+/// The headline's cancel-latency rows: p50 on the requester's thread, p99 across threads.
+fn headline_latencies(h: &mut Table, r: &Results) {
+    headline_latency(h, "cancel latency p50, on the requester's thread", &r.latency_same, |p| p.p50);
+    headline_latency(h, "cancel latency p99, requester blocked on another thread", &r.latency_cross, |p| p.p99);
+}
+
+/// A headline row of one percentile (`pick`) of a latency distribution, irpkit against
+/// tokio; none when a side has no samples.
+fn headline_latency(h: &mut Table, question: &str, l: &ex::Latencies, pick: fn(&Percentiles) -> f64) {
+    if let (Some(a), Some(b)) = (Percentiles::of(&l.irpkit), Percentiles::of(&l.tokio)) {
         h.row([
-            "heap allocations per request, steady state (safe API)".to_string(),
-            "0".to_string(),
-            per_request(a.2),
-            format!("{}: {}", a.3, per_request(a.4)),
-            fewer_or_more(a.2, a.4),
-            if a.2 == 0.0 { "yes" } else { "**no**" }.to_string(),
+            question.to_string(),
+            "—".to_string(),
+            duration_ns(pick(&a)),
+            format!("tokio: {}", duration_ns(pick(&b))),
+            ratio_plain(pick(&a) / pick(&b)),
+            "—".to_string(),
         ]);
     }
-    if let (Some(a), Some(b)) = (Percentiles::of(&r.latency_same.irpkit), Percentiles::of(&r.latency_same.tokio)) {
-        h.row([
-            "cancel latency p50, on the requester's thread".to_string(),
-            "—".to_string(),
-            duration_ns(a.p50),
-            format!("tokio: {}", duration_ns(b.p50)),
-            ratio_plain(a.p50 / b.p50),
-            "—".to_string(),
-        ]);
-    }
-    if let (Some(a), Some(b)) = (Percentiles::of(&r.latency_cross.irpkit), Percentiles::of(&r.latency_cross.tokio)) {
-        h.row([
-            "cancel latency p99, requester blocked on another thread".to_string(),
-            "—".to_string(),
-            duration_ns(a.p99),
-            format!("tokio: {}", duration_ns(b.p99)),
-            ratio_plain(a.p99 / b.p99),
-            "—".to_string(),
-        ]);
-    }
+}
+
+/// The headline's rows at the largest sizes: thread exit and the keyed device queue.
+fn headline_growth(h: &mut Table, r: &Results) {
     if let Some((n, samples)) = r.exit.last() {
         let ratio = paired_ratio(&samples[0], &samples[1]).unwrap_or(f64::NAN);
         h.row([
@@ -587,25 +657,10 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
             "—".to_string(),
         ]);
     }
-    for (_, rows) in &r.time_rows {
-        for row in rows.iter().filter(|row| headline_row(row)) {
-            h.row([
-                row.workload.clone(),
-                "—".to_string(),
-                format!("{}: {}", row.irpkit, duration_ns(row.irpkit_ns)),
-                format!("{}: {}", row.peer, duration_ns(row.peer_ns)),
-                time_ratio(row.ratio),
-                "—".to_string(),
-            ]);
-        }
-    }
-    if let Some(e) = &r.explorer {
-        explorer_headline(&mut h, e, env.cores);
-    }
-    s.push_str(&h.render());
-    s.push('\n');
+}
 
-    // ----- time per request -------------------------------------------------------
+/// Time per iteration, one table per section of timing rows.
+fn time_section(s: &mut String, r: &Results) {
     let _ = writeln!(s, "## Time per iteration, against the peer\n");
     for (section, rows) in &r.time_rows {
         let _ = writeln!(s, "### {section}\n");
@@ -623,8 +678,10 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
         s.push_str(&t.render());
         s.push('\n');
     }
+}
 
-    // ----- by key -----------------------------------------------------------------
+/// The device queue's growth curve: the chart and its table.
+fn by_key_section(s: &mut String, r: &Results, svg_name: &str) {
     let _ = writeln!(s, "## Device queue by key: the growth curve\n");
     let _ = writeln!(
         s,
@@ -641,8 +698,10 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
     }
     s.push_str(&t.render());
     s.push('\n');
+}
 
-    // ----- memory -----------------------------------------------------------------
+/// Heap bytes per queued request, against the target and against tokio.
+fn memory_section(s: &mut String, plan: &Plan, r: &Results) {
     let _ = writeln!(s, "## Memory per queued request\n");
     let _ = writeln!(
         s,
@@ -655,6 +714,7 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
         count_label(plan.memory_n),
         irpkit::nt::io_size_of_irp(1)
     );
+    let mem_tokio = tokio_memory(r);
     let mut t = Table::new(["queued request", "bytes", "vs target", "/ tokio peer"]);
     for (what, bytes, is_irpkit) in &r.memory {
         t.row([
@@ -666,8 +726,10 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
     }
     s.push_str(&t.render());
     s.push('\n');
+}
 
-    // ----- allocations ------------------------------------------------------------
+/// Heap allocations per request in steady state, irpkit against each peer.
+fn allocations_section(s: &mut String, plan: &Plan, r: &Results) {
     let _ = writeln!(s, "## Heap allocations per request, steady state\n");
     let _ = writeln!(
         s,
@@ -688,41 +750,12 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
     }
     s.push_str(&t.render());
     s.push('\n');
+}
 
-    // ----- latency ----------------------------------------------------------------
+/// Cancel latency: on the requester's thread, then with the requester blocked on
+/// another thread.
+fn latency_section(s: &mut String, r: &Results) {
     let _ = writeln!(s, "## Cancel latency\n");
-    let latency = |s: &mut String, l: &ex::Latencies| {
-        let mut t = Table::new(["", "p50", "p90", "p99", "max", "samples"]);
-        let (a, b) = (Percentiles::of(&l.irpkit), Percentiles::of(&l.tokio));
-        if let (Some(a), Some(b)) = (a, b) {
-            t.row([
-                "irpkit: IoCancelIrp → requester has STATUS_CANCELLED".to_string(),
-                duration_ns(a.p50),
-                duration_ns(a.p90),
-                duration_ns(a.p99),
-                duration_ns(a.max),
-                l.irpkit.len().to_string(),
-            ]);
-            t.row([
-                "tokio: CancellationToken::cancel() → requester has the cancelled result".to_string(),
-                duration_ns(b.p50),
-                duration_ns(b.p90),
-                duration_ns(b.p99),
-                duration_ns(b.max),
-                l.tokio.len().to_string(),
-            ]);
-            t.row([
-                "irpkit / tokio".to_string(),
-                ratio_plain(a.p50 / b.p50),
-                ratio_plain(a.p90 / b.p90),
-                ratio_plain(a.p99 / b.p99),
-                ratio_plain(a.max / b.max),
-                String::new(),
-            ]);
-        }
-        s.push_str(&t.render());
-        s.push('\n');
-    };
     let _ = writeln!(
         s,
         "A request pending in a cancel-safe queue is cancelled; the time runs from the cancel \
@@ -736,7 +769,7 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
          `cancel()`, then one poll of the requester's future, which awaits its `oneshot` or its \
          token):\n"
     );
-    latency(&mut s, &r.latency_same);
+    latency_table(s, &r.latency_same);
     let _ = writeln!(
         s,
         "**Requester blocked on another thread** (irpkit: the requester waits in \
@@ -744,9 +777,47 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
          the same future; the canceller waits 100 µs, so that the requester sleeps, then calls \
          IoCancelIrp / `cancel()`; the requester stamps the time when it wakes with the result):\n"
     );
-    latency(&mut s, &r.latency_cross);
+    latency_table(s, &r.latency_cross);
+}
 
-    // ----- thread exit ------------------------------------------------------------
+/// One latency distribution's percentiles, irpkit's and tokio's, and their ratios (the
+/// header alone when a side has no samples).
+fn latency_table(s: &mut String, l: &ex::Latencies) {
+    let mut t = Table::new(["", "p50", "p90", "p99", "max", "samples"]);
+    let (a, b) = (Percentiles::of(&l.irpkit), Percentiles::of(&l.tokio));
+    if let (Some(a), Some(b)) = (a, b) {
+        t.row([
+            "irpkit: IoCancelIrp → requester has STATUS_CANCELLED".to_string(),
+            duration_ns(a.p50),
+            duration_ns(a.p90),
+            duration_ns(a.p99),
+            duration_ns(a.max),
+            l.irpkit.len().to_string(),
+        ]);
+        t.row([
+            "tokio: CancellationToken::cancel() → requester has the cancelled result".to_string(),
+            duration_ns(b.p50),
+            duration_ns(b.p90),
+            duration_ns(b.p99),
+            duration_ns(b.max),
+            l.tokio.len().to_string(),
+        ]);
+        t.row([
+            "irpkit / tokio".to_string(),
+            ratio_plain(a.p50 / b.p50),
+            ratio_plain(a.p90 / b.p90),
+            ratio_plain(a.p99 / b.p99),
+            ratio_plain(a.max / b.max),
+            String::new(),
+        ]);
+    }
+    s.push_str(&t.render());
+    s.push('\n');
+}
+
+/// Thread exit with n reads outstanding, against tokio, crossbeam and the floor, and
+/// irpkit's growth between the two largest counts.
+fn thread_exit_section(s: &mut String, r: &Results) {
     let _ = writeln!(s, "## Thread exit with outstanding reads\n");
     let _ = writeln!(
         s,
@@ -800,19 +871,17 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
             count_label(*n1)
         );
     }
+}
 
-    // ----- explorer --------------------------------------------------------------
-    if let Some(e) = &r.explorer {
-        explorer_section(&mut s, &plan.explorer, e, env.cores);
-    }
-
-    // ----- how -------------------------------------------------------------------
+/// How the figures are made: where the workloads and peers live, the allocator, quick mode.
+fn how_section(s: &mut String) {
     let _ = writeln!(s, "## How the figures are made\n");
     let _ = writeln!(
         s,
-        "- The workloads of the divan benchmarks (`crates/irpkit/benches/request.rs`, `startio.rs`, \
-         `csq.rs`) live in `crates/irpkit-perf/src/workloads/`; the benchmark files include the \
-         same source files, so `cargo bench -p irpkit` and this report run the same code.\n\
+        "- The workloads of the divan benchmarks (`crates/irpkit-perf/benches/request.rs`, \
+         `startio.rs`, `csq.rs`) live in `crates/irpkit-perf/src/workloads/`; the benchmarks use \
+         that module of the library, so `cargo bench -p irpkit-perf` and this report run the same \
+         code.\n\
          - Peers that only this report runs (crossbeam-channel, the thread-exit and latency \
          experiments, the memory and allocation counts) are in `crates/irpkit-perf/src/`.\n\
          - The explorer's race is `crates/irpkit-perf/src/race.rs`, its irpkit side \
@@ -829,7 +898,6 @@ pub fn render(plan: &Plan, env: &Environment, r: &Results, svg_name: &str) -> St
          every measurement with tiny sizes and writes to the system's temporary directory, \
          never to `docs/`.\n"
     );
-    s
 }
 
 // ----- the explorer -------------------------------------------------------------------
@@ -935,8 +1003,13 @@ fn explorer_section(s: &mut String, plan: &ExplorerPlan, e: &ExplorerResults, co
          exploration here uses the random strategy and no shrinking, and none finds a \
          violation (one would stop the report).\n"
     );
+    vs_shuttle_section(s, &e.vs_shuttle);
+    step_section(s, plan, e);
+    jobs_section(s, plan, &e.jobs, cores);
+}
 
-    let v = &e.vs_shuttle;
+/// The explorer against shuttle on the cancel race: what each side runs, then the table.
+fn vs_shuttle_section(s: &mut String, v: &VsShuttle) {
     let _ = writeln!(s, "### Against shuttle, on one race\n");
     let _ = writeln!(
         s,
@@ -967,6 +1040,13 @@ fn explorer_section(s: &mut String, plan: &ExplorerPlan, e: &ExplorerResults, co
         build = duration_ns(v.build.as_nanos() as f64),
         target = EXPLORER_VS_SHUTTLE_TARGET,
     );
+    s.push_str(&vs_shuttle_table(v).render());
+    s.push('\n');
+}
+
+/// The table of the explorer against shuttle: time per schedule, schedules per second,
+/// scheduling points and how often the driver's completion won.
+fn vs_shuttle_table(v: &VsShuttle) -> Table {
     let irpkit_ns = median(&v.irpkit_ns).unwrap_or(f64::NAN);
     let mut t = Table::new(["", "irpkit::explore", "shuttle::check_random", "irpkit / shuttle"]);
     match &v.shuttle_error {
@@ -1009,9 +1089,11 @@ fn explorer_section(s: &mut String, plan: &ExplorerPlan, e: &ExplorerResults, co
         share(v.shuttle_driver_won, v.shuttle_error.is_none()),
         "—".to_string(),
     ]);
-    s.push_str(&t.render());
-    s.push('\n');
+    t
+}
 
+/// The explorer's real time per scheduling point on the correct twins and the samples.
+fn step_section(s: &mut String, plan: &ExplorerPlan, e: &ExplorerResults) {
     let _ = writeln!(s, "### Time per scheduling point\n");
     let _ = writeln!(
         s,
@@ -1051,8 +1133,10 @@ fn explorer_section(s: &mut String, plan: &ExplorerPlan, e: &ExplorerResults, co
     }
     s.push_str(&t.render());
     s.push('\n');
+}
 
-    let j = &e.jobs;
+/// Two workers against one: the speed-up of `--jobs 2`.
+fn jobs_section(s: &mut String, plan: &ExplorerPlan, j: &explorer::Jobs, cores: usize) {
     let speedup = jobs_speedup(j);
     let _ = writeln!(s, "### Two workers against one\n");
     let _ = writeln!(

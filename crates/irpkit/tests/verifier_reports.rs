@@ -1,5 +1,7 @@
 //! One test per verifier report, each triggered by a deliberately wrong driver routine,
-//! plus proof that correct drivers trigger none.
+//! plus proof that correct drivers trigger none. Most are rows of one table ([`cases!`]):
+//! a read sent through the driver, what the test then does to it, the report expected;
+//! the tests after it go their own ways.
 #![cfg(not(any(loom, shuttle)))]
 
 mod common;
@@ -26,6 +28,332 @@ fn only_report(f: &Fixture) -> Report {
 fn code(r: &Report) -> (u32, Option<u32>) {
     let bc = r.bugcheck().expect("a Windows code");
     (bc.code, bc.subcode)
+}
+
+/// The driver every fixture's device belongs to.
+const TEST_DRIVER: &str = "\\Driver\\Test";
+
+/// One read sent through a driver with a bug (or through its correct twin), what the test
+/// then does to the IRP, and the report that must follow.
+struct Case {
+    /// The driver's dispatch routine.
+    dispatch: DriverDispatch,
+    /// The driver's StartIo routine, if it has one.
+    start_io: Option<DriverStartIo>,
+    /// A lower device (`Bottom`, which pends what it gets) attached under the driver's,
+    /// reached through `LOWER`.
+    lower: bool,
+    /// What IoCallDriver must return, when the case says.
+    sent: Option<NtStatus>,
+    /// What the test does to the IRP once sent, in order, before freeing it.
+    then: &'static [Step],
+    /// The one report expected; `None`: a correct twin, which reports nothing.
+    expect: Option<Expect>,
+}
+
+impl Case {
+    /// A read through `dispatch`, freed once sent; no report expected.
+    fn new(dispatch: DriverDispatch) -> Self {
+        Case { dispatch, start_io: None, lower: false, sent: None, then: &[], expect: None }
+    }
+}
+
+/// What a test does to its IRP after IoCallDriver.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// IoCancelIrp, which must return TRUE.
+    Cancel,
+    /// IoCancelIrp at DISPATCH_LEVEL (so `CancelIrql` is 2), which must return TRUE.
+    CancelAtDispatch,
+    /// No spin lock is held (the verifier released what the driver kept).
+    NoSpinLockHeld,
+    /// The thread is back at PASSIVE_LEVEL.
+    AtPassive,
+    /// Nothing is reported yet.
+    NoReportYet,
+    /// IoSetCancelRoutine(NULL).
+    ClearCancelRoutine,
+    /// IoCompleteRequest with the status block as it is.
+    Complete,
+    /// IoCompleteRequest with `Irp->IoStatus.Status` set to this.
+    CompleteWith(NtStatus),
+    /// The creator's completion routine saw this status.
+    CreatorSaw(NtStatus),
+    /// The cancel routine ran this many times.
+    CancelCalls(u32),
+}
+
+impl Step {
+    /// Does this step to `irp` (read for `obs` on `f`'s device).
+    ///
+    /// # Safety
+    /// `irp` is live and owned by the test.
+    unsafe fn run(self, f: &Fixture, obs: &Obs, irp: *mut Irp) {
+        // SAFETY: the caller's contract: a live, test-owned IRP.
+        unsafe {
+            match self {
+                Step::Cancel => assert!(io_cancel_irp(irp)),
+                Step::CancelAtDispatch => {
+                    let old = ke_raise_irql(DISPATCH_LEVEL); // CancelIrql will be DISPATCH_LEVEL
+                    assert!(io_cancel_irp(irp));
+                    ke_lower_irql(old);
+                }
+                Step::NoSpinLockHeld => {
+                    assert_eq!(irpkit::spin_locks_held(), 0, "the verifier released it to continue")
+                }
+                Step::AtPassive => assert_eq!(ke_get_current_irql(), PASSIVE_LEVEL),
+                Step::NoReportYet => {
+                    assert!(f.rules().is_empty(), "a store is only seen when the routine is taken out")
+                }
+                Step::ClearCancelRoutine => {
+                    io_set_cancel_routine(irp, None);
+                }
+                Step::Complete => io_complete_request(irp, 0),
+                Step::CompleteWith(status) => {
+                    (*irp).io_status.status = status;
+                    io_complete_request(irp, 0);
+                }
+                Step::CreatorSaw(status) => assert_eq!(obs.creator_status.load(Ordering::SeqCst), status),
+                Step::CancelCalls(n) => assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), n),
+            }
+        }
+    }
+}
+
+/// The one report a case expects: its rule, and what the case checks of it.
+struct Expect {
+    /// The rule's id.
+    rule: &'static str,
+    /// The Windows code and subcode; `None`: the rule has none.
+    bugcheck: Option<(u32, Option<u32>)>,
+    /// The bug check's name.
+    bugcheck_name: Option<&'static str>,
+    /// Text the routine it names contains.
+    routine: Option<&'static str>,
+    /// The driver it names.
+    driver: Option<&'static str>,
+    /// Text its message contains.
+    message: Option<&'static str>,
+    /// The routine that detected it.
+    detected_in: Option<&'static str>,
+}
+
+impl Expect {
+    /// A report of `rule`, which has no Windows code; nothing else checked.
+    fn rule(rule: &'static str) -> Self {
+        Expect {
+            rule,
+            bugcheck: None,
+            bugcheck_name: None,
+            routine: None,
+            driver: None,
+            message: None,
+            detected_in: None,
+        }
+    }
+
+    /// A report of `rule` with the Windows code `code` (and subcode).
+    fn code(rule: &'static str, code: u32, subcode: Option<u32>) -> Self {
+        Expect { bugcheck: Some((code, subcode)), ..Expect::rule(rule) }
+    }
+
+    fn check(&self, r: &Report) {
+        assert_eq!(r.rule.id(), self.rule);
+        match self.bugcheck {
+            Some(expected) => assert_eq!(code(r), expected),
+            None => assert!(r.bugcheck().is_none()),
+        }
+        if let Some(name) = self.bugcheck_name {
+            assert_eq!(r.rule.bugcheck().unwrap().name, name);
+        }
+        if let Some(routine) = self.routine {
+            assert!(r.location.routine.contains(routine), "{}", r.location);
+        }
+        if let Some(driver) = self.driver {
+            assert_eq!(r.location.driver.as_deref(), Some(driver));
+        }
+        if let Some(message) = self.message {
+            assert!(r.message.contains(message), "{}", r.message);
+        }
+        if let Some(detected_in) = self.detected_in {
+            assert_eq!(r.detected_in, detected_in);
+        }
+    }
+}
+
+/// Runs `case` on a fixture of its own (record mode) and checks its report; returns the
+/// fixture, for a test that goes on.
+fn run_case(case: &Case) -> Fixture {
+    let f = Fixture::with_mode(VerifierMode::Record, case.dispatch);
+    if let Some(start_io) = case.start_io {
+        // SAFETY: the fixture's fresh driver.
+        unsafe { (*f.driver).driver_start_io = Some(start_io) };
+    }
+    if case.lower {
+        let (_, bottom) = f.add("Bottom", pend_plain);
+        // SAFETY: live devices of the fixture.
+        unsafe { io_attach_device_to_device_stack(f.device, bottom) };
+        LOWER.with(|l| l.set(bottom));
+    }
+    let obs = Obs::default();
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
+    unsafe {
+        let irp = new_read(f.device, &obs);
+        let status = io_call_driver(f.device, irp);
+        if let Some(sent) = case.sent {
+            assert_eq!(status, sent);
+        }
+        for step in case.then {
+            step.run(&f, &obs, irp);
+        }
+        io_free_irp(irp);
+    }
+    match &case.expect {
+        Some(expect) => expect.check(&only_report(&f)),
+        None => assert!(f.rules().is_empty(), "{:?}", f.rules()),
+    }
+    f
+}
+
+/// One test per row: its cases run in order.
+macro_rules! cases {
+    ($($(#[$doc:meta])* $name:ident: [$($case:expr),+ $(,)?];)+) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                $(run_case(&$case);)+
+            }
+        )+
+    };
+}
+
+use Step::*;
+
+cases! {
+    /// 0x11B: a cancel routine returns holding the cancel spin lock.
+    verifier_0x11b_cancel_routine_returns_holding_lock: [Case {
+        then: &[Cancel, NoSpinLockHeld, AtPassive, Complete],
+        expect: Some(Expect {
+            routine: Some("cancel routine"),
+            driver: Some(TEST_DRIVER),
+            ..Expect::code("returned-holding-cancel-lock", 0x11B, None)
+        }),
+        ..Case::new(pend_with_bad_cancel)
+    }];
+
+    /// 0x11B from a dispatch routine (the SDV sample's bug).
+    verifier_0x11b_dispatch_returns_holding_lock: [Case {
+        then: &[NoSpinLockHeld, Complete],
+        expect: Some(Expect {
+            routine: Some("dispatch routine for IRP_MJ_READ"),
+            ..Expect::code("returned-holding-cancel-lock", 0x11B, None)
+        }),
+        ..Case::new(dispatch_keeps_cancel_lock)
+    }];
+
+    /// 0xC9/0x06: completing with STATUS_PENDING.
+    verifier_0xc9_06_complete_with_pending: [Case {
+        expect: Some(Expect::code("complete-with-pending", 0xC9, Some(0x06))),
+        ..Case::new(complete_pending_status)
+    }];
+
+    /// 0x2: KeRemoveDeviceQueue on a queue that is not busy.
+    verifier_0x2_device_queue_not_busy: [Case {
+        expect: Some(Expect {
+            bugcheck_name: Some("DEVICE_QUEUE_NOT_BUSY"),
+            ..Expect::code("device-queue-not-busy", 0x2, None)
+        }),
+        ..Case::new(remove_from_idle_queue)
+    }];
+
+    /// 0xA: IoCompleteRequest above DISPATCH_LEVEL.
+    verifier_0xa_irql_too_high: [Case {
+        expect: Some(Expect { message: Some("IRQL 3"), ..Expect::code("irql-too-high", 0xA, None) }),
+        ..Case::new(complete_at_high_irql)
+    }];
+
+    /// Completing while holding a spin lock.
+    verifier_complete_under_spin_lock: [Case {
+        expect: Some(Expect::rule("complete-under-spin-lock")),
+        ..Case::new(complete_under_lock)
+    }];
+
+    /// Cancelling an IRP the driver did not create (R6 at the driver level).
+    verifier_foreign_irp_cancel: [Case {
+        expect: Some(Expect { driver: Some(TEST_DRIVER), ..Expect::rule("foreign-irp-cancel") }),
+        ..Case::new(cancels_what_it_received)
+    }];
+
+    /// The counterpart: cancelling its own IRP is allowed.
+    verifier_own_irp_cancel_is_fine: [Case::new(allocates_and_cancels_own)];
+
+    /// The cancel routine releases the lock with an IRQL other than `CancelIrql`.
+    verifier_cancel_release_wrong_irql: [Case {
+        then: &[CancelAtDispatch],
+        expect: Some(Expect { message: Some("CancelIrql is 2"), ..Expect::rule("cancel-release-wrong-irql") }),
+        ..Case::new(pend_wrong_irql)
+    }];
+
+    /// IoCallDriver with the cancel routine still set (0xC9 family, verifier 0x203).
+    verifier_call_driver_with_cancel_routine: [Case {
+        lower: true,
+        then: &[ClearCancelRoutine, CompleteWith(STATUS_SUCCESS)],
+        expect: Some(Expect::code("call-driver-with-cancel-routine", 0xC9, Some(0x203))),
+        ..Case::new(passes_down_with_routine)
+    }];
+
+    /// Verifier 0x229: setting a cancel routine on an IRP a lower driver owns.
+    verifier_0x229_cancel_routine_on_an_irp_a_lower_driver_owns: [Case {
+        lower: true,
+        sent: Some(STATUS_PENDING),
+        then: &[CompleteWith(STATUS_SUCCESS)],
+        expect: Some(Expect { driver: Some(TEST_DRIVER), ..Expect::code("cancel-routine-on-lower-irp", 0xC4, Some(0x229)) }),
+        ..Case::new(sets_routine_after_passing_down)
+    }];
+
+    /// A cancel routine stored into `Irp->CancelRoutine` directly is reported when IoCancelIrp
+    /// takes it; the twin sets it with IoSetCancelRoutine.
+    verifier_cancel_routine_plain_store: [
+        Case {
+            sent: Some(STATUS_PENDING),
+            then: &[NoReportYet, Cancel, CancelCalls(1)],
+            expect: Some(Expect { detected_in: Some("IoCancelIrp"), ..Expect::rule("cancel-routine-plain-store") }),
+            ..Case::new(pend_plain_store)
+        },
+        Case { sent: Some(STATUS_PENDING), then: &[Cancel], ..Case::new(pend_cancelable) },
+    ];
+
+    /// SDV StartIoCancel: StartIo made cancelable (NonCancelable = FALSE) before the IRP's
+    /// cancel routine is registered; the twin registers it first.
+    verifier_start_io_cancel_order: [
+        Case {
+            start_io: Some(start_io_cancelable_too_early),
+            sent: Some(STATUS_PENDING),
+            then: &[CreatorSaw(STATUS_SUCCESS)],
+            expect: Some(Expect { routine: Some("StartIo"), ..Expect::rule("start-io-cancel") }),
+            ..Case::new(start_packet_plain)
+        },
+        Case {
+            start_io: Some(start_io_cancelable_after),
+            sent: Some(STATUS_PENDING),
+            then: &[CreatorSaw(STATUS_SUCCESS)],
+            ..Case::new(start_packet_plain)
+        },
+    ];
+}
+
+/// Cancel lock discipline: acquiring it twice, and releasing it without holding it.
+#[test]
+fn verifier_cancel_lock_discipline() {
+    let f = run_case(&Case {
+        then: &[Cancel],
+        expect: Some(Expect::rule("cancel-lock-discipline")),
+        ..Case::new(pend_acquires_again)
+    });
+    // SAFETY: the thread does not hold the lock (no guard stands for it): reported.
+    unsafe { io_release_cancel_spin_lock(PASSIVE_LEVEL) }; // release without acquire
+    assert_eq!(only_report(&f).rule.id(), "cancel-lock-discipline");
 }
 
 /// 0x48: a completed IRP still had its cancel routine when IoCancelIrp ran.
@@ -67,27 +395,6 @@ unsafe extern "system-unwind" fn pend_with_bad_cancel(_d: *mut DeviceObject, irp
     STATUS_PENDING
 }
 
-/// 0x11B: a cancel routine returns holding the cancel spin lock.
-#[test]
-fn verifier_0x11b_cancel_routine_returns_holding_lock() {
-    let f = Fixture::with_mode(VerifierMode::Record, pend_with_bad_cancel);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        assert!(io_cancel_irp(irp));
-        assert_eq!(irpkit::spin_locks_held(), 0, "the verifier released it to continue");
-        assert_eq!(ke_get_current_irql(), PASSIVE_LEVEL);
-        io_complete_request(irp, 0);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(code(&r), (0x11B, None));
-    assert!(r.location.routine.contains("cancel routine"), "{}", r.location);
-    assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
-}
-
 unsafe extern "system-unwind" fn dispatch_keeps_cancel_lock(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
@@ -98,24 +405,6 @@ unsafe extern "system-unwind" fn dispatch_keeps_cancel_lock(_d: *mut DeviceObjec
     STATUS_SUCCESS
 }
 
-/// 0x11B from a dispatch routine (the SDV sample's bug).
-#[test]
-fn verifier_0x11b_dispatch_returns_holding_lock() {
-    let f = Fixture::with_mode(VerifierMode::Record, dispatch_keeps_cancel_lock);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        assert_eq!(irpkit::spin_locks_held(), 0);
-        io_complete_request(irp, 0);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(code(&r), (0x11B, None));
-    assert!(r.location.routine.contains("dispatch routine for IRP_MJ_READ"), "{}", r.location);
-}
-
 unsafe extern "system-unwind" fn complete_pending_status(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
@@ -123,20 +412,6 @@ unsafe extern "system-unwind" fn complete_pending_status(_d: *mut DeviceObject, 
         io_complete_request(irp, 0);
     }
     STATUS_SUCCESS
-}
-
-/// 0xC9/0x06: completing with STATUS_PENDING.
-#[test]
-fn verifier_0xc9_06_complete_with_pending() {
-    let f = Fixture::with_mode(VerifierMode::Record, complete_pending_status);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        io_free_irp(irp);
-    }
-    assert_eq!(code(&only_report(&f)), (0xC9, Some(0x06)));
 }
 
 unsafe extern "system-unwind" fn remove_from_idle_queue(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
@@ -151,22 +426,6 @@ unsafe extern "system-unwind" fn remove_from_idle_queue(d: *mut DeviceObject, ir
     STATUS_SUCCESS
 }
 
-/// 0x2: KeRemoveDeviceQueue on a queue that is not busy.
-#[test]
-fn verifier_0x2_device_queue_not_busy() {
-    let f = Fixture::with_mode(VerifierMode::Record, remove_from_idle_queue);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(code(&r), (0x2, None));
-    assert_eq!(r.rule.bugcheck().unwrap().name, "DEVICE_QUEUE_NOT_BUSY");
-}
-
 unsafe extern "system-unwind" fn complete_at_high_irql(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
@@ -176,22 +435,6 @@ unsafe extern "system-unwind" fn complete_at_high_irql(_d: *mut DeviceObject, ir
         ke_lower_irql(old);
     }
     STATUS_SUCCESS
-}
-
-/// 0xA: IoCompleteRequest above DISPATCH_LEVEL.
-#[test]
-fn verifier_0xa_irql_too_high() {
-    let f = Fixture::with_mode(VerifierMode::Record, complete_at_high_irql);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(code(&r), (0xA, None));
-    assert!(r.message.contains("IRQL 3"), "{}", r.message);
 }
 
 /// 0x9: lowering the IRQL to a higher level.
@@ -215,22 +458,6 @@ unsafe extern "system-unwind" fn complete_under_lock(d: *mut DeviceObject, irp: 
     STATUS_SUCCESS
 }
 
-/// Completing while holding a spin lock.
-#[test]
-fn verifier_complete_under_spin_lock() {
-    let f = Fixture::with_mode(VerifierMode::Record, complete_under_lock);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(r.rule.id(), "complete-under-spin-lock");
-    assert!(r.bugcheck().is_none());
-}
-
 unsafe extern "system-unwind" fn cancels_what_it_received(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
@@ -240,22 +467,6 @@ unsafe extern "system-unwind" fn cancels_what_it_received(_d: *mut DeviceObject,
         io_complete_request(irp, 0);
     }
     STATUS_PENDING
-}
-
-/// Cancelling an IRP the driver did not create (R6 at the driver level).
-#[test]
-fn verifier_foreign_irp_cancel() {
-    let f = Fixture::with_mode(VerifierMode::Record, cancels_what_it_received);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(r.rule.id(), "foreign-irp-cancel");
-    assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
 }
 
 unsafe extern "system-unwind" fn allocates_and_cancels_own(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
@@ -270,20 +481,6 @@ unsafe extern "system-unwind" fn allocates_and_cancels_own(d: *mut DeviceObject,
         io_complete_request(irp, 0);
     }
     STATUS_SUCCESS
-}
-
-/// The counterpart: cancelling its own IRP is allowed.
-#[test]
-fn verifier_own_irp_cancel_is_fine() {
-    let f = Fixture::with_mode(VerifierMode::Record, allocates_and_cancels_own);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        io_free_irp(irp);
-    }
-    assert!(f.rules().is_empty(), "{:?}", f.rules());
 }
 
 unsafe extern "system-unwind" fn cancel_wrong_irql(_d: *mut DeviceObject, irp: *mut Irp) {
@@ -302,25 +499,6 @@ unsafe extern "system-unwind" fn pend_wrong_irql(_d: *mut DeviceObject, irp: *mu
         io_set_cancel_routine(irp, Some(cancel_wrong_irql));
     }
     STATUS_PENDING
-}
-
-/// The cancel routine releases the lock with an IRQL other than `CancelIrql`.
-#[test]
-fn verifier_cancel_release_wrong_irql() {
-    let f = Fixture::with_mode(VerifierMode::Record, pend_wrong_irql);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        let old = ke_raise_irql(DISPATCH_LEVEL); // CancelIrql will be DISPATCH_LEVEL
-        assert!(io_cancel_irp(irp));
-        ke_lower_irql(old);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(r.rule.id(), "cancel-release-wrong-irql");
-    assert!(r.message.contains("CancelIrql is 2"), "{}", r.message);
 }
 
 unsafe extern "system-unwind" fn cancel_acquires_again(_d: *mut DeviceObject, irp: *mut Irp) {
@@ -342,24 +520,6 @@ unsafe extern "system-unwind" fn pend_acquires_again(_d: *mut DeviceObject, irp:
     STATUS_PENDING
 }
 
-/// Cancel lock discipline: acquiring it twice, and releasing it without holding it.
-#[test]
-fn verifier_cancel_lock_discipline() {
-    let f = Fixture::with_mode(VerifierMode::Record, pend_acquires_again);
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        assert!(io_cancel_irp(irp));
-        io_free_irp(irp);
-    }
-    assert_eq!(only_report(&f).rule.id(), "cancel-lock-discipline");
-    // SAFETY: the thread does not hold the lock (no guard stands for it): reported.
-    unsafe { io_release_cancel_spin_lock(PASSIVE_LEVEL) }; // release without acquire
-    assert_eq!(only_report(&f).rule.id(), "cancel-lock-discipline");
-}
-
 unsafe extern "system-unwind" fn passes_down_with_routine(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the routine contract: the caller passes live objects, owned as the NT rules say.
     unsafe {
@@ -372,28 +532,6 @@ unsafe extern "system-unwind" fn passes_down_with_routine(_d: *mut DeviceObject,
 
 thread_local! {
     static LOWER: std::cell::Cell<*mut DeviceObject> = const { std::cell::Cell::new(ptr::null_mut()) };
-}
-
-/// IoCallDriver with the cancel routine still set (0xC9 family, verifier 0x203).
-#[test]
-fn verifier_call_driver_with_cancel_routine() {
-    let f = Fixture::with_mode(VerifierMode::Record, passes_down_with_routine);
-    let (_, bottom) = f.add("Bottom", pend_plain);
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe { io_attach_device_to_device_stack(f.device, bottom) };
-    LOWER.with(|l| l.set(bottom));
-    let obs = Obs::default();
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        io_call_driver(f.device, irp);
-        io_set_cancel_routine(irp, None);
-        (*irp).io_status.status = STATUS_SUCCESS;
-        io_complete_request(irp, 0);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(code(&r), (0xC9, Some(0x203)));
 }
 
 /// IoCallDriver with no stack location left: 0x35.
@@ -591,28 +729,6 @@ unsafe extern "system-unwind" fn sets_routine_after_passing_down(_d: *mut Device
         io_set_cancel_routine(irp, None);
         status
     }
-}
-
-/// Verifier 0x229: setting a cancel routine on an IRP a lower driver owns.
-#[test]
-fn verifier_0x229_cancel_routine_on_an_irp_a_lower_driver_owns() {
-    let f = Fixture::with_mode(VerifierMode::Record, sets_routine_after_passing_down);
-    let (_, bottom) = f.add("Bottom", pend_plain);
-    // SAFETY: live devices of the fixture.
-    unsafe { io_attach_device_to_device_stack(f.device, bottom) };
-    LOWER.with(|l| l.set(bottom));
-    let obs = Obs::default();
-    // SAFETY: a test-owned IRP; the bottom driver pends it, the test completes it.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
-        (*irp).io_status.status = STATUS_SUCCESS;
-        io_complete_request(irp, 0);
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(code(&r), (0xC4, Some(0x229)));
-    assert_eq!(r.location.driver.as_deref(), Some("\\Driver\\Test"));
 }
 
 unsafe extern "system-unwind" fn pends_without_checking_cancel(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
@@ -847,36 +963,6 @@ unsafe extern "system-unwind" fn pend_plain_store(_d: *mut DeviceObject, irp: *m
     STATUS_PENDING
 }
 
-/// A cancel routine stored into `Irp->CancelRoutine` directly is reported when IoCancelIrp
-/// takes it; the twin sets it with IoSetCancelRoutine.
-#[test]
-fn verifier_cancel_routine_plain_store() {
-    let f = Fixture::with_mode(VerifierMode::Record, pend_plain_store);
-    let obs = Obs::default();
-    // SAFETY: test-owned IRPs.
-    unsafe {
-        let irp = new_read(f.device, &obs);
-        assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
-        assert!(f.rules().is_empty(), "a store is only seen when the routine is taken out");
-        assert!(io_cancel_irp(irp));
-        io_free_irp(irp);
-    }
-    let r = only_report(&f);
-    assert_eq!(r.rule.id(), "cancel-routine-plain-store");
-    assert_eq!(r.detected_in, "IoCancelIrp");
-    assert_eq!(obs.cancel_calls.load(Ordering::SeqCst), 1);
-    let g = Fixture::with_mode(VerifierMode::Record, pend_cancelable);
-    let obs = Obs::default();
-    // SAFETY: as above.
-    unsafe {
-        let irp = new_read(g.device, &obs);
-        assert_eq!(io_call_driver(g.device, irp), STATUS_PENDING);
-        assert!(io_cancel_irp(irp));
-        io_free_irp(irp);
-    }
-    assert!(g.rules().is_empty(), "{:?}", g.rules());
-}
-
 unsafe extern "system-unwind" fn start_io_cancelable_too_early(d: *mut DeviceObject, irp: *mut Irp) {
     // SAFETY: the StartIo contract.
     unsafe {
@@ -910,33 +996,6 @@ unsafe extern "system-unwind" fn start_packet_plain(d: *mut DeviceObject, irp: *
         io_start_packet(d, irp, None, None);
     }
     STATUS_PENDING
-}
-
-/// SDV StartIoCancel: StartIo made cancelable (NonCancelable = FALSE) before the IRP's
-/// cancel routine is registered; the twin registers it first.
-#[test]
-fn verifier_start_io_cancel_order() {
-    for (start_io, bad) in
-        [(start_io_cancelable_too_early as DriverStartIo, true), (start_io_cancelable_after as DriverStartIo, false)]
-    {
-        let f = Fixture::with_mode(VerifierMode::Record, start_packet_plain);
-        // SAFETY: the fixture's fresh driver; a test-owned IRP.
-        unsafe {
-            (*f.driver).driver_start_io = Some(start_io);
-            let obs = Obs::default();
-            let irp = new_read(f.device, &obs);
-            assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
-            assert_eq!(obs.creator_status.load(Ordering::SeqCst), STATUS_SUCCESS);
-            io_free_irp(irp);
-        }
-        if bad {
-            let r = only_report(&f);
-            assert_eq!(r.rule.id(), "start-io-cancel");
-            assert!(r.location.routine.contains("StartIo"), "{}", r.location);
-        } else {
-            assert!(f.rules().is_empty(), "{:?}", f.rules());
-        }
-    }
 }
 
 unsafe extern "system-unwind" fn cancel_first(d: *mut DeviceObject, irp: *mut Irp) {

@@ -696,10 +696,31 @@ fn one_of(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
 /// values are in range.
 fn check(s: &Scenario) -> Result<(), Problem> {
     let c_drivers = check_c_drivers(s)?;
+    let devices = check_devices(s, &c_drivers)?;
+    let mut process_names = BTreeSet::new();
+    let mut request_ids = BTreeSet::new();
+    for (pi, p) in s.processes.iter().enumerate() {
+        if !process_names.insert(p.name.as_str()) {
+            return Err((
+                vec![key("process"), Seg::Index(pi), key("name")],
+                format!("a second process named `{}`", p.name),
+            ));
+        }
+        check_process(pi, p, &devices, &mut request_ids)?;
+    }
+    check_request_references(s, &request_ids)?;
+    if let Some(r) = &s.random {
+        check_random(r, &devices)?;
+    }
+    check_expect(s, &request_ids)
+}
+
+/// The `[[device]]` tables, in order. Returns the device names.
+fn check_devices<'a>(s: &'a Scenario, c_drivers: &BTreeSet<&str>) -> Result<BTreeSet<&'a str>, Problem> {
     let mut devices = BTreeSet::new();
     for (i, d) in s.devices.iter().enumerate() {
         let at = |f: &str| vec![key("device"), Seg::Index(i), key(f)];
-        check_c_device(d, &c_drivers, at)?;
+        check_c_device(d, c_drivers, at)?;
         if !devices.insert(d.name.as_str()) {
             return Err((at("name"), format!("a second device named `{}`: device names must be unique", d.name)));
         }
@@ -707,20 +728,7 @@ fn check(s: &Scenario) -> Result<(), Problem> {
             return Err((at("name"), format!("`{}` is not a device name: use letters, digits, `-` and `_`", d.name)));
         }
         if let Some(bug) = &d.bug {
-            let Some(family) = d.driver.family() else {
-                return Err((
-                    at("bug"),
-                    "only the catalog drivers `queue`, `startio` and `startio-sync` have bugs to switch on".to_string(),
-                ));
-            };
-            let names: Vec<&str> = irpkit_samples::buggy::catalog()
-                .into_iter()
-                .filter(|e| e.bug.family() == family)
-                .map(|e| e.name)
-                .collect();
-            if !names.contains(&bug.as_str()) {
-                return Err((at("bug"), format!("`{bug}` is not a bug of this driver; accepted: {}", one_of(&names))));
-            }
+            check_bug(d, bug, at)?;
         }
         if d.deferred_start_io.is_some()
             && !matches!(
@@ -737,197 +745,254 @@ fn check(s: &Scenario) -> Result<(), Problem> {
             return Err((at("hardware_ms"), "must be at least 1".to_string()));
         }
     }
-    let mut process_names = BTreeSet::new();
-    let mut request_ids = BTreeSet::new();
-    for (pi, p) in s.processes.iter().enumerate() {
-        if !process_names.insert(p.name.as_str()) {
-            return Err((
-                vec![key("process"), Seg::Index(pi), key("name")],
-                format!("a second process named `{}`", p.name),
-            ));
-        }
-        let threads: BTreeSet<&str> = p.threads.iter().map(|t| t.name.as_str()).collect();
-        if threads.len() != p.threads.len() {
-            return Err((
-                vec![key("process"), Seg::Index(pi), key("thread")],
-                "thread names must be unique within a process".to_string(),
-            ));
-        }
-        // Handles a process opens anywhere (threads run concurrently: a use before the
-        // open is a run-time failure, a handle never opened is a mistake).
+    Ok(devices)
+}
+
+/// A device's `bug`: one of the catalog's bugs of its driver's family.
+fn check_bug(d: &DeviceSpec, bug: &str, at: impl Fn(&str) -> Vec<Seg>) -> Result<(), Problem> {
+    let Some(family) = d.driver.family() else {
+        return Err((
+            at("bug"),
+            "only the catalog drivers `queue`, `startio` and `startio-sync` have bugs to switch on".to_string(),
+        ));
+    };
+    let names: Vec<&str> =
+        irpkit_samples::buggy::catalog().into_iter().filter(|e| e.bug.family() == family).map(|e| e.name).collect();
+    if !names.contains(&bug) {
+        return Err((at("bug"), format!("`{bug}` is not a bug of this driver; accepted: {}", one_of(&names))));
+    }
+    Ok(())
+}
+
+/// The path to field `f` of operation `oi` of thread `ti` of process `pi`.
+fn op_path(pi: usize, ti: usize, oi: usize, f: &str) -> Vec<Seg> {
+    vec![key("process"), Seg::Index(pi), key("thread"), Seg::Index(ti), key("ops"), Seg::Index(oi), key(f)]
+}
+
+/// What the operations of one process may refer to.
+struct ProcessNames<'a> {
+    /// The process.
+    process: &'a ProcessSpec,
+    /// The scenario's devices.
+    devices: &'a BTreeSet<&'a str>,
+    /// The process's threads.
+    threads: BTreeSet<&'a str>,
+    /// The handles the process opens anywhere (threads run concurrently: a use before
+    /// the open is a run-time failure, a handle never opened is a mistake).
+    handles: BTreeSet<&'a str>,
+    /// The events the process creates anywhere.
+    events: BTreeSet<&'a str>,
+}
+
+impl<'a> ProcessNames<'a> {
+    fn new(process: &'a ProcessSpec, devices: &'a BTreeSet<&'a str>) -> Self {
+        let threads = process.threads.iter().map(|t| t.name.as_str()).collect();
         let mut handles = BTreeSet::new();
         let mut events = BTreeSet::new();
-        for t in &p.threads {
-            for op in &t.ops {
-                match op {
-                    Op::CreateEvent { event, .. } => {
-                        events.insert(event.as_str());
-                    }
-                    Op::Open { handle, .. } => {
-                        handles.insert(handle.as_str());
-                    }
-                    Op::Duplicate { new, .. } => {
-                        handles.insert(new.as_str());
-                    }
-                    _ => {}
+        for op in process.threads.iter().flat_map(|t| &t.ops) {
+            match op {
+                Op::CreateEvent { event, .. } => {
+                    events.insert(event.as_str());
                 }
+                Op::Open { handle, .. } => {
+                    handles.insert(handle.as_str());
+                }
+                Op::Duplicate { new, .. } => {
+                    handles.insert(new.as_str());
+                }
+                _ => {}
             }
         }
-        for (ti, t) in p.threads.iter().enumerate() {
-            for (oi, op) in t.ops.iter().enumerate() {
-                let at = |f: &str| {
-                    vec![
-                        key("process"),
-                        Seg::Index(pi),
-                        key("thread"),
-                        Seg::Index(ti),
-                        key("ops"),
-                        Seg::Index(oi),
-                        key(f),
-                    ]
-                };
-                let handle_ok = |h: &str| -> Result<(), Problem> {
-                    if handles.contains(h) {
-                        Ok(())
-                    } else {
-                        Err((
-                            at("handle"),
-                            format!(
-                                "no `open` (or `duplicate`) in process `{}` makes a handle `{h}`; handles: {}",
-                                p.name,
-                                one_of(&handles)
-                            ),
-                        ))
-                    }
-                };
-                let event_ok = |e: &str, field: &str| -> Result<(), Problem> {
-                    if events.contains(e) {
-                        Ok(())
-                    } else {
-                        Err((
-                            at(field),
-                            format!(
-                                "no `create-event` in process `{}` makes an event `{e}`; events: {}",
-                                p.name,
-                                one_of(&events)
-                            ),
-                        ))
-                    }
-                };
-                match op {
-                    Op::Open { device, .. } => {
-                        if !devices.contains(device.as_str()) {
-                            return Err((
-                                at("device"),
-                                format!("no device named `{device}`; devices: {}", one_of(&devices)),
-                            ));
-                        }
-                    }
-                    Op::Duplicate { handle, .. } | Op::Close { handle } | Op::CancelIo { handle } => handle_ok(handle)?,
-                    Op::Read(x) | Op::Write(x) => {
-                        handle_ok(&x.handle)?;
-                        request_id(&mut request_ids, &x.id, at("id"))?;
-                        if x.timeout_ms == Some(0) {
-                            return Err((at("timeout_ms"), "must be at least 1".to_string()));
-                        }
-                    }
-                    Op::Ioctl(x) => {
-                        handle_ok(&x.handle)?;
-                        request_id(&mut request_ids, &x.id, at("id"))?;
-                        if let Some(hex) = &x.input_hex {
-                            let bytes = parse_hex(hex).map_err(|m| (at("input_hex"), m))?;
-                            if x.input.is_some_and(|n| n as usize != bytes.len()) {
-                                return Err((
-                                    at("input"),
-                                    format!(
-                                        "`input` is {} but `input_hex` holds {} byte(s): leave `input` out (it \
-                                         defaults to the bytes' length) or make them agree",
-                                        x.input.unwrap_or(0),
-                                        bytes.len()
-                                    ),
-                                ));
-                            }
-                        }
-                        if x.timeout_ms == Some(0) {
-                            return Err((at("timeout_ms"), "must be at least 1".to_string()));
-                        }
-                        for (event, &offset) in &x.handles_at {
-                            event_ok(event, "handles_at")?;
-                            if offset + 8 > x.input_length() as usize {
-                                return Err((
-                                    at("handles_at"),
-                                    format!(
-                                        "the handle of `{event}` at offset {offset} takes bytes {offset}..{} but the \
-                                         input holds {}: make `input_hex` (or `input`) long enough",
-                                        offset + 8,
-                                        x.input_length()
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    Op::WaitEvent { event, .. } => event_ok(event, "event")?,
-                    Op::CancelIoEx { handle, .. } => handle_ok(handle)?,
-                    Op::CancelSynchronousIo { thread } => {
-                        if !threads.contains(thread.as_str()) {
-                            return Err((
-                                at("thread"),
-                                format!("no thread `{thread}` in process `{}`; threads: {}", p.name, one_of(&threads)),
-                            ));
-                        }
-                    }
-                    Op::Sleep { .. } | Op::Wait { .. } | Op::CreateEvent { .. } | Op::ExitThread | Op::ExitProcess => {}
-                }
-            }
+        ProcessNames { process, devices, threads, handles, events }
+    }
+
+    /// `h` is a handle the process opens.
+    fn handle(&self, h: &str, at: &impl Fn(&str) -> Vec<Seg>) -> Result<(), Problem> {
+        if self.handles.contains(h) {
+            return Ok(());
+        }
+        Err((
+            at("handle"),
+            format!(
+                "no `open` (or `duplicate`) in process `{}` makes a handle `{h}`; handles: {}",
+                self.process.name,
+                one_of(&self.handles)
+            ),
+        ))
+    }
+
+    /// `e`, given in `field`, is an event the process creates.
+    fn event(&self, e: &str, field: &str, at: &impl Fn(&str) -> Vec<Seg>) -> Result<(), Problem> {
+        if self.events.contains(e) {
+            return Ok(());
+        }
+        Err((
+            at(field),
+            format!(
+                "no `create-event` in process `{}` makes an event `{e}`; events: {}",
+                self.process.name,
+                one_of(&self.events)
+            ),
+        ))
+    }
+}
+
+/// Process `pi`: unique thread names, and operations that refer to what exists. Adds
+/// the ids of its requests to `request_ids`.
+fn check_process(
+    pi: usize,
+    p: &ProcessSpec,
+    devices: &BTreeSet<&str>,
+    request_ids: &mut BTreeSet<String>,
+) -> Result<(), Problem> {
+    let names = ProcessNames::new(p, devices);
+    if names.threads.len() != p.threads.len() {
+        return Err((
+            vec![key("process"), Seg::Index(pi), key("thread")],
+            "thread names must be unique within a process".to_string(),
+        ));
+    }
+    for (ti, t) in p.threads.iter().enumerate() {
+        for (oi, op) in t.ops.iter().enumerate() {
+            check_op(op, &names, request_ids, |f| op_path(pi, ti, oi, f))?;
         }
     }
-    // References to request ids, now that all are known.
+    Ok(())
+}
+
+/// One operation: the device, handle, event and thread it names exist in its process,
+/// its request id is new, its values are in range.
+fn check_op(
+    op: &Op,
+    names: &ProcessNames<'_>,
+    request_ids: &mut BTreeSet<String>,
+    at: impl Fn(&str) -> Vec<Seg>,
+) -> Result<(), Problem> {
+    match op {
+        Op::Open { device, .. } => {
+            if !names.devices.contains(device.as_str()) {
+                return Err((at("device"), format!("no device named `{device}`; devices: {}", one_of(names.devices))));
+            }
+        }
+        Op::Duplicate { handle, .. } | Op::Close { handle } | Op::CancelIo { handle } => names.handle(handle, &at)?,
+        Op::Read(x) | Op::Write(x) => {
+            names.handle(&x.handle, &at)?;
+            request_id(request_ids, &x.id, at("id"))?;
+            if x.timeout_ms == Some(0) {
+                return Err((at("timeout_ms"), "must be at least 1".to_string()));
+            }
+        }
+        Op::Ioctl(x) => check_ioctl(x, names, request_ids, &at)?,
+        Op::WaitEvent { event, .. } => names.event(event, "event", &at)?,
+        Op::CancelIoEx { handle, .. } => names.handle(handle, &at)?,
+        Op::CancelSynchronousIo { thread } => {
+            if !names.threads.contains(thread.as_str()) {
+                return Err((
+                    at("thread"),
+                    format!(
+                        "no thread `{thread}` in process `{}`; threads: {}",
+                        names.process.name,
+                        one_of(&names.threads)
+                    ),
+                ));
+            }
+        }
+        Op::Sleep { .. } | Op::Wait { .. } | Op::CreateEvent { .. } | Op::ExitThread | Op::ExitProcess => {}
+    }
+    Ok(())
+}
+
+/// An `ioctl`: its handle, a new request id, input bytes that agree with `input`, a
+/// timeout of at least 1 ms, and the handles it carries inside its input.
+fn check_ioctl(
+    x: &Control,
+    names: &ProcessNames<'_>,
+    request_ids: &mut BTreeSet<String>,
+    at: &impl Fn(&str) -> Vec<Seg>,
+) -> Result<(), Problem> {
+    names.handle(&x.handle, at)?;
+    request_id(request_ids, &x.id, at("id"))?;
+    if let Some(hex) = &x.input_hex {
+        let bytes = parse_hex(hex).map_err(|m| (at("input_hex"), m))?;
+        if x.input.is_some_and(|n| n as usize != bytes.len()) {
+            return Err((
+                at("input"),
+                format!(
+                    "`input` is {} but `input_hex` holds {} byte(s): leave `input` out (it \
+                     defaults to the bytes' length) or make them agree",
+                    x.input.unwrap_or(0),
+                    bytes.len()
+                ),
+            ));
+        }
+    }
+    if x.timeout_ms == Some(0) {
+        return Err((at("timeout_ms"), "must be at least 1".to_string()));
+    }
+    for (event, &offset) in &x.handles_at {
+        names.event(event, "handles_at", at)?;
+        if offset + 8 > x.input_length() as usize {
+            return Err((
+                at("handles_at"),
+                format!(
+                    "the handle of `{event}` at offset {offset} takes bytes {offset}..{} but the \
+                     input holds {}: make `input_hex` (or `input`) long enough",
+                    offset + 8,
+                    x.input_length()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// References to request ids (`wait`, `cancel-io-ex`), now that all are known.
+fn check_request_references(s: &Scenario, request_ids: &BTreeSet<String>) -> Result<(), Problem> {
     for (pi, p) in s.processes.iter().enumerate() {
         for (ti, t) in p.threads.iter().enumerate() {
             for (oi, op) in t.ops.iter().enumerate() {
-                let r = match op {
-                    Op::Wait { request, .. } => Some(("request", request)),
-                    Op::CancelIoEx { request: Some(request), .. } => Some(("request", request)),
-                    _ => None,
+                let id = match op {
+                    Op::Wait { request, .. } => request,
+                    Op::CancelIoEx { request: Some(request), .. } => request,
+                    _ => continue,
                 };
-                if let Some((f, id)) = r {
-                    if !request_ids.contains(id.as_str()) {
-                        return Err((
-                            vec![
-                                key("process"),
-                                Seg::Index(pi),
-                                key("thread"),
-                                Seg::Index(ti),
-                                key("ops"),
-                                Seg::Index(oi),
-                                key(f),
-                            ],
-                            format!("no request has the id `{id}`: give the read, write or ioctl `id = \"{id}\"`"),
-                        ));
-                    }
+                if !request_ids.contains(id.as_str()) {
+                    return Err((
+                        op_path(pi, ti, oi, "request"),
+                        format!("no request has the id `{id}`: give the read, write or ioctl `id = \"{id}\"`"),
+                    ));
                 }
             }
         }
     }
-    if let Some(r) = &s.random {
-        let at = |f: &str| vec![key("random"), key(f)];
-        if !devices.contains(r.device.as_str()) {
-            return Err((at("device"), format!("no device named `{}`; devices: {}", r.device, one_of(&devices))));
-        }
-        if !(0.0..=1.0).contains(&r.cancel) {
-            return Err((at("cancel"), format!("{} is not a probability: use a number from 0 to 1", r.cancel)));
-        }
-        if r.threads == 0 || r.threads > 64 {
-            return Err((at("threads"), "must be from 1 to 64".to_string()));
-        }
-        if r.requests > 10_000 {
-            return Err((at("requests"), "at most 10000 per thread".to_string()));
-        }
+    Ok(())
+}
+
+/// The `[random]` table: a device that exists, a probability, sizes in range.
+fn check_random(r: &RandomSpec, devices: &BTreeSet<&str>) -> Result<(), Problem> {
+    let at = |f: &str| vec![key("random"), key(f)];
+    if !devices.contains(r.device.as_str()) {
+        return Err((at("device"), format!("no device named `{}`; devices: {}", r.device, one_of(devices))));
     }
+    if !(0.0..=1.0).contains(&r.cancel) {
+        return Err((at("cancel"), format!("{} is not a probability: use a number from 0 to 1", r.cancel)));
+    }
+    if r.threads == 0 || r.threads > 64 {
+        return Err((at("threads"), "must be from 1 to 64".to_string()));
+    }
+    if r.requests > 10_000 {
+        return Err((at("requests"), "at most 10000 per thread".to_string()));
+    }
+    Ok(())
+}
+
+/// The `[expect]` table: statuses of requests that exist (any id with a random
+/// workload), known statuses, event-log codes and verifier rules.
+fn check_expect(s: &Scenario, request_ids: &BTreeSet<String>) -> Result<(), Problem> {
     for (id, status) in &s.expect.status {
         let at = vec![key("expect"), key("status"), key(id)];
         if !request_ids.contains(id.as_str()) && s.random.is_none() {
-            return Err((at, format!("no request has the id `{id}`; ids: {}", one_of(&request_ids))));
+            return Err((at, format!("no request has the id `{id}`; ids: {}", one_of(request_ids))));
         }
         if !STATUS_NAMES.contains(&status.as_str()) {
             return Err((

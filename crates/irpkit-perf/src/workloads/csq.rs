@@ -11,7 +11,7 @@
 //!   ([`CsqIrpStorm`]) and typed queue ([`TypedStorm`]) against tokio's mpsc +
 //!   `CancellationToken` + a `oneshot` per request ([`tokio_storm`]).
 //!
-//! Shared by `crates/irpkit/benches/csq.rs` (divan) and the `irpkit-perf` report.
+//! Shared by `crates/irpkit-perf/benches/csq.rs` (divan) and the `irpkit-perf` report.
 
 use std::collections::VecDeque;
 use std::ffi::c_void;

@@ -3,7 +3,7 @@
 //! completed at once written with tokio (`CancellationToken` + `oneshot`) and with
 //! crossbeam-channel (a `bounded(1)` reply channel).
 //!
-//! Shared by `crates/irpkit/benches/request.rs` (divan) and the `irpkit-perf` report, so
+//! Shared by `crates/irpkit-perf/benches/request.rs` (divan) and the `irpkit-perf` report, so
 //! both measure the same code. Each irpkit workload's `step` runs with its kernel entered
 //! (`kernel().enter()`).
 

@@ -6,7 +6,7 @@
 //!   queued, for irpkit's queue (sorted list + key index, [`DeviceQueueByKey`]) and for a
 //!   plain sorted linked list, the documented Windows structure ([`SortedListByKey`]).
 //!
-//! Shared by `crates/irpkit/benches/startio.rs` (divan) and the `irpkit-perf` report.
+//! Shared by `crates/irpkit-perf/benches/startio.rs` (divan) and the `irpkit-perf` report.
 
 use std::hint::black_box;
 

@@ -7,16 +7,14 @@
 //!   list (the documented Windows structure), at n = 10³, 10⁴, 10⁵, in the same run.
 //!
 //! The workloads are shared with the performance report (`cargo run --release -p
-//! irpkit-perf`, which writes docs/PERFORMANCE.md and its growth chart): both include the
-//! same source file.
+//! irpkit-perf`, which writes docs/PERFORMANCE.md and its growth chart): both use the
+//! library's `workloads` module.
 //!
-//! Run: `cargo bench -p irpkit --bench startio`
+//! Run: `cargo bench -p irpkit-perf --bench startio`
 
 use divan::Bencher;
 
-#[allow(unreachable_pub, dead_code)]
-#[path = "../../irpkit-perf/src/workloads/startio.rs"]
-mod workloads;
+use irpkit_perf::workloads::startio as workloads;
 
 use workloads::{DeviceQueueByKey, SortedListByKey, StartPacketRoundTrip, SIZES};
 

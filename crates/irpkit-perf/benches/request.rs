@@ -4,15 +4,13 @@
 //! `oneshot`).
 //!
 //! The workloads are shared with the performance report (`cargo run --release -p
-//! irpkit-perf`, which writes docs/PERFORMANCE.md): both include the same source file.
+//! irpkit-perf`, which writes docs/PERFORMANCE.md): both use the library's `workloads` module.
 //!
-//! Run: `cargo bench -p irpkit --bench request`
+//! Run: `cargo bench -p irpkit-perf --bench request`
 
 use divan::{AllocProfiler, Bencher};
 
-#[allow(unreachable_pub, dead_code)]
-#[path = "../../irpkit-perf/src/workloads/request.rs"]
-mod workloads;
+use irpkit_perf::workloads::request as workloads;
 
 use workloads::{FilterOverDevice, OneDevice, SafeApi};
 

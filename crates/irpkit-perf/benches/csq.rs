@@ -11,16 +11,14 @@
 //!   per request (what a Rust user would otherwise write).
 //!
 //! The workloads are shared with the performance report (`cargo run --release -p
-//! irpkit-perf`, which writes docs/PERFORMANCE.md): both include the same source file.
+//! irpkit-perf`, which writes docs/PERFORMANCE.md): both use the library's `workloads` module.
 //!
-//! Run: `cargo bench -p irpkit --bench csq`
+//! Run: `cargo bench -p irpkit-perf --bench csq`
 
 use divan::counter::ItemsCount;
 use divan::Bencher;
 
-#[allow(unreachable_pub, dead_code)]
-#[path = "../../irpkit-perf/src/workloads/csq.rs"]
-mod workloads;
+use irpkit_perf::workloads::csq as workloads;
 
 use workloads::STORM;
 
