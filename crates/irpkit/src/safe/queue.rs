@@ -31,11 +31,33 @@ pub enum Outcome {
     Cancelled,
 }
 
+/// Whether a queued entry can still leave its queue by being taken or cancelled: armed
+/// while it waits; of the pop and the cancel that race for it, the one whose
+/// [`disarm`](Self::disarm) finds it armed wins — a single-winner exchange.
+#[derive(Debug)]
+struct Armed(AtomicBool);
+
+impl Armed {
+    fn new() -> Self {
+        Armed(AtomicBool::new(false))
+    }
+
+    /// The entry is in the queue now (under the queue lock).
+    fn arm(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Takes the entry's leaving: true for exactly one caller per arming.
+    fn disarm(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
+
 /// An entry. `link` must stay the first field: the list links nodes through it.
 #[repr(C)]
 struct Node<T> {
     link: UnsafeCell<ListEntry>,
-    armed: AtomicBool,
+    armed: Armed,
     cancel: AtomicBool,
     outcome: AtomicU8,
     item: UnsafeCell<MaybeUninit<T>>,
@@ -193,11 +215,11 @@ unsafe impl<'a, T: Send> QueueOps for TypedQueueOps<'a, T> {
     }
 
     fn arm(&self, e: Self::Entry) {
-        node(e).armed.store(true, Ordering::Release);
+        node(e).armed.arm();
     }
 
     fn disarm(&self, e: Self::Entry) -> bool {
-        node(e).armed.swap(false, Ordering::AcqRel)
+        node(e).armed.disarm()
     }
 
     fn cancel_requested(&self, e: Self::Entry) -> bool {
@@ -274,7 +296,7 @@ impl<T: Send + 'static> Ticket<T> {
     pub fn cancel(&self) -> bool {
         let n = node(self.node);
         n.cancel.store(true, Ordering::Release);
-        if !n.armed.swap(false, Ordering::AcqRel) {
+        if !n.armed.disarm() {
             return false;
         }
         // SAFETY: an armed node is linked in its queue, which cannot finish dropping while
@@ -331,7 +353,7 @@ impl<T: Send + 'static> CancelQueue<T> {
         let key = self.inner.key.map_or(0, |k| k(&item));
         let raw = NonNull::from(Box::leak(Box::new(Node {
             link: UnsafeCell::new(ListEntry::null()),
-            armed: AtomicBool::new(false),
+            armed: Armed::new(),
             cancel: AtomicBool::new(false),
             outcome: AtomicU8::new(QUEUED),
             item: UnsafeCell::new(MaybeUninit::new(item)),
