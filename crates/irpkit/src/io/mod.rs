@@ -19,7 +19,8 @@
 //!   completes later is freed silently.
 //!
 //! Whether the thread exit or the completion settles an IRP's requester side is a
-//! single-winner exchange on the IRP (`nt::requester::RequesterState`): exactly one of
+//! single-winner exchange on the IRP (`requester_state`, parties `nt::requester::FINAL_STAGE`
+//! and `THREAD_EXIT`): exactly one of
 //! them does.
 //!
 //! # Files

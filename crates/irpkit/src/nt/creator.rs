@@ -6,7 +6,8 @@
 //!
 //! Invariants:
 //! - the creator's completion routine and the creator's handle going away meet in one
-//!   single-winner exchange ([`CreatorState`]): if the routine wins, the walk stops and
+//!   single-winner exchange (the header's `creator_state`, parties [`COMPLETION_ROUTINE`]
+//!   and [`HANDLE`]): if the routine wins, the walk stops and
 //!   the IRP is the creator's again (freed by [`release`]); if the handle's drop wins, the
 //!   walk goes on past the routine and frees the IRP;
 //! - `creator_done` is signalled exactly when the routine won (or the send was refused
@@ -17,52 +18,17 @@
 use core::ffi::c_void;
 use core::time::Duration;
 
+use crate::nt::exchange::Party;
 use crate::nt::kernel::Kernel;
 use crate::nt::types::{DeviceObject, FileObject, IoStatusBlock, Irp};
 use crate::nt::{self, NtStatus, STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS};
-use crate::sync::atomic::{AtomicU8, Ordering};
+use crate::sync::atomic::Ordering;
 
-/// Where a sent IRP stands between its creator's completion routine and its creator's
-/// handle: sent, completed (the routine won) or detached (the handle went first).
-#[derive(Debug)]
-pub(crate) struct CreatorState(AtomicU8);
-
-const SENT: u8 = 0;
-const COMPLETED: u8 = 1;
-const DETACHED: u8 = 2;
-
-impl CreatorState {
-    /// Sent (neither side has won).
-    pub(crate) fn new() -> Self {
-        CreatorState(AtomicU8::new(SENT))
-    }
-
-    /// Sent again, for a new request in the same IRP (only its owner calls this).
-    pub(crate) fn reset(&self) {
-        self.0.store(SENT, Ordering::Relaxed);
-    }
-
-    /// The completion routine's side: true if the IRP is the creator's again.
-    fn complete(&self) -> bool {
-        self.0.compare_exchange(SENT, COMPLETED, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
-
-    /// The handle's side: true if it detached first (the walk will free the IRP), false
-    /// if the IRP completed (the handle frees it).
-    fn detach(&self) -> bool {
-        self.0.compare_exchange(SENT, DETACHED, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
-
-    /// Whether the completion routine won.
-    fn is_completed(&self) -> bool {
-        self.0.load(Ordering::Acquire) == COMPLETED
-    }
-
-    /// Records a completion that no routine ran for (the send was refused).
-    fn set_completed(&self) {
-        self.0.store(COMPLETED, Ordering::Release);
-    }
-}
+/// The parties of an IRP's `creator_state` exchange (`nt::exchange`): who takes a sent
+/// IRP back. The creator's completion routine, which keeps the IRP for its creator…
+pub(crate) const COMPLETION_ROUTINE: Party = 1;
+/// …or the creator's handle going away first, which lets the walk go on and free it.
+pub(crate) const HANDLE: Party = 2;
 
 /// The header of an irpkit IRP.
 ///
@@ -94,7 +60,7 @@ pub(crate) unsafe fn send(irp: *mut Irp, target: *mut DeviceObject) -> NtStatus 
         if (*first).device_object.is_null() {
             (*irp).io_status = IoStatusBlock { status, information: 0 };
             let h = header(irp);
-            (*h).creator_state.set_completed();
+            (*h).creator_state.settle(COMPLETION_ROUTINE);
             nt::event::set_event_in(&*(*h).kernel, &(*h).creator_done);
         }
         status
@@ -112,7 +78,7 @@ unsafe extern "system-unwind" fn creator_completion(
     // SAFETY: a live irpkit IRP sent by `send`.
     let h = unsafe { header(irp) };
     // SAFETY: valid header.
-    if unsafe { (*h).creator_state.complete() } {
+    if unsafe { (*h).creator_state.take(COMPLETION_ROUTINE) } {
         // SAFETY: valid header and kernel.
         unsafe { nt::event::set_event_in(&*(*h).kernel, &(*h).creator_done) };
         STATUS_MORE_PROCESSING_REQUIRED
@@ -127,7 +93,7 @@ unsafe extern "system-unwind" fn creator_completion(
 /// `irp` was sent by [`send`] and not [`release`]d.
 pub(crate) unsafe fn result(irp: *mut Irp) -> Option<IoStatusBlock> {
     // SAFETY: a sent IRP is not freed before its release.
-    let done = unsafe { (*header(irp)).creator_state.is_completed() };
+    let done = unsafe { (*header(irp)).creator_state.won_by(COMPLETION_ROUTINE) };
     // SAFETY: after completion the IRP is the creator's again and nobody writes it.
     done.then(|| unsafe { (*irp).io_status })
 }
@@ -153,7 +119,7 @@ pub(crate) unsafe fn wait(irp: *mut Irp, timeout: Option<Duration>) -> Option<Io
 /// IRP must not be used afterwards.
 pub(crate) unsafe fn release(kernel: &Kernel, irp: *mut Irp) {
     // SAFETY: a sent IRP is not freed before its release.
-    if !unsafe { (*header(irp)).creator_state.detach() } {
+    if !unsafe { (*header(irp)).creator_state.take(HANDLE) } {
         // Completed: the IRP is ours again; free it (in its kernel).
         let _entered = kernel.enter();
         // SAFETY: the walk stopped at our routine; nobody else owns the IRP.

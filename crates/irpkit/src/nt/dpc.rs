@@ -41,7 +41,7 @@ use super::spinlock::call_checked;
 use super::types::*;
 use crate::nt::kernel::{self, with_current, Kernel, KernelShared, RoutineKind};
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::{lock, Condvar, Mutex};
+use crate::sync::{lock, Condvar, Mutex, MutexGuard};
 
 /// `TIMER_TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,10 +267,23 @@ pub(crate) unsafe fn flush_dpc_in(k: &KernelShared, dpc: *mut KDpc) {
             state.queue.retain(|&d| d != DpcPtr(dpc));
         }
     }
-    while state.running.iter().any(|&(d, t)| d == DpcPtr(dpc) && t != me) {
+    let settled = |s: &DpcState| !s.running.iter().any(|&(d, t)| d == DpcPtr(dpc) && t != me);
+    drop(wait_for_dpcs(k, state, "a DPC routine still running on another thread", settled));
+}
+
+/// Waits until `settled` holds of the engine's state, the engine lock released meanwhile:
+/// under the explorer by blocking on the flush key, otherwise on the `finished` condvar
+/// (counted in `flush_waiters`, so that a DPC's end wakes it). Returns the lock, held.
+fn wait_for_dpcs<'a>(
+    k: &'a KernelShared,
+    mut state: MutexGuard<'a, DpcState>,
+    why: &'static str,
+    settled: impl Fn(&DpcState) -> bool,
+) -> MutexGuard<'a, DpcState> {
+    while !settled(&state) {
         if crate::sched::controlled() {
             drop(state);
-            crate::sched::block(flush_key(k), None, "a DPC routine still running on another thread");
+            crate::sched::block(flush_key(k), None, why);
             state = lock(&k.dpc.state);
         } else {
             state.flush_waiters += 1;
@@ -281,6 +294,7 @@ pub(crate) unsafe fn flush_dpc_in(k: &KernelShared, dpc: *mut KDpc) {
             state.flush_waiters -= 1;
         }
     }
+    state
 }
 
 impl KernelShared {
@@ -307,21 +321,9 @@ pub fn ke_flush_queued_dpcs() {
     with_current("KeFlushQueuedDpcs", |k| {
         super::spinlock::check_irql_at_most(k, super::types::PASSIVE_LEVEL, "KeFlushQueuedDpcs", ptr::null_mut());
         let me = kernel::thread_token();
-        let mut state = lock(&k.dpc.state);
-        while !state.queue.is_empty() || state.running.iter().any(|&(_, t)| t != me) {
-            if crate::sched::controlled() {
-                drop(state);
-                crate::sched::block(flush_key(k), None, "KeFlushQueuedDpcs: DPCs still queued or running");
-                state = lock(&k.dpc.state);
-            } else {
-                state.flush_waiters += 1;
-                state = match k.dpc.finished.wait(state) {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                state.flush_waiters -= 1;
-            }
-        }
+        let state = lock(&k.dpc.state);
+        let settled = |s: &DpcState| s.queue.is_empty() && !s.running.iter().any(|&(_, t)| t != me);
+        drop(wait_for_dpcs(k, state, "KeFlushQueuedDpcs: DPCs still queued or running", settled));
     })
 }
 

@@ -19,9 +19,9 @@ use core::ffi::c_void;
 use core::ptr;
 
 use super::types::*;
-use crate::nt::creator::CreatorState;
+use crate::nt::exchange::Exchange;
 use crate::nt::kernel::{self, KernelShared};
-use crate::nt::requester::{RequesterLink, RequesterSlot, RequesterState};
+use crate::nt::requester::{RequesterLink, RequesterSlot};
 use crate::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{lock, Arc, Mutex, SpinMutex};
 use crate::verifier::{IrpSnapshot, Rule, StackFrame};
@@ -60,10 +60,10 @@ pub(crate) struct IrpHeader {
     /// it is associated.
     pub(crate) requester: RequesterSlot,
     /// Who settles the requester side: the final stage or the issuing thread's exit.
-    pub(crate) requester_state: RequesterState,
+    pub(crate) requester_state: Exchange,
     /// Where the IRP stands between its creator's completion routine and its creator's
     /// handle, for IRPs irpkit itself creates and sends ([`super::creator`]).
-    pub(crate) creator_state: CreatorState,
+    pub(crate) creator_state: Exchange,
     /// Built by IoBuildSynchronousFsdRequest, IoBuildAsynchronousFsdRequest or
     /// IoBuildDeviceIoControlRequest: not to be reused with IoReuseIrp.
     built: AtomicBool,
@@ -478,8 +478,8 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
                     capacity: stack_size,
                     creator: ptr::null_mut(),
                     requester: RequesterSlot::EMPTY,
-                    requester_state: RequesterState::new(),
-                    creator_state: CreatorState::new(),
+                    requester_state: Exchange::new(),
+                    creator_state: Exchange::new(),
                     built: AtomicBool::new(false),
                     creator_done: super::event::new_event(super::event::EventType::Notification, false),
                     pending_marks: AtomicU64::new(0),
@@ -506,8 +506,8 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).allocated.store(true, Ordering::Release);
         (*h).creator = kernel::current_routine().driver;
         (*h).requester = RequesterSlot::EMPTY;
-        (*h).requester_state.reset();
-        (*h).creator_state.reset();
+        (*h).requester_state.reopen();
+        (*h).creator_state.reopen();
         (*h).built.store(false, Ordering::Relaxed);
         (*h).creator_done.header.signal_state.store(0, Ordering::Relaxed);
     }
@@ -1114,7 +1114,7 @@ pub(crate) unsafe fn finish(irp: *mut Irp) -> Result<Option<RequesterSlot>, ()> 
         if (*h).requester.is_empty() {
             return Ok(None);
         }
-        if (*h).requester_state.take_for_delivery() {
+        if (*h).requester_state.take(crate::nt::requester::FINAL_STAGE) {
             Ok(Some((*h).requester.take()))
         } else {
             drop((*h).requester.take());
@@ -1143,5 +1143,5 @@ pub(crate) unsafe fn disassociate(irp: *mut Irp) -> bool {
     // SAFETY: forwarded contract.
     let Some(h) = (unsafe { header(irp) }) else { return false };
     // SAFETY: valid header.
-    unsafe { (*h).requester_state.disassociate() }
+    unsafe { (*h).requester_state.take(crate::nt::requester::THREAD_EXIT) }
 }

@@ -24,6 +24,7 @@ pub mod devqueue;
 pub mod dpc;
 pub mod event;
 pub(crate) mod event_log;
+pub(crate) mod exchange;
 pub mod file;
 pub mod irp;
 pub(crate) mod kernel;

@@ -5,17 +5,17 @@
 //! Invariants:
 //! - the slot is written only by the IRP's owner: the requester before it sends the IRP,
 //!   and the final stage of completion (or the IRP's reuse) when it takes it back;
-//! - whichever of the final stage ([`RequesterState::take_for_delivery`]) and the issuing
-//!   thread's exit ([`RequesterState::disassociate`]) wins the exchange settles the
-//!   requester side; the other sees that it lost. Exactly one of them wins.
+//! - whichever of the final stage ([`FINAL_STAGE`]) and the issuing thread's exit
+//!   ([`THREAD_EXIT`]) wins the header's `requester_state` exchange settles the requester
+//!   side; the other sees that it lost. Exactly one of them wins.
 //!
 //! No lock: the slot is owned (by whoever owns the IRP) and the state is one atomic.
 
 use core::mem::{ManuallyDrop, MaybeUninit};
 
+use crate::nt::exchange::Party;
 use crate::nt::kernel::KernelShared;
 use crate::nt::types::Irp;
-use crate::sync::atomic::{AtomicU8, Ordering};
 
 /// What the requester side attaches to an IRP it issues. The NT layer calls it once, at
 /// the end of the IRP's completion, unless the issuing thread's exit disassociated the
@@ -129,37 +129,10 @@ impl Drop for RequesterSlot {
     }
 }
 
-/// Who settles an IRP's requester side: the final stage of its completion, or the exit
-/// of the thread that issued it (which gave up waiting). A single-winner exchange.
-#[derive(Debug)]
-pub(crate) struct RequesterState(AtomicU8);
-
-/// The requester side is still open.
-const ASSOCIATED: u8 = 0;
-/// The issuing thread's exit disassociated the IRP: its completion is swallowed.
-const DISASSOCIATED: u8 = 1;
-/// The final stage is delivering the IRP's result to its requester.
-const DELIVERING: u8 = 2;
-
-impl RequesterState {
-    /// Open: neither side has won.
-    pub(crate) fn new() -> Self {
-        RequesterState(AtomicU8::new(ASSOCIATED))
-    }
-
-    /// Opens it again, for a new request in the same IRP (only its owner calls this).
-    pub(crate) fn reset(&self) {
-        self.0.store(ASSOCIATED, Ordering::Relaxed);
-    }
-
-    /// The final stage's side: true if it delivers, false if the thread's exit won.
-    pub(crate) fn take_for_delivery(&self) -> bool {
-        self.0.compare_exchange(ASSOCIATED, DELIVERING, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
-
-    /// The thread exit's side: true if it disassociated the IRP (its completion will be
-    /// swallowed), false if the final stage is delivering it.
-    pub(crate) fn disassociate(&self) -> bool {
-        self.0.compare_exchange(ASSOCIATED, DISASSOCIATED, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
-}
+/// The parties of an IRP's `requester_state` exchange (`nt::exchange`): who settles the
+/// requester side. The final stage of its completion, delivering the result to the
+/// requester…
+pub(crate) const FINAL_STAGE: Party = 1;
+/// …or the exit of the thread that issued it, which gave up waiting and disassociated
+/// it (its completion is then swallowed).
+pub(crate) const THREAD_EXIT: Party = 2;
