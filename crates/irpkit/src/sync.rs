@@ -93,6 +93,7 @@ pub(crate) use const_thread_local;
 /// Locks a mutex, ignoring poisoning: irpkit's own state stays consistent across a
 /// panicking driver routine (strict verifier mode panics on purpose), so a poisoned lock
 /// carries no extra information.
+#[inline]
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,

@@ -26,6 +26,7 @@ unsafe impl Send for FileShared {}
 unsafe impl Sync for FileShared {}
 
 impl FileShared {
+    #[inline]
     pub(super) fn object(&self) -> *mut FileObject {
         self.object.get()
     }
@@ -47,6 +48,7 @@ impl FileShared {
 
     /// Drops one reference; the last sends IRP_MJ_CLOSE (from a system worker thread, at
     /// PASSIVE_LEVEL, since the last reference may go in a completion at DISPATCH_LEVEL).
+    #[inline]
     pub(super) fn release(this: &Arc<Self>) {
         if this.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
             let file = this.clone();

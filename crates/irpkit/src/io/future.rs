@@ -68,7 +68,7 @@ impl IoFuture {
     }
 
     pub(super) fn request_cancel(&self) -> NtStatus {
-        self.process.cancel_io_ex(self.handle, Some(&Overlapped::of(self.op.clone())))
+        self.process.cancel_io_ex(self.handle, Some(&Overlapped::of(self.op.clone(), None)))
     }
 
     /// Requests cancellation of this request and waits for its final status.

@@ -33,9 +33,6 @@ pub(crate) struct RequestState {
     pub(super) irp: std::sync::atomic::AtomicU64,
     /// When the completion finished, on the kernel's clock, in ns plus one (0: not yet).
     pub(super) completed_ns: std::sync::atomic::AtomicU64,
-    /// The kernel the request was issued in (none before an `Overlapped`'s first request):
-    /// waiting for it enters this kernel.
-    pub(super) kernel: Option<Kernel>,
 }
 
 /// The other two ways of learning about completion, and async wakers.
@@ -61,11 +58,11 @@ unsafe impl Sync for RequestState {}
 pub(super) static NEXT_OP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl RequestState {
-    /// A request's state: issued in `kernel`, or (`None`) the blank state of an
-    /// `Overlapped` no request has used yet.
-    pub(super) fn new(kernel: Option<Kernel>) -> Self {
+    /// A request's state (`issued`), or the blank state of an `Overlapped` no request has
+    /// used yet.
+    pub(super) fn new(issued: bool) -> Self {
         RequestState {
-            issued: AtomicBool::new(kernel.is_some()),
+            issued: AtomicBool::new(issued),
             iosb: UnsafeCell::new(IoStatusBlock { status: nt::STATUS_PENDING, information: 0 }),
             event: KEvent::new(nt::EventType::Notification, false),
             done: KEvent::new(nt::EventType::Notification, false),
@@ -75,7 +72,6 @@ impl RequestState {
             id: NEXT_OP.fetch_add(1, StdOrdering::Relaxed),
             irp: std::sync::atomic::AtomicU64::new(0),
             completed_ns: std::sync::atomic::AtomicU64::new(0),
-            kernel,
         }
     }
 }
@@ -142,7 +138,10 @@ impl nt::requester::RequesterLink for IrpLink {
                 nt::event::set_event_in(k, &self.thread.apc_ready);
             }
             if let Some((port, key)) = notify.port {
-                let overlapped = self.overlapped.clone().unwrap_or_else(|| Overlapped::of(self.op.clone()));
+                let overlapped = self
+                    .overlapped
+                    .clone()
+                    .unwrap_or_else(|| Overlapped::of(self.op.clone(), Some(self.file.kernel.clone())));
                 port.post(Packet { key, status, overlapped });
             }
         }

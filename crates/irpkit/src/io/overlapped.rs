@@ -19,8 +19,17 @@ use super::*;
 /// one. Clones share the same `OVERLAPPED`.
 #[derive(Clone)]
 pub struct Overlapped {
+    /// The request last issued with it, and its kernel.
+    pub(super) current: Arc<Mutex<Current>>,
+}
+
+/// What an `Overlapped` stands for now.
+pub(super) struct Current {
     /// The state of the request last issued with it (a blank one before the first).
-    pub(super) current: Arc<Mutex<Arc<RequestState>>>,
+    op: Arc<RequestState>,
+    /// The kernel its requests were issued in (none before the first): set once, not per
+    /// request, so that issuing costs no reference count.
+    kernel: Option<Kernel>,
 }
 
 impl core::fmt::Debug for Overlapped {
@@ -36,6 +45,7 @@ impl Default for Overlapped {
 }
 
 /// Whether `op`'s request may still write its status block or set its event.
+#[inline]
 pub(super) fn in_flight(op: &RequestState) -> bool {
     op.issued.load(Ordering::Acquire)
         && nt::ke_read_state_event(&op.event) == 0
@@ -45,28 +55,33 @@ pub(super) fn in_flight(op: &RequestState) -> bool {
 impl Overlapped {
     /// A fresh status block and event.
     pub fn new() -> Self {
-        Self::of(Arc::new(RequestState::new(None)))
+        Self::of(Arc::new(RequestState::new(false)), None)
     }
 
-    /// An `Overlapped` standing for one request's state (a packet's, a future's).
-    pub(super) fn of(op: Arc<RequestState>) -> Self {
-        Overlapped { current: Arc::new(Mutex::new(op)) }
+    /// An `Overlapped` standing for one request's state (a packet's, a future's), issued
+    /// in `kernel`.
+    pub(super) fn of(op: Arc<RequestState>, kernel: Option<Kernel>) -> Self {
+        Overlapped { current: Arc::new(Mutex::new(Current { op, kernel })) }
     }
 
     /// The state of the request last issued with it.
     pub(super) fn op(&self) -> Arc<RequestState> {
-        lock(&self.current).clone()
+        lock(&self.current).op.clone()
     }
 
     /// Takes the `OVERLAPPED` for a new request: fresh state, unless the previous request
     /// has not finished. One winner among threads issuing at once.
+    #[inline]
     pub(super) fn claim(&self, kernel: &Kernel) -> Result<Arc<RequestState>, NtStatus> {
         let mut current = lock(&self.current);
-        if in_flight(&current) {
+        if in_flight(&current.op) {
             return Err(nt::STATUS_INVALID_PARAMETER);
         }
-        let op = Arc::new(RequestState::new(Some(kernel.clone())));
-        *current = op.clone();
+        if !current.kernel.as_ref().is_some_and(|k| k.same_as(kernel)) {
+            current.kernel = Some(kernel.clone());
+        }
+        let op = Arc::new(RequestState::new(true));
+        current.op = op.clone();
         Ok(op)
     }
 
@@ -106,8 +121,11 @@ impl Overlapped {
     /// the event, then returns the status block; `None` if the wait timed out, or at once
     /// if no request was ever issued with this `Overlapped` (nothing would set its event).
     pub fn wait(&self, timeout: Option<Duration>) -> Option<IoStatusBlock> {
-        let op = self.op();
-        let _entered = op.kernel.as_ref()?.enter();
+        let (op, kernel) = {
+            let current = lock(&self.current);
+            (current.op.clone(), current.kernel.clone())
+        };
+        let _entered = kernel?.enter();
         (nt::ke_wait_for_single_object(&op.event, timeout) == nt::STATUS_SUCCESS).then(|| {
             // SAFETY: as in `status_block`: the event of this very request is set.
             unsafe { *op.iosb.get() }

@@ -101,6 +101,7 @@ impl Process {
         Ok(Handle(h))
     }
 
+    #[inline]
     pub(super) fn file(&self, h: Handle) -> Result<Arc<FileShared>, NtStatus> {
         lock(&self.shared.handles).get(&h.0).cloned().ok_or(nt::STATUS_INVALID_HANDLE)
     }

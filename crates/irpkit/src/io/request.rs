@@ -226,7 +226,7 @@ impl RequesterThread {
         // Claimed last, once nothing else can fail: a refused or failed issue leaves the
         // `OVERLAPPED` as it was.
         let op_state = match overlapped {
-            None => Arc::new(RequestState::new(Some(self.process.shared.kernel.clone()))),
+            None => Arc::new(RequestState::new(true)),
             Some(o) => match o.claim(&self.process.shared.kernel) {
                 Ok(op) => op,
                 Err(status) => {

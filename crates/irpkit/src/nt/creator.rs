@@ -91,6 +91,7 @@ unsafe extern "system-unwind" fn creator_completion(
 ///
 /// # Safety
 /// `irp` was sent by [`send`] and not [`release`]d.
+#[inline]
 pub(crate) unsafe fn result(irp: *mut Irp) -> Option<IoStatusBlock> {
     // SAFETY: a sent IRP is not freed before its release.
     let done = unsafe { (*header(irp)).creator_state.won_by(COMPLETION_ROUTINE) };
@@ -103,6 +104,7 @@ pub(crate) unsafe fn result(irp: *mut Irp) -> Option<IoStatusBlock> {
 ///
 /// # Safety
 /// `irp` was sent by [`send`] and not [`release`]d; the caller has entered its kernel.
+#[inline]
 pub(crate) unsafe fn wait(irp: *mut Irp, timeout: Option<Duration>) -> Option<IoStatusBlock> {
     // SAFETY: a sent IRP is not freed before its release.
     let done = unsafe { &(*header(irp)).creator_done };
@@ -117,6 +119,7 @@ pub(crate) unsafe fn wait(irp: *mut Irp, timeout: Option<Duration>) -> Option<Io
 /// # Safety
 /// `irp` was sent by [`send`] and not released before, and `kernel` is its kernel. The
 /// IRP must not be used afterwards.
+#[inline]
 pub(crate) unsafe fn release(kernel: &Kernel, irp: *mut Irp) {
     // SAFETY: a sent IRP is not freed before its release.
     if !unsafe { (*header(irp)).creator_state.take(HANDLE) } {
@@ -163,6 +166,7 @@ pub(crate) unsafe fn call(kernel: &Kernel, device: *mut DeviceObject, major: u8,
 ///
 /// # Safety
 /// `device` is a live irpkit device of `kernel`.
+#[inline]
 pub(crate) unsafe fn allocate(kernel: &Kernel, device: *mut DeviceObject, major: u8) -> Option<*mut Irp> {
     // SAFETY: a live device (by the contract); the field is atomic.
     let stack_size = unsafe { (*device).stack_size.load(Ordering::Relaxed) };

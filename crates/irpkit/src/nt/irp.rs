@@ -505,7 +505,7 @@ pub(crate) fn allocate_in(k: &Arc<KernelShared>, stack_size: i8) -> *mut Irp {
         (*h).refs.store(1, Ordering::Relaxed);
         (*h).allocated.store(true, Ordering::Release);
         (*h).creator = kernel::current_routine().driver;
-        (*h).requester = RequesterSlot::EMPTY;
+        (*h).requester.clear();
         (*h).requester_state.reopen();
         (*h).creator_state.reopen();
         (*h).built.store(false, Ordering::Relaxed);
@@ -1127,6 +1127,7 @@ pub(crate) unsafe fn finish(irp: *mut Irp) -> Result<Option<RequesterSlot>, ()> 
 ///
 /// # Safety
 /// `irp` is an irpkit IRP owned by the caller, not yet sent.
+#[inline]
 pub(crate) unsafe fn set_requester(irp: *mut Irp, link: impl RequesterLink) {
     // SAFETY: forwarded contract.
     let h = unsafe { header(irp) }.expect("an irpkit IRP");

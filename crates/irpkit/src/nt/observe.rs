@@ -32,6 +32,7 @@ fn this_thread() -> u64 {
 ///
 /// # Safety
 /// `irp` is null or points to IRP-sized readable memory.
+#[inline]
 pub(crate) unsafe fn irp_number(irp: *mut Irp) -> u64 {
     // SAFETY: forwarded contract.
     unsafe { crate::nt::irp::irp_id(irp) }.unwrap_or(0)
@@ -68,6 +69,7 @@ unsafe fn watched_irp<'a>(irp: *mut Irp) -> Option<(&'a KernelShared, u64)> {
     watched(k).then(|| (k, unsafe { irp_number(irp) }))
 }
 
+#[inline]
 pub(crate) fn irp_allocated(k: &KernelShared, irp: *mut Irp, stack_size: i8) {
     if !watched(k) {
         return;
@@ -79,6 +81,7 @@ pub(crate) fn irp_allocated(k: &KernelShared, irp: *mut Irp, stack_size: i8) {
 }
 
 /// IoReuseIrp gave the IRP `previous` the number `irp` (a new request in the same memory).
+#[inline]
 pub(crate) fn irp_reused(k: &KernelShared, previous: u64, irp: u64) {
     if !watched(k) {
         return;
@@ -88,6 +91,7 @@ pub(crate) fn irp_reused(k: &KernelShared, previous: u64, irp: u64) {
 
 /// # Safety
 /// `device` is a live device object.
+#[inline]
 pub(crate) unsafe fn dispatch(
     k: &KernelShared,
     id: u64,
@@ -113,6 +117,7 @@ pub(crate) unsafe fn dispatch(
     Some(span)
 }
 
+#[inline]
 pub(crate) fn dispatch_returned(k: &KernelShared, id: u64, status: NtStatus, span: RoutineSpan) {
     let Some(span) = span else { return };
     tracing::trace!(target: "irpkit", irp = id, status = format_args!("{:#010x}", status as u32), "dispatch_returned");
@@ -122,6 +127,7 @@ pub(crate) fn dispatch_returned(k: &KernelShared, id: u64, status: NtStatus, spa
 
 /// # Safety
 /// `irp` is a live IRP.
+#[inline]
 pub(crate) unsafe fn marked_pending(irp: *mut Irp, location: i8) {
     // SAFETY: forwarded contract.
     let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
@@ -131,6 +137,7 @@ pub(crate) unsafe fn marked_pending(irp: *mut Irp, location: i8) {
 
 /// # Safety
 /// `irp` is a live IRP.
+#[inline]
 pub(crate) unsafe fn cancel_routine_exchanged(irp: *mut Irp, set: bool, had_routine: bool) {
     // SAFETY: forwarded contract.
     let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
@@ -145,6 +152,7 @@ pub(crate) unsafe fn cancel_routine_exchanged(irp: *mut Irp, set: bool, had_rout
 
 /// # Safety
 /// `irp` points to pinned or allocated irpkit IRP memory.
+#[inline]
 pub(crate) unsafe fn cancel_requested(irp: *mut Irp, by: &'static str) {
     // SAFETY: forwarded contract.
     let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
@@ -154,6 +162,7 @@ pub(crate) unsafe fn cancel_requested(irp: *mut Irp, by: &'static str) {
 
 /// # Safety
 /// `irp` points to readable IRP memory.
+#[inline]
 pub(crate) unsafe fn io_cancel_irp(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) {
     if !watched(k) {
         return;
@@ -169,6 +178,7 @@ pub(crate) unsafe fn io_cancel_irp(k: &KernelShared, irp: *mut Irp, by_io_manage
 ///
 /// # Safety
 /// `irp` is a live IRP.
+#[inline]
 pub(crate) unsafe fn cancel_routine(k: &KernelShared, irp: *mut Irp) -> (RoutineSpan, u64) {
     if !watched(k) {
         return (None, 0);
@@ -179,6 +189,7 @@ pub(crate) unsafe fn cancel_routine(k: &KernelShared, irp: *mut Irp) -> (Routine
     (Some(tracing::debug_span!(target: "irpkit", "cancel_routine", irp = id).entered()), id)
 }
 
+#[inline]
 pub(crate) fn cancel_routine_returned(k: &KernelShared, (span, id): (RoutineSpan, u64)) {
     let Some(span) = span else { return };
     drop(span);
@@ -187,6 +198,7 @@ pub(crate) fn cancel_routine_returned(k: &KernelShared, (span, id): (RoutineSpan
 
 /// # Safety
 /// `irp` is a live IRP.
+#[inline]
 pub(crate) unsafe fn completed(k: &KernelShared, irp: *mut Irp, status: NtStatus, information: usize) {
     if !watched(k) {
         return;
@@ -205,6 +217,7 @@ pub(crate) unsafe fn completed(k: &KernelShared, irp: *mut Irp, status: NtStatus
 
 /// # Safety
 /// `irp` is a live IRP.
+#[inline]
 pub(crate) unsafe fn finished(k: &KernelShared, irp: *mut Irp, status: NtStatus, delivered: bool) {
     if !watched(k) {
         return;
@@ -223,6 +236,7 @@ pub(crate) unsafe fn finished(k: &KernelShared, irp: *mut Irp, status: NtStatus,
 
 /// # Safety
 /// `irp` points to pinned or allocated irpkit IRP memory.
+#[inline]
 pub(crate) unsafe fn disassociated(irp: *mut Irp) {
     // SAFETY: forwarded contract.
     let Some((k, id)) = (unsafe { watched_irp(irp) }) else { return };
@@ -232,6 +246,7 @@ pub(crate) unsafe fn disassociated(irp: *mut Irp) {
 
 /// # Safety
 /// `irp` is an irpkit IRP being freed (its memory stays readable).
+#[inline]
 pub(crate) unsafe fn freed(k: &KernelShared, irp: *mut Irp) {
     if !watched(k) {
         return;
@@ -242,6 +257,7 @@ pub(crate) unsafe fn freed(k: &KernelShared, irp: *mut Irp) {
     record(k, || EventKind::IrpFreed { irp: id });
 }
 
+#[inline]
 pub(crate) fn dpc(k: &KernelShared, routine: usize) -> RoutineSpan {
     if !watched(k) {
         return None;
@@ -250,12 +266,14 @@ pub(crate) fn dpc(k: &KernelShared, routine: usize) -> RoutineSpan {
     Some(tracing::trace_span!(target: "irpkit", "dpc", routine = format_args!("{routine:#x}")).entered())
 }
 
+#[inline]
 pub(crate) fn dpc_returned(k: &KernelShared, routine: usize, span: RoutineSpan) {
     let Some(span) = span else { return };
     drop(span);
     record(k, || EventKind::DpcReturned { routine });
 }
 
+#[inline]
 pub(crate) fn thread_exit(k: &KernelShared, thread_id: u32, outstanding: usize) -> RoutineSpan {
     if !watched(k) {
         return None;
@@ -264,31 +282,37 @@ pub(crate) fn thread_exit(k: &KernelShared, thread_id: u32, outstanding: usize) 
     Some(tracing::debug_span!(target: "irpkit", "thread_exit", thread_id, outstanding).entered())
 }
 
+#[inline]
 pub(crate) fn thread_exit_ended(k: &KernelShared, thread_id: u32, span: RoutineSpan) {
     let Some(span) = span else { return };
     drop(span);
     record(k, || EventKind::ThreadExitEnded { thread_id });
 }
 
+#[inline]
 pub(crate) fn event_logged(k: &KernelShared, name: &'static str, irp: u64) {
     tracing::info!(target: "irpkit", irp, name, "event_logged");
     record(k, || EventKind::EventLogged { name, irp });
 }
 
+#[inline]
 pub(crate) fn verifier_report(k: &KernelShared, rule: &'static str, irp: Option<u64>) {
     tracing::warn!(target: "irpkit", irp, rule, "verifier_report");
     record(k, || EventKind::VerifierReport { rule, irp });
 }
 
+#[inline]
 pub(crate) fn debug_output(k: &KernelShared, text: &str) {
     tracing::info!(target: "irpkit", text, "debug_output");
     record(k, || EventKind::DebugOutput { text: text.to_string() });
 }
 
+#[inline]
 pub(crate) fn thread_named(k: &KernelShared, name: &str) {
     k.timeline.thread_named(|| k.clock.now(), this_thread(), name);
 }
 
+#[inline]
 pub(crate) fn thread_ended(k: &KernelShared) {
     k.timeline.thread_ended(|| k.clock.now(), this_thread());
 }

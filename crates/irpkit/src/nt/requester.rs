@@ -80,24 +80,37 @@ impl RequesterSlot {
     pub(crate) const EMPTY: RequesterSlot = RequesterSlot { words: MaybeUninit::uninit(), vtable: None };
 
     /// Whether a link is stored.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.vtable.is_none()
     }
 
     /// Stores `link`, dropping the one stored before, if any.
+    #[inline]
     pub(crate) fn put<L: RequesterLink>(&mut self, link: L) {
         const {
             assert!(core::mem::size_of::<L>() <= core::mem::size_of::<[usize; SLOT_WORDS]>());
             assert!(core::mem::align_of::<L>() <= core::mem::align_of::<usize>());
         }
-        *self = RequesterSlot::EMPTY;
+        self.clear();
         // SAFETY: the words are big and aligned enough for an `L` (checked above) and hold
         // nothing (the slot was just emptied); the vtable recorded next is `L`'s.
         unsafe { self.words.as_mut_ptr().cast::<L>().write(link) };
         self.vtable = Some(L::VTABLE);
     }
 
+    /// Drops the stored link, if any, leaving the slot empty.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        if let Some(vtable) = self.vtable.take() {
+            // SAFETY: the vtable was `Some`, so the words hold a live link of its type;
+            // taking the vtable first makes this the link's only drop.
+            unsafe { (vtable.drop)(self.words.as_mut_ptr().cast()) };
+        }
+    }
+
     /// Moves the link out, leaving the slot empty.
+    #[inline]
     pub(crate) fn take(&mut self) -> RequesterSlot {
         core::mem::replace(self, RequesterSlot::EMPTY)
     }
@@ -107,6 +120,7 @@ impl RequesterSlot {
     ///
     /// # Safety
     /// `irp` is the live IRP the link was attached to, at its final stage.
+    #[inline]
     pub(crate) unsafe fn completed(self, k: &KernelShared, irp: *mut Irp, delivered: bool) {
         // The link moves out below: the slot must not drop it again, also if the call
         // unwinds (the link is then dropped by the unwinding thunk).
@@ -121,11 +135,7 @@ impl RequesterSlot {
 
 impl Drop for RequesterSlot {
     fn drop(&mut self) {
-        if let Some(vtable) = self.vtable.take() {
-            // SAFETY: the vtable was `Some`, so the words hold a live link of its type;
-            // taking the vtable first makes this the link's only drop.
-            unsafe { (vtable.drop)(self.words.as_mut_ptr().cast()) };
-        }
+        self.clear();
     }
 }
 
