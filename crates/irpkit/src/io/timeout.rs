@@ -72,9 +72,11 @@ impl Process {
     /// Cancels the request using `overlapped` on `h` if it is still outstanding after
     /// `after` on the kernel's clock.
     pub fn cancel_after(&self, h: Handle, overlapped: &Overlapped, after: Duration) -> RequestTimeout {
-        // SAFETY: all-zero bytes are a valid image of the plain-data timer and DPC; both
-        // are initialised in place below, at their final (shared) address.
-        let (timer, dpc) = unsafe { (core::mem::zeroed::<nt::KTimer>(), core::mem::zeroed::<nt::KDpc>()) };
+        // Both are initialised again in place below, at their final (shared) address.
+        let timer = nt::KTimer::new(nt::TimerType::Notification);
+        // SAFETY: all-zero bytes are a valid image of the plain-data DPC (null pointers,
+        // no routine; it holds no atomics).
+        let dpc = unsafe { core::mem::zeroed::<nt::KDpc>() };
         let shared = Arc::new(TimeoutShared {
             timer: UnsafeCell::new(timer),
             dpc: UnsafeCell::new(dpc),

@@ -85,9 +85,11 @@ unsafe extern "system-unwind" fn dpc_trampoline(
 impl DeviceTimer {
     /// A disarmed timer whose DPC will call `callback`.
     pub fn new(callback: fn(&DeviceRef)) -> Self {
-        // SAFETY: all-zero bytes are a valid image of the plain-data timer and DPC (null
-        // pointers, no routine); both are initialised properly on first `set`.
-        let (timer, dpc) = unsafe { (core::mem::zeroed::<KTimer>(), core::mem::zeroed::<KDpc>()) };
+        // Both are initialised again, in place, on first `set`.
+        let timer = KTimer::new(nt::TimerType::Notification);
+        // SAFETY: all-zero bytes are a valid image of the plain-data DPC (null pointers,
+        // no routine; it holds no atomics).
+        let dpc = unsafe { core::mem::zeroed::<KDpc>() };
         let inner = Box::new(TimerState {
             timer: UnsafeCell::new(timer),
             dpc: UnsafeCell::new(dpc),
