@@ -24,7 +24,7 @@
 //! This module is an observer below the NT layer: it holds the event types and the
 //! recorder, and knows nothing of IRPs, devices or kernels. The NT layer's hook points
 //! (`nt::observe`) turn what happened into plain data — numbers, names, statuses — and
-//! hand it to the [`Recorder`] (and to `tracing`).
+//! hand it to the kernel's recorder (and to `tracing`).
 //!
 //! Lock order: the recorder's thread names, then its events. Naming a thread and turning
 //! the recorder on both hold the names lock across their check of "on", so a thread named

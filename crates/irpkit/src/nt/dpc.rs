@@ -21,7 +21,7 @@
 //!   nor the table allocates in steady state (both keep their capacity).
 //! - A DPC's queue fields (`DpcData`, the system arguments) change only under the engine
 //!   lock. A DPC taken off the queue is recorded as running (with the running thread's
-//!   token) until its routine returns — also when it unwinds — so [`flush_dpc_in`] can wait
+//!   token) until its routine returns — also when it unwinds — so `flush_dpc_in` can wait
 //!   until no other thread is inside it; a `DeviceTimer` drop relies on that before it
 //!   frees the DPC's memory.
 //!
@@ -78,7 +78,7 @@ struct DpcState {
     next_stamp: u64,
     /// DPCs whose routine is running, with the token of the thread running each.
     running: Vec<(DpcPtr, usize)>,
-    /// Threads (not under the explorer) waiting in [`flush_dpc_in`].
+    /// Threads (not under the explorer) waiting in `flush_dpc_in`.
     flush_waiters: usize,
     /// DPC threads (not under the explorer) waiting for work on `DpcEngine::work`: a
     /// condvar's notify is a system call, made only when someone waits.

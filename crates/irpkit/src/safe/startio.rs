@@ -220,7 +220,7 @@ impl Drop for StartedIrp {
     }
 }
 
-/// Like [`create_device`], for a driver with a StartIo routine
+/// Like [`create_device`](super::create_device), for a driver with a StartIo routine
 /// ([`StartIoDriver::start_io`]).
 pub fn create_start_io_device<D: StartIoDriver>(kernel: &Kernel, name: &str, state: D) -> Result<Device<D>, NtStatus> {
     super::device::create(kernel, name, state, Some(start_io_trampoline::<D>))
