@@ -11,10 +11,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel as cb;
-use irpkit::io::{Overlapped, Process};
+use irpkit::io::{Handle, Overlapped, Process, RequesterThread};
 use irpkit::nt::*;
 use irpkit::safe::{
-    create_device, CancelQueue, CancelSafeIrpQueue, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request,
+    create_device, CancelQueue, CancelSafeIrpQueue, Device, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request,
 };
 use irpkit::Kernel;
 use tokio::sync::oneshot;
@@ -58,6 +58,12 @@ pub fn bytes_per_entry<S>(
 
 // ----- memory per queued request ------------------------------------------------------
 
+/// A device of `k` whose driver holds every IRP in a cancel-safe queue.
+fn queued_csq_device(k: &Kernel) -> Device<Queued> {
+    let _e = k.enter();
+    create_device(k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
+}
+
 /// irpkit, NT layer: IRPs with one stack location allocated and sent to a device that
 /// holds them in a cancel-safe queue.
 pub fn memory_nt_csq(n: usize) -> f64 {
@@ -65,10 +71,7 @@ pub fn memory_nt_csq(n: usize) -> f64 {
         n,
         || {
             let k = Kernel::new();
-            let dev = {
-                let _e = k.enter();
-                create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
-            };
+            let dev = queued_csq_device(&k);
             (k, dev)
         },
         |(k, dev), n| {
@@ -98,10 +101,7 @@ pub fn memory_safe_csq(n: usize) -> f64 {
         n,
         || {
             let k = Kernel::new();
-            let dev = {
-                let _e = k.enter();
-                create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
-            };
+            let dev = queued_csq_device(&k);
             (k, dev, Vec::with_capacity(n))
         },
         |(k, dev, sent), n| {
@@ -123,6 +123,19 @@ pub fn memory_safe_csq(n: usize) -> f64 {
 /// A driver that queues reads in a cancel-safe queue and completes everything else.
 pub struct ReadQueue(pub CancelSafeIrpQueue);
 
+/// A [`ReadQueue`] device of `k` (kept while it is held), a new process, an overlapped
+/// handle on the device and the calling thread as the process's requester thread.
+fn read_queue_requester(k: &Kernel) -> (Device<ReadQueue>, Process, Handle, RequesterThread) {
+    let dev = {
+        let _e = k.enter();
+        create_device(k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
+    };
+    let p = Process::new(k);
+    let h = p.open(dev.device_ref(), true).unwrap();
+    let t = p.attach_thread();
+    (dev, p, h, t)
+}
+
 impl Driver for ReadQueue {
     fn dispatch(&self, _d: &DeviceRef, irp: SafeIrp) -> Dispatched {
         if irp.major_function() != IRP_MJ_READ {
@@ -140,13 +153,7 @@ impl Driver for ReadQueue {
 /// thread's list entry.
 pub fn memory_requester_reads(n: usize) -> f64 {
     let k = Kernel::new();
-    let dev = {
-        let _e = k.enter();
-        create_device(&k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
-    };
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let (_dev, p, h, t) = read_queue_requester(&k);
     let per = bytes_per_entry(
         n,
         || Vec::with_capacity(n),
@@ -191,15 +198,7 @@ pub fn memory_key_index(n: usize) -> f64 {
         || {
             let k = Kernel::new();
             let queue = Box::into_raw(Box::new(KDeviceQueue::new()));
-            let entries = (0..=n)
-                .map(|_| {
-                    Box::into_raw(Box::new(KDeviceQueueEntry {
-                        device_list_entry: ListEntry::null(),
-                        sort_key: 0,
-                        inserted: 0,
-                    }))
-                })
-                .collect();
+            let entries = (0..=n).map(|_| Box::into_raw(Box::new(KDeviceQueueEntry::new()))).collect();
             Q { k, queue, entries }
         },
         |q, n| {
@@ -473,13 +472,7 @@ pub fn cancel_latency_cross_thread(samples: usize) -> Latencies {
 /// result (each `OVERLAPPED` signalled `STATUS_CANCELLED`, checked after).
 pub fn thread_exit_irpkit(n: usize) -> Duration {
     let k = Kernel::new();
-    let dev = {
-        let _e = k.enter();
-        create_device(&k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
-    };
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let (_dev, p, h, t) = read_queue_requester(&k);
     let ovs: Vec<Overlapped> = (0..n).map(|_| Overlapped::new()).collect();
     for o in &ovs {
         assert_eq!(t.read_overlapped(h, 16, 0, o), Ok(STATUS_PENDING));

@@ -14,10 +14,6 @@ use irpkit::nt::*;
 use irpkit::safe::{create_device, Device, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request};
 use irpkit::Kernel;
 
-unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
-    STATUS_SUCCESS
-}
-
 unsafe extern "system-unwind" fn complete_now(_d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the dispatch contract: a live IRP the routine owns until it completes it.
     unsafe {
@@ -52,11 +48,24 @@ unsafe extern "system-unwind" fn on_complete(
 }
 
 fn device(kernel: &Kernel, name: &str, dispatch: DriverDispatch, ext: usize) -> *mut DeviceObject {
-    let driver = kernel.load_driver(name, entry).unwrap();
-    // SAFETY: a fresh driver object of this kernel.
+    kernel.create_driver_and_device(name, dispatch, ext).unwrap().1
+}
+
+/// One read of one stack location through `dev`: IoAllocateIrp, IoCallDriver (with
+/// whatever the device does with it), delivery into `iosb`.
+///
+/// # Safety
+/// `dev` is a live device of the calling thread's kernel, whose driver completes the read
+/// before `iosb` goes (at once, or before the caller looks at it again).
+pub(crate) unsafe fn read_round_trip(dev: *mut DeviceObject, iosb: &mut IoStatusBlock) {
+    let iosb: *mut IoStatusBlock = iosb;
+    // SAFETY: a fresh IRP for a live device (the contract); the status block outlives it.
     unsafe {
-        (*driver).major_function = [Some(dispatch); IRP_MJ_COUNT];
-        io_create_device(driver, ext, Some(name), 0x22, 0, false).unwrap()
+        let irp = io_allocate_irp(1, false);
+        (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+        (*irp).user_iosb = iosb;
+        let status = io_call_driver(dev, irp);
+        black_box((status, (*iosb).information));
     }
 }
 
@@ -83,15 +92,8 @@ impl OneDevice {
 
     /// One request: IoAllocateIrp, IoCallDriver, completion, delivery, free.
     pub fn step(&mut self) {
-        let iosb: *mut IoStatusBlock = &mut *self.iosb;
-        // SAFETY: a fresh IRP for a live device; the status block outlives it.
-        unsafe {
-            let irp = io_allocate_irp(1, false);
-            (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
-            (*irp).user_iosb = iosb;
-            let status = io_call_driver(self.dev, irp);
-            black_box((status, (*iosb).information));
-        }
+        // SAFETY: a live device of this kernel; the status block outlives the request.
+        unsafe { read_round_trip(self.dev, &mut self.iosb) };
     }
 }
 

@@ -13,10 +13,6 @@ use std::hint::black_box;
 use irpkit::nt::*;
 use irpkit::Kernel;
 
-unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
-    STATUS_SUCCESS
-}
-
 unsafe extern "system-unwind" fn dispatch(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
     // SAFETY: the dispatch contract.
     unsafe {
@@ -55,15 +51,12 @@ impl StartPacketRoundTrip {
     pub fn new() -> Self {
         let kernel = Kernel::new();
         let _e = kernel.enter();
-        let driver = kernel.load_driver("Serial", entry).unwrap();
-        // SAFETY: a fresh driver object.
-        let dev = unsafe {
-            (*driver).major_function = [Some(dispatch); IRP_MJ_COUNT];
+        let (driver, dev) = kernel.create_driver_and_device("Serial", dispatch, 0).unwrap();
+        // SAFETY: a fresh driver object and its device, not yet used.
+        unsafe {
             (*driver).driver_start_io = Some(start_io);
-            let dev = io_create_device(driver, 0, Some("Serial"), 0x1b, 0, false).unwrap();
             io_set_start_io_attributes(dev, true, false);
-            dev
-        };
+        }
         StartPacketRoundTrip { kernel, dev, iosb: Box::default() }
     }
 
@@ -74,15 +67,9 @@ impl StartPacketRoundTrip {
 
     /// One request through the StartIo path.
     pub fn step(&mut self) {
-        let iosb: *mut IoStatusBlock = &mut *self.iosb;
-        // SAFETY: a fresh IRP for a live device; the status block outlives it.
-        unsafe {
-            let irp = io_allocate_irp(1, false);
-            (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
-            (*irp).user_iosb = iosb;
-            black_box(io_call_driver(self.dev, irp));
-            black_box((*iosb).information);
-        }
+        // SAFETY: a live device of this kernel whose StartIo completes the read at once;
+        // the status block outlives the request.
+        unsafe { super::request::read_round_trip(self.dev, &mut self.iosb) };
     }
 }
 
@@ -136,15 +123,8 @@ impl DeviceQueueByKey {
         let kernel = Kernel::new();
         let _e = kernel.enter();
         let queue = Box::into_raw(Box::new(KDeviceQueue::new()));
-        let entries: Vec<*mut KDeviceQueueEntry> = (0..=n + 1)
-            .map(|_| {
-                Box::into_raw(Box::new(KDeviceQueueEntry {
-                    device_list_entry: ListEntry::null(),
-                    sort_key: 0,
-                    inserted: 0,
-                }))
-            })
-            .collect();
+        let entries: Vec<*mut KDeviceQueueEntry> =
+            (0..=n + 1).map(|_| Box::into_raw(Box::new(KDeviceQueueEntry::new()))).collect();
         let mut keys = Keys::new();
         // SAFETY: our own queue and entries, boxed until drop.
         unsafe {

@@ -69,13 +69,52 @@ unsafe fn watched_irp<'a>(irp: *mut Irp) -> Option<(&'a KernelShared, u64)> {
     watched(k).then(|| (k, unsafe { irp_number(irp) }))
 }
 
+/// The start of a routine others watch: its event recorded and its span entered, if
+/// anyone watches `k`.
+#[inline]
+fn routine_started(
+    k: &KernelShared,
+    kind: impl FnOnce() -> EventKind,
+    span: impl FnOnce() -> tracing::span::EnteredSpan,
+) -> RoutineSpan {
+    if !watched(k) {
+        return None;
+    }
+    record(k, kind);
+    Some(span())
+}
+
+/// The end of a routine [`routine_started`] saw begin (nothing if nobody watched it).
+#[inline]
+fn routine_ended(k: &KernelShared, span: RoutineSpan, kind: impl FnOnce() -> EventKind) {
+    let Some(span) = span else { return };
+    drop(span);
+    record(k, kind);
+}
+
+/// The number of `irp` if anyone watches `k`'s events.
+///
+/// # Safety
+/// `irp` is null or points to IRP-sized readable memory.
+#[inline]
+unsafe fn watched_number(k: &KernelShared, irp: *mut Irp) -> Option<u64> {
+    // SAFETY: forwarded contract.
+    watched(k).then(|| unsafe { irp_number(irp) })
+}
+
+/// An NTSTATUS as `tracing` shows it (`0xc0000120`).
+struct Hex(NtStatus);
+
+impl core::fmt::Display for Hex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:#010x}", self.0 as u32)
+    }
+}
+
 #[inline]
 pub(crate) fn irp_allocated(k: &KernelShared, irp: *mut Irp, stack_size: i8) {
-    if !watched(k) {
-        return;
-    }
-    // SAFETY: a fresh irpkit IRP.
-    let id = unsafe { irp_number(irp) };
+    // SAFETY: forwarded contract.
+    let Some(id) = (unsafe { watched_number(k, irp) }) else { return };
     tracing::trace!(target: "irpkit", irp = id, stack_size, "irp_allocated");
     record(k, || EventKind::IrpAllocated { irp: id, stack_size });
 }
@@ -120,7 +159,7 @@ pub(crate) unsafe fn dispatch(
 #[inline]
 pub(crate) fn dispatch_returned(k: &KernelShared, id: u64, status: NtStatus, span: RoutineSpan) {
     let Some(span) = span else { return };
-    tracing::trace!(target: "irpkit", irp = id, status = format_args!("{:#010x}", status as u32), "dispatch_returned");
+    tracing::trace!(target: "irpkit", irp = id, status = %Hex(status), "dispatch_returned");
     drop(span);
     record(k, || EventKind::DispatchReturned { irp: id, status });
 }
@@ -164,11 +203,8 @@ pub(crate) unsafe fn cancel_requested(irp: *mut Irp, by: &'static str) {
 /// `irp` points to readable IRP memory.
 #[inline]
 pub(crate) unsafe fn io_cancel_irp(k: &KernelShared, irp: *mut Irp, by_io_manager: bool) {
-    if !watched(k) {
-        return;
-    }
     // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
+    let Some(id) = (unsafe { watched_number(k, irp) }) else { return };
     tracing::debug!(target: "irpkit", irp = id, by_io_manager, "io_cancel_irp");
     record(k, || EventKind::IoCancelIrp { irp: id, by_io_manager });
 }
@@ -191,27 +227,16 @@ pub(crate) unsafe fn cancel_routine(k: &KernelShared, irp: *mut Irp) -> (Routine
 
 #[inline]
 pub(crate) fn cancel_routine_returned(k: &KernelShared, (span, id): (RoutineSpan, u64)) {
-    let Some(span) = span else { return };
-    drop(span);
-    record(k, || EventKind::CancelRoutineReturned { irp: id });
+    routine_ended(k, span, || EventKind::CancelRoutineReturned { irp: id });
 }
 
 /// # Safety
 /// `irp` is a live IRP.
 #[inline]
 pub(crate) unsafe fn completed(k: &KernelShared, irp: *mut Irp, status: NtStatus, information: usize) {
-    if !watched(k) {
-        return;
-    }
     // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
-    tracing::trace!(
-        target: "irpkit",
-        irp = id,
-        status = format_args!("{:#010x}", status as u32),
-        information,
-        "io_complete_request"
-    );
+    let Some(id) = (unsafe { watched_number(k, irp) }) else { return };
+    tracing::trace!(target: "irpkit", irp = id, status = %Hex(status), information, "io_complete_request");
     record(k, || EventKind::Completed { irp: id, status, information });
 }
 
@@ -219,18 +244,9 @@ pub(crate) unsafe fn completed(k: &KernelShared, irp: *mut Irp, status: NtStatus
 /// `irp` is a live IRP.
 #[inline]
 pub(crate) unsafe fn finished(k: &KernelShared, irp: *mut Irp, status: NtStatus, delivered: bool) {
-    if !watched(k) {
-        return;
-    }
     // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
-    tracing::trace!(
-        target: "irpkit",
-        irp = id,
-        status = format_args!("{:#010x}", status as u32),
-        delivered,
-        "finished"
-    );
+    let Some(id) = (unsafe { watched_number(k, irp) }) else { return };
+    tracing::trace!(target: "irpkit", irp = id, status = %Hex(status), delivered, "finished");
     record(k, || EventKind::Finished { irp: id, status, delivered });
 }
 
@@ -248,45 +264,38 @@ pub(crate) unsafe fn disassociated(irp: *mut Irp) {
 /// `irp` is an irpkit IRP being freed (its memory stays readable).
 #[inline]
 pub(crate) unsafe fn freed(k: &KernelShared, irp: *mut Irp) {
-    if !watched(k) {
-        return;
-    }
     // SAFETY: forwarded contract.
-    let id = unsafe { irp_number(irp) };
+    let Some(id) = (unsafe { watched_number(k, irp) }) else { return };
     tracing::trace!(target: "irpkit", irp = id, "irp_freed");
     record(k, || EventKind::IrpFreed { irp: id });
 }
 
 #[inline]
 pub(crate) fn dpc(k: &KernelShared, routine: usize) -> RoutineSpan {
-    if !watched(k) {
-        return None;
-    }
-    record(k, || EventKind::DpcStarted { routine });
-    Some(tracing::trace_span!(target: "irpkit", "dpc", routine = format_args!("{routine:#x}")).entered())
+    routine_started(
+        k,
+        || EventKind::DpcStarted { routine },
+        || tracing::trace_span!(target: "irpkit", "dpc", routine = format_args!("{routine:#x}")).entered(),
+    )
 }
 
 #[inline]
 pub(crate) fn dpc_returned(k: &KernelShared, routine: usize, span: RoutineSpan) {
-    let Some(span) = span else { return };
-    drop(span);
-    record(k, || EventKind::DpcReturned { routine });
+    routine_ended(k, span, || EventKind::DpcReturned { routine });
 }
 
 #[inline]
 pub(crate) fn thread_exit(k: &KernelShared, thread_id: u32, outstanding: usize) -> RoutineSpan {
-    if !watched(k) {
-        return None;
-    }
-    record(k, || EventKind::ThreadExitStarted { thread_id, outstanding });
-    Some(tracing::debug_span!(target: "irpkit", "thread_exit", thread_id, outstanding).entered())
+    routine_started(
+        k,
+        || EventKind::ThreadExitStarted { thread_id, outstanding },
+        || tracing::debug_span!(target: "irpkit", "thread_exit", thread_id, outstanding).entered(),
+    )
 }
 
 #[inline]
 pub(crate) fn thread_exit_ended(k: &KernelShared, thread_id: u32, span: RoutineSpan) {
-    let Some(span) = span else { return };
-    drop(span);
-    record(k, || EventKind::ThreadExitEnded { thread_id });
+    routine_ended(k, span, || EventKind::ThreadExitEnded { thread_id });
 }
 
 #[inline]
