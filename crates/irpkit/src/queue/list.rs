@@ -39,6 +39,7 @@ pub struct ListEntry {
 
 impl ListEntry {
     /// An unlinked entry (both links null).
+    #[inline]
     pub const fn null() -> Self {
         ListEntry { flink: ptr::null_mut(), blink: ptr::null_mut() }
     }
@@ -63,11 +64,13 @@ impl List {
     /// `head` points to a `ListEntry` that stays valid and in place for as long as this
     /// view (or a copy) is used; it is initialised (see [`init`](Self::init)) before any
     /// other operation.
+    #[inline]
     pub unsafe fn from_head(head: *mut ListEntry) -> List {
         List { head: NonNull::new(head).expect("a list head is never null") }
     }
 
     /// The head.
+    #[inline]
     pub fn head(self) -> *mut ListEntry {
         self.head.as_ptr()
     }
@@ -77,6 +80,7 @@ impl List {
     ///
     /// # Safety
     /// Nobody else uses the list meanwhile (it is new, or the owner's lock is held).
+    #[inline]
     pub unsafe fn init(self) {
         let head = self.head();
         // SAFETY: a valid head by `from_head`'s contract, exclusively ours by this one.
@@ -90,6 +94,7 @@ impl List {
     ///
     /// # Safety
     /// An initialised list, under its owner's lock.
+    #[inline]
     pub unsafe fn is_empty(self) -> bool {
         // SAFETY: a valid head, read under the lock that orders its writes.
         unsafe { (*self.head()).flink == self.head() }
@@ -100,6 +105,7 @@ impl List {
     ///
     /// # Safety
     /// As [`is_empty`](Self::is_empty), except that the head may be zeroed.
+    #[inline]
     pub unsafe fn is_initialised(self) -> bool {
         // SAFETY: a valid head under the lock.
         unsafe { !(*self.head()).flink.is_null() }
@@ -109,6 +115,7 @@ impl List {
     ///
     /// # Safety
     /// An initialised list under its owner's lock; `at`, if given, is linked in it.
+    #[inline]
     pub unsafe fn next(self, at: Option<*mut ListEntry>) -> Option<*mut ListEntry> {
         // SAFETY: `at` (or the head) is a node of the ring, valid while linked.
         let next = unsafe { (*at.unwrap_or(self.head())).flink };
@@ -120,6 +127,7 @@ impl List {
     ///
     /// # Safety
     /// As [`next`](Self::next).
+    #[inline]
     pub unsafe fn prev(self, at: Option<*mut ListEntry>) -> Option<*mut ListEntry> {
         // SAFETY: `at` (or the head) is a node of the ring, valid while linked, read under
         // the owner's lock.
@@ -131,6 +139,7 @@ impl List {
     ///
     /// # Safety
     /// As [`next`](Self::next).
+    #[inline]
     pub unsafe fn first(self) -> Option<*mut ListEntry> {
         // SAFETY: forwarded contract.
         unsafe { self.next(None) }
@@ -140,6 +149,7 @@ impl List {
     ///
     /// # Safety
     /// As [`next`](Self::next); `pred` does not change the list.
+    #[inline]
     pub unsafe fn find(
         self,
         after: Option<*mut ListEntry>,
@@ -162,6 +172,7 @@ impl List {
     ///
     /// # Safety
     /// As [`find`](Self::find).
+    #[inline]
     pub unsafe fn walk(self, mut f: impl FnMut(*mut ListEntry) -> bool) {
         // SAFETY: forwarded contract.
         unsafe { self.find(None, |e| !f(e)) };
@@ -174,6 +185,7 @@ impl List {
     ///
     /// # Safety
     /// As [`find`](Self::find).
+    #[inline]
     pub unsafe fn position_from_tail(self, mut stays_before: impl FnMut(*mut ListEntry) -> bool) -> *mut ListEntry {
         let mut before = self.head();
         // SAFETY: forwarded contract; `before` is always a node of the ring.
@@ -190,6 +202,7 @@ impl List {
     ///
     /// # Safety
     /// As [`find`](Self::find).
+    #[inline]
     pub unsafe fn position_from_head(self, goes_after: impl FnMut(*mut ListEntry) -> bool) -> *mut ListEntry {
         // SAFETY: forwarded contract.
         unsafe { self.find(None, goes_after).unwrap_or(self.head()) }
@@ -201,6 +214,7 @@ impl List {
     /// An initialised list under its owner's lock; `before` is its head or linked in it;
     /// `entry` is valid, not linked in any list, and from now on belongs to the list's
     /// owner (it stays valid and in place until it is removed).
+    #[inline]
     pub unsafe fn insert_before(self, before: *mut ListEntry, entry: *mut ListEntry) {
         // SAFETY: `before` and its predecessor are nodes of the ring; `entry` is ours to
         // link. Four writes keep the ring shape.
@@ -217,6 +231,7 @@ impl List {
     ///
     /// # Safety
     /// As [`insert_before`](Self::insert_before).
+    #[inline]
     pub unsafe fn push_back(self, entry: *mut ListEntry) {
         // SAFETY: forwarded contract; the head is a node of the ring.
         unsafe { self.insert_before(self.head(), entry) }
@@ -226,6 +241,7 @@ impl List {
     ///
     /// # Safety
     /// As [`insert_before`](Self::insert_before).
+    #[inline]
     pub unsafe fn push_front(self, entry: *mut ListEntry) {
         // SAFETY: forwarded contract; the head's successor is a node of the ring.
         unsafe { self.insert_before((*self.head()).flink, entry) }
@@ -238,6 +254,7 @@ impl List {
     /// # Safety
     /// `entry` is linked in an initialised list whose owner's lock the caller holds; the
     /// entry goes back to the caller (the list no longer refers to it).
+    #[inline]
     pub unsafe fn remove(entry: *mut ListEntry) -> bool {
         // SAFETY: both neighbours are nodes of the ring; two writes close it around the
         // entry.
@@ -254,6 +271,7 @@ impl List {
     ///
     /// # Safety
     /// As [`remove`](Self::remove).
+    #[inline]
     pub unsafe fn unlink(entry: *mut ListEntry) {
         // SAFETY: forwarded contract; the entry is the caller's once removed.
         unsafe {
@@ -267,6 +285,7 @@ impl List {
     ///
     /// # Safety
     /// An initialised list under its owner's lock; the entry goes back to the caller.
+    #[inline]
     pub unsafe fn pop_front(self) -> Option<*mut ListEntry> {
         // SAFETY: forwarded contract; the first entry is linked.
         unsafe {
@@ -281,6 +300,7 @@ impl List {
 mod tests {
     use super::*;
 
+    #[inline]
     fn walk(list: List) -> Vec<*mut ListEntry> {
         let mut out = Vec::new();
         // SAFETY: a test list on this thread only.
@@ -294,6 +314,7 @@ mod tests {
     }
 
     #[test]
+    #[inline]
     fn ring_operations_keep_the_nt_semantics() {
         let mut nodes: Vec<Box<ListEntry>> = (0..4).map(|_| Box::new(ListEntry::null())).collect();
         let p: Vec<*mut ListEntry> = nodes.iter_mut().map(|n| &raw mut **n).collect();

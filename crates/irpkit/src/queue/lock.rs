@@ -55,6 +55,7 @@ pub(crate) struct Held<'a, L: RawLock + ?Sized> {
 
 impl<'a, L: RawLock + ?Sized> Held<'a, L> {
     /// Takes `lock` until the guard is dropped.
+    #[inline]
     pub(crate) fn acquire(lock: &'a L) -> Self {
         let irql = lock.acquire();
         Held { lock, irql, _not_send: PhantomData }
@@ -62,6 +63,7 @@ impl<'a, L: RawLock + ?Sized> Held<'a, L> {
 }
 
 impl<L: RawLock + ?Sized> Drop for Held<'_, L> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: a guard exists only between its own `acquire` and this drop, on the
         // thread that acquired (it is not `Send`), and is dropped once.
@@ -78,6 +80,7 @@ pub(crate) struct SpinLock {
 
 impl SpinLock {
     /// An unlocked lock.
+    #[inline]
     pub(crate) fn new() -> Self {
         SpinLock { locked: AtomicBool::new(false) }
     }
@@ -86,6 +89,7 @@ impl SpinLock {
 // SAFETY: the compare-exchange from false to true succeeds for one thread at a time and
 // is an Acquire; only the holder stores false, with Release.
 unsafe impl RawLock for SpinLock {
+    #[inline]
     fn acquire(&self) -> Irql {
         let mut i = 0u32;
         while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
@@ -97,6 +101,7 @@ unsafe impl RawLock for SpinLock {
         0
     }
 
+    #[inline]
     unsafe fn release(&self, _: Irql) {
         self.locked.store(false, Ordering::Release);
     }
@@ -112,6 +117,7 @@ pub(crate) struct InFlight {
 
 impl InFlight {
     /// None in flight.
+    #[inline]
     pub(crate) fn new() -> Self {
         InFlight { count: AtomicUsize::new(0) }
     }
@@ -120,12 +126,14 @@ impl InFlight {
     /// queue lock, in the same critical section that takes the entry off the queue, so
     /// that [`wait_idle`](Self::wait_idle) never sees the entry gone and the caller not
     /// yet counted.
+    #[inline]
     pub(crate) fn enter(&self) {
         self.count.fetch_add(1, Ordering::AcqRel);
     }
 
     /// That caller is done: this must be its last access to the queue (whose memory a
     /// waiting drop may free right after).
+    #[inline]
     pub(crate) fn leave(&self) {
         self.count.fetch_sub(1, Ordering::AcqRel);
     }
@@ -157,22 +165,26 @@ pub(crate) struct Len {
 
 impl Len {
     /// Zero.
+    #[inline]
     pub(crate) fn new() -> Self {
         Len { n: AtomicUsize::new(0) }
     }
 
     /// The count now (a snapshot without the lock, exact under it).
+    #[inline]
     pub(crate) fn get(&self) -> usize {
         self.n.load(Ordering::Relaxed)
     }
 
     /// One more (under the queue lock: a plain read-modify-write suffices, as the lock
     /// orders the writers).
+    #[inline]
     pub(crate) fn incr(&self) {
         self.n.store(self.get() + 1, Ordering::Relaxed);
     }
 
     /// One fewer (under the queue lock).
+    #[inline]
     pub(crate) fn decr(&self) {
         self.n.store(self.get() - 1, Ordering::Relaxed);
     }
