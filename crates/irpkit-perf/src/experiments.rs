@@ -11,10 +11,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel as cb;
-use irpkit::io::{Overlapped, Process};
+use irpkit::io::{Handle, Overlapped, Process, RequesterThread};
 use irpkit::nt::*;
 use irpkit::safe::{
-    create_device, CancelQueue, CancelSafeIrpQueue, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request,
+    create_device, CancelQueue, CancelSafeIrpQueue, Device, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request,
 };
 use irpkit::Kernel;
 use tokio::sync::oneshot;
@@ -24,7 +24,7 @@ use crate::alloc;
 use crate::peers::{floor_queue, Reply, Requester};
 use crate::runner::{alternate, time, Contender};
 use crate::workloads::csq::{Item, Queued};
-use crate::workloads::startio::Keys;
+use crate::workloads::startio::{boxed_entries, free_queue, Keys};
 
 /// Heap allocations per iteration of `c` over `n` iterations, after `warm` iterations
 /// outside the count. Needs the counting allocator installed.
@@ -58,19 +58,31 @@ pub fn bytes_per_entry<S>(
 
 // ----- memory per queued request ------------------------------------------------------
 
+/// A fresh kernel with one device named "Q" (created with the kernel entered) that holds
+/// every request in a cancel-safe queue.
+fn queued_device() -> (Kernel, Device<Queued>) {
+    let k = Kernel::new();
+    let dev = {
+        let _e = k.enter();
+        create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
+    };
+    (k, dev)
+}
+
+/// Completes, with the kernel entered, every request a [`queued_device`] still holds.
+fn complete_queued(k: &Kernel, dev: &Device<Queued>) {
+    let _e = k.enter();
+    while let Some(irp) = dev.0.remove_next() {
+        irp.complete(STATUS_SUCCESS, 0);
+    }
+}
+
 /// irpkit, NT layer: IRPs with one stack location allocated and sent to a device that
 /// holds them in a cancel-safe queue.
 pub fn memory_nt_csq(n: usize) -> f64 {
     bytes_per_entry(
         n,
-        || {
-            let k = Kernel::new();
-            let dev = {
-                let _e = k.enter();
-                create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
-            };
-            (k, dev)
-        },
+        || queued_device(),
         |(k, dev), n| {
             let _e = k.enter();
             for _ in 0..n {
@@ -82,12 +94,7 @@ pub fn memory_nt_csq(n: usize) -> f64 {
                 }
             }
         },
-        |(k, dev)| {
-            let _e = k.enter();
-            while let Some(irp) = dev.0.remove_next() {
-                irp.complete(STATUS_SUCCESS, 0);
-            }
-        },
+        |(k, dev)| complete_queued(&k, &dev),
     )
 }
 
@@ -97,11 +104,7 @@ pub fn memory_safe_csq(n: usize) -> f64 {
     bytes_per_entry(
         n,
         || {
-            let k = Kernel::new();
-            let dev = {
-                let _e = k.enter();
-                create_device(&k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
-            };
+            let (k, dev) = queued_device();
             (k, dev, Vec::with_capacity(n))
         },
         |(k, dev, sent), n| {
@@ -111,10 +114,7 @@ pub fn memory_safe_csq(n: usize) -> f64 {
             }
         },
         |(k, dev, sent)| {
-            let _e = k.enter();
-            while let Some(irp) = dev.0.remove_next() {
-                irp.complete(STATUS_SUCCESS, 0);
-            }
+            complete_queued(&k, &dev);
             drop(sent);
         },
     )
@@ -135,18 +135,39 @@ impl Driver for ReadQueue {
     }
 }
 
-/// irpkit, requester side: overlapped `ReadFile`s (each with its own `OVERLAPPED`) pending
-/// in a cancel-safe queue — the IRP, the `OVERLAPPED`'s status block and events, the
-/// thread's list entry.
-pub fn memory_requester_reads(n: usize) -> f64 {
+/// A fresh kernel with one device of `driver` (created with the kernel entered), opened
+/// overlapped by a new process, and a thread attached to that process: the requester
+/// side the irpkit workloads below drive.
+///
+/// Destructure it (`let Requesting { k, dev: _dev, p, h, t } = …`, with `_`-prefixed names
+/// for the parts a workload does not touch, never `_`) so that the parts drop as separate
+/// locals would: the thread first, the kernel last.
+struct Requesting<D: Driver> {
+    k: Kernel,
+    dev: Device<D>,
+    p: Process,
+    h: Handle,
+    t: RequesterThread,
+}
+
+/// Builds a [`Requesting`] whose device is named `name`.
+fn requesting<D: Driver>(name: &str, driver: D) -> Requesting<D> {
     let k = Kernel::new();
     let dev = {
         let _e = k.enter();
-        create_device(&k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
+        create_device(&k, name, driver).unwrap()
     };
     let p = Process::new(&k);
     let h = p.open(dev.device_ref(), true).unwrap();
     let t = p.attach_thread();
+    Requesting { k, dev, p, h, t }
+}
+
+/// irpkit, requester side: overlapped `ReadFile`s (each with its own `OVERLAPPED`) pending
+/// in a cancel-safe queue — the IRP, the `OVERLAPPED`'s status block and events, the
+/// thread's list entry.
+pub fn memory_requester_reads(n: usize) -> f64 {
+    let Requesting { k: _k, dev: _dev, p, h, t } = requesting("Reads", ReadQueue(CancelSafeIrpQueue::new()));
     let per = bytes_per_entry(
         n,
         || Vec::with_capacity(n),
@@ -191,15 +212,7 @@ pub fn memory_key_index(n: usize) -> f64 {
         || {
             let k = Kernel::new();
             let queue = Box::into_raw(Box::new(KDeviceQueue::new()));
-            let entries = (0..=n)
-                .map(|_| {
-                    Box::into_raw(Box::new(KDeviceQueueEntry {
-                        device_list_entry: ListEntry::null(),
-                        sort_key: 0,
-                        inserted: 0,
-                    }))
-                })
-                .collect();
+            let entries = boxed_entries(n + 1);
             Q { k, queue, entries }
         },
         |q, n| {
@@ -216,14 +229,8 @@ pub fn memory_key_index(n: usize) -> f64 {
         },
         |q| {
             let _e = q.k.enter();
-            // SAFETY: our queue, emptied before its entries and itself are freed.
-            unsafe {
-                while !ke_remove_device_queue(q.queue).is_null() {}
-                for &e in &q.entries {
-                    drop(Box::from_raw(e));
-                }
-                drop(Box::from_raw(q.queue));
-            }
+            // SAFETY: our queue and entries, boxed at setup; nothing else references them.
+            unsafe { free_queue(q.queue, &q.entries) };
         },
     )
 }
@@ -299,14 +306,7 @@ impl Driver for Quick {
 /// Runs `f` with a requester thread of a fresh process whose device completes every
 /// request at once (the `OVERLAPPED` is reused).
 pub fn with_requester_reads<R>(f: impl FnOnce(&mut dyn FnMut(u64)) -> R) -> R {
-    let k = Kernel::new();
-    let dev = {
-        let _e = k.enter();
-        create_device(&k, "Quick", Quick).unwrap()
-    };
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requesting { k: _k, dev: _dev, p, h, t } = requesting("Quick", Quick);
     let o = Overlapped::new();
     let mut run = |n: u64| {
         for _ in 0..n {
@@ -472,14 +472,7 @@ pub fn cancel_latency_cross_thread(samples: usize) -> Latencies {
 /// exits; the time `RequesterThread::exit` takes to cancel every IRP and deliver every
 /// result (each `OVERLAPPED` signalled `STATUS_CANCELLED`, checked after).
 pub fn thread_exit_irpkit(n: usize) -> Duration {
-    let k = Kernel::new();
-    let dev = {
-        let _e = k.enter();
-        create_device(&k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
-    };
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requesting { k, dev: _dev, p, h, t } = requesting("Reads", ReadQueue(CancelSafeIrpQueue::new()));
     let ovs: Vec<Overlapped> = (0..n).map(|_| Overlapped::new()).collect();
     for o in &ovs {
         assert_eq!(t.read_overlapped(h, 16, 0, o), Ok(STATUS_PENDING));

@@ -14,7 +14,8 @@ use irpkit::nt::*;
 use irpkit::safe::{create_device, Device, DeviceRef, Dispatched, Driver, Irp as SafeIrp, Request};
 use irpkit::Kernel;
 
-unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
+/// A DriverEntry that does nothing (the workloads set their routines after loading).
+pub(crate) unsafe extern "system-unwind" fn entry(_d: *mut DriverObject, _p: *mut UnicodeString) -> NtStatus {
     STATUS_SUCCESS
 }
 
@@ -51,6 +52,24 @@ unsafe extern "system-unwind" fn on_complete(
     STATUS_SUCCESS
 }
 
+/// Sends a fresh one-location `IRP_MJ_READ` whose status goes to `iosb` to `dev`
+/// (IoAllocateIrp, IoCallDriver); returns what IoCallDriver returned. The I/O manager
+/// frees the IRP once it has completed.
+///
+/// # Safety
+/// `dev` is a live device of the entered kernel; `iosb` is valid for writes until the
+/// request has completed.
+pub(crate) unsafe fn send_read(dev: *mut DeviceObject, iosb: *mut IoStatusBlock) -> NtStatus {
+    // SAFETY: a fresh IRP, ours until IoCallDriver hands it to the live `dev`; the caller
+    // keeps `iosb` valid for the completion's write.
+    unsafe {
+        let irp = io_allocate_irp(1, false);
+        (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
+        (*irp).user_iosb = iosb;
+        io_call_driver(dev, irp)
+    }
+}
+
 fn device(kernel: &Kernel, name: &str, dispatch: DriverDispatch, ext: usize) -> *mut DeviceObject {
     let driver = kernel.load_driver(name, entry).unwrap();
     // SAFETY: a fresh driver object of this kernel.
@@ -84,12 +103,10 @@ impl OneDevice {
     /// One request: IoAllocateIrp, IoCallDriver, completion, delivery, free.
     pub fn step(&mut self) {
         let iosb: *mut IoStatusBlock = &mut *self.iosb;
-        // SAFETY: a fresh IRP for a live device; the status block outlives it.
+        // SAFETY: a live device of this workload's kernel; the status block is boxed in
+        // `self` and outlives the request.
         unsafe {
-            let irp = io_allocate_irp(1, false);
-            (*io_get_next_irp_stack_location(irp)).major_function = IRP_MJ_READ;
-            (*irp).user_iosb = iosb;
-            let status = io_call_driver(self.dev, irp);
+            let status = send_read(self.dev, iosb);
             black_box((status, (*iosb).information));
         }
     }
