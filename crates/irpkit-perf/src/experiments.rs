@@ -82,7 +82,7 @@ fn complete_queued(k: &Kernel, dev: &Device<Queued>) {
 pub fn memory_nt_csq(n: usize) -> f64 {
     bytes_per_entry(
         n,
-        || queued_device(),
+        queued_device,
         |(k, dev), n| {
             let _e = k.enter();
             for _ in 0..n {
