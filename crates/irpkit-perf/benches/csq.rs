@@ -22,6 +22,10 @@ use irpkit_perf::workloads::csq as workloads;
 
 use workloads::STORM;
 
+mod common;
+
+use common::bench_entered;
+
 fn main() {
     divan::main();
 }
@@ -32,10 +36,7 @@ mod per_request {
 
     #[divan::bench]
     fn irpkit_cancel_safe_queue(bencher: Bencher) {
-        let mut w = CsqIrpPerRequest::new();
-        let kernel = w.kernel().clone();
-        let _e = kernel.enter();
-        bencher.bench_local(|| w.step());
+        bench_entered(bencher, CsqIrpPerRequest::new(), CsqIrpPerRequest::kernel, CsqIrpPerRequest::step);
     }
 
     /// The item lives in the queue's node: one heap allocation per entry, as the floor's
@@ -59,10 +60,7 @@ mod cancel_storm {
 
     #[divan::bench(counter = ItemsCount::new(STORM))]
     fn irpkit(bencher: Bencher) {
-        let mut w = CsqIrpStorm::new();
-        let kernel = w.kernel().clone();
-        let _e = kernel.enter();
-        bencher.bench_local(|| w.step());
+        bench_entered(bencher, CsqIrpStorm::new(), CsqIrpStorm::kernel, CsqIrpStorm::step);
     }
 
     #[divan::bench(counter = ItemsCount::new(STORM))]

@@ -17,6 +17,10 @@ use workloads::{FilterOverDevice, OneDevice, SafeApi};
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
 
+mod common;
+
+use common::bench_entered;
+
 fn main() {
     divan::main();
 }
@@ -24,28 +28,19 @@ fn main() {
 /// One device that completes every read at once; the status block is delivered.
 #[divan::bench]
 fn one_device(bencher: Bencher) {
-    let mut w = OneDevice::new();
-    let kernel = w.kernel().clone();
-    let _e = kernel.enter();
-    bencher.bench_local(|| w.step());
+    bench_entered(bencher, OneDevice::new(), OneDevice::kernel, OneDevice::step);
 }
 
 /// A filter with a completion routine above the same device (two stack locations).
 #[divan::bench]
 fn filter_over_device(bencher: Bencher) {
-    let mut w = FilterOverDevice::new();
-    let kernel = w.kernel().clone();
-    let _e = kernel.enter();
-    bencher.bench_local(|| w.step());
+    bench_entered(bencher, FilterOverDevice::new(), FilterOverDevice::kernel, FilterOverDevice::step);
 }
 
 /// The same round trip through the safe API (`Request::send` + `wait`).
 #[divan::bench]
 fn safe_api(bencher: Bencher) {
-    let mut w = SafeApi::new();
-    let kernel = w.kernel().clone();
-    let _e = kernel.enter();
-    bencher.bench_local(|| w.step());
+    bench_entered(bencher, SafeApi::new(), SafeApi::kernel, SafeApi::step);
 }
 
 /// The peer: a fresh `CancellationToken` and `oneshot` per request, answered at once.

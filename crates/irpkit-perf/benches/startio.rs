@@ -18,16 +18,17 @@ use irpkit_perf::workloads::startio as workloads;
 
 use workloads::{DeviceQueueByKey, SortedListByKey, StartPacketRoundTrip, SIZES};
 
+mod common;
+
+use common::bench_entered;
+
 fn main() {
     divan::main();
 }
 
 #[divan::bench]
 fn start_packet_round_trip(bencher: Bencher) {
-    let mut w = StartPacketRoundTrip::new();
-    let kernel = w.kernel().clone();
-    let _e = kernel.enter();
-    bencher.bench_local(|| w.step());
+    bench_entered(bencher, StartPacketRoundTrip::new(), StartPacketRoundTrip::kernel, StartPacketRoundTrip::step);
 }
 
 mod by_key {
@@ -36,10 +37,7 @@ mod by_key {
     /// irpkit's device queue: the sorted list with its key index.
     #[divan::bench(args = SIZES)]
     fn irpkit_device_queue(bencher: Bencher, n: usize) {
-        let mut w = DeviceQueueByKey::new(n);
-        let kernel = w.kernel().clone();
-        let _e = kernel.enter();
-        bencher.bench_local(|| w.step());
+        bench_entered(bencher, DeviceQueueByKey::new(n), DeviceQueueByKey::kernel, DeviceQueueByKey::step);
     }
 
     /// A plain sorted doubly linked list: insertion and by-key removal walk from the head.

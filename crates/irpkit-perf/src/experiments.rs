@@ -24,7 +24,7 @@ use crate::alloc;
 use crate::peers::{floor_queue, Reply, Requester};
 use crate::runner::{alternate, time, Contender};
 use crate::workloads::csq::{Item, Queued};
-use crate::workloads::startio::Keys;
+use crate::workloads::startio::{boxed_entries, free_queue, Keys};
 
 /// Heap allocations per iteration of `c` over `n` iterations, after `warm` iterations
 /// outside the count. Needs the counting allocator installed.
@@ -64,6 +64,14 @@ fn queued_csq_device(k: &Kernel) -> Device<Queued> {
     create_device(k, "Q", Queued(CancelSafeIrpQueue::new())).unwrap()
 }
 
+/// Completes, with the kernel entered, every request a [`queued_csq_device`] still holds.
+fn complete_queued(k: &Kernel, dev: &Device<Queued>) {
+    let _e = k.enter();
+    while let Some(irp) = dev.0.remove_next() {
+        irp.complete(STATUS_SUCCESS, 0);
+    }
+}
+
 /// irpkit, NT layer: IRPs with one stack location allocated and sent to a device that
 /// holds them in a cancel-safe queue.
 pub fn memory_nt_csq(n: usize) -> f64 {
@@ -85,12 +93,7 @@ pub fn memory_nt_csq(n: usize) -> f64 {
                 }
             }
         },
-        |(k, dev)| {
-            let _e = k.enter();
-            while let Some(irp) = dev.0.remove_next() {
-                irp.complete(STATUS_SUCCESS, 0);
-            }
-        },
+        |(k, dev)| complete_queued(&k, &dev),
     )
 }
 
@@ -111,10 +114,7 @@ pub fn memory_safe_csq(n: usize) -> f64 {
             }
         },
         |(k, dev, sent)| {
-            let _e = k.enter();
-            while let Some(irp) = dev.0.remove_next() {
-                irp.complete(STATUS_SUCCESS, 0);
-            }
+            complete_queued(&k, &dev);
             drop(sent);
         },
     )
@@ -123,17 +123,24 @@ pub fn memory_safe_csq(n: usize) -> f64 {
 /// A driver that queues reads in a cancel-safe queue and completes everything else.
 pub struct ReadQueue(pub CancelSafeIrpQueue);
 
-/// A [`ReadQueue`] device of `k` (kept while it is held), a new process, an overlapped
-/// handle on the device and the calling thread as the process's requester thread.
-fn read_queue_requester(k: &Kernel) -> (Device<ReadQueue>, Process, Handle, RequesterThread) {
+/// A device of `driver` named `name` in `k` (kept while it is held), a new process, an
+/// overlapped handle on the device and the calling thread as the process's requester
+/// thread: the requester side the workloads below drive. Bind the parts to named locals
+/// (`_`-prefixed where unused, never `_`) so that they drop in reverse order.
+fn requester_of<D: Driver>(k: &Kernel, name: &str, driver: D) -> (Device<D>, Process, Handle, RequesterThread) {
     let dev = {
         let _e = k.enter();
-        create_device(k, "Reads", ReadQueue(CancelSafeIrpQueue::new())).unwrap()
+        create_device(k, name, driver).unwrap()
     };
     let p = Process::new(k);
     let h = p.open(dev.device_ref(), true).unwrap();
     let t = p.attach_thread();
     (dev, p, h, t)
+}
+
+/// [`requester_of`] a device named "Reads" that queues every read.
+fn read_queue_requester(k: &Kernel) -> (Device<ReadQueue>, Process, Handle, RequesterThread) {
+    requester_of(k, "Reads", ReadQueue(CancelSafeIrpQueue::new()))
 }
 
 impl Driver for ReadQueue {
@@ -198,7 +205,7 @@ pub fn memory_key_index(n: usize) -> f64 {
         || {
             let k = Kernel::new();
             let queue = Box::into_raw(Box::new(KDeviceQueue::new()));
-            let entries = (0..=n).map(|_| Box::into_raw(Box::new(KDeviceQueueEntry::new()))).collect();
+            let entries = boxed_entries(n + 1);
             Q { k, queue, entries }
         },
         |q, n| {
@@ -215,14 +222,8 @@ pub fn memory_key_index(n: usize) -> f64 {
         },
         |q| {
             let _e = q.k.enter();
-            // SAFETY: our queue, emptied before its entries and itself are freed.
-            unsafe {
-                while !ke_remove_device_queue(q.queue).is_null() {}
-                for &e in &q.entries {
-                    drop(Box::from_raw(e));
-                }
-                drop(Box::from_raw(q.queue));
-            }
+            // SAFETY: our queue and entries, boxed at setup; nothing else references them.
+            unsafe { free_queue(q.queue, &q.entries) };
         },
     )
 }
@@ -299,13 +300,7 @@ impl Driver for Quick {
 /// request at once (the `OVERLAPPED` is reused).
 pub fn with_requester_reads<R>(f: impl FnOnce(&mut dyn FnMut(u64)) -> R) -> R {
     let k = Kernel::new();
-    let dev = {
-        let _e = k.enter();
-        create_device(&k, "Quick", Quick).unwrap()
-    };
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let (_dev, p, h, t) = requester_of(&k, "Quick", Quick);
     let o = Overlapped::new();
     let mut run = |n: u64| {
         for _ in 0..n {

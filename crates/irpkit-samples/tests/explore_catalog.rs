@@ -2,6 +2,8 @@
 //! budget from several seed ranges, with one of its rules; its shrunk schedule replays to
 //! the same violation, identically twice; the correct twins survive many schedules.
 
+mod common;
+
 use irpkit::explore::{self, Limits, Options, Outcome};
 use irpkit_samples::buggy;
 
@@ -54,14 +56,5 @@ fn explore_finds_every_catalog_bug_and_replays_it() {
 /// The correct twins report nothing over many schedules (more with IRPKIT_EXPLORE_SCHEDULES).
 #[test]
 fn explore_correct_twins_stay_clean() {
-    let n: u64 = std::env::var("IRPKIT_EXPLORE_SCHEDULES").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
-    for (name, scenario) in buggy::correct() {
-        let options = Options { seeds: 0..n, shrink: false, ..Options::default() };
-        let e = explore::explore(&scenario, &options, |_| {});
-        assert_eq!(e.schedules, n, "{name}: every seed ran");
-        if let Some(v) = &e.found {
-            let replay = explore::replay(&scenario, &v.schedule, &Limits::default());
-            panic!("{name}: {}\n{}", v.kind, explore::format_trace(&replay, v.at_step));
-        }
-    }
+    common::assert_explored_clean(buggy::correct(), 3_000);
 }

@@ -1,10 +1,13 @@
 //! Conformance cases R1–R6 (the requester side) against the sample drivers, and the
 //! thread-exit rule on the virtual clock.
 
+mod common;
+
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::Requester;
 use irpkit::clock::VirtualClock;
 use irpkit::io::{Overlapped, Process, IO_DRIVER_CANCEL_TIMEOUT};
 use irpkit::nt::{self, STATUS_CANCELLED, STATUS_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS};
@@ -31,10 +34,7 @@ fn until(what: &str, cond: impl Fn() -> bool) {
 fn requester_r1_cancel_io_cancels_the_threads_reads_and_waits() {
     let k = kernel();
     let _dpc = k.start_dpc_thread();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev: _dev, p, h, t } = Requester::new(&k);
     let (a, b) = (Overlapped::new(), Overlapped::new());
     assert_eq!(t.read_overlapped(h, 16, 0, &a), Ok(STATUS_PENDING));
     assert_eq!(t.read_overlapped(h, 16, 0, &b), Ok(STATUS_PENDING));
@@ -57,10 +57,7 @@ fn requester_r1_cancel_io_cancels_the_threads_reads_and_waits() {
 #[test]
 fn requester_r2_cancel_io_ex_one_request() {
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     let (a, b) = (Overlapped::new(), Overlapped::new());
     t.read_overlapped(h, 16, 0, &a).unwrap();
     t.read_overlapped(h, 16, 0, &b).unwrap();
@@ -90,10 +87,7 @@ fn requester_r2_cancel_io_ex_one_request() {
 #[test]
 fn requester_r3_cancel_io_ex_nothing_pending() {
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     assert_eq!(p.cancel_io_ex(h, None), STATUS_NOT_FOUND);
     let a = Overlapped::new();
     t.read_overlapped(h, 16, 0, &a).unwrap();
@@ -134,10 +128,7 @@ impl Driver for Ignores {
 fn requester_r4_thread_exit_with_a_driver_that_cancels() {
     let k = kernel();
     let _dpc = k.start_dpc_thread();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev: _dev, p, h, t } = Requester::new(&k);
     let reads: Vec<_> = (0..3).map(|_| Overlapped::new()).collect();
     for o in &reads {
         t.read_overlapped(h, 16, 0, o).unwrap();
@@ -278,10 +269,7 @@ fn requester_cancel_synchronous_io() {
 #[test]
 fn requester_failure_without_pending_is_not_delivered() {
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev: _dev, p, h, t } = Requester::new(&k);
     let o = Overlapped::new();
     assert_eq!(t.device_io_control_overlapped(h, 0x22_2000, 0, 0, &o), Ok(nt::STATUS_INVALID_DEVICE_REQUEST));
     assert!(!o.is_signalled());
@@ -428,10 +416,7 @@ fn requester_process_exit_stress() {
 fn requester_completion_routine_and_completion_port() {
     use irpkit::io::CompletionPort;
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     // A completion routine runs only in the issuing thread, only at an alertable wait.
     let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
     let o = Overlapped::new();

@@ -1,15 +1,16 @@
 //! Requests as futures (run on tokio's current-thread runtime), and per-request timeouts
 //! on the kernel's clock.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::Requester;
 use irpkit::clock::VirtualClock;
-use irpkit::io::{Overlapped, Process};
+use irpkit::io::Overlapped;
 use irpkit::nt::{STATUS_CANCELLED, STATUS_PENDING, STATUS_SUCCESS};
-use irpkit::safe::create_device;
 use irpkit::verifier::VerifierMode;
 use irpkit::Kernel;
-use irpkit_samples::pending_read::PendingRead;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
@@ -22,10 +23,7 @@ fn kernel() -> Kernel {
 #[test]
 fn a_future_resolves_with_its_status_and_buffer() {
     let k = kernel();
-    let dev = std::sync::Arc::new(create_device(&k, "PR", PendingRead::new()).unwrap());
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     let fut = t.read_async(h, vec![0u8; 64], 0).unwrap();
     assert_eq!(fut.dispatch_status(), STATUS_PENDING);
     let d = dev.clone();
@@ -49,10 +47,7 @@ fn a_future_resolves_with_its_status_and_buffer() {
 #[test]
 fn dropping_a_pending_future_cancels_the_request() {
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     let keep = t.read_async(h, vec![0; 8], 0).unwrap();
     let fut = t.read_async(h, vec![0; 8], 0).unwrap();
     assert_eq!(dev.queued(), 2);
@@ -71,10 +66,7 @@ fn dropping_a_pending_future_cancels_the_request() {
 #[test]
 fn cancel_await_returns_cancelled_or_the_real_result() {
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     let rt = runtime();
     let fut = t.read_async(h, vec![0; 8], 0).unwrap();
     let (status, buffer) = rt.block_on(fut.cancel());
@@ -93,10 +85,7 @@ fn cancel_await_returns_cancelled_or_the_real_result() {
 #[test]
 fn a_forgotten_future_leaves_the_irp_completed_and_its_buffer_freed_once() {
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     let fut = t.read_async(h, vec![0; 8], 0).unwrap();
     std::mem::forget(fut);
     dev.complete_next(8);
@@ -111,10 +100,7 @@ fn a_forgotten_future_leaves_the_irp_completed_and_its_buffer_freed_once() {
 #[test]
 fn executor_timeouts_compose() {
     let k = kernel();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     let fut = t.read_async(h, vec![0; 8], 0).unwrap();
     let r = runtime().block_on(async { tokio::time::timeout(Duration::from_millis(20), fut).await });
     assert!(r.is_err(), "the device never completes: the timeout elapses");
@@ -128,10 +114,7 @@ fn executor_timeouts_compose() {
 #[test]
 fn per_request_timeout_on_the_kernel_clock() {
     let k = Kernel::builder().verifier_mode(VerifierMode::Record).clock(VirtualClock::new()).build();
-    let dev = create_device(&k, "PR", PendingRead::new()).unwrap();
-    let p = Process::new(&k);
-    let h = p.open(dev.device_ref(), true).unwrap();
-    let t = p.attach_thread();
+    let Requester { dev, p, h, t } = Requester::new(&k);
     // A request the device never finishes: cancelled when its 2 s are up.
     let slow = Overlapped::new();
     t.read_overlapped(h, 8, 0, &slow).unwrap();

@@ -214,7 +214,6 @@ unsafe extern "system-unwind" fn p2_routine_forgets(
 
 thread_local! {
     static P2_MODE: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
-    static LOWER: std::cell::Cell<*mut DeviceObject> = const { std::cell::Cell::new(ptr::null_mut()) };
 }
 
 /// A: copies its location down, registers a routine per `P2_MODE` (0 re-marks, 1 forgets,
@@ -228,7 +227,7 @@ unsafe extern "system-unwind" fn p2_top(_d: *mut DeviceObject, irp: *mut Irp) ->
             1 => io_set_completion_routine(irp, Some(p2_routine_forgets), ptr::null_mut(), true, true, true),
             _ => {}
         }
-        let status = io_call_driver(LOWER.with(|l| l.get()), irp);
+        let status = io_call_driver(lower(), irp);
         // A dispatch routine returns what the lower driver returned.
         if status == STATUS_PENDING && P2_MODE.with(|m| m.get()) == 2 {
             // Without a routine, A must mark pending itself when returning pending.
@@ -243,13 +242,9 @@ unsafe extern "system-unwind" fn p2_top(_d: *mut DeviceObject, irp: *mut Irp) ->
 #[test]
 fn completion_p2_pending_propagation() {
     let f = Fixture::new(p2_top);
-    let (_, bottom) = f.add("Bottom", pend_plain);
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe {
-        io_attach_device_to_device_stack(f.device, bottom);
-        assert_eq!((*f.device).stack_size.load(std::sync::atomic::Ordering::SeqCst), 2);
-    }
-    LOWER.with(|l| l.set(bottom));
+    f.attach_below("Bottom", pend_plain);
+    // SAFETY: the fixture's device is live while the fixture is.
+    unsafe { assert_eq!((*f.device).stack_size.load(std::sync::atomic::Ordering::SeqCst), 2) };
     for (mode, expect) in [(0u8, 1u8), (1, 0), (2, 1)] {
         P2_MODE.with(|m| m.set(mode));
         let obs = Obs::default();
@@ -286,7 +281,7 @@ unsafe extern "system-unwind" fn p3_top(_d: *mut DeviceObject, irp: *mut Irp) ->
         let obs = obs_of(irp);
         io_copy_current_irp_stack_location_to_next(irp);
         io_set_completion_routine(irp, Some(p3_stop), obs as *const Obs as *mut c_void, true, true, true);
-        io_call_driver(LOWER.with(|l| l.get()), irp)
+        io_call_driver(lower(), irp)
     }
 }
 
@@ -295,10 +290,7 @@ unsafe extern "system-unwind" fn p3_top(_d: *mut DeviceObject, irp: *mut Irp) ->
 #[test]
 fn completion_p3_more_processing_required() {
     let f = Fixture::new(p3_top);
-    let (_, bottom) = f.add("Bottom", complete_now);
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe { io_attach_device_to_device_stack(f.device, bottom) };
-    LOWER.with(|l| l.set(bottom));
+    f.attach_below("Bottom", complete_now);
     let obs = Obs::default();
     // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
     unsafe {

@@ -26,28 +26,21 @@ unsafe extern "system-unwind" fn ex_routine(d: *mut DeviceObject, _irp: *mut Irp
 }
 
 unsafe extern "system-unwind" fn filter_ex(d: *mut DeviceObject, irp: *mut Irp) -> NtStatus {
-    // SAFETY: dispatch contract; LOWER is the device below.
+    // SAFETY: dispatch contract; `lower()` is the device below.
     unsafe {
         let obs = (*Irp::driver_context(irp))[0];
         io_copy_current_irp_stack_location_to_next(irp);
         assert_eq!(io_set_completion_routine_ex(d, irp, ex_routine, obs, true, true, true), STATUS_SUCCESS);
         assert_eq!((*d).reference_count.load(Ordering::SeqCst), 1, "referenced until the routine runs");
-        io_call_driver(LOWER.with(|l| l.get()), irp)
+        io_call_driver(lower(), irp)
     }
-}
-
-thread_local! {
-    static LOWER: std::cell::Cell<*mut DeviceObject> = const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
 /// IoSetCompletionRoutineEx keeps the device referenced until its routine has run.
 #[test]
 fn completion_routine_ex_references_the_device() {
     let f = Fixture::new(filter_ex);
-    let (_, bottom) = f.add("Bottom", complete_now);
-    // SAFETY: live devices of the fixture's kernel.
-    unsafe { io_attach_device_to_device_stack(f.device, bottom) };
-    LOWER.with(|l| l.set(bottom));
+    f.attach_below("Bottom", complete_now);
     let obs = Obs::default();
     // SAFETY: test-owned IRP, live devices.
     unsafe {

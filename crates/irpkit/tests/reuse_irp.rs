@@ -15,7 +15,6 @@ use irpkit::nt::*;
 use irpkit::verifier::VerifierMode;
 
 thread_local! {
-    static LOWER: Cell<*mut DeviceObject> = const { Cell::new(ptr::null_mut()) };
     static ROUND: Cell<u32> = const { Cell::new(0) };
 }
 
@@ -107,7 +106,7 @@ const REUSE_STATUS: NtStatus = STATUS_DEVICE_NOT_READY;
 /// IoReuseIrp and sends it again (one round cancelled by its creator first) — then frees
 /// it and completes the request.
 unsafe extern "system-unwind" fn top_dispatch(_d: *mut DeviceObject, request: *mut Irp) -> NtStatus {
-    let lower = LOWER.with(|l| l.get());
+    let lower = lower();
     let seen = Seen::default();
     // SAFETY: the dispatch contract; the IRP allocated here is this driver's own.
     unsafe {
@@ -153,7 +152,7 @@ unsafe extern "system-unwind" fn top_dispatch(_d: *mut DeviceObject, request: *m
 fn reuse_irp_driver_owned_irp_sent_again_and_again_strict() {
     let f = Fixture::new(top_dispatch);
     let (_, lower) = f.add("Lower", lower_dispatch);
-    LOWER.with(|l| l.set(lower));
+    set_lower(lower);
     let obs = Obs::default();
     // SAFETY: a test-owned request to the top driver, freed after its completion.
     unsafe {

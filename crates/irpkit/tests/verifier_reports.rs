@@ -41,7 +41,7 @@ struct Case {
     /// The driver's StartIo routine, if it has one.
     start_io: Option<DriverStartIo>,
     /// A lower device (`Bottom`, which pends what it gets) attached under the driver's,
-    /// reached through `LOWER`.
+    /// reached through `lower()`.
     lower: bool,
     /// What IoCallDriver must return, when the case says.
     sent: Option<NtStatus>,
@@ -190,10 +190,7 @@ fn run_case(case: &Case) -> Fixture {
         unsafe { (*f.driver).driver_start_io = Some(start_io) };
     }
     if case.lower {
-        let (_, bottom) = f.add("Bottom", pend_plain);
-        // SAFETY: live devices of the fixture.
-        unsafe { io_attach_device_to_device_stack(f.device, bottom) };
-        LOWER.with(|l| l.set(bottom));
+        f.attach_below("Bottom", pend_plain);
     }
     let obs = Obs::default();
     // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
@@ -526,12 +523,8 @@ unsafe extern "system-unwind" fn passes_down_with_routine(_d: *mut DeviceObject,
         io_set_cancel_routine(irp, Some(cancel_complete));
         io_copy_current_irp_stack_location_to_next(irp);
         // Bug: the cancel routine is still set.
-        io_call_driver(LOWER.with(|l| l.get()), irp)
+        io_call_driver(lower(), irp)
     }
-}
-
-thread_local! {
-    static LOWER: std::cell::Cell<*mut DeviceObject> = const { std::cell::Cell::new(ptr::null_mut()) };
 }
 
 /// IoCallDriver with no stack location left: 0x35.
@@ -675,7 +668,7 @@ unsafe extern "system-unwind" fn builds_and_cancels_its_own(_d: *mut DeviceObjec
     unsafe {
         let mut iosb = Box::new(IoStatusBlock { status: STATUS_PENDING, information: 0 });
         let mut event = Box::new(KEvent::new(EventType::Notification, false));
-        let lower = LOWER.with(|l| l.get());
+        let lower = lower();
         let built = io_build_device_io_control_request(
             0x22_2004,
             lower,
@@ -706,7 +699,7 @@ unsafe extern "system-unwind" fn builds_and_cancels_its_own(_d: *mut DeviceObjec
 fn verifier_creator_may_cancel_the_irps_it_built() {
     let f = Fixture::with_mode(VerifierMode::Record, builds_and_cancels_its_own);
     let (_, lower) = f.add("Lower", pend_cancelable);
-    LOWER.with(|l| l.set(lower));
+    set_lower(lower);
     let obs = Obs::default();
     // SAFETY: a test-owned IRP for the fixture's live device.
     unsafe {
@@ -723,7 +716,7 @@ unsafe extern "system-unwind" fn sets_routine_after_passing_down(_d: *mut Device
     // SAFETY: the dispatch contract (broken on purpose below).
     unsafe {
         io_copy_current_irp_stack_location_to_next(irp);
-        let status = io_call_driver(LOWER.with(|l| l.get()), irp);
+        let status = io_call_driver(lower(), irp);
         // Bug: the lower driver owns the IRP now.
         io_set_cancel_routine(irp, Some(cancel_complete));
         io_set_cancel_routine(irp, None);
@@ -901,7 +894,7 @@ unsafe extern "system-unwind" fn passes_down(_d: *mut DeviceObject, irp: *mut Ir
     // SAFETY: the dispatch contract; the lower device is live.
     unsafe {
         io_copy_current_irp_stack_location_to_next(irp);
-        io_call_driver(LOWER.with(|l| l.get()), irp)
+        io_call_driver(lower(), irp)
     }
 }
 
@@ -940,7 +933,7 @@ fn verifier_pending_mismatch() {
     // SAFETY: as above; the filter sits on the lower device's stack.
     unsafe {
         io_attach_device_to_device_stack(h.device, lower);
-        LOWER.with(|l| l.set(lower));
+        set_lower(lower);
         let irp = new_read(h.device, &obs);
         assert_eq!(io_call_driver(h.device, irp), STATUS_PENDING);
         (*irp).io_status = IoStatusBlock { status: STATUS_SUCCESS, information: 0 };
@@ -1061,7 +1054,7 @@ unsafe extern "system-unwind" fn filter_leaves_routine(_d: *mut DeviceObject, ir
     unsafe {
         io_set_cancel_routine(irp, Some(cancel_first)); // left set: a bug of its own
         io_copy_current_irp_stack_location_to_next(irp);
-        io_call_driver(LOWER.with(|l| l.get()), irp)
+        io_call_driver(lower(), irp)
     }
 }
 
@@ -1086,7 +1079,7 @@ fn verifier_routine_set_over_a_filters_is_no_plain_store() {
     // SAFETY: a test-owned IRP; the filter sits on the lower device's stack.
     unsafe {
         io_attach_device_to_device_stack(f.device, lower);
-        LOWER.with(|l| l.set(lower));
+        set_lower(lower);
         let irp = new_read(f.device, &obs);
         assert_eq!(io_call_driver(f.device, irp), STATUS_PENDING);
         assert!(io_cancel_irp(irp), "IoCancelIrp takes the lower driver's routine");

@@ -105,6 +105,29 @@ impl Default for Keys {
     }
 }
 
+/// `count` fresh, unqueued device-queue entries, each boxed and leaked as a raw pointer
+/// (the owner frees them with `Box::from_raw`).
+pub fn boxed_entries(count: usize) -> Vec<*mut KDeviceQueueEntry> {
+    (0..count).map(|_| Box::into_raw(Box::new(KDeviceQueueEntry::new()))).collect()
+}
+
+/// Empties `queue` (the kernel drops the key index with the queue empty), then frees
+/// `entries` and `queue`. Call it with the queue's kernel entered.
+///
+/// # Safety
+/// `queue` and every entry came from `Box::into_raw` (as [`boxed_entries`] makes them),
+/// every queued entry is among `entries`, and nothing uses any of them afterwards.
+pub unsafe fn free_queue(queue: *mut KDeviceQueue, entries: &[*mut KDeviceQueueEntry]) {
+    // SAFETY: the caller's contract: boxed, ours, unreferenced once the queue is empty.
+    unsafe {
+        while !ke_remove_device_queue(queue).is_null() {}
+        for &e in entries {
+            drop(Box::from_raw(e));
+        }
+        drop(Box::from_raw(queue));
+    }
+}
+
 /// The queue sizes of the by-key growth curve.
 pub const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 
@@ -123,8 +146,7 @@ impl DeviceQueueByKey {
         let kernel = Kernel::new();
         let _e = kernel.enter();
         let queue = Box::into_raw(Box::new(KDeviceQueue::new()));
-        let entries: Vec<*mut KDeviceQueueEntry> =
-            (0..=n + 1).map(|_| Box::into_raw(Box::new(KDeviceQueueEntry::new()))).collect();
+        let entries = boxed_entries(n + 2);
         let mut keys = Keys::new();
         // SAFETY: our own queue and entries, boxed until drop.
         unsafe {
@@ -156,15 +178,8 @@ impl DeviceQueueByKey {
 impl Drop for DeviceQueueByKey {
     fn drop(&mut self) {
         let _e = self.kernel.enter();
-        // SAFETY: our queue: empty it (the kernel drops the key index with the queue
-        // empty), then free the entries and the queue, which nothing references any more.
-        unsafe {
-            while !ke_remove_device_queue(self.queue).is_null() {}
-            for &e in &self.entries {
-                drop(Box::from_raw(e));
-            }
-            drop(Box::from_raw(self.queue));
-        }
+        // SAFETY: our queue and entries, boxed in `new`; nothing references them any more.
+        unsafe { free_queue(self.queue, &self.entries) };
     }
 }
 

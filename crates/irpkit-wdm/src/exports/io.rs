@@ -236,6 +236,20 @@ pub(crate) unsafe extern "C-unwind" fn IoSetStartIoAttributes(
 
 // --- cancel-safe queues ----------------------------------------------------------------
 
+/// The six routines an `IoCsqInitialize` / `IoCsqInitializeEx` caller hands (`I` is the
+/// form's insert routine), if the driver passed every one; `None` if any is missing.
+#[allow(clippy::type_complexity)]
+fn csq_routines<I>(
+    insert: Option<I>,
+    remove: Option<CsqRemoveIrp>,
+    peek: Option<CsqPeekNextIrp>,
+    acquire: Option<CsqAcquireLock>,
+    release: Option<CsqReleaseLock>,
+    complete_canceled: Option<CsqCompleteCanceledIrp>,
+) -> Option<(I, CsqRemoveIrp, CsqPeekNextIrp, CsqAcquireLock, CsqReleaseLock, CsqCompleteCanceledIrp)> {
+    Some((insert?, remove?, peek?, acquire?, release?, complete_canceled?))
+}
+
 pub(crate) unsafe extern "C-unwind" fn IoCsqInitialize(
     csq: *mut IoCsq,
     insert: Option<CsqInsertIrp>,
@@ -245,9 +259,7 @@ pub(crate) unsafe extern "C-unwind" fn IoCsqInitialize(
     release: Option<CsqReleaseLock>,
     complete_canceled: Option<CsqCompleteCanceledIrp>,
 ) -> NtStatus {
-    let (Some(i), Some(r), Some(p), Some(a), Some(l), Some(c)) =
-        (insert, remove, peek, acquire, release, complete_canceled)
-    else {
+    let Some((i, r, p, a, l, c)) = csq_routines(insert, remove, peek, acquire, release, complete_canceled) else {
         return STATUS_INVALID_PARAMETER;
     };
     // SAFETY: the driver's IO_CSQ, to be used only through the IoCsq routines.
@@ -263,9 +275,7 @@ pub(crate) unsafe extern "C-unwind" fn IoCsqInitializeEx(
     release: Option<CsqReleaseLock>,
     complete_canceled: Option<CsqCompleteCanceledIrp>,
 ) -> NtStatus {
-    let (Some(i), Some(r), Some(p), Some(a), Some(l), Some(c)) =
-        (insert, remove, peek, acquire, release, complete_canceled)
-    else {
+    let Some((i, r, p, a, l, c)) = csq_routines(insert, remove, peek, acquire, release, complete_canceled) else {
         return STATUS_INVALID_PARAMETER;
     };
     // SAFETY: as IoCsqInitialize.

@@ -50,10 +50,36 @@ impl Fixture {
         add_driver(&self.kernel, name, dispatch)
     }
 
+    /// Adds another driver and device, attaches it below the fixture's device (the
+    /// fixture's device becomes the top of a two-device stack) and makes it this thread's
+    /// [`lower`] device; returns the new device.
+    pub fn attach_below(&self, name: &str, dispatch: DriverDispatch) -> *mut DeviceObject {
+        let (_, below) = self.add(name, dispatch);
+        // SAFETY: both devices are live devices of this fixture's kernel, which outlives them.
+        unsafe { io_attach_device_to_device_stack(self.device, below) };
+        set_lower(below);
+        below
+    }
+
     /// Rule ids recorded so far (record mode).
     pub fn rules(&self) -> Vec<&'static str> {
         self.kernel.verifier().reports().iter().map(|r| r.rule.id()).collect()
     }
+}
+
+thread_local! {
+    static LOWER: std::cell::Cell<*mut DeviceObject> = const { std::cell::Cell::new(ptr::null_mut()) };
+}
+
+/// The device a filter's dispatch routine passes IRPs down to (per thread, so that tests
+/// running side by side each have their own); null until [`set_lower`].
+pub fn lower() -> *mut DeviceObject {
+    LOWER.with(|l| l.get())
+}
+
+/// Sets this thread's [`lower`] device.
+pub fn set_lower(device: *mut DeviceObject) {
+    LOWER.with(|l| l.set(device));
 }
 
 pub fn add_driver(kernel: &Kernel, name: &str, dispatch: DriverDispatch) -> (*mut DriverObject, *mut DeviceObject) {
@@ -140,10 +166,9 @@ pub unsafe extern "system-unwind" fn creator_keep(
     irp: *mut Irp,
     ctx: *mut c_void,
 ) -> NtStatus {
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    let obs = unsafe { &*(ctx as *const Obs) };
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe { record_creator(obs, device, irp) };
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches
+    // here; `ctx` is the `Obs` the test handed with the routine.
+    unsafe { record_creator_ctx(ctx, device, irp) };
     STATUS_MORE_PROCESSING_REQUIRED
 }
 
@@ -154,11 +179,22 @@ pub unsafe extern "system-unwind" fn creator_continue(
     irp: *mut Irp,
     ctx: *mut c_void,
 ) -> NtStatus {
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    let obs = unsafe { &*(ctx as *const Obs) };
-    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches here.
-    unsafe { record_creator(obs, device, irp) };
+    // SAFETY: the test keeps its kernel, devices and IRPs alive and owns each IRP it touches
+    // here; `ctx` is the `Obs` the test handed with the routine.
+    unsafe { record_creator_ctx(ctx, device, irp) };
     STATUS_SUCCESS
+}
+
+/// Records a creator completion into the `Obs` that `ctx` points at (the context the
+/// creator's completion routines are handed).
+///
+/// # Safety
+/// `ctx` points at a live `Obs`; `irp` is live and owned by the caller.
+unsafe fn record_creator_ctx(ctx: *mut c_void, device: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the caller guarantees `ctx` points at a live `Obs`.
+    let obs = unsafe { &*(ctx as *const Obs) };
+    // SAFETY: the caller guarantees `irp` is live and owned by it.
+    unsafe { record_creator(obs, device, irp) };
 }
 
 unsafe fn record_creator(obs: &Obs, device: *mut DeviceObject, irp: *mut Irp) {
