@@ -2,7 +2,8 @@
 //! its peer, interleaved in one process, plus the memory, allocation, cancel-latency and
 //! thread-exit measurements and the explorer's speed (against shuttle, in a child
 //! process); written to `docs/PERFORMANCE.md` by the `irpkit-perf` binary
-//! (`cargo run --release -p irpkit-perf`).
+//! (`cargo perf`, the workspace's alias for `cargo run --release -p irpkit-perf` with
+//! functions aligned; see the binary's documentation).
 //!
 //! The workloads in [`workloads`] are also what the divan benchmarks of this crate
 //! (`crates/irpkit-perf/benches/`) run, so `cargo bench -p irpkit-perf` and the report

@@ -2,10 +2,14 @@
 //! writes the performance report.
 //!
 //! ```text
-//! cargo run --release -p irpkit-perf               # writes docs/PERFORMANCE.md and docs/perf-growth.svg
-//! cargo run --release -p irpkit-perf -- --quick    # small smoke run, written to the temp directory
-//! cargo run --release -p irpkit-perf -- --out-dir DIR
+//! cargo perf                  # writes docs/PERFORMANCE.md and docs/perf-growth.svg
+//! cargo perf --quick          # small smoke run, written to the temp directory
+//! cargo perf --out-dir DIR
 //! ```
+//!
+//! `cargo perf` is the workspace's alias (`.cargo/config.toml`) for `cargo run --release
+//! -p irpkit-perf --`, built with every function aligned to 64 bytes in `target/perf/` so
+//! that where unrelated code places a hot function does not move the figures.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

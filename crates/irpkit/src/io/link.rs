@@ -91,7 +91,7 @@ pub(crate) struct IrpLink {
     /// The caller's buffer of a call that names only a length, and METHOD_NEITHER's
     /// buffers: they belong to the IRP until its completion has finished (the system
     /// buffer and MDL are the IRP's own, freed with it).
-    pub(super) _io_buffers: Vec<Vec<u8>>,
+    pub(super) _io_buffers: Box<[Vec<u8>]>,
 }
 
 impl Drop for IrpLink {

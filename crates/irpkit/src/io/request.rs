@@ -37,15 +37,12 @@ pub(super) unsafe fn request_buffers(
     device_flags: u32,
     caller: Option<&mut Vec<u8>>,
     input: Option<&[u8]>,
-) -> Vec<Vec<u8>> {
+) -> Box<[Vec<u8>]> {
     const METHOD_BUFFERED: u32 = 0;
     const METHOD_NEITHER: u32 = 3;
-    let mut kept = Vec::new();
-    let mut keep = |mut b: Vec<u8>| -> *mut core::ffi::c_void {
-        let p = if b.is_empty() { core::ptr::null_mut() } else { b.as_mut_ptr().cast() };
-        kept.push(b);
-        p
-    };
+    // At most two: METHOD_NEITHER's input and output.
+    let mut kept = Kept::default();
+    let mut keep = |b: Vec<u8>| kept.keep(b);
     let mut io = nt::irp::IoManagerBuffers::default();
     // SAFETY: the caller owns the fresh IRP and its stack location.
     unsafe {
@@ -75,7 +72,7 @@ pub(super) unsafe fn request_buffers(
                 }
             }
             Operation::DeviceControl { code, output, .. } => {
-                let Some(input) = input else { return kept };
+                let Some(input) = input else { return Box::default() };
                 let output = output as usize;
                 match code & 3 {
                     METHOD_BUFFERED => {
@@ -101,7 +98,36 @@ pub(super) unsafe fn request_buffers(
             nt::irp::set_buffers(irp, Box::new(io));
         }
     }
-    kept
+    kept.into_boxed()
+}
+
+/// The buffers [`request_buffers`] keeps for the IRP, in the order kept.
+#[derive(Default)]
+struct Kept {
+    first: Option<Vec<u8>>,
+    second: Option<Vec<u8>>,
+}
+
+impl Kept {
+    /// Keeps `b`; returns where its bytes are (null for an empty buffer).
+    fn keep(&mut self, mut b: Vec<u8>) -> *mut core::ffi::c_void {
+        let p = if b.is_empty() { core::ptr::null_mut() } else { b.as_mut_ptr().cast() };
+        let slot = if self.first.is_none() { &mut self.first } else { &mut self.second };
+        assert!(slot.is_none(), "a request keeps at most two buffers");
+        *slot = Some(b);
+        p
+    }
+
+    /// As an exact-length slice: one allocation of the right size, none when nothing was
+    /// kept. (It lives in the requester link, which must fit the IRP header's slot: a
+    /// boxed slice is a word smaller than a `Vec`.)
+    fn into_boxed(self) -> Box<[Vec<u8>]> {
+        match (self.first, self.second) {
+            (None, _) => Box::default(),
+            (Some(a), None) => Box::new([a]),
+            (Some(a), Some(b)) => Box::new([a, b]),
+        }
+    }
 }
 
 pub(super) fn nt_interval(d: Duration) -> i64 {

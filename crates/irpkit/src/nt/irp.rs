@@ -93,6 +93,13 @@ const fn header_size() -> usize {
     (s + 15) & !15
 }
 
+// The memory budget of an IRP (docs/PERFORMANCE.md: bytes per queued IRP): the header
+// takes 208 bytes on 64-bit targets, the requester slot included. A field that does not
+// fit the padding grows every IRP by 16 bytes; make room elsewhere or change the budget
+// knowingly. (The model checkers' types are bigger, and memory does not matter there.)
+#[cfg(all(target_pointer_width = "64", not(any(loom, shuttle))))]
+const _: () = assert!(header_size() <= 208, "the IRP header grew past its 208-byte budget");
+
 fn block_layout(stack: i8) -> Layout {
     let size = header_size() + core::mem::size_of::<Irp>() + core::mem::size_of::<IoStackLocation>() * stack as usize;
     Layout::from_size_align(size, 16).expect("IRP block layout")

@@ -31,7 +31,7 @@ pub(crate) trait RequesterLink: Send + 'static {
 
 /// Room for the link, in machine words.
 #[cfg(not(any(loom, shuttle)))]
-const SLOT_WORDS: usize = 11;
+const SLOT_WORDS: usize = 10;
 /// Under the model checkers their `Arc`s and locks are bigger; memory does not matter there.
 #[cfg(any(loom, shuttle))]
 const SLOT_WORDS: usize = 64;
