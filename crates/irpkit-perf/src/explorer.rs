@@ -1,7 +1,7 @@
 //! The explorer's figures: how fast `irpkit::explore` runs schedules, against shuttle on
 //! the same race, per scheduling point on the catalog, and with two workers against one.
 //!
-//! - **Against shuttle.** The race of [`crate::race`] runs N schedules under each
+//! - **Against shuttle.** The race of [`cancel_race`] runs N schedules under each
 //!   explorer, in alternating rounds. irpkit: [`CancelRace`] explored in this process
 //!   with `explore::explore` over seeds 0..N, `Strategy::Random`, one worker, no
 //!   shrinking. shuttle: the `irpkit-perf-shuttle` binary (irpkit built with
@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 use irpkit::explore::{self, Limits, Options, Scenario, Strategy};
 use irpkit::Kernel;
 
-use crate::race;
+use irpkit_perf_shuttle::cancel_race;
 
 /// The package of the binary that runs the race under shuttle.
 pub const SHUTTLE_PACKAGE: &str = "irpkit-perf-shuttle";
 
-/// The race of [`crate::race`] as an explorer scenario; counts the runs the driver won.
+/// The race of [`cancel_race`] as an explorer scenario; counts the runs the driver won.
 #[derive(Debug, Default)]
 pub struct CancelRace {
     driver_won: AtomicU64,
@@ -51,7 +51,7 @@ impl Scenario for CancelRace {
     }
 
     fn run(&self, kernel: &Kernel) {
-        if race::cancel_race(kernel) {
+        if cancel_race(kernel) {
             self.driver_won.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -14,7 +14,6 @@ pub mod experiments;
 pub mod explorer;
 pub mod markdown;
 pub mod peers;
-pub mod race;
 pub mod report;
 pub mod runner;
 pub mod stats;

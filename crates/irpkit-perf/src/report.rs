@@ -884,9 +884,9 @@ fn how_section(s: &mut String) {
          code.\n\
          - Peers that only this report runs (crossbeam-channel, the thread-exit and latency \
          experiments, the memory and allocation counts) are in `crates/irpkit-perf/src/`.\n\
-         - The explorer's race is `crates/irpkit-perf/src/race.rs`, its irpkit side \
-         `explorer.rs`; shuttle's side is the binary `crates/irpkit-perf/shuttle-race` \
-         (package `irpkit-perf-shuttle`), which the report builds with \
+         - The explorer's race is the library of `crates/irpkit-perf/shuttle-race` (package \
+         `irpkit-perf-shuttle`), its irpkit side `explorer.rs`; shuttle's side is that \
+         package's binary, which the report builds with \
          `RUSTFLAGS=\"--cfg shuttle\" cargo build --release --locked -p irpkit-perf-shuttle` \
          into `target/shuttle/` (or `$CARGO_TARGET_DIR/shuttle/`), the directory of the \
          shuttle tests; if that build fails the report says so in place of shuttle's figures.\n\
@@ -1020,7 +1020,7 @@ fn vs_shuttle_section(s: &mut String, v: &VsShuttle) {
     let _ = writeln!(
         s,
         "The race of `crates/irpkit/tests/shuttle_cancel.rs`, written once \
-         (`crates/irpkit-perf/src/race.rs`) and run by both explorers: a driver's dispatch \
+         (`crates/irpkit-perf/shuttle-race/src/lib.rs`) and run by both explorers: a driver's dispatch \
          pends a read cancelably (IoMarkIrpPending, IoSetCancelRoutine, re-check of \
          `Irp->Cancel`); two threads started with `Kernel::spawn` call IoCancelIrp on it \
          while the main thread, as the driver, clears the cancel routine and completes the \

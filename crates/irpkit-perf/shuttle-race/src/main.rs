@@ -1,5 +1,5 @@
 //! `irpkit-perf-shuttle SCHEDULES`: runs the cancel race of the performance report
-//! (`crates/irpkit-perf/src/race.rs`, included here) under shuttle's random scheduler,
+//! (this package's library, [`irpkit_perf_shuttle::cancel_race`]) under shuttle's random scheduler,
 //! `shuttle::check_random` with SCHEDULES iterations, each on a fresh kernel. irpkit must
 //! be built with `RUSTFLAGS="--cfg shuttle"`: every atomic, lock and thread of irpkit is
 //! then shuttle's, and shuttle decides the interleaving at each of them.
@@ -17,11 +17,6 @@
 //! Built without `--cfg shuttle` it only says so and exits with status 2.
 
 use std::process::ExitCode;
-
-#[cfg(shuttle)]
-#[allow(unreachable_pub)]
-#[path = "../../src/race.rs"]
-mod race;
 
 fn usage() -> &'static str {
     "usage: irpkit-perf-shuttle SCHEDULES\n\
@@ -72,7 +67,7 @@ fn run(schedules: u64) -> ExitCode {
         || {
             let kernel = irpkit::Kernel::builder().build();
             let _entered = kernel.enter();
-            if race::cancel_race(&kernel) {
+            if irpkit_perf_shuttle::cancel_race(&kernel) {
                 DRIVER_WON.fetch_add(1, Ordering::Relaxed);
             }
             assert_eq!(kernel.irps_outstanding(), 0, "every IRP of the race is freed");

@@ -1,7 +1,7 @@
 //! The race of the explorer comparison, written once over irpkit's public NT API and run
-//! by both explorers: irpkit's own (`irpkit::explore`, in the normal build; see
-//! [`crate::explorer`]) and shuttle's (the `irpkit-perf-shuttle` binary, which includes
-//! this file and builds irpkit with `--cfg shuttle`).
+//! by both explorers: irpkit's own (`irpkit::explore`, in the normal build: the
+//! performance report's `irpkit_perf::explorer` depends on this library) and shuttle's
+//! (this package's binary, which builds irpkit with `--cfg shuttle`).
 //!
 //! It is the race of `crates/irpkit/tests/shuttle_cancel.rs`: a driver's dispatch pends
 //! a read cancelably (IoMarkIrpPending, IoSetCancelRoutine, then the documented re-check
